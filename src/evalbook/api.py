@@ -1,0 +1,112 @@
+"""The Python API: the same runs as the CLI, from code.
+
+::
+
+    import evalbook
+
+    suite = evalbook.load_suite("suites/qa.yaml")
+    run = evalbook.run(suite, model="openai:gpt-4o-mini", alias="candidate")
+    print(run.score, run.passed)
+    for result in evalbook.results(run.id):
+        ...
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from pathlib import Path
+
+from evalbook.core.model_config import ModelConfig
+from evalbook.core.result import Result
+from evalbook.core.run import RunOptions, RunRecord
+from evalbook.core.suite import Suite
+from evalbook.executor.events import EventSink, ignore
+from evalbook.executor.launch import execute, load_for_resume, prepare_run
+from evalbook.executor.retry import RetryPolicy
+from evalbook.storage.store import Store
+from evalbook.suites import load_suite
+
+
+def open_store(database_url: str | None = None) -> Store:
+    """The configured store (``EVALBOOK_DATABASE_URL`` or SQLite under ``EVALBOOK_HOME``)."""
+    return Store.open(database_url)
+
+
+async def arun(
+    suite: Suite | str | Path,
+    *,
+    model: ModelConfig | str | None = None,
+    prompt_version: int | None = None,
+    cases: list[str] | None = None,
+    epochs: int = 1,
+    concurrency: int = 8,
+    max_cost: float | None = None,
+    use_cache: bool = True,
+    max_attempts: int = 6,
+    alias: str | None = None,
+    label: str | None = None,
+    tags: list[str] | None = None,
+    experiment_id: str | None = None,
+    title: str | None = None,
+    store: Store | None = None,
+    on_event: EventSink = ignore,
+    retry: RetryPolicy | None = None,
+) -> RunRecord:
+    """Run ``suite`` and return the finished run record (async form of :func:`run`)."""
+    if not isinstance(suite, Suite):
+        suite = load_suite(suite)
+    own_store = store is None
+    store = store or open_store()
+    try:
+        options = RunOptions(
+            concurrency=concurrency, epochs=epochs, case_ids=cases, max_cost=max_cost,
+            use_cache=use_cache, max_attempts=max_attempts,
+        )
+        record, version, config, provider = await asyncio.to_thread(
+            lambda: prepare_run(
+                store, suite, model=model, prompt_version=prompt_version, options=options,
+                alias=alias, label=label, tags=tags, experiment_id=experiment_id, title=title,
+            )
+        )
+        return await execute(store, record, suite, version, config, provider=provider,
+                             on_event=on_event, retry=retry)
+    finally:
+        if own_store:
+            store.close()
+
+
+def run(suite: Suite | str | Path, **kwargs: object) -> RunRecord:
+    """Run ``suite`` (a :class:`Suite` or a path to a suite file) and record it.
+
+    Keyword arguments are those of :func:`arun`. Returns the finished run record.
+    """
+    return asyncio.run(arun(suite, **kwargs))  # type: ignore[arg-type]
+
+
+async def aresume(
+    run_id: str, *, store: Store | None = None, on_event: EventSink = ignore,
+    retry: RetryPolicy | None = None,
+) -> RunRecord:
+    """Re-run only what a canceled or interrupted run is missing."""
+    own_store = store is None
+    store = store or open_store()
+    try:
+        record, suite, version, config = load_for_resume(store, run_id)
+        return await execute(store, record, suite, version, config, on_event=on_event, retry=retry)
+    finally:
+        if own_store:
+            store.close()
+
+
+def resume(run_id: str, **kwargs: object) -> RunRecord:
+    return asyncio.run(aresume(run_id, **kwargs))  # type: ignore[arg-type]
+
+
+def get_run(run_id: str, *, store: Store | None = None) -> RunRecord:
+    return (store or open_store()).get_run(run_id)
+
+
+def results(run_id: str, *, store: Store | None = None) -> Iterator[Result]:
+    """Every result of a run, in plan order, streamed."""
+    yield from (store or open_store()).iter_results(run_id)

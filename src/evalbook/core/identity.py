@@ -1,0 +1,42 @@
+"""Identity is a versioned content hash: sha256 of canonical JSON.
+
+Everything that must be recognised again later (suites, prompt versions, cache keys, work
+items) is named by ``content_hash(kind, value)``. The ``kind`` and ``IDENTITY_VERSION`` are
+part of the hashed bytes so that two kinds never collide and a change of scheme never
+silently matches old keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from typing import Any
+
+IDENTITY_VERSION = "v1"
+
+# A fixed namespace so that uuid5 identities of results are stable across machines.
+_NAMESPACE = uuid.UUID("6f1c2f9e-6c55-4bb7-9b7c-3c1c7e0b4d21")
+
+
+def canonical_json(value: Any) -> str:
+    """JSON with sorted keys, no whitespace and no NaN: equal values give equal strings."""
+    return json.dumps(
+        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
+
+
+def content_hash(kind: str, value: Any) -> str:
+    """Hex sha256 of ``"{IDENTITY_VERSION}:{kind}:"`` + canonical JSON of ``value``."""
+    payload = f"{IDENTITY_VERSION}:{kind}:{canonical_json(value)}".encode()
+    return hashlib.sha256(payload).hexdigest()
+
+
+def short_hash(kind: str, value: Any, length: int = 12) -> str:
+    """A readable prefix of :func:`content_hash`, used for generated case ids."""
+    return content_hash(kind, value)[:length]
+
+
+def stable_uuid(*parts: str) -> str:
+    """A UUID derived from ``parts``: the same parts always give the same id."""
+    return str(uuid.uuid5(_NAMESPACE, "\x1f".join(parts)))

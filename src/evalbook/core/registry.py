@@ -1,0 +1,74 @@
+"""One registry primitive for every pluggable kind (providers, scorers, exporters).
+
+Entries are lazy: a name maps to a ``"module:attr"`` string until first use, so that
+importing evalbook never imports an SDK it does not need. Built-ins are declared as entry
+points in ``pyproject.toml`` exactly like third-party plugins; :meth:`Registry.register`
+adds entries at run time (``@evalbook.scorer``, ``@evalbook.provider``).
+"""
+
+from __future__ import annotations
+
+import importlib
+from importlib.metadata import entry_points
+from typing import Generic, TypeVar
+
+from evalbook.errors import ConfigError, UnknownNameError
+
+T = TypeVar("T")
+
+
+class Registry(Generic[T]):
+    """Names → objects of one kind, filled from an entry-point group on first lookup."""
+
+    def __init__(self, kind: str, group: str) -> None:
+        self.kind = kind
+        self.group = group
+        self._entries: dict[str, T | str] = {}
+        self._loaded_entry_points = False
+
+    def _load_entry_points(self) -> None:
+        if self._loaded_entry_points:
+            return
+        self._loaded_entry_points = True
+        for ep in entry_points(group=self.group):
+            # Run-time registrations win over installed entry points of the same name.
+            self._entries.setdefault(ep.name, ep.value)
+
+    def register(self, name: str, obj: T | str, *, replace: bool = False) -> None:
+        """Add ``obj`` (or a lazy ``"module:attr"`` string) under ``name``."""
+        self._load_entry_points()
+        if name in self._entries and not replace and self._entries[name] != obj:
+            raise ConfigError(f"{self.kind} {name!r} is already registered")
+        self._entries[name] = obj
+
+    def unregister(self, name: str) -> None:
+        self._entries.pop(name, None)
+
+    def names(self) -> list[str]:
+        self._load_entry_points()
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        self._load_entry_points()
+        return name in self._entries
+
+    def get(self, name: str) -> T:
+        """The object registered as ``name``; unknown names raise with suggestions."""
+        self._load_entry_points()
+        try:
+            entry = self._entries[name]
+        except KeyError:
+            raise UnknownNameError(self.kind, name, list(self._entries)) from None
+        if isinstance(entry, str):
+            entry = self._resolve(name, entry)
+            self._entries[name] = entry
+        return entry
+
+    def _resolve(self, name: str, target: str) -> T:
+        module_name, _, attr = target.partition(":")
+        try:
+            module = importlib.import_module(module_name)
+            obj: T = getattr(module, attr) if attr else module  # type: ignore[assignment]
+        except (ImportError, AttributeError) as exc:
+            raise ConfigError(f"{self.kind} {name!r} ({target}) could not be loaded: {exc}") from exc
+        return obj

@@ -1,0 +1,90 @@
+"""The run record: one reading of a suite, kept forever (seed 000's EvalRun node)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class RunStatus(StrEnum):
+    pending = "pending"
+    running = "running"
+    completed = "completed"
+    failed = "failed"
+    canceled = "canceled"
+
+    @property
+    def finished(self) -> bool:
+        return self in (RunStatus.completed, RunStatus.failed, RunStatus.canceled)
+
+
+class RunCounts(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    total: int = 0
+    passed: int = 0
+    failed: int = 0
+    errored: int = 0
+    cached: int = 0
+
+
+class RunOptions(BaseModel):
+    """How the run was executed; recorded, but not part of any identity."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    concurrency: int = Field(default=8, ge=1)
+    epochs: int = Field(default=1, ge=1)
+    case_ids: list[str] | None = None
+    max_cost: float | None = Field(default=None, ge=0)
+    use_cache: bool = True
+    max_attempts: int = Field(default=6, ge=1)
+
+
+class RunRecord(BaseModel):
+    """A run row. The first block is seed 000's BaseNode + EvalRun fields, exactly."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    id: str
+    type: str = "eval_run"
+    title: str
+    description: str | None = None
+    status: RunStatus = RunStatus.pending
+    tags: list[str] = Field(default_factory=list)
+    run_date: str | None = None
+    score: float | None = None
+    passed: bool | None = None
+    duration_ms: float | None = None
+    token_count: int | None = None
+    input_token_count: int | None = None
+    output_token_count: int | None = None
+    cost: float | None = None
+    error_rate: float | None = None  # percentage of cases that errored (0–100), as in seed 000
+    feedback_scores: str | None = None
+
+    alias: str | None = None
+    label: str | None = None
+    experiment_id: str | None = None
+    suite_id: str
+    suite_name: str
+    suite_version: str
+    suite_hash: str
+    prompt_name: str
+    prompt_version: int
+    prompt_hash: str
+    model: dict[str, Any]
+    model_hash: str
+    threshold: float
+    counts: RunCounts = Field(default_factory=RunCounts)
+    options: RunOptions = Field(default_factory=RunOptions)
+    metrics: dict[str, Any] = Field(default_factory=dict)
+    stop_reason: str | None = None
+    resumed_from: str | None = None
+    evalbook_version: str
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None

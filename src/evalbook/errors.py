@@ -1,0 +1,144 @@
+"""The one exception tree of evalbook.
+
+::
+
+    EvalbookError
+    ├── UserError                  fix your input; the CLI exits 1
+    │   ├── ConfigError            bad option, model spec, environment
+    │   ├── SuiteError             a suite file, dataset file or case is wrong
+    │   ├── TemplateError          a prompt template does not render
+    │   ├── UnknownNameError       unknown provider / scorer (with "did you mean")
+    │   └── NotFoundError          a run, suite or prompt id that is not recorded
+    └── RuntimeFailure             something outside the input failed
+        ├── ProviderError          a model call failed (classified for retries)
+        │   ├── RateLimitError     429: retry after the server's Retry-After
+        │   ├── TransientError     5xx, timeout, connection reset, malformed reply
+        │   └── FatalProviderError auth, 4xx validation: never retried
+        ├── StorageError           the database refused or is out of date
+        └── BudgetExceeded         --max-cost reached (stops launching, not an error of a case)
+
+Inside a run a failing case is data on its result (type, message, attempts), never an
+exception that kills the run; these classes are what providers raise and the executor
+classifies.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "BudgetExceeded",
+    "ConfigError",
+    "EvalbookError",
+    "FatalProviderError",
+    "NotFoundError",
+    "ProviderError",
+    "RateLimitError",
+    "RuntimeFailure",
+    "StorageError",
+    "SuiteError",
+    "TemplateError",
+    "TransientError",
+    "UnknownNameError",
+    "UserError",
+]
+
+
+class EvalbookError(Exception):
+    """Base of every error evalbook raises on purpose."""
+
+
+class UserError(EvalbookError):
+    """The input is wrong; the message says where and how to fix it."""
+
+
+class ConfigError(UserError):
+    """An option, model spec or environment variable is wrong."""
+
+
+class SuiteError(UserError):
+    """A suite file, dataset file or case is invalid.
+
+    ``location`` is ``file[:line]`` when known, and is already part of the message.
+    """
+
+    def __init__(self, message: str, *, location: str | None = None) -> None:
+        self.location = location
+        super().__init__(f"{location}: {message}" if location else message)
+
+
+class TemplateError(UserError):
+    """A prompt template failed to compile or render (e.g. an undefined variable)."""
+
+    def __init__(
+        self, message: str, *, case_id: str | None = None, variable: str | None = None
+    ) -> None:
+        self.case_id = case_id
+        self.variable = variable
+        super().__init__(message)
+
+
+class UnknownNameError(UserError):
+    """A registry has no entry of that name; the message suggests close names."""
+
+    def __init__(self, kind: str, name: str, known: list[str]) -> None:
+        import difflib
+
+        self.kind = kind
+        self.name = name
+        close = difflib.get_close_matches(name, known, n=3, cutoff=0.5)
+        hint = f" Did you mean {' or '.join(repr(c) for c in close)}?" if close else ""
+        listing = ", ".join(sorted(known))
+        super().__init__(f"unknown {kind} {name!r}.{hint} Known: {listing}.")
+
+
+class NotFoundError(UserError):
+    """A run, suite or prompt that is not in the store."""
+
+
+class RuntimeFailure(EvalbookError):
+    """Something outside the user's input failed."""
+
+
+class ProviderError(RuntimeFailure):
+    """A model call failed. ``kind`` drives the retry policy."""
+
+    kind = "provider"
+    retryable = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status_code: int | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.status_code = status_code
+        self.retry_after = retry_after
+        super().__init__(message)
+
+
+class RateLimitError(ProviderError):
+    """HTTP 429 (or the provider's equivalent): wait ``retry_after`` when given."""
+
+    kind = "rate_limit"
+    retryable = True
+
+
+class TransientError(ProviderError):
+    """5xx, timeout, reset connection or malformed reply: back off with jitter, retry."""
+
+    kind = "transient"
+    retryable = True
+
+
+class FatalProviderError(ProviderError):
+    """Authentication or request validation failed: retrying cannot help."""
+
+    kind = "fatal"
+
+
+class StorageError(RuntimeFailure):
+    """The database failed or its schema is not at the expected revision."""
+
+
+class BudgetExceeded(RuntimeFailure):
+    """The run's ``max_cost`` would be passed by launching more items."""

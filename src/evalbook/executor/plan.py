@@ -1,0 +1,64 @@
+"""The plan: cases × epochs as work items, rendered and cache-checked lazily in chunks.
+
+Items are produced on demand (a bounded queue feeds the workers), so a 100k-case run never
+holds 100k rendered prompts or coroutines at once. Each chunk's cache keys are looked up
+in one query.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+
+from evalbook.core.messages import Message
+from evalbook.core.model_config import ModelConfig
+from evalbook.core.suite import Case, PromptVersion
+from evalbook.errors import TemplateError
+from evalbook.executor.cache import cache_key
+from evalbook.prompts.render import render_messages
+from evalbook.providers.base import GenerateResponse
+
+
+@dataclass
+class WorkItem:
+    """One case × epoch; identity ``(run_id, case.id, epoch)``; ``seq`` is plan order."""
+
+    seq: int
+    case: Case
+    epoch: int
+    messages: list[Message] = field(default_factory=list)
+    render_error: TemplateError | None = None
+    key: str | None = None
+    cached: GenerateResponse | None = None
+
+
+def iter_items(
+    cases: list[Case], epochs: int, skip: set[tuple[str, int]] | None = None
+) -> Iterator[WorkItem]:
+    """Epoch-major order (every case once before any twice), skipping finished items."""
+    seq = 0
+    for epoch in range(epochs):
+        for case in cases:
+            if not skip or (case.id, epoch) not in skip:
+                yield WorkItem(seq=seq, case=case, epoch=epoch)
+            seq += 1
+
+
+def render_item(item: WorkItem, version: PromptVersion, config: ModelConfig, scope: str) -> None:
+    try:
+        item.messages = render_messages(version, item.case, system_prompt=config.system_prompt)
+    except TemplateError as exc:
+        item.render_error = exc
+        return
+    item.key = cache_key(scope, config, item.messages, item.epoch)
+
+
+def chunks(items: Iterable[WorkItem], size: int) -> Iterator[list[WorkItem]]:
+    chunk: list[WorkItem] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk

@@ -1,0 +1,135 @@
+"""Classified retries: every attempt is logged, and only what can succeed is retried.
+
+- rate limit (429): wait the server's ``Retry-After`` when given, else back off;
+- transient (5xx, timeout, reset connection, malformed reply): exponential backoff with
+  full jitter;
+- fatal (auth, request validation): fail the item at once — a bad API key must not cost
+  a thousand retries.
+
+Waiting uses tenacity's wait strategies; ``RetryPolicy.scale`` multiplies every wait so
+tests run with zero waits (``EVALBOOK_RETRY_SCALE=0``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TypeVar
+
+from tenacity import wait_random_exponential
+
+from evalbook.core.result import Attempt
+from evalbook.errors import ProviderError, RateLimitError, TransientError
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 6
+    base_delay_s: float = 0.5
+    max_delay_s: float = 30.0
+    max_retry_after_s: float = 120.0
+    scale: float = 1.0
+
+    @classmethod
+    def from_env(cls, max_attempts: int = 6) -> RetryPolicy:
+        scale = float(os.environ.get("EVALBOOK_RETRY_SCALE", "1") or 1)
+        return cls(max_attempts=max_attempts, scale=scale)
+
+    def delay(self, attempt_number: int, error: ProviderError) -> float:
+        if isinstance(error, RateLimitError) and error.retry_after is not None:
+            return min(error.retry_after, self.max_retry_after_s) * self.scale
+        wait = wait_random_exponential(multiplier=self.base_delay_s, max=self.max_delay_s)
+        return float(wait(_RetryState(attempt_number))) * self.scale
+
+
+class _RetryState:
+    """The one attribute of tenacity's RetryCallState that its wait strategies read."""
+
+    def __init__(self, attempt_number: int) -> None:
+        self.attempt_number = attempt_number
+
+
+class AttemptsFailed(Exception):
+    """All attempts failed (or one failed fatally); carries every attempt."""
+
+    def __init__(self, error: BaseException, attempts: list[Attempt]) -> None:
+        self.error = error
+        self.attempts = attempts
+        super().__init__(str(error))
+
+
+def _outcome(error: BaseException) -> str:
+    if isinstance(error, ProviderError):
+        if isinstance(error, TransientError) and "timed out" in str(error):
+            return "timeout"
+        return error.kind
+    return "error"
+
+
+async def call_with_retries(
+    call: Callable[[], Awaitable[T]],
+    policy: RetryPolicy,
+    *,
+    timeout_s: float | None = None,
+) -> tuple[T, list[Attempt]]:
+    """Run ``call`` until it succeeds, fails fatally or runs out of attempts.
+
+    Returns the value and the attempts; raises :class:`AttemptsFailed` otherwise. A
+    ``timeout_s`` bounds each attempt and counts as a transient failure. Errors that are
+    not :class:`ProviderError` (bugs, user code) are not retried.
+    """
+    attempts: list[Attempt] = []
+    waited = 0.0
+    for number in range(1, policy.max_attempts + 1):
+        started = datetime.now(UTC)
+        t0 = time.perf_counter()
+        try:
+            if timeout_s is None:
+                value = await call()
+            else:
+                try:
+                    value = await asyncio.wait_for(call(), timeout_s)
+                except TimeoutError:
+                    raise TransientError(f"request timed out after {timeout_s:g} s") from None
+        except ProviderError as exc:
+            attempts.append(_attempt(number, started, t0, exc, waited))
+            if not exc.retryable or number == policy.max_attempts:
+                raise AttemptsFailed(exc, attempts) from exc
+            waited = policy.delay(number, exc)
+            if waited > 0:
+                await asyncio.sleep(waited)
+            continue
+        except Exception as exc:
+            attempts.append(_attempt(number, started, t0, exc, waited))
+            raise AttemptsFailed(exc, attempts) from exc
+        attempts.append(
+            Attempt(
+                number=number,
+                started_at=started,
+                duration_ms=(time.perf_counter() - t0) * 1000,
+                outcome="ok",
+                waited_ms=waited * 1000,
+            )
+        )
+        return value, attempts
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _attempt(number: int, started: datetime, t0: float, exc: BaseException, waited: float) -> Attempt:
+    return Attempt(
+        number=number,
+        started_at=started,
+        duration_ms=(time.perf_counter() - t0) * 1000,
+        outcome=_outcome(exc),
+        error_type=type(exc).__name__,
+        message=str(exc)[:2000],
+        status_code=getattr(exc, "status_code", None),
+        retry_after=getattr(exc, "retry_after", None),
+        waited_ms=waited * 1000,
+    )

@@ -1,0 +1,314 @@
+"""Execute one run: plan → render → cache → call → score → record → finish.
+
+Structured concurrency: ``concurrency`` workers pull items from a bounded queue that a
+producer fills lazily (render + batched cache lookup per chunk). A failing case is data on
+its result; only a problem that dooms every case (authentication) stops the run early.
+Cancellation (Ctrl-C) lets finished results reach the database and marks the run
+``canceled``; ``resume`` re-runs only what is missing or errored.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from evalbook.core.identity import stable_uuid
+from evalbook.core.messages import messages_text
+from evalbook.core.model_config import ModelConfig
+from evalbook.core.result import FailureReason, Result, ResultStatus
+from evalbook.core.run import RunRecord, RunStatus
+from evalbook.core.suite import PromptVersion, Suite
+from evalbook.errors import FatalProviderError, TransientError
+from evalbook.executor.aggregate import summarize
+from evalbook.executor.budget import Budget
+from evalbook.executor.cache import SingleFlight, response_from_json, response_to_json
+from evalbook.executor.events import EventSink, ItemDone, RunFinished, RunStarted, ignore
+from evalbook.executor.limits import endpoint_limit
+from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item
+from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
+from evalbook.executor.writer import ResultWriter
+from evalbook.prompts.render import template_context
+from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider, cost_usd
+from evalbook.scorers.apply import ScorerSet
+from evalbook.scorers.base import ScoreContext
+from evalbook.storage.store import Store
+
+_DONE = object()
+CHUNK = 256
+
+
+@dataclass
+class _Stop:
+    reason: str | None = None
+    status: RunStatus = RunStatus.canceled
+
+
+class RunExecutor:
+    """Runs the items of one recorded run against one provider instance."""
+
+    def __init__(
+        self,
+        store: Store,
+        run: RunRecord,
+        suite: Suite,
+        version: PromptVersion,
+        model: ModelConfig,
+        provider: Provider,
+        *,
+        on_event: EventSink = ignore,
+        retry: RetryPolicy | None = None,
+    ) -> None:
+        self.store = store
+        self.run = run
+        self.suite = suite
+        self.version = version
+        self.model = model
+        self.provider = provider
+        self.on_event = on_event
+        self.retry = retry or RetryPolicy.from_env(run.options.max_attempts)
+        self.scope = run.prompt_name
+        self.scorer_sets = ScorerSet.build(suite.scorers)
+        self.render_set = ScorerSet.build(suite.render_assertions) if suite.render_assertions else None
+        self.flight = SingleFlight()
+        self.budget = Budget(run.options.max_cost)
+        self.price = provider.price()
+        self.stop = _Stop()
+
+    # -- the run ---------------------------------------------------------------------------
+
+    async def execute(self) -> RunRecord:
+        opts = self.run.options
+        cases = self.suite.select(opts.case_ids)
+        statuses = await asyncio.to_thread(self.store.result_statuses, self.run.id)
+        done = {k for k, status in statuses.items() if status != ResultStatus.error.value}
+        total = len(cases) * opts.epochs
+        started = time.perf_counter()
+        self.run.status = RunStatus.running
+        self.run.started_at = self.run.started_at or datetime.now(UTC)
+        self.run.stop_reason = None
+        await asyncio.to_thread(self.store.update_run, self.run)
+        self.on_event(RunStarted(self.run.id, total, len(done)))
+        try:
+            await self.provider.start()
+            async with ResultWriter(self.store) as writer:
+                queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(2 * opts.concurrency, CHUNK))
+                async with asyncio.TaskGroup() as tg:
+                    tg.create_task(self._produce(iter_items(cases, opts.epochs, done), queue, opts.concurrency))
+                    for _ in range(opts.concurrency):
+                        tg.create_task(self._work(queue, writer))
+        except asyncio.CancelledError:
+            self.stop = _Stop("canceled by the user", RunStatus.canceled)
+            await asyncio.shield(self._finish(started))
+            raise
+        except BaseException as exc:
+            self.stop = _Stop(f"{type(exc).__name__}: {exc}", RunStatus.failed)
+            await asyncio.shield(self._finish(started))
+            raise
+        return await self._finish(started)
+
+    async def _produce(self, items: Any, queue: asyncio.Queue[Any], workers: int) -> None:
+        for chunk in chunks(items, CHUNK):
+            if self.stop.reason:
+                break
+            for item in chunk:
+                render_item(item, self.version, self.model, self.scope)
+            if self.run.options.use_cache:
+                keys = [i.key for i in chunk if i.key]
+                hits = await asyncio.to_thread(self.store.cache_get_many, keys)
+                for item in chunk:
+                    if item.key in hits:
+                        item.cached = response_from_json(hits[item.key])
+            for item in chunk:
+                await queue.put(item)
+        for _ in range(workers):
+            await queue.put(_DONE)
+
+    async def _work(self, queue: asyncio.Queue[Any], writer: ResultWriter) -> None:
+        while True:
+            item = await queue.get()
+            if item is _DONE:
+                return
+            if self.stop.reason:
+                continue  # drain: nothing new is launched once the run is stopping
+            token = item.seq * 1000 + item.epoch
+            if not self.budget.try_reserve(token, self._worst_case_cost(item)):
+                self.stop = _Stop(
+                    f"max-cost reached: ${self.budget.spent:.4f} spent, the next item would pass"
+                    f" ${self.budget.max_cost:g}",
+                    RunStatus.canceled,
+                )
+                continue
+            outcome = None
+            try:
+                outcome = await self._process(item)
+            finally:
+                called = outcome is not None and outcome[2]
+                self.budget.settle(token, outcome[0].cost_usd if called else None, called=called)
+            result, cache_entry, _ = outcome
+            writer.add(result, item.seq, cache_entry)
+            self.on_event(
+                ItemDone(self.run.id, item.case.id, item.epoch, result.status.value, result.score,
+                         result.latency_ms, result.cached, result.error_message)
+            )
+
+    def _worst_case_cost(self, item: WorkItem) -> float:
+        if self.price is None or item.cached is not None:
+            return 0.0
+        prompt_tokens = sum(len(m.text) for m in item.messages) // 3 + 8
+        return cost_usd(self.price, prompt_tokens, self.model.max_tokens or 4096) or 0.0
+
+    # -- one item --------------------------------------------------------------------------
+
+    async def _process(self, item: WorkItem) -> tuple[Result, dict[str, Any] | None, bool]:
+        case = item.case
+        variables = template_context(case)
+        base = self._base(item)
+        if item.render_error is not None:
+            return self._error(base, "TemplateError", str(item.render_error), []), None, False
+        prompt = base["prompt"]
+        if self.render_set is not None:
+            records, _, ok = await self.render_set.score(ScoreContext(output=prompt, case=case, prompt=prompt), variables)
+            if not ok:
+                return Result(**base, status=ResultStatus.failed, failure_reason=FailureReason.render,
+                              scores=records, score=0.0), None, False
+
+        response, cached = await self._cached(item)
+        cache_entry = None
+        attempts = []
+        latency_ms: float | None = 0.0
+        called = False
+        if response is None:
+            called = True
+            lead = self.run.options.use_cache and item.key is not None
+            if lead:
+                self.flight.begin(item.key)  # type: ignore[arg-type]
+            try:
+                (response, latency_ms), attempts = await call_with_retries(
+                    lambda: self._call(item), self.retry
+                )
+            except AttemptsFailed as failed:
+                if lead:
+                    self.flight.finish(item.key, None)  # type: ignore[arg-type]
+                self._maybe_abort(failed.error)
+                return self._error(base, type(failed.error).__name__, str(failed.error), failed.attempts), None, True
+            if lead:
+                self.flight.finish(item.key, response)  # type: ignore[arg-type]
+                cache_entry = {
+                    "key": item.key,
+                    "scope": self.scope,
+                    "provider": self.model.provider,
+                    "model": self.model.name,
+                    "response": response_to_json(response),
+                }
+        cost = cost_usd(self.price, response.input_tokens, response.output_tokens) if called else 0.0
+        ctx = ScoreContext(
+            output=response.text, case=case, output_structured=response.structured, prompt=prompt,
+            latency_ms=latency_ms, cost_usd=cost,
+        )
+        records, score, passed = await self.scorer_sets.for_case(case).score(ctx, variables)
+        return Result(
+            **base,
+            status=ResultStatus.passed if passed else ResultStatus.failed,
+            failure_reason=None if passed else FailureReason.assertion,
+            output=response.text,
+            output_structured=response.structured,
+            scores=records,
+            score=score,
+            latency_ms=latency_ms,
+            input_tokens=response.input_tokens,
+            output_tokens=response.output_tokens,
+            cost_usd=cost,
+            cached=cached,
+            served_model=response.served_model,
+            system_fingerprint=response.system_fingerprint,
+            attempts=attempts,
+        ), cache_entry, called
+
+    async def _cached(self, item: WorkItem) -> tuple[GenerateResponse | None, bool]:
+        if not self.run.options.use_cache or item.key is None:
+            return None, False
+        if item.cached is not None:
+            return item.cached, True
+        hit = self.flight.lookup(item.key)
+        if isinstance(hit, GenerateResponse):
+            return hit, True
+        if hit is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                return await asyncio.shield(hit), True
+            if (task := asyncio.current_task()) is not None and task.cancelling():
+                raise asyncio.CancelledError
+        return None, False
+
+    async def _call(self, item: WorkItem) -> tuple[GenerateResponse, float]:
+        request = GenerateRequest(
+            messages=item.messages, config=self.model, variables=item.case.vars, case_id=item.case.id
+        )
+        async with endpoint_limit(self.provider.endpoint, self.provider.max_connections):
+            t0 = time.perf_counter()
+            try:
+                response = await asyncio.wait_for(self.provider.generate(request), self.model.timeout_s)
+            except TimeoutError:
+                raise TransientError(f"request timed out after {self.model.timeout_s:g} s") from None
+            return response, (time.perf_counter() - t0) * 1000
+
+    def _maybe_abort(self, error: BaseException) -> None:
+        """Authentication failures doom every case: stop instead of failing them one by one."""
+        if isinstance(error, FatalProviderError) and error.status_code in (401, 403):
+            self.stop = _Stop(f"authentication failed: {error}", RunStatus.failed)
+
+    def _base(self, item: WorkItem) -> dict[str, Any]:
+        case = item.case
+        return {
+            "id": stable_uuid(self.run.id, case.id, str(item.epoch)),
+            "run_id": self.run.id,
+            "case_id": case.id,
+            "epoch": item.epoch,
+            "input": case.vars,
+            "messages": item.messages,
+            "prompt": messages_text(item.messages) if item.messages else None,
+            "expected": case.expected_text,
+            "choices": case.choices,
+            "section": case.section,
+            "tags": case.tags,
+            "cache_key": item.key,
+            "created_at": datetime.now(UTC),
+        }
+
+    @staticmethod
+    def _error(base: dict[str, Any], error_type: str, message: str, attempts: list[Any]) -> Result:
+        return Result(**base, status=ResultStatus.error, failure_reason=FailureReason.error,
+                      error_type=error_type, error_message=message[:4000], attempts=attempts)
+
+    # -- finish ----------------------------------------------------------------------------
+
+    async def _finish(self, started: float) -> RunRecord:
+        summary = await asyncio.to_thread(
+            lambda: summarize(self.store.result_facts(self.run.id), self.store.score_facts(self.run.id))
+        )
+        run = self.run
+        elapsed = (time.perf_counter() - started) * 1000
+        run.duration_ms = (run.duration_ms or 0.0) + elapsed  # a resumed run adds its sessions
+        run.counts = summary.counts
+        run.score = summary.score
+        run.status = self.stop.status if self.stop.reason else RunStatus.completed
+        run.stop_reason = self.stop.reason
+        run.passed = (
+            summary.score is not None and summary.score >= run.threshold
+            if run.status is RunStatus.completed
+            else False
+        )
+        run.input_token_count = summary.input_tokens
+        run.output_token_count = summary.output_tokens
+        run.token_count = summary.input_tokens + summary.output_tokens
+        run.cost = summary.cost
+        run.error_rate = summary.error_rate
+        run.metrics = summary.as_metrics()
+        run.finished_at = datetime.now(UTC)
+        await asyncio.to_thread(self.store.save_metrics, run.id, summary.metric_rows)
+        await asyncio.to_thread(self.store.update_run, run)
+        self.on_event(RunFinished(run))
+        return run

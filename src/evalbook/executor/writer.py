@@ -1,0 +1,82 @@
+"""The single writer: results and cache entries are written in batches as they finish.
+
+A batch is flushed when it reaches ``batch_size`` or ``interval_s`` after its first item,
+so a crash loses at most the items in flight plus one short batch window. Writes run in a
+worker thread so the event loop keeps feeding the model.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from evalbook.core.result import Result
+from evalbook.storage.store import Store
+
+
+class ResultWriter:
+    def __init__(self, store: Store, *, batch_size: int = 200, interval_s: float = 0.1) -> None:
+        self.store = store
+        self.batch_size = batch_size
+        self.interval_s = interval_s
+        self._results: list[tuple[Result, int]] = []
+        self._cache: list[dict[str, Any]] = []
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+        self._error: BaseException | None = None
+        self.written = 0
+
+    async def __aenter__(self) -> ResultWriter:
+        self._task = asyncio.create_task(self._loop(), name="evalbook-result-writer")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def add(self, result: Result, seq: int, cache_entry: dict[str, Any] | None = None) -> None:
+        if self._error is not None:
+            raise self._error
+        self._results.append((result, seq))
+        if cache_entry is not None:
+            self._cache.append(cache_entry)
+        if len(self._results) >= self.batch_size:
+            self._wake.set()
+
+    async def _loop(self) -> None:
+        while not self._closed:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.interval_s)
+            self._wake.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._results and not self._cache:
+            return
+        results, self._results = self._results, []
+        cache, self._cache = self._cache, []
+        try:
+            await asyncio.to_thread(self._write, results, cache)
+        except BaseException as exc:
+            self._error = exc
+            raise
+
+    def _write(self, results: list[tuple[Result, int]], cache: list[dict[str, Any]]) -> None:
+        # Cache first: a result must never be recorded without its reusable answer.
+        self.store.cache_put_many(cache)
+        self.store.save_results(results)
+        self.written += len(results)
+
+    async def close(self) -> None:
+        """Stop the loop and write what is left (also when the run is being canceled)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await asyncio.shield(self._task)
+        await asyncio.shield(self._flush())
+        if self._error is not None:
+            raise self._error

@@ -1,0 +1,151 @@
+"""Exports: every result as the seed's ``EvalRun`` interchange record, one per (case, scorer).
+
+Formats: ``jsonl`` (one record a line, streamed), ``json`` (a JSON array), ``csv``
+(flattened columns). Optional fields with no value are left out rather than written as
+``null``, so every record validates against the published schema.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any, TextIO
+
+from evalbook.core.identity import stable_uuid
+from evalbook.core.result import Result
+from evalbook.core.run import RunRecord
+from evalbook.errors import UserError
+
+FORMATS = ("jsonl", "json", "csv")
+SCHEMA_PATH = Path(__file__).with_name("eval_run_record.schema.json")
+
+
+def record_schema() -> dict[str, Any]:
+    """The seed 001 ``EvalRun`` structure as a JSON Schema (draft 2020-12)."""
+    schema: dict[str, Any] = json.loads(SCHEMA_PATH.read_text())
+    return schema
+
+
+def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in d.items() if v is not None}
+
+
+def _served_build(result: Result) -> str | None:
+    if result.served_model and result.system_fingerprint:
+        return f"{result.served_model}+{result.system_fingerprint}"
+    return result.served_model or result.system_fingerprint
+
+
+def result_records(run: RunRecord, result: Result) -> Iterator[dict[str, Any]]:
+    """The interchange records of one result (one per scorer)."""
+    model = run.model
+    model_block = _drop_none(
+        {
+            "provider": model.get("provider"),
+            "name": model.get("name"),
+            "version": _served_build(result) or model.get("version"),
+            "temperature": model.get("temperature"),
+            "max_tokens": model.get("max_tokens"),
+            "system_prompt": model.get("system_prompt"),
+        }
+    )
+    metrics = _drop_none(
+        {
+            "latency_ms": None if result.latency_ms is None else round(result.latency_ms),
+            "input_tokens": result.input_tokens,
+            "output_tokens": result.output_tokens,
+            "cost_usd": result.cost_usd,
+        }
+    )
+    for score in result.scores:
+        label = score.label or ("error" if result.error_type else "pass" if score.passed else "fail")
+        rationale = score.evidence.rationale
+        if result.error_message and not rationale:
+            rationale = f"{result.error_type}: {result.error_message}"
+        yield _drop_none(
+            {
+                "id": stable_uuid(result.id, score.scorer_id),
+                "suite_id": run.suite_id,
+                "case_id": result.case_id,
+                "experiment_id": run.experiment_id,
+                "model": model_block,
+                "prompt": result.prompt,
+                "input": result.input,
+                "output": result.output or "",
+                "output_structured": result.output_structured,
+                "expected": result.expected,
+                "scorer": {"id": score.scorer_id, "name": score.name, "type": score.kind.value},
+                "score": score.score if score.score is not None else 0.0,
+                "label": label,
+                "evidence": _drop_none(
+                    {
+                        "rationale": rationale,
+                        "judge_model": score.evidence.judge_model,
+                        "trace_id": score.evidence.trace_id or result.id,
+                        "retrieved_context": score.evidence.retrieved_context,
+                    }
+                ),
+                "metrics": metrics,
+                "tags": result.tags,
+                "timestamp": result.created_at.isoformat(),
+            }
+        )
+
+
+def records(run: RunRecord, results: Iterable[Result]) -> Iterator[dict[str, Any]]:
+    for result in results:
+        yield from result_records(run, result)
+
+
+CSV_COLUMNS = [
+    "id", "suite_id", "case_id", "experiment_id", "model.provider", "model.name", "model.version",
+    "model.temperature", "model.max_tokens", "prompt", "input", "output", "expected",
+    "scorer.id", "scorer.name", "scorer.type", "score", "label", "evidence.rationale",
+    "metrics.latency_ms", "metrics.input_tokens", "metrics.output_tokens", "metrics.cost_usd",
+    "tags", "timestamp",
+]
+
+
+def _flatten(record: dict[str, Any]) -> dict[str, Any]:
+    flat: dict[str, Any] = {}
+    for column in CSV_COLUMNS:
+        value: Any = record
+        for part in column.split("."):
+            value = value.get(part) if isinstance(value, dict) else None
+        if isinstance(value, dict | list):
+            value = json.dumps(value, ensure_ascii=False)
+        flat[column] = "" if value is None else value
+    return flat
+
+
+def write(run: RunRecord, results: Iterable[Result], fmt: str, out: TextIO) -> int:
+    """Write every record of ``results`` to ``out``; returns the number of records."""
+    if fmt not in FORMATS:
+        raise UserError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
+    n = 0
+    if fmt == "jsonl":
+        for rec in records(run, results):
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+            n += 1
+    elif fmt == "json":
+        out.write("[")
+        for rec in records(run, results):
+            out.write(("," if n else "") + "\n  " + json.dumps(rec, ensure_ascii=False))
+            n += 1
+        out.write("\n]\n" if n else "]\n")
+    else:
+        writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
+        writer.writeheader()
+        for rec in records(run, results):
+            writer.writerow(_flatten(rec))
+            n += 1
+    return n
+
+
+def to_string(run: RunRecord, results: Iterable[Result], fmt: str) -> str:
+    buf = io.StringIO()
+    write(run, results, fmt, buf)
+    return buf.getvalue()

@@ -1,0 +1,69 @@
+"""Classifying HTTP failures of model APIs into evalbook's retry classes.
+
+Why one module: the OpenAI and Anthropic SDKs raise parallel but distinct exception
+classes; both providers reduce them to a status code, headers and a server message, and the
+decision (rate limit, transient, fatal) and the ``Retry-After`` parsing live here once.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from email.utils import parsedate_to_datetime
+
+from evalbook.errors import FatalProviderError, ProviderError, RateLimitError, TransientError
+
+#: Request timeout, conflict, and the server-side family (502/503/504, Anthropic's 529).
+_TRANSIENT_4XX = frozenset({408, 409})
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return max(0.0, float(millis) / 1000.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def status_error(
+    provider: str,
+    status: int,
+    message: str,
+    headers: Mapping[str, str],
+    *,
+    secret: str | None = None,
+) -> ProviderError:
+    """The evalbook error for an HTTP error reply; ``secret`` is scrubbed from the message."""
+    if secret and len(secret) >= 4:
+        message = message.replace(secret, "***")
+    text = f"{provider}: HTTP {status}: {message}"
+    if status == 429:
+        return RateLimitError(text, status_code=status, retry_after=parse_retry_after(headers))
+    if status >= 500 or status in _TRANSIENT_4XX:
+        return TransientError(text, status_code=status)
+    return FatalProviderError(text, status_code=status)
+
+
+def server_message(body: object, fallback: str) -> str:
+    """The human message of an error body (``{"message"}`` or ``{"error": {"message"}}``)."""
+    if isinstance(body, Mapping):
+        inner = body.get("error")
+        if isinstance(inner, Mapping) and isinstance(inner.get("message"), str):
+            return str(inner["message"])
+        if isinstance(body.get("message"), str):
+            return str(body["message"])
+    return fallback

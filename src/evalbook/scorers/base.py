@@ -1,0 +1,136 @@
+"""What every scorer implements, and the values that cross that boundary."""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from evalbook.core.suite import Case, ScorerKind, ScorerSpec
+from evalbook.core.templating import is_template
+
+
+def value_has_template(value: Any) -> bool:
+    """Whether the scorer set renders ``value`` per case: a string, or strings in a list,
+    holding Jinja. Scorers use it to prepare static values once in ``__init__``."""
+    if isinstance(value, str):
+        return is_template(value)
+    if isinstance(value, list):
+        return any(isinstance(v, str) and is_template(v) for v in value)
+    return False
+
+
+@dataclass(frozen=True)
+class ScoreContext:
+    """Everything a scorer may look at for one result.
+
+    ``value`` is the spec's main argument with templates already rendered against the
+    case's variables (``{{ expected }}`` works); ``None`` when the spec gave none. A static
+    value is passed as the very object ``spec.value``, so a scorer may use what it
+    prepared from it in ``__init__`` when ``ctx.value is self.spec.value``. (No
+    ``slots``: the scorer set copies a context through its ``__dict__``.)
+    """
+
+    output: str | None
+    case: Case
+    value: Any = None
+    output_structured: dict[str, Any] | None = None
+    prompt: str | None = None
+    latency_ms: float | None = None
+    cost_usd: float | None = None
+    error: str | None = None
+
+    @property
+    def expected(self) -> Any:
+        return self.case.expected
+
+
+@dataclass(frozen=True)
+class ScoreOutcome:
+    """A scorer's verdict. ``score`` in [0, 1] for built-ins; ``passed`` may be left
+    ``None`` to let the threshold decide (``score >= threshold``)."""
+
+    score: float
+    passed: bool | None = None
+    label: str | None = None
+    rationale: str | None = None
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+
+class NoOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Scorer(ABC):
+    """Turns (case, output) into a score.
+
+    Subclasses declare ``kind`` (the seed's scorer type), ``Options`` (a pydantic model
+    with ``extra="forbid"`` validating ``spec.config``) and implement :meth:`score`, sync or
+    async. ``__init__`` validates the spec and raises ``ValueError`` with a plain message
+    on bad config; the suite loader adds the suite, case and scorer to it. A sync
+    :meth:`score` is preferred for cheap checks: the scorer set then creates no coroutine.
+    """
+
+    kind: ClassVar[ScorerKind] = ScorerKind.heuristic
+    higher_is_better: ClassVar[bool] = True
+    default_threshold: ClassVar[float] = 1.0
+    #: Whether the spec's ``value`` is required (``contains`` needs a needle …).
+    requires_value: ClassVar[bool] = False
+    #: Whether the case must carry ``expected`` when no value is given.
+    uses_expected: ClassVar[bool] = False
+    Options: ClassVar[type[BaseModel]] = NoOptions
+
+    def __init__(self, spec: ScorerSpec) -> None:
+        self.spec = spec
+        try:
+            self.options: Any = self.Options.model_validate(spec.config)
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in err['loc']) or 'options'}: {err['msg']}"
+                for err in exc.errors()
+            )
+            raise ValueError(f"scorer {spec.type!r} has bad options: {problems}") from None
+        if self.requires_value and spec.value is None and not self.uses_expected:
+            raise ValueError(f"scorer {spec.type!r} needs a value")
+
+    @property
+    def threshold(self) -> float:
+        return self.spec.threshold if self.spec.threshold is not None else self.default_threshold
+
+    def meets_threshold(self, score: float) -> bool:
+        """``score`` passes the effective threshold in the scorer's direction."""
+        if self.higher_is_better:
+            return score >= self.threshold
+        return score <= self.threshold
+
+    def passes(self, outcome: ScoreOutcome) -> bool:
+        """The verdict: a spec threshold overrides the scorer's own ``passed``; a scorer
+        that leaves ``passed`` unset is judged by the threshold alone."""
+        if self.spec.threshold is None and outcome.passed is not None:
+            return outcome.passed
+        return self.meets_threshold(outcome.score)
+
+    def reference(self, ctx: ScoreContext) -> Any:
+        """The rendered ``value``, or the case's ``expected`` for scorers that use it."""
+        if ctx.value is not None or not self.uses_expected:
+            return ctx.value
+        return ctx.expected
+
+    def check_case(self, case: Case) -> None:
+        """Raise ``ValueError`` when ``case`` lacks what this scorer needs.
+
+        Called by the suite loader for every (case, scorer) pair, so that a missing reference
+        fails the load with the case named instead of failing 100k results at run time.
+        """
+        if self.uses_expected and self.spec.value is None and case.expected is None:
+            raise ValueError(
+                f"case {case.id!r} has no expected value, which scorer"
+                f" {self.spec.metric_name!r} needs"
+            )
+
+    @abstractmethod
+    def score(self, ctx: ScoreContext) -> ScoreOutcome | Awaitable[ScoreOutcome]:
+        """Score one result."""

@@ -1,0 +1,99 @@
+"""Engines and migrations. SQLite (WAL, one writer) by default; PostgreSQL when configured."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from evalbook.errors import StorageError
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def make_engine(url: str) -> sa.Engine:
+    """An engine tuned for evalbook's access pattern: one batching writer, many readers."""
+    if url.startswith("sqlite"):
+        path = url.split("///", 1)[-1]
+        if path and path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        # pysqlite's own transaction handling delays BEGIN; take it over so that SAVEPOINTs
+        # and read transactions behave (SQLAlchemy's documented recipe).
+        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        return engine
+    try:
+        return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    except Exception as exc:  # bad URL, missing driver
+        raise StorageError(f"cannot open database {redact_url(url)}: {exc}") from exc
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA busy_timeout=30000")
+    cur.close()
+
+
+def redact_url(url: str) -> str:
+    """The URL with any password replaced, for messages and logs."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:
+        return "<database url>"
+
+
+def _alembic_config(connection: sa.Connection) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["connection"] = connection
+    return cfg
+
+
+def head_revision() -> str:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(cfg).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: sa.Engine) -> str | None:
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    """Bring the schema to ``revision`` (idempotent)."""
+    try:
+        with engine.begin() as conn:
+            command.upgrade(_alembic_config(conn), revision)
+    except sa.exc.SQLAlchemyError as exc:
+        raise StorageError(f"migrating {redact_url(str(engine.url))} failed: {exc}") from exc
+
+
+def ensure_schema(engine: sa.Engine) -> None:
+    """Upgrade when the database is behind; refuse a database newer than this evalbook."""
+    current = current_revision(engine)
+    head = head_revision()
+    if current == head:
+        return
+    if current is not None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
+        if current not in known:
+            raise StorageError(
+                f"the database is at schema revision {current}, newer than this evalbook"
+                f" knows (head {head}); upgrade evalbook"
+            )
+    upgrade(engine)

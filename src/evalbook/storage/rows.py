@@ -1,0 +1,196 @@
+"""Domain models ↔ table rows. Kept apart from the queries so each stays readable."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from evalbook.core.messages import ImagePart, Message
+from evalbook.core.result import Attempt, Evidence, Result, ScoreRecord
+from evalbook.core.run import RunCounts, RunOptions, RunRecord
+
+_RUN_SCALARS = (
+    "id type title description status tags run_date score passed duration_ms token_count"
+    " input_token_count output_token_count cost error_rate feedback_scores alias label"
+    " experiment_id suite_id suite_name suite_version suite_hash prompt_name prompt_version"
+    " prompt_hash model model_hash threshold metrics stop_reason resumed_from evalbook_version"
+    " created_at started_at finished_at"
+).split()
+
+
+def run_to_row(run: RunRecord) -> dict[str, Any]:
+    row = {name: getattr(run, name) for name in _RUN_SCALARS}
+    row["status"] = run.status.value
+    row["total_count"] = run.counts.total
+    row["passed_count"] = run.counts.passed
+    row["failed_count"] = run.counts.failed
+    row["errored_count"] = run.counts.errored
+    row["cached_count"] = run.counts.cached
+    row["options"] = run.options.model_dump(mode="json")
+    return row
+
+
+def row_to_run(row: Any) -> RunRecord:
+    m = row._mapping
+    fields = {name: m[name] for name in _RUN_SCALARS}
+    fields["counts"] = RunCounts(
+        total=m["total_count"],
+        passed=m["passed_count"],
+        failed=m["failed_count"],
+        errored=m["errored_count"],
+        cached=m["cached_count"],
+    )
+    fields["options"] = RunOptions.model_validate(m["options"])
+    for ts in ("created_at", "started_at", "finished_at"):
+        fields[ts] = _aware(fields[ts])
+    return RunRecord.model_validate(fields)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    if value is not None and value.tzinfo is None:  # SQLite drops the zone; we store UTC
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+def split_images(messages: list[Message]) -> tuple[list[dict[str, Any]], list[ImagePart]]:
+    """Messages as JSON with image bytes taken out (stored once in ``blobs``)."""
+    images: list[ImagePart] = []
+    out: list[dict[str, Any]] = []
+    for m in messages:
+        if isinstance(m.content, str):
+            out.append({"role": m.role, "content": m.content})
+            continue
+        parts: list[dict[str, Any]] = []
+        for p in m.content:
+            if isinstance(p, ImagePart):
+                images.append(p)
+                parts.append({"type": "image", "media_type": p.media_type, "data": "", "sha256": p.sha256})
+            else:
+                parts.append({"type": "text", "text": p.text})
+        out.append({"role": m.role, "content": parts})
+    return out, images
+
+
+def result_to_rows(
+    result: Result, seq: int
+) -> tuple[dict[str, Any], list[dict[str, Any]], list[ImagePart]]:
+    messages, images = split_images(result.messages)
+    body = {
+        "input": result.input,
+        "messages": messages,
+        "output_structured": result.output_structured,
+        "choices": result.choices,
+        "tags": result.tags,
+        "attempts": [a.model_dump(mode="json") for a in result.attempts],
+    }
+    row = {
+        "id": result.id,
+        "run_id": result.run_id,
+        "case_id": result.case_id,
+        "epoch": result.epoch,
+        "seq": seq,
+        "status": result.status.value,
+        "failure_reason": result.failure_reason.value if result.failure_reason else None,
+        "score": result.score,
+        "section": result.section,
+        "prompt": result.prompt,
+        "output": result.output,
+        "expected": result.expected,
+        "latency_ms": result.latency_ms,
+        "input_tokens": result.input_tokens,
+        "output_tokens": result.output_tokens,
+        "cost_usd": result.cost_usd,
+        "cached": result.cached,
+        "served_model": result.served_model,
+        "system_fingerprint": result.system_fingerprint,
+        "cache_key": result.cache_key,
+        "error_type": result.error_type,
+        "error_message": result.error_message,
+        "body": body,
+        "created_at": result.created_at,
+    }
+    score_rows = [
+        {
+            "result_id": result.id,
+            "run_id": result.run_id,
+            "scorer_id": s.scorer_id,
+            "name": s.name,
+            "type": s.type,
+            "kind": s.kind.value,
+            "score": s.score,
+            "passed": s.passed,
+            "label": s.label,
+            "weight": s.weight,
+            "threshold": s.threshold,
+            "higher_is_better": s.higher_is_better,
+            "evidence": s.evidence.model_dump(mode="json", exclude_none=True),
+            "error": s.error,
+            "spec": s.spec,
+        }
+        for s in result.scores
+    ]
+    return row, score_rows, images
+
+
+def rows_to_result(row: Any, score_rows: list[Any], blobs: dict[str, str]) -> Result:
+    m = row._mapping
+    body = m["body"]
+    messages = []
+    for msg in body.get("messages", []):
+        content = msg["content"]
+        if isinstance(content, list):
+            content = [
+                {**p, "data": blobs.get(p["sha256"], "")} if p.get("type") == "image" else p
+                for p in content
+            ]
+        messages.append(Message.model_validate({"role": msg["role"], "content": content}))
+    return Result(
+        id=m["id"],
+        run_id=m["run_id"],
+        case_id=m["case_id"],
+        epoch=m["epoch"],
+        status=m["status"],
+        failure_reason=m["failure_reason"],
+        input=body.get("input") or {},
+        messages=messages,
+        prompt=m["prompt"],
+        output=m["output"],
+        output_structured=body.get("output_structured"),
+        expected=m["expected"],
+        choices=body.get("choices"),
+        section=m["section"],
+        tags=body.get("tags") or [],
+        scores=[
+            ScoreRecord(
+                scorer_id=s.scorer_id,
+                name=s.name,
+                type=s.type,
+                kind=s.kind,
+                score=s.score,
+                passed=s.passed,
+                label=s.label,
+                weight=s.weight,
+                threshold=s.threshold,
+                higher_is_better=s.higher_is_better,
+                evidence=Evidence.model_validate(s.evidence or {}),
+                error=s.error,
+                spec=s.spec or {},
+            )
+            for s in score_rows
+        ],
+        score=m["score"],
+        latency_ms=m["latency_ms"],
+        input_tokens=m["input_tokens"],
+        output_tokens=m["output_tokens"],
+        cost_usd=m["cost_usd"],
+        cached=m["cached"],
+        served_model=m["served_model"],
+        system_fingerprint=m["system_fingerprint"],
+        cache_key=m["cache_key"],
+        error_type=m["error_type"],
+        error_message=m["error_message"],
+        attempts=[Attempt.model_validate(a) for a in body.get("attempts", [])],
+        created_at=_aware(m["created_at"]),
+    )

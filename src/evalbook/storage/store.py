@@ -1,0 +1,342 @@
+"""The one query layer: the CLI, the executor, the API and the web pages all call these.
+
+Runs are never mutated after completion except for appended feedback; results are
+upserted by identity ``(run_id, case_id, epoch)`` so that a retried or resumed write never
+duplicates a case.
+"""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+
+from evalbook.config import database_url
+from evalbook.core.model_config import ModelConfig
+from evalbook.core.result import Result
+from evalbook.core.run import RunRecord
+from evalbook.core.suite import PromptVersion, Suite
+from evalbook.errors import NotFoundError, StorageError, UserError
+from evalbook.storage import tables as t
+from evalbook.storage.db import ensure_schema, make_engine
+from evalbook.storage.rows import result_to_rows, row_to_run, rows_to_result, run_to_row
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Store:
+    """Typed queries over one database."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self.dialect = engine.dialect.name
+
+    @classmethod
+    def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
+        engine = make_engine(url or database_url())
+        if migrate:
+            ensure_schema(engine)
+        return cls(engine)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    @property
+    def location(self) -> str:
+        from evalbook.storage.db import redact_url
+
+        return redact_url(str(self.engine.url))
+
+    # -- helpers -------------------------------------------------------------------------
+
+    def _insert(self, table: sa.Table) -> Any:
+        if self.dialect == "postgresql":
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            return pg_insert(table)
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        return sqlite_insert(table)
+
+    def _insert_ignore(self, conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+        if rows:
+            conn.execute(self._insert(table).on_conflict_do_nothing(), list(rows))
+
+    # -- definitions ---------------------------------------------------------------------
+
+    def save_definitions(self, suite: Suite, prompt_name: str, version: PromptVersion, model: ModelConfig) -> None:
+        """Record the suite, the prompt version and the model config a run uses.
+
+        A prompt version is immutable: recording different content under an existing
+        ``(name, version)`` is refused, so a number always means the same prompt.
+        """
+        now = _now()
+        with self.engine.begin() as conn:
+            existing = conn.execute(
+                sa.select(t.prompt_versions.c.hash).where(
+                    t.prompt_versions.c.prompt_name == prompt_name,
+                    t.prompt_versions.c.version == version.version,
+                )
+            ).scalar_one_or_none()
+            if existing is not None and existing != version.hash:
+                raise UserError(
+                    f"prompt {prompt_name!r} version {version.version} is already recorded with"
+                    " different content; prompt versions are immutable — add a new version"
+                    f" (e.g. {version.version + 1}) instead of editing this one"
+                )
+            self._insert_ignore(conn, t.prompt_versions, [{
+                "prompt_name": prompt_name,
+                "version": version.version,
+                "hash": version.hash,
+                "body": version.model_dump(mode="json"),
+                "created_at": now,
+            }])
+            self._insert_ignore(conn, t.suites, [{
+                "hash": suite.hash,
+                "suite_id": suite.id,
+                "name": suite.name,
+                "version": suite.version,
+                "source": suite.source,
+                "case_count": len(suite.cases),
+                "definition": suite.model_dump(mode="json", exclude={"model"}),
+                "created_at": now,
+            }])
+            self._insert_ignore(conn, t.model_configs, [{
+                "hash": model.hash,
+                "provider": model.provider,
+                "name": model.name,
+                "config": model.model_dump(mode="json"),
+                "created_at": now,
+            }])
+
+    def get_prompt_version(self, prompt_name: str, version: int) -> PromptVersion:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t.prompt_versions.c.body).where(
+                    t.prompt_versions.c.prompt_name == prompt_name,
+                    t.prompt_versions.c.version == version,
+                )
+            ).first()
+        if row is None:
+            raise NotFoundError(f"no prompt {prompt_name!r} version {version} recorded")
+        return PromptVersion.model_validate(row[0])
+
+    def get_suite(self, suite_hash: str) -> Suite:
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.suites.c.definition).where(t.suites.c.hash == suite_hash)).first()
+        if row is None:
+            raise NotFoundError(f"no suite with hash {suite_hash}")
+        return Suite.model_validate(row[0])
+
+    # -- runs ----------------------------------------------------------------------------
+
+    def insert_run(self, run: RunRecord) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.insert(t.runs), [run_to_row(run)])
+
+    def update_run(self, run: RunRecord) -> None:
+        row = run_to_row(run)
+        run_id = row.pop("id")
+        with self.engine.begin() as conn:
+            conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(**row))
+
+    def get_run(self, run_id: str) -> RunRecord:
+        """A run by id or by an unambiguous id prefix (at least 4 characters)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)).first()
+            if row is None and len(run_id) >= 4:
+                rows = conn.execute(
+                    sa.select(t.runs).where(t.runs.c.id.startswith(run_id, autoescape=True)).limit(2)
+                ).all()
+                if len(rows) > 1:
+                    raise UserError(f"run id prefix {run_id!r} is ambiguous; give more characters")
+                row = rows[0] if rows else None
+        if row is None:
+            raise NotFoundError(f"no run {run_id!r} in {self.location}")
+        return row_to_run(row)
+
+    def list_runs(
+        self,
+        *,
+        suite_id: str | None = None,
+        status: str | None = None,
+        alias: str | None = None,
+        tag: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> list[RunRecord]:
+        """Most recent first."""
+        q = sa.select(t.runs).order_by(t.runs.c.created_at.desc(), t.runs.c.id)
+        if suite_id:
+            q = q.where(t.runs.c.suite_id == suite_id)
+        if status:
+            q = q.where(t.runs.c.status == status)
+        if alias:
+            q = q.where(t.runs.c.alias == alias)
+        with self.engine.connect() as conn:
+            if tag is None:
+                rows = conn.execute(q.limit(limit).offset(offset)).all()
+                return [row_to_run(r) for r in rows]
+            # Tags live in a JSON list: filter in Python, portable across both databases.
+            runs = [row_to_run(r) for r in conn.execute(q).all()]
+        tagged = [r for r in runs if tag in r.tags]
+        return tagged[offset : offset + limit]
+
+    def unfinished_runs(self) -> list[RunRecord]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.runs).where(t.runs.c.status.in_(["pending", "running"]))
+            ).all()
+        return [row_to_run(r) for r in rows]
+
+    # -- results -------------------------------------------------------------------------
+
+    def save_results(self, results: Sequence[tuple[Result, int]]) -> None:
+        """Upsert ``(result, seq)`` pairs with their scores, in one transaction."""
+        if not results:
+            return
+        result_rows: list[dict[str, Any]] = []
+        score_rows: list[dict[str, Any]] = []
+        blob_rows: dict[str, dict[str, Any]] = {}
+        for result, seq in results:
+            row, srows, images = result_to_rows(result, seq)
+            result_rows.append(row)
+            score_rows.extend(srows)
+            for img in images:
+                blob_rows[img.sha256] = {
+                    "sha256": img.sha256,
+                    "media_type": img.media_type,
+                    "data": base64.b64decode(img.data),
+                }
+        ids = [r["id"] for r in result_rows]
+        try:
+            with self.engine.begin() as conn:
+                self._insert_ignore(conn, t.blobs, list(blob_rows.values()))
+                conn.execute(sa.delete(t.scores).where(t.scores.c.result_id.in_(ids)))
+                stmt = self._insert(t.results)
+                update_cols = {c.name: stmt.excluded[c.name] for c in t.results.c if c.name != "id"}
+                conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update_cols), result_rows)
+                if score_rows:
+                    conn.execute(sa.insert(t.scores), score_rows)
+        except sa.exc.SQLAlchemyError as exc:
+            raise StorageError(f"saving {len(result_rows)} results failed: {exc}") from exc
+
+    def result_statuses(self, run_id: str) -> dict[tuple[str, int], str]:
+        """``(case_id, epoch) → status`` of every recorded result of a run."""
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.results.c.case_id, t.results.c.epoch, t.results.c.status).where(
+                    t.results.c.run_id == run_id
+                )
+            ).all()
+        return {(r.case_id, r.epoch): r.status for r in rows}
+
+    def iter_results(self, run_id: str, *, batch_size: int = 1000) -> Iterator[Result]:
+        """Results in plan order, streamed in batches (bounded memory for big runs)."""
+        last_seq = -1
+        while True:
+            with self.engine.connect() as conn:
+                rows = conn.execute(
+                    sa.select(t.results)
+                    .where(t.results.c.run_id == run_id, t.results.c.seq > last_seq)
+                    .order_by(t.results.c.seq)
+                    .limit(batch_size)
+                ).all()
+                if not rows:
+                    return
+                ids = [r.id for r in rows]
+                srows = conn.execute(
+                    sa.select(t.scores).where(t.scores.c.result_id.in_(ids)).order_by(t.scores.c.scorer_id)
+                ).all()
+                shas = {
+                    p["sha256"]
+                    for r in rows
+                    for m in r.body.get("messages", [])
+                    if isinstance(m["content"], list)
+                    for p in m["content"]
+                    if p.get("type") == "image"
+                }
+                blobs = {}
+                if shas:
+                    for b in conn.execute(sa.select(t.blobs).where(t.blobs.c.sha256.in_(shas))):
+                        blobs[b.sha256] = base64.b64encode(b.data).decode()
+            by_result: dict[str, list[Any]] = {}
+            for s in srows:
+                by_result.setdefault(s.result_id, []).append(s)
+            for r in rows:
+                yield rows_to_result(r, by_result.get(r.id, []), blobs)
+            last_seq = rows[-1].seq
+
+    def get_result(self, run_id: str, case_id: str, epoch: int = 0) -> Result:
+        for result in self.iter_results(run_id):
+            if result.case_id == case_id and result.epoch == epoch:
+                return result
+        raise NotFoundError(f"run {run_id} has no result for case {case_id!r} epoch {epoch}")
+
+    # -- metrics -------------------------------------------------------------------------
+
+    def save_metrics(self, run_id: str, rows: list[dict[str, Any]]) -> None:
+        with self.engine.begin() as conn:
+            conn.execute(sa.delete(t.metrics).where(t.metrics.c.run_id == run_id))
+            if rows:
+                conn.execute(sa.insert(t.metrics), [{"run_id": run_id, **r} for r in rows])
+
+    def get_metrics(self, run_id: str) -> list[dict[str, Any]]:
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.metrics).where(t.metrics.c.run_id == run_id).order_by(t.metrics.c.scope, t.metrics.c.name)
+            ).all()
+        return [dict(r._mapping) for r in rows]
+
+    # -- response cache ------------------------------------------------------------------
+
+    def cache_get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if not keys:
+            return {}
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(t.cache.c.key, t.cache.c.response).where(t.cache.c.key.in_(list(keys)))
+            ).all()
+        return {r.key: r.response for r in rows}
+
+    def cache_put_many(self, entries: Sequence[dict[str, Any]]) -> None:
+        """Insert ``{key, scope, provider, model, response}`` entries; first writer wins."""
+        if not entries:
+            return
+        now = _now()
+        with self.engine.begin() as conn:
+            self._insert_ignore(conn, t.cache, [{**e, "created_at": now} for e in entries])
+
+    def cache_clear(self, scope: str | None = None) -> int:
+        with self.engine.begin() as conn:
+            q = sa.delete(t.cache)
+            if scope:
+                q = q.where(t.cache.c.scope == scope)
+            return conn.execute(q).rowcount
+
+    # -- aggregates ----------------------------------------------------------------------
+
+    def result_facts(self, run_id: str) -> Iterator[Any]:
+        """The few columns aggregates need, without rebuilding whole results."""
+        cols = [
+            t.results.c.status,
+            t.results.c.score,
+            t.results.c.section,
+            t.results.c.latency_ms,
+            t.results.c.cached,
+            t.results.c.input_tokens,
+            t.results.c.output_tokens,
+            t.results.c.cost_usd,
+        ]
+        with self.engine.connect() as conn:
+            yield from conn.execute(sa.select(*cols).where(t.results.c.run_id == run_id))
+
+    def score_facts(self, run_id: str) -> Iterator[Any]:
+        cols = [t.scores.c.name, t.scores.c.score, t.scores.c.passed, t.scores.c.higher_is_better]
+        with self.engine.connect() as conn:
+            yield from conn.execute(sa.select(*cols).where(t.scores.c.run_id == run_id))

@@ -1,0 +1,196 @@
+"""The ``cases:`` of a suite file: inline cases and dataset includes, as :class:`Case`.
+
+A list item that is a mapping with ``file`` (and optionally ``section`` and ``tags``,
+applied to every case of that file) is an include of a JSONL or CSV dataset beside the
+suite file; any other mapping is one case. A case without ``id`` gets
+``"c-" + short_hash("case", {vars, messages, expected})`` (plus the image hashes when it
+has assets), so its id survives reordering; two cases with the same id are an error that
+names both places.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from evalbook.core.identity import short_hash
+from evalbook.core.messages import ImagePart
+from evalbook.core.suite import Case
+from evalbook.suites.assets import load_image
+from evalbook.suites.datasets import read_dataset
+from evalbook.suites.problems import Problems, Where
+from evalbook.suites.prompt_spec import check_message_templates
+from evalbook.suites.scorer_specs import parse_specs
+from evalbook.suites.yaml_lines import LineDict, plain
+
+__all__ = ["BuiltCase", "CaseSource", "build_cases", "case_id_for", "expand_cases"]
+
+CASE_KEYS = frozenset(Case.model_fields)
+INCLUDE_KEYS = frozenset({"file", "section", "tags"})
+
+
+@dataclass(frozen=True)
+class CaseSource:
+    """One case as written, where it was written, and what its include adds to it."""
+
+    raw: dict[str, Any]
+    where: Where
+    base_dir: Path | None
+    section: str | None = None
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class BuiltCase:
+    case: Case
+    where: Where
+    generated_id: bool
+
+
+def expand_cases(
+    raw: Any, where: Where, base_dir: Path | None, problems: Problems
+) -> Iterator[CaseSource]:
+    """Every case of the ``cases`` list, dataset includes read in place."""
+    if not isinstance(raw, list):
+        problems.add(where, "must be a list of cases" if raw is not None else "is required")
+        return
+    for i, item in enumerate(raw):
+        item_where = where.child(i)
+        if not isinstance(item, dict):
+            problems.add(item_where, f"a case must be a mapping, not {type(item).__name__}")
+        elif "file" in item:
+            yield from _include(item, item_where, base_dir, problems)
+        else:
+            yield CaseSource(item, item_where, base_dir)
+
+
+def _include(
+    item: dict[str, Any], where: Where, base_dir: Path | None, problems: Problems
+) -> Iterator[CaseSource]:
+    extra = sorted(str(k) for k in item if k not in INCLUDE_KEYS)
+    if extra:
+        problems.add(
+            where,
+            f"a dataset include takes only file, section and tags; found {', '.join(extra)}"
+            " (put per-case fields in the dataset file)",
+        )
+        return
+    name, section, tags = item["file"], item.get("section"), item.get("tags", [])
+    if not isinstance(name, str) or not name:
+        problems.add(where, "must be a relative path to a .jsonl or .csv file", ("file",))
+        return
+    if section is not None and not isinstance(section, str):
+        problems.add(where, "must be a string", ("section",))
+        return
+    if not isinstance(tags, list) or not all(isinstance(t, str) for t in tags):
+        problems.add(where, "must be a list of strings", ("tags",))
+        return
+    if base_dir is None:
+        problems.add(where, f"dataset {name!r} needs a base directory (load from a file)")
+        return
+    path = base_dir / name
+    try:
+        rows = read_dataset(path, str(path), problems)
+    except OSError as exc:
+        problems.add(where, f"cannot read dataset {name!r}: {exc}", ("file",))
+        return
+    except ValueError as exc:  # includes UnicodeDecodeError
+        problems.add(where, f"cannot read dataset {name!r}: {exc}", ("file",))
+        return
+    folder = path.parent
+    for row in rows:
+        yield CaseSource(row.data, row.where, folder, section, list(tags))
+
+
+def build_cases(sources: Iterator[CaseSource], problems: Problems) -> list[BuiltCase]:
+    """Valid cases in order; problems (and duplicate ids, naming both places) recorded."""
+    built: list[BuiltCase] = []
+    first: dict[str, BuiltCase] = {}
+    for source in sources:
+        one = _build_case(source, problems)
+        if one is None:
+            continue
+        earlier = first.get(one.case.id)
+        if earlier is not None:
+            hint = (
+                " (generated from identical vars, messages and expected; give the cases ids)"
+                if one.generated_id
+                else ""
+            )
+            problems.add(
+                one.where,
+                f"duplicate case id {one.case.id!r}, first used at"
+                f" {earlier.where.location()}{hint}",
+            )
+            continue
+        first[one.case.id] = one
+        built.append(one)
+    return built
+
+
+def case_id_for(case: Case) -> str:
+    """The generated id: stable under reordering, changes when the content does."""
+    messages = None if case.messages is None else [m.model_dump(mode="json") for m in case.messages]
+    body: dict[str, Any] = {"vars": case.vars, "messages": messages, "expected": case.expected}
+    if case.assets:
+        body["assets"] = [a.sha256 for a in case.assets]
+    try:
+        return "c-" + short_hash("case", body)
+    except (TypeError, ValueError):  # YAML dates and the like: hash their JSON form
+        body.update(case.model_dump(mode="json", include={"vars", "expected"}))
+        return "c-" + short_hash("case", body)
+
+
+def _build_case(source: CaseSource, problems: Problems) -> BuiltCase | None:
+    where = source.where
+    # YAML containers carry lines (LineDict); JSONL / CSV rows and API dicts are plain.
+    data: dict[str, Any] = plain(source.raw) if isinstance(source.raw, LineDict) else source.raw
+    ok = problems.check_keys(where, data, CASE_KEYS)
+    data = {k: v for k, v in data.items() if k in CASE_KEYS}  # still check the rest
+    if source.section is not None and data.get("section") is None:
+        data["section"] = source.section
+    if source.tags and isinstance(data.get("tags", []), list):
+        own = data.get("tags", [])
+        data["tags"] = own + [t for t in source.tags if t not in own]
+    generated = data.get("id") is None
+    if isinstance(data.get("id"), int) and not isinstance(data["id"], bool):
+        data["id"] = str(data["id"])
+    if isinstance(data.get("id"), str) and not data["id"].strip():
+        problems.add(where, "must not be empty", ("id",))
+        ok = False
+    if isinstance(data.get("assets"), list):
+        data["assets"], assets_ok = _assets(data["assets"], where, source.base_dir, problems)
+        ok = ok and assets_ok
+    if isinstance(data.get("scorers"), list):
+        data["scorers"], specs_ok = parse_specs(data["scorers"], where, ("scorers",), problems)
+        ok = ok and specs_ok
+    try:
+        case = Case.model_validate({**data, "id": data.get("id") or "?"})
+    except ValidationError as exc:
+        problems.add_validation(where, exc)
+        return None
+    if not ok:
+        return None
+    if case.messages is not None and not check_message_templates(case.messages, where, problems):
+        return None
+    if generated:
+        case = case.model_copy(update={"id": case_id_for(case)})
+    return BuiltCase(case, where, generated)
+
+
+def _assets(
+    raw: list[Any], where: Where, base_dir: Path | None, problems: Problems
+) -> tuple[list[ImagePart], bool]:
+    parts: list[ImagePart] = []
+    ok = True
+    for i, item in enumerate(raw):
+        try:
+            parts.append(load_image(item, base_dir))
+        except ValueError as exc:
+            problems.add(where, str(exc), ("assets", i))
+            ok = False
+    return parts, ok

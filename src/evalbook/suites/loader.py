@@ -1,0 +1,201 @@
+"""Load a suite file (YAML) into a :class:`~evalbook.core.suite.Suite`.
+
+The file format (the JSON Schema is :func:`evalbook.suites.suite_json_schema`; the guide
+is ``docs/suites.md``)::
+
+    id: quickstart            # required, [a-z0-9_.-]+
+    name: Quickstart          # default: id
+    description: ...
+    version: "1"              # str or int, stored as str
+    threshold: 0.6            # 0..1: pass threshold of the run score (default 1.0)
+    model: local:smollm2-135m # spec string | {provider, name, temperature, ...} | {spec, ...}
+    prompt: "Q: {{ question }}"        # one user message; prompt name = suite id, version 1
+    # or  prompt: {name: qa, system: "...", messages: [{role: user, content: "..."}]}
+    # or  prompt: {name: qa, versions: {1: {system: "...", messages: [...]}, 2: {template: "..."}}}
+    scorers: ["non-empty", {contains: "{{ expected }}"}]     # defaults for every case
+    render_assertions: [{type: not-contains, value: TODO}]  # on the rendered prompt
+    tags: [smoke]
+    cases:
+      - id: add-1             # optional: "c-" + hash of vars/messages/expected
+        vars: {question: "What is 2+3?"}
+        expected: "5"         # any JSON value
+        choices: [...]
+        section: arithmetic
+        tags: [math]
+        metadata: {...}
+        messages: [...]       # instead of the prompt's messages (templated with vars too)
+        assets: [{path: img/cat.png}]   # or {data: <base64>, media_type: image/png}
+        scorers: [...]        # extra scorers for this case
+      - file: more_cases.jsonl          # JSONL / CSV beside the suite (+ section, tags)
+
+Parsing keeps ``yaml.safe_load`` semantics (no code-running tags) but remembers lines,
+and the whole file is checked before anything is raised: one :class:`SuiteError` lists
+every problem as ``file:line: field.path: message``. Scorers are built and checked
+against every case here, so a typo fails the load rather than the run.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from evalbook.core.suite import Prompt, PromptVersion, Suite
+from evalbook.errors import SuiteError
+from evalbook.suites.cases import BuiltCase, build_cases, expand_cases
+from evalbook.suites.datasets import case_from_row
+from evalbook.suites.model_spec import build_model
+from evalbook.suites.problems import Problems, Where
+from evalbook.suites.prompt_spec import build_prompt
+from evalbook.suites.scorer_specs import ScorerBuilder, parse_specs
+from evalbook.suites.yaml_lines import parse_yaml, plain
+
+__all__ = ["SUITE_KEYS", "load_suite", "load_suite_from_dict", "suite_from_cases"]
+
+SUITE_KEYS = frozenset(
+    {
+        "id", "name", "description", "version", "threshold", "model", "prompt",
+        "scorers", "render_assertions", "tags", "cases",
+    }
+)  # fmt: skip
+SUITE_ID = re.compile(r"^[a-z0-9_.-]+$")
+_HEADER = ("name", "description", "threshold", "tags")
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Read, validate and build the suite at ``path``; every problem in one SuiteError."""
+    path = Path(path)
+    source = str(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SuiteError(f"cannot read suite file: {exc}", location=source) from exc
+    data = parse_yaml(text, source)
+    if data is None:
+        raise SuiteError("the suite file is empty", location=source)
+    return _build(data, path.parent, source)
+
+
+def load_suite_from_dict(
+    data: Mapping[str, Any], *, base_dir: Path | None = None, source: str = "<dict>"
+) -> Suite:
+    """Build a suite from the file's structure (Python API, REST API).
+
+    ``base_dir`` resolves dataset includes and image paths; without it they are refused,
+    so a suite posted over HTTP cannot read the server's files.
+    """
+    return _build(data, base_dir, source)
+
+
+def suite_from_cases(
+    suite_id: str,
+    cases: Sequence[Mapping[str, Any]],
+    *,
+    prompt: str | Mapping[str, Any] | None = None,
+    scorers: Sequence[str | Mapping[str, Any]] = (),
+    **fields: Any,
+) -> Suite:
+    """A suite from rows such as an API ``inputSet``: a row with ``vars`` / ``messages``
+    is a full case, any other row is flat (its non-case keys are the variables)."""
+    data: dict[str, Any] = {"id": suite_id, **fields, "scorers": list(scorers)}
+    data["cases"] = [case_from_row(dict(row)) for row in cases]
+    if prompt is not None:
+        data["prompt"] = prompt
+    return load_suite_from_dict(data, source=f"<suite {suite_id}>")
+
+
+def _build(data: Any, base_dir: Path | None, source: str) -> Suite:
+    if not isinstance(data, dict):
+        line = getattr(data, "line", None)
+        raise SuiteError(
+            "a suite must be a mapping of fields (id, prompt, cases, ...), not"
+            f" {'a list' if isinstance(data, list) else type(data).__name__}",
+            location=f"{source}:{line}" if line else source,
+        )
+    problems = Problems(source)
+    top = Where(source, data)
+    problems.check_keys(top, data, SUITE_KEYS)
+    suite_id = _suite_id(data, top, problems)
+    header = _header(data, top, problems)
+    prompt = build_prompt(data.get("prompt"), top.child("prompt"), suite_id or "prompt", problems)
+    model = build_model(data.get("model"), top.child("model"), problems)
+    scorer_specs, _ = parse_specs(data.get("scorers"), top, ("scorers",), problems)
+    render_specs, _ = parse_specs(
+        data.get("render_assertions"), top, ("render_assertions",), problems
+    )
+    built = build_cases(
+        expand_cases(data.get("cases"), top.child("cases"), base_dir, problems), problems
+    )
+    if not built and not problems:
+        problems.add(top, "a suite needs at least one case", ("cases",))
+    builder = ScorerBuilder(problems)
+    shared = [
+        *builder.build(scorer_specs, top, ("scorers",)),
+        *builder.build(render_specs, top, ("render_assertions",)),
+    ]
+    for one in built:
+        own = builder.build(one.case.scorers, one.where, ("scorers",), case_id=one.case.id)
+        builder.check(one.case, [*shared, *own], one.where)
+    if prompt is not None:
+        _check_something_to_send(prompt, built, problems)
+    problems.raise_if_any()
+    assert prompt is not None  # else a problem was recorded
+    assert suite_id is not None
+    return Suite(
+        **header,
+        id=suite_id,
+        prompt=prompt,
+        model=model,
+        scorers=scorer_specs,
+        render_assertions=render_specs,
+        cases=[one.case for one in built],
+        source=source,
+    )
+
+
+def _suite_id(data: dict[str, Any], top: Where, problems: Problems) -> str | None:
+    suite_id = data.get("id")
+    if suite_id is None:
+        problems.add(top, "a suite needs an id (lowercase letters, digits, '_', '.', '-')")
+        return None
+    if not isinstance(suite_id, str) or not SUITE_ID.match(suite_id):
+        problems.add(
+            top, f"{suite_id!r} is not a suite id: use lowercase letters, digits, '_', '.', '-'",
+            ("id",),
+        )  # fmt: skip
+        return None
+    return suite_id
+
+
+def _header(data: dict[str, Any], top: Where, problems: Problems) -> dict[str, Any]:
+    """The scalar fields, validated by the Suite model itself (with a stand-in body)."""
+    header: dict[str, Any] = {k: plain(data[k]) for k in _HEADER if k in data}
+    version = data.get("version", "1")
+    if isinstance(version, int) and not isinstance(version, bool):
+        version = str(version)
+    header["version"] = version
+    if "name" not in header:
+        header["name"] = data.get("id") if isinstance(data.get("id"), str) else "-"
+    stand_in = Prompt(name="-", versions=[PromptVersion(version=1, messages=[])])
+    try:
+        Suite.model_validate({**header, "id": "-", "prompt": stand_in, "cases": []})
+    except ValidationError as exc:
+        problems.add_validation(top, exc)
+    return header
+
+
+def _check_something_to_send(prompt: Prompt, built: list[BuiltCase], problems: Problems) -> None:
+    empty = [v.version for v in prompt.versions if not v.messages]
+    if not empty:
+        return
+    for one in built:
+        if one.case.messages is None:
+            which = "has no prompt" if len(prompt.versions) == 1 else f"version {empty[0]} has"
+            problems.add(
+                one.where,
+                f"case {one.case.id!r} has no messages and the suite {which} no messages:"
+                " give the suite a prompt or the case its own messages",
+            )

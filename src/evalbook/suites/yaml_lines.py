@@ -1,0 +1,135 @@
+"""YAML with line numbers: ``safe_load`` semantics, plus where every item started.
+
+Suite errors must say ``file:line``. :func:`parse_yaml` builds the same values as
+``yaml.safe_load`` (no tags that run code), except that mappings and sequences come back
+as :class:`LineDict` / :class:`LineList`, which remember the line of the container, of
+each key and of each item. :func:`line_at` walks a validation error's path through that
+tree to the deepest item it can find; :func:`plain` strips the wrappers before values are
+stored on a model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import yaml
+
+from evalbook.errors import SuiteError
+
+__all__ = ["LineDict", "LineList", "line_at", "parse_yaml", "plain"]
+
+
+class LineDict(dict[Any, Any]):
+    """A mapping read from YAML: ``line`` of the mapping, ``key_lines`` of each key."""
+
+    __slots__ = ("key_lines", "line")
+
+    def __init__(self, line: int | None = None) -> None:
+        super().__init__()
+        self.line = line
+        self.key_lines: dict[Any, int] = {}
+
+
+class LineList(list[Any]):
+    """A sequence read from YAML: ``line`` of the sequence, ``item_lines`` of each item."""
+
+    __slots__ = ("item_lines", "line")
+
+    def __init__(self, line: int | None = None) -> None:
+        super().__init__()
+        self.line = line
+        self.item_lines: list[int] = []
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+class _LineLoader(yaml.SafeLoader):
+    """``SafeLoader`` whose mappings and sequences carry line numbers."""
+
+
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Iterator[LineDict]:
+    data = LineDict(_line(node))
+    yield data
+    seen: dict[str, int] = {}
+    for key_node, _ in node.value:
+        if isinstance(key_node, yaml.ScalarNode) and key_node.tag != "tag:yaml.org,2002:merge":
+            if key_node.value in seen:
+                raise yaml.constructor.ConstructorError(
+                    "while constructing a mapping",
+                    node.start_mark,
+                    f"found duplicate key {key_node.value!r}"
+                    f" (first given at line {seen[key_node.value]})",
+                    key_node.start_mark,
+                )
+            seen[key_node.value] = _line(key_node)
+    data.update(loader.construct_mapping(node))
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)
+        if isinstance(key, str | int | float | bool) or key is None:
+            data.key_lines.setdefault(key, _line(key_node))
+
+
+def _construct_sequence(loader: _LineLoader, node: yaml.SequenceNode) -> Iterator[LineList]:
+    data = LineList(_line(node))
+    yield data
+    data.extend(loader.construct_sequence(node))
+    data.item_lines = [_line(item) for item in node.value]
+
+
+_LineLoader.add_constructor("tag:yaml.org,2002:map", _construct_mapping)
+_LineLoader.add_constructor("tag:yaml.org,2002:seq", _construct_sequence)
+
+
+def parse_yaml(text: str, source: str) -> Any:
+    """Parse one YAML document; malformed YAML raises :class:`SuiteError` at line:column."""
+    try:
+        return yaml.load(text, Loader=_LineLoader)  # a SafeLoader subclass: no code-running tags
+    except yaml.MarkedYAMLError as exc:
+        mark, start = exc.problem_mark or exc.context_mark, exc.context_mark
+        where = f"{source}:{mark.line + 1}:{mark.column + 1}" if mark else source
+        context = exc.context
+        if context and start is not None and mark is not None and start.line != mark.line:
+            context += f" (started at line {start.line + 1}, column {start.column + 1})"
+        problem = " ".join(p for p in (context, exc.problem) if p) or "invalid YAML"
+        raise SuiteError(f"invalid YAML: {problem}", location=where) from exc
+    except yaml.YAMLError as exc:
+        raise SuiteError(f"invalid YAML: {exc}", location=source) from exc
+
+
+def line_at(node: Any, path: Sequence[str | int]) -> int | None:
+    """The line of the deepest item along ``path`` that carries one (``None`` if none).
+
+    Steps that do not exist in the data (a missing field, a union branch name in a
+    pydantic error location) stop the walk: the line of the nearest container wins.
+    """
+    line = getattr(node, "line", None)
+    for step in path:
+        if isinstance(node, LineDict) and step in node:
+            line = node.key_lines.get(step, line)
+            node = node[step]
+        elif isinstance(node, LineList) and isinstance(step, int) and 0 <= step < len(node):
+            line = node.item_lines[step] if step < len(node.item_lines) else line
+            node = node[step]
+        else:  # a missing step, or plain data without lines
+            break
+        line = getattr(node, "line", None) if _is_container_start(node, line) else line
+    return line
+
+
+def _is_container_start(node: Any, line: int | None) -> bool:
+    # A nested mapping's own line is its first key: deeper and more precise than the key
+    # line of the field holding it only when the field's value starts on a later line.
+    own = getattr(node, "line", None)
+    return own is not None and (line is None or own > line)
+
+
+def plain(value: Any) -> Any:
+    """``value`` with every :class:`LineDict` / :class:`LineList` turned into dict / list."""
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
