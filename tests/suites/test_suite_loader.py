@@ -235,3 +235,17 @@ def test_suite_from_cases_takes_flat_rows() -> None:
     )
     assert [c.vars["borrower_name"] for c in suite.cases] == ["Budi", "Siti"]
     assert suite.scorers[0].type == "non-empty"
+
+
+def test_dict_input_is_copied() -> None:
+    data = {"id": "x", "prompt": "{{ q }}", "cases": [{"id": "a", "vars": {"q": [1]}}]}
+    suite = load_suite_from_dict(data)
+    data["cases"][0]["vars"]["q"].append(2)  # type: ignore[index]
+    assert suite.cases[0].vars == {"q": [1]}
+
+
+def test_yaml_dates_get_a_stable_generated_id(tmp_path: Path) -> None:
+    path = write(tmp_path, "id: x\nprompt: '{{ day }}'\ncases:\n  - vars: {day: 2024-01-02}\n")
+    first, second = load_suite(path), load_suite(path)
+    assert first.cases[0].id == second.cases[0].id
+    assert first.hash == second.hash

@@ -87,7 +87,8 @@ def load_suite_from_dict(
     ``base_dir`` resolves dataset includes and image paths; without it they are refused,
     so a suite posted over HTTP cannot read the server's files.
     """
-    return _build(data, base_dir, source)
+    copied = plain(dict(data)) if isinstance(data, Mapping) else data  # later edits stay out
+    return _build(copied, base_dir, source)
 
 
 def suite_from_cases(
@@ -142,8 +143,8 @@ def _build(data: Any, base_dir: Path | None, source: str) -> Suite:
     if prompt is not None:
         _check_something_to_send(prompt, built, problems)
     problems.raise_if_any()
-    assert prompt is not None  # else a problem was recorded
-    assert suite_id is not None
+    if prompt is None or suite_id is None:  # pragma: no cover - a problem was recorded
+        raise SuiteError("invalid suite", location=source)
     return Suite(
         **header,
         id=suite_id,

@@ -17,6 +17,8 @@ __all__ = ["SCHEMA_ID", "suite_json_schema"]
 SCHEMA_ID = "https://evalbook.dev/schema/suite.json"
 
 _STR = {"type": "string"}
+_IMAGE_FIELDS = ("media_type", "data", "sha256")
+_MEDIA_TYPE = {"enum": ["image/png", "image/jpeg", "image/gif", "image/webp"]}
 _TAGS = {"type": "array", "items": _STR, "description": "Free-form labels for filtering."}
 
 _MESSAGE = {
@@ -47,14 +49,9 @@ _CONTENT_PART = {
         },
         {
             "type": "object",
-            "required": ["type", "media_type", "data", "sha256"],
+            "required": ["type", *_IMAGE_FIELDS],
             "additionalProperties": False,
-            "properties": {
-                "type": {"const": "image"},
-                "media_type": _STR,
-                "data": _STR,
-                "sha256": _STR,
-            },
+            "properties": {"type": {"const": "image"}, **dict.fromkeys(_IMAGE_FIELDS, _STR)},
         },
     ],
 }
@@ -195,7 +192,7 @@ _ASSET = {
             "additionalProperties": False,
             "properties": {
                 "path": {"type": "string", "description": "Relative to the file naming it."},
-                "media_type": {"enum": ["image/png", "image/jpeg", "image/gif", "image/webp"]},
+                "media_type": _MEDIA_TYPE,
             },
         },
         {
@@ -204,7 +201,7 @@ _ASSET = {
             "additionalProperties": False,
             "properties": {
                 "data": {"type": "string", "contentEncoding": "base64"},
-                "media_type": {"enum": ["image/png", "image/jpeg", "image/gif", "image/webp"]},
+                "media_type": _MEDIA_TYPE,
             },
         },
     ],
