@@ -11,6 +11,7 @@ from evalbook.testing import OpenAICompatibleTestServer, TestServerConfig, run_t
 
 RIGHT_KEY = "sk-right-secret-9876543210"
 
+
 @pytest.fixture(scope="module")
 def fault_server() -> Iterator[OpenAICompatibleTestServer]:
     """Sends ``Retry-After: 2`` on 429 and hangs 5 s on ``[[hang:N]]``."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -39,11 +38,9 @@ def _anthropic_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def fault(
-    fault_server: OpenAICompatibleTestServer, transport: str
-) -> AsyncIterator[OpenAICompatibleTestServer]:
+def fault(fault_server: OpenAICompatibleTestServer, transport: str) -> OpenAICompatibleTestServer:
     fault_server.reset()
-    yield fault_server
+    return fault_server
 
 
 async def test_happy_path_records_served_model_and_tokens(
@@ -75,7 +72,12 @@ async def test_429_is_a_rate_limit_with_retry_after(fault: OpenAICompatibleTestS
 
 @pytest.mark.parametrize(
     ("status", "error"),
-    [(500, TransientError), (529, TransientError), (400, FatalProviderError), (403, FatalProviderError)],
+    [
+        (500, TransientError),
+        (529, TransientError),
+        (400, FatalProviderError),
+        (403, FatalProviderError),
+    ],
 )
 async def test_status_codes_are_classified(
     fault: OpenAICompatibleTestServer, status: int, error: type[Exception]

@@ -48,7 +48,7 @@ async def test_echo_answers_the_last_user_message_with_word_counts() -> None:
 
 async def test_constant_and_its_missing_text() -> None:
     assert await _ask(_mock("constant", text="42"), "anything") == "42"
-    with pytest.raises(ConfigError, match="params.text"):
+    with pytest.raises(ConfigError, match=r"params\.text"):
         _mock("constant")
 
 
@@ -62,7 +62,7 @@ async def test_scripted_mapping_first_match_then_default() -> None:
 async def test_scripted_list_cycles_in_call_order() -> None:
     provider = _mock("scripted", answers=["a", "b"])
     assert [await _ask(provider, "q") for _ in range(3)] == ["a", "b", "a"]
-    with pytest.raises(ConfigError, match="params.answers"):
+    with pytest.raises(ConfigError, match=r"params\.answers"):
         _mock("scripted")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -48,11 +47,9 @@ def _openai_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-async def fault(
-    fault_server: OpenAICompatibleTestServer, transport: str
-) -> AsyncIterator[OpenAICompatibleTestServer]:
+def fault(fault_server: OpenAICompatibleTestServer, transport: str) -> OpenAICompatibleTestServer:
     fault_server.reset()
-    yield fault_server
+    return fault_server
 
 
 async def test_happy_path_records_served_model_fingerprint_and_tokens(
@@ -175,7 +172,8 @@ def test_builtin_names_map_to_their_classes() -> None:
     openai = create_provider(ModelConfig(provider="openai", name="gpt-4o-mini"))
     assert isinstance(openai, OpenAIProvider)
     assert openai.base_url is None  # the SDK's default endpoint
-    assert type(create_provider(ModelConfig(provider="openai-compatible", name="m", base_url="http://h/v1"))) is OpenAICompatibleProvider  # noqa: E501
+    compat = ModelConfig(provider="openai-compatible", name="m", base_url="http://h/v1")
+    assert type(create_provider(compat)) is OpenAICompatibleProvider
 
 
 def test_request_body_carries_generation_parameters() -> None:

@@ -23,7 +23,7 @@ def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
     name = f"sut_{uuid.uuid4().hex[:8]}"
     (tmp_path / f"{name}.py").write_text(
         textwrap.dedent(
-            '''
+            """
             import asyncio
             from evalbook.errors import TransientError
             from evalbook.providers import GenerateResponse
@@ -58,7 +58,7 @@ def user_module(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str
                 @staticmethod
                 def reply(vars):
                     return "bot:" + vars["x"]
-            '''
+            """
         )
     )
     monkeypatch.chdir(tmp_path)

@@ -12,7 +12,7 @@ import typer
 
 from evalbook.cli import db, export, quickstart, run, runs, schema
 from evalbook.cli.console import err_console
-from evalbook.errors import EvalbookError, RuntimeFailure
+from evalbook.errors import EvalbookError
 
 EXIT_OK = 0
 EXIT_ERROR = 1
@@ -22,7 +22,6 @@ EXIT_INTERRUPTED = 130
 app = typer.Typer(
     name="evalbook",
     help="Run LLM evaluation suites, keep every run, compare and gate.",
-    no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
@@ -34,8 +33,9 @@ app.add_typer(schema.app, name="schema")
 app.add_typer(db.app, name="db")
 
 
-@app.callback()
+@app.callback(invoke_without_command=True)
 def _root(
+    ctx: typer.Context,
     version: bool = typer.Option(False, "--version", help="Print the version and exit."),
 ) -> None:
     if version:
@@ -43,28 +43,27 @@ def _root(
 
         typer.echo(__version__)
         raise typer.Exit(0)
+    if ctx.invoked_subcommand is None:
+        typer.echo(ctx.get_help())
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors print one clear line and exit 1, never a traceback."""
     try:
-        app(args=argv, standalone_mode=False)
+        code = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("[yellow]interrupted[/]")
         sys.exit(EXIT_INTERRUPTED)
     except EvalbookError as exc:
-        kind = "error" if isinstance(exc, RuntimeFailure) else "error"
-        err_console.print(f"[bold red]{kind}:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(EXIT_ERROR)
-    except Exception as exc:  # click usage errors
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(EXIT_ERROR if exc.exit_code == 2 else exc.exit_code)
-        if isinstance(exc, click.exceptions.Abort):
-            sys.exit(EXIT_INTERRUPTED)
-        raise
-    sys.exit(EXIT_OK)
+    except typer.Abort:
+        sys.exit(EXIT_INTERRUPTED)
+    except typer.TyperException as exc:  # usage errors: bad option, missing argument
+        show = getattr(exc, "show", None)
+        if show is not None:
+            show()
+        sys.exit(0 if type(exc).__name__ == "NoArgsIsHelpError" else EXIT_ERROR)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -1,0 +1,3 @@
+from evalbook.cli.app import main
+
+main()
