@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 
-from evalbook.providers import http_pool
 from evalbook.testing import OpenAICompatibleTestServer, TestServerConfig, run_test_server_in_thread
 
 RIGHT_KEY = "sk-right-secret-9876543210"
@@ -26,13 +25,11 @@ def keyed_server() -> Iterator[OpenAICompatibleTestServer]:
         yield srv
 
 
-@pytest.fixture(params=["httpx2", "aiohttp"])
+@pytest.fixture(params=["httpx2", "aiohttp", "wire"])
 def transport(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
-    """Each SDK transport the providers may pick; aiohttp only where it is installed."""
-    if request.param == "aiohttp":
-        if not http_pool.aiohttp_available():
-            pytest.skip("aiohttp is not installed (optional fast transport)")
-    else:
+    """Each way a chat completion can travel: the SDK on either of its transports, or the
+    lean wire client of the ``openai-compatible`` family."""
+    if request.param == "httpx2":
         for module in ("evalbook.providers.openai_compat", "evalbook.providers.anthropic"):
             monkeypatch.setattr(f"{module}.aiohttp_available", lambda: False)
     return str(request.param)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import os
+import threading
 from pathlib import Path
 
 import pytest
 
 from evalbook.core.messages import ImagePart, Message, TextPart
 from evalbook.core.model_config import ModelConfig
-from evalbook.errors import ConfigError, FatalProviderError
+from evalbook.errors import ConfigError, FatalProviderError, TransientError
 from evalbook.providers import GenerateRequest, create_provider
-from evalbook.providers.local import DEFAULT_SEED, LocalProvider
+from evalbook.providers.local import DEFAULT_SEED, LocalProvider, _Loaded
 
 
 def _model_home() -> Path:
@@ -82,3 +83,45 @@ async def test_one_real_generation(monkeypatch: pytest.MonkeyPatch) -> None:
     assert first.system_fingerprint.endswith(f"seed={DEFAULT_SEED}")
     assert first.finish_reason in {"stop", "length"}
     assert again.text == first.text  # temperature 0 with a fixed seed is reproducible
+
+
+class _FakeServer:
+    """Stands in for xllamacpp.Server: replies with a canned dict or raises."""
+
+    def __init__(self, reply: object) -> None:
+        self.reply = reply
+        self.payloads: list[dict[str, object]] = []
+
+    def handle_chat_completions(self, payload: dict[str, object]) -> object:
+        self.payloads.append(payload)
+        if isinstance(self.reply, Exception):
+            raise self.reply
+        return self.reply
+
+
+@pytest.mark.parametrize(
+    ("reply", "error", "message"),
+    [
+        (
+            {"error": {"code": 400, "message": "exceeds the context size"}},
+            FatalProviderError,
+            "context",
+        ),
+        ({"error": {"code": 503, "message": "loading model"}}, TransientError, "loading"),
+        (ValueError("Expected 'messages' to be an array"), FatalProviderError, "array"),
+        ({"choices": []}, TransientError, "malformed"),
+    ],
+)
+async def test_llama_cpp_errors_are_classified(
+    tmp_path: Path, reply: object, error: type[Exception], message: str
+) -> None:
+    fake = tmp_path / "fake.gguf"
+    fake.write_bytes(b"GGUF")
+    provider = create_provider(ModelConfig(provider="local", name=str(fake), seed=5))
+    assert isinstance(provider, LocalProvider)
+    server = _FakeServer(reply)
+    provider._model = _Loaded(server=server, lock=threading.Lock())
+    request = GenerateRequest(messages=[Message(role="user", content="hi")], config=provider.config)
+    with pytest.raises(error, match=message):
+        await provider.generate(request)
+    assert server.payloads[0]["seed"] == 5

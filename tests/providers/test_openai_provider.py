@@ -28,6 +28,18 @@ def _config(server: OpenAICompatibleTestServer, **fields: Any) -> ModelConfig:
     return ModelConfig(name="test-model", base_url=server.base_url, **fields)
 
 
+@pytest.fixture
+def make_config(transport: str) -> Any:
+    """``_config`` for the transport under test (``wire``: the openai-compatible provider)."""
+
+    def make(server: OpenAICompatibleTestServer, **fields: Any) -> ModelConfig:
+        if transport == "wire":
+            fields.setdefault("provider", "openai-compatible")
+        return _config(server, **fields)
+
+    return make
+
+
 def _request(config: ModelConfig, text: str) -> GenerateRequest:
     return GenerateRequest(messages=[Message(role="user", content=text)], config=config)
 
@@ -47,15 +59,15 @@ def _openai_key(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
-def fault(fault_server: OpenAICompatibleTestServer, transport: str) -> OpenAICompatibleTestServer:
+def fault(fault_server: OpenAICompatibleTestServer) -> OpenAICompatibleTestServer:
     fault_server.reset()
     return fault_server
 
 
 async def test_happy_path_records_served_model_fingerprint_and_tokens(
-    server: OpenAICompatibleTestServer, transport: str
+    server: OpenAICompatibleTestServer, make_config: Any
 ) -> None:
-    response = await _generate(_config(server), "What is 2+2? [[answer=4]]")
+    response = await _generate(make_config(server), "What is 2+2? [[answer=4]]")
     assert response.text == "4"
     assert response.served_model == "test-model"
     assert response.system_fingerprint == "fp_evalbook_test"
@@ -72,9 +84,11 @@ async def test_echo_through_the_compatible_provider_needs_no_key(
     assert response.text == "hello there"
 
 
-async def test_429_is_a_rate_limit_with_retry_after(fault: OpenAICompatibleTestServer) -> None:
+async def test_429_is_a_rate_limit_with_retry_after(
+    fault: OpenAICompatibleTestServer, make_config: Any
+) -> None:
     with pytest.raises(RateLimitError) as info:
-        await _generate(_config(fault), "hi [[fail=429:1]]")
+        await _generate(make_config(fault), "hi [[fail=429:1]]")
     assert info.value.status_code == 429
     assert info.value.retry_after == 2.0
 
@@ -91,31 +105,34 @@ async def test_429_is_a_rate_limit_with_retry_after(fault: OpenAICompatibleTestS
     ],
 )
 async def test_status_codes_are_classified(
-    fault: OpenAICompatibleTestServer, status: int, error: type[Exception]
+    fault: OpenAICompatibleTestServer, make_config: Any, status: int, error: type[Exception]
 ) -> None:
     with pytest.raises(error) as info:
-        await _generate(_config(fault), f"hi [[fail={status}:1]]")
+        await _generate(make_config(fault), f"hi [[fail={status}:1]]")
     assert f"HTTP {status}" in str(info.value)
     assert "injected fault" in str(info.value)
 
 
 @pytest.mark.parametrize("directive", ["[[reset:1]]", "[[malformed:1]]"])
 async def test_reset_and_malformed_replies_are_transient(
-    fault: OpenAICompatibleTestServer, directive: str
+    fault: OpenAICompatibleTestServer, make_config: Any, directive: str
 ) -> None:
     with pytest.raises(TransientError):
-        await _generate(_config(fault), f"hi {directive}")
+        await _generate(make_config(fault), f"hi {directive}")
 
 
-async def test_a_hung_server_times_out_as_transient(fault: OpenAICompatibleTestServer) -> None:
+async def test_a_hung_server_times_out_as_transient(
+    fault: OpenAICompatibleTestServer, make_config: Any
+) -> None:
     with pytest.raises(TransientError, match="timeout_s"):
-        await _generate(_config(fault, timeout_s=0.3), "hi [[hang:1]]")
+        await _generate(make_config(fault, timeout_s=0.3), "hi [[hang:1]]")
 
 
 async def test_the_same_request_succeeds_after_its_faults(
     fault: OpenAICompatibleTestServer,
+    make_config: Any,
 ) -> None:
-    config = _config(fault)
+    config = make_config(fault)
     provider = create_provider(config)
     try:
         with pytest.raises(TransientError):
@@ -127,11 +144,11 @@ async def test_the_same_request_succeeds_after_its_faults(
 
 
 async def test_wrong_key_is_fatal_and_never_echoed(
-    keyed_server: OpenAICompatibleTestServer, monkeypatch: pytest.MonkeyPatch, transport: str
+    keyed_server: OpenAICompatibleTestServer, monkeypatch: pytest.MonkeyPatch, make_config: Any
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", WRONG_KEY)
     with pytest.raises(FatalProviderError) as info:
-        await _generate(_config(keyed_server), "hi")
+        await _generate(make_config(keyed_server), "hi")
     assert info.value.status_code == 401
     assert "invalid or missing API key" in str(info.value)
     assert WRONG_KEY not in str(info.value)
@@ -223,7 +240,7 @@ def test_messages_keep_their_own_system_turn_and_inline_images() -> None:
 
 
 async def test_many_concurrent_calls_share_one_client(
-    server: OpenAICompatibleTestServer, transport: str
+    server: OpenAICompatibleTestServer, make_config: Any
 ) -> None:
     config = _config(server, max_connections=64)
     provider = create_provider(config)

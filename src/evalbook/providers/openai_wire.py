@@ -1,0 +1,78 @@
+"""A lean client for the OpenAI chat-completions wire format, for self-hosted endpoints.
+
+Why not the SDK here: against vLLM, Ollama or a proxy on the same network a call takes a
+few milliseconds, and the SDK's per-request work (URL parsing, option copies, header
+models) costs more CPU than the whole HTTP exchange — about 1.5 ms against 0.4 ms per
+call on a 2-core machine, which caps a 10k-case run at concurrency 100 near 30 s instead
+of 6 s. ``openai:`` (the hosted API, any ``base_url``) keeps the official SDK; the
+``openai-compatible`` family speaks the same JSON through one pooled aiohttp session.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import TYPE_CHECKING, Any
+
+from evalbook.errors import TransientError
+from evalbook.providers.http_errors import server_message, status_error
+
+if TYPE_CHECKING:
+    import aiohttp
+
+
+class OpenAIWireClient:
+    """POST ``{base_url}/chat/completions`` with a bounded connection pool."""
+
+    def __init__(self, provider: str, base_url: str, api_key: str | None, *,
+                 max_connections: int, timeout_s: float) -> None:
+        self.provider = provider
+        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.api_key = api_key
+        self.max_connections = max_connections
+        self.timeout_s = timeout_s
+        self._headers = {"Content-Type": "application/json", "Accept": "application/json"}
+        if api_key:
+            self._headers["Authorization"] = f"Bearer {api_key}"
+        self._session: aiohttp.ClientSession | None = None
+
+    def _get_session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            import aiohttp
+
+            connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300)
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+                headers=self._headers,
+                skip_auto_headers=("User-Agent",),
+            )
+        return self._session
+
+    async def post(self, body: dict[str, Any]) -> bytes:
+        """The raw reply body of a 2xx answer; errors raised as evalbook's classes."""
+        import aiohttp
+
+        session = self._get_session()
+        try:
+            async with session.post(self.url, data=json.dumps(body)) as reply:
+                raw = await reply.read()
+                if reply.status >= 400:
+                    try:
+                        parsed: object = json.loads(raw)
+                    except ValueError:
+                        parsed = None
+                    message = server_message(parsed, raw[:300].decode("utf-8", "replace"))
+                    raise status_error(self.provider, reply.status, message, reply.headers,
+                                       secret=self.api_key)
+                return raw
+        except TimeoutError:
+            raise TransientError(
+                f"{self.provider}: no reply within {self.timeout_s:g}s (timeout_s)"
+            ) from None
+        except aiohttp.ClientError as exc:
+            raise TransientError(f"{self.provider}: connection failed: {exc!r}") from None
+
+    async def close(self) -> None:
+        if self._session is not None:
+            session, self._session = self._session, None
+            await session.close()
