@@ -32,8 +32,17 @@ STANDARD = [
 def start_server(latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
     port_file = Path(tempfile.mkdtemp()) / "port"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "evalbook.testing.openai_server", "--port", "0",
-         "--latency-ms", str(latency_ms), "--port-file", str(port_file)],
+        [
+            sys.executable,
+            "-m",
+            "evalbook.testing.openai_server",
+            "--port",
+            "0",
+            "--latency-ms",
+            str(latency_ms),
+            "--port-file",
+            str(port_file),
+        ],
         stdout=subprocess.DEVNULL,
     )
     deadline = time.monotonic() + 30
@@ -53,22 +62,34 @@ def current_rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
-def scenario(n: int, c: int, base_url: str, latency_ms: float, cached_rerun: bool, sample: bool) -> dict[str, object]:
+def scenario(
+    n: int, c: int, base_url: str, latency_ms: float, cached_rerun: bool, sample: bool
+) -> dict[str, object]:
     """Runs in a child process: one suite of ``n`` cases, optionally a cached re-run."""
     import evalbook
     from evalbook.executor.events import ItemDone
     from evalbook.storage.store import Store
     from evalbook.suites import load_suite_from_dict
 
-    suite = load_suite_from_dict({
-        "id": f"bench-{n}",
-        "name": "bench",
-        "model": {"provider": "openai-compatible", "name": "test-model", "base_url": base_url,
-                  "temperature": 0, "max_connections": c},
-        "prompt": "[[answer={{ answer }}]] question number {{ i }}",
-        "scorers": [{"equals": "yes"}, {"contains": "y"}],
-        "cases": [{"id": f"c{i}", "vars": {"i": i, "answer": "yes" if i % 2 else "no"}} for i in range(n)],
-    })
+    suite = load_suite_from_dict(
+        {
+            "id": f"bench-{n}",
+            "name": "bench",
+            "model": {
+                "provider": "openai-compatible",
+                "name": "test-model",
+                "base_url": base_url,
+                "temperature": 0,
+                "max_connections": c,
+            },
+            "prompt": "[[answer={{ answer }}]] question number {{ i }}",
+            "scorers": [{"equals": "yes"}, {"contains": "y"}],
+            "cases": [
+                {"id": f"c{i}", "vars": {"i": i, "answer": "yes" if i % 2 else "no"}}
+                for i in range(n)
+            ],
+        }
+    )
     store = Store.open(f"sqlite:///{tempfile.mkdtemp()}/bench.db")
     samples: list[tuple[int, float]] = []
     done = 0
@@ -85,8 +106,13 @@ def scenario(n: int, c: int, base_url: str, latency_ms: float, cached_rerun: boo
     wall, cpu = time.perf_counter() - t0, time.process_time() - cpu0
     assert run.counts.total == n and run.counts.errored == 0, run.counts
     out: dict[str, object] = {
-        "n": n, "c": c, "wall_s": wall, "floor_s": math.ceil(n / c) * latency_ms / 1000,
-        "cpu_ms_per_case": cpu * 1000 / n, "peak_rss_mb": rss_mb(), "score": run.score,
+        "n": n,
+        "c": c,
+        "wall_s": wall,
+        "floor_s": math.ceil(n / c) * latency_ms / 1000,
+        "cpu_ms_per_case": cpu * 1000 / n,
+        "peak_rss_mb": rss_mb(),
+        "score": run.score,
     }
     if sample:
         out["rss_samples"] = samples
@@ -99,7 +125,9 @@ def scenario(n: int, c: int, base_url: str, latency_ms: float, cached_rerun: boo
 
 
 def run_child(args: list[str]) -> dict[str, object]:
-    proc = subprocess.run([sys.executable, __file__, "--child", *args], capture_output=True, text=True)
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True
+    )
     if proc.returncode:
         raise RuntimeError(proc.stderr)
     result: dict[str, object] = json.loads(proc.stdout.strip().splitlines()[-1])
@@ -107,7 +135,9 @@ def run_child(args: list[str]) -> dict[str, object]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--n", type=int)
     parser.add_argument("--c", type=int, default=20)
     parser.add_argument("--latency-ms", type=float, default=50)
@@ -119,7 +149,9 @@ def main() -> None:
     os.environ.setdefault("EVALBOOK_HOME", tempfile.mkdtemp())
 
     if args.child:
-        out = scenario(args.n, args.c, args.base_url, args.latency_ms, args.cached_rerun, args.n >= 50000)
+        out = scenario(
+            args.n, args.c, args.base_url, args.latency_ms, args.cached_rerun, args.n >= 50000
+        )
         print(json.dumps(out))
         return
 
@@ -131,20 +163,36 @@ def main() -> None:
         plan = STANDARD
     server, base_url = start_server(args.latency_ms)
     try:
-        print(f"{'N':>7} {'C':>4} {'wall s':>8} {'floor s':>8} {'wall/floor':>10} {'CPU ms/case':>12} {'peak RSS MB':>12}")
+        print(
+            f"{'N':>7} {'C':>4} {'wall s':>8} {'floor s':>8} {'wall/floor':>10}"
+            f" {'CPU ms/case':>12} {'peak RSS MB':>12}"
+        )
         for p in plan:
-            child_args = ["--n", str(p["n"]), "--c", str(p["c"]), "--latency-ms", str(args.latency_ms),
-                          "--base-url", base_url]
+            child_args = [
+                "--n",
+                str(p["n"]),
+                "--c",
+                str(p["c"]),
+                "--latency-ms",
+                str(args.latency_ms),
+                "--base-url",
+                base_url,
+            ]
             if p.get("cached_rerun"):
                 child_args.append("--cached-rerun")
             r = run_child(child_args)
-            print(f"{r['n']:>7} {r['c']:>4} {r['wall_s']:>8.2f} {r['floor_s']:>8.2f}"
-                  f" {r['wall_s'] / r['floor_s']:>10.2f} {r['cpu_ms_per_case']:>12.3f} {r['peak_rss_mb']:>12.1f}")
+            print(
+                f"{r['n']:>7} {r['c']:>4} {r['wall_s']:>8.2f} {r['floor_s']:>8.2f}"
+                f" {r['wall_s'] / r['floor_s']:>10.2f} {r['cpu_ms_per_case']:>12.3f}"
+                f" {r['peak_rss_mb']:>12.1f}"
+            )
             if "cached_rerun_s" in r:
                 print(f"        fully cached re-run of {r['n']} cases: {r['cached_rerun_s']:.2f} s")
             if "rss_samples" in r:
-                print("        RSS (MB) as items finish: " + ", ".join(
-                    f"{n // 1000}k={mb:.0f}" for n, mb in r["rss_samples"]))  # type: ignore[attr-defined]
+                print(
+                    "        RSS (MB) as items finish: "
+                    + ", ".join(f"{n // 1000}k={mb:.0f}" for n, mb in r["rss_samples"])
+                )  # type: ignore[attr-defined]
     finally:
         server.terminate()
         server.wait()

@@ -23,7 +23,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 
 def model_home() -> Path:
     """Where the real SmolLM2 model file is kept between test runs (downloaded once)."""
-    home = Path(os.environ.get("EVALBOOK_TEST_MODEL_HOME") or Path.home() / ".cache" / "evalbook-test-home")
+    home = Path(
+        os.environ.get("EVALBOOK_TEST_MODEL_HOME") or Path.home() / ".cache" / "evalbook-test-home"
+    )
     home.mkdir(parents=True, exist_ok=True)
     return home
 

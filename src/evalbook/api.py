@@ -60,17 +60,30 @@ async def arun(
     store = store or open_store()
     try:
         options = RunOptions(
-            concurrency=concurrency, epochs=epochs, case_ids=cases, max_cost=max_cost,
-            use_cache=use_cache, max_attempts=max_attempts,
+            concurrency=concurrency,
+            epochs=epochs,
+            case_ids=cases,
+            max_cost=max_cost,
+            use_cache=use_cache,
+            max_attempts=max_attempts,
         )
         record, version, config, provider = await asyncio.to_thread(
             lambda: prepare_run(
-                store, suite, model=model, prompt_version=prompt_version, options=options,
-                alias=alias, label=label, tags=tags, experiment_id=experiment_id, title=title,
+                store,
+                suite,
+                model=model,
+                prompt_version=prompt_version,
+                options=options,
+                alias=alias,
+                label=label,
+                tags=tags,
+                experiment_id=experiment_id,
+                title=title,
             )
         )
-        return await execute(store, record, suite, version, config, provider=provider,
-                             on_event=on_event, retry=retry)
+        return await execute(
+            store, record, suite, version, config, provider=provider, on_event=on_event, retry=retry
+        )
     finally:
         if own_store:
             store.close()
@@ -85,7 +98,10 @@ def run(suite: Suite | str | Path, **kwargs: object) -> RunRecord:
 
 
 async def aresume(
-    run_id: str, *, store: Store | None = None, on_event: EventSink = ignore,
+    run_id: str,
+    *,
+    store: Store | None = None,
+    on_event: EventSink = ignore,
     retry: RetryPolicy | None = None,
 ) -> RunRecord:
     """Re-run only what a canceled or interrupted run is missing."""

@@ -24,9 +24,14 @@ from evalbook.testing import TestServerConfig, run_test_server_in_thread
 from ..executor.helpers import server_key
 
 
-def evalbook_cmd(*args: str, check: int | None = None, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def evalbook_cmd(
+    *args: str, check: int | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     proc = subprocess.run(
-        [sys.executable, "-m", "evalbook", *args], capture_output=True, text=True, timeout=timeout,
+        [sys.executable, "-m", "evalbook", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
         env={**os.environ, "COLUMNS": "200"},
     )
     if check is not None:
@@ -34,17 +39,30 @@ def evalbook_cmd(*args: str, check: int | None = None, timeout: float = 120) -> 
     return proc
 
 
-def write_suite(path: Path, base_url: str, n: int = 6, *, threshold: float = 0.3, **extra: Any) -> Path:
+def write_suite(
+    path: Path, base_url: str, n: int = 6, *, threshold: float = 0.3, **extra: Any
+) -> Path:
     data = {
         "id": "cli-suite",
         "name": "CLI suite",
         "threshold": threshold,
-        "model": {"provider": "openai-compatible", "name": "test-model", "base_url": base_url,
-                  "temperature": 0},
+        "model": {
+            "provider": "openai-compatible",
+            "name": "test-model",
+            "base_url": base_url,
+            "temperature": 0,
+        },
         "prompt": "[[answer={{ answer }}]] q{{ i }}",
         "scorers": [{"equals": "yes"}],
-        "cases": [{"id": f"c{i}", "vars": {"i": i, "answer": "yes" if i % 2 == 0 else "no"},
-                   "section": "even" if i % 2 == 0 else "odd", "tags": ["t"]} for i in range(n)],
+        "cases": [
+            {
+                "id": f"c{i}",
+                "vars": {"i": i, "answer": "yes" if i % 2 == 0 else "no"},
+                "section": "even" if i % 2 == 0 else "odd",
+                "tags": ["t"],
+            }
+            for i in range(n)
+        ],
         **extra,
     }
     path.write_text(yaml.safe_dump(data, sort_keys=False))
@@ -62,8 +80,19 @@ def only_run_id(db_url: str) -> str:
 
 def test_run_list_show_export(tmp_path: Path, db_url: str, server: Any) -> None:
     suite = write_suite(tmp_path / "suite.yaml", server.base_url)
-    out = evalbook_cmd("run", str(suite), "--alias", "prod", "--label", "v5", "--tag", "ci",
-                       "--experiment", "exp", check=0)
+    out = evalbook_cmd(
+        "run",
+        str(suite),
+        "--alias",
+        "prod",
+        "--label",
+        "v5",
+        "--tag",
+        "ci",
+        "--experiment",
+        "exp",
+        check=0,
+    )
     assert "score" in out.stdout and "0.500" in out.stdout and "PASS" in out.stdout
     assert "recorded in" in out.stdout
     run_id = only_run_id(db_url)
@@ -71,14 +100,32 @@ def test_run_list_show_export(tmp_path: Path, db_url: str, server: Any) -> None:
     listed = json.loads(evalbook_cmd("runs", "list", "--json", check=0).stdout)
     assert [r["id"] for r in listed] == [run_id]
     assert listed[0]["alias"] == "prod" and listed[0]["tags"] == ["ci"]
-    assert evalbook_cmd("runs", "list", "--alias", "other", "--json", check=0).stdout.strip() == "[]"
+    assert (
+        evalbook_cmd("runs", "list", "--alias", "other", "--json", check=0).stdout.strip() == "[]"
+    )
 
     shown = json.loads(evalbook_cmd("runs", "show", run_id[:8], "--json", check=0).stdout)
     assert shown["id"] == run_id and shown["counts"]["passed"] == 3
     assert len(shown["results"]) == 6
-    for field in ("type", "title", "status", "run_date", "score", "passed", "duration_ms",
-                  "token_count", "input_token_count", "output_token_count", "cost", "error_rate",
-                  "feedback_scores", "suite_hash", "prompt_version", "model", "evalbook_version"):
+    for field in (
+        "type",
+        "title",
+        "status",
+        "run_date",
+        "score",
+        "passed",
+        "duration_ms",
+        "token_count",
+        "input_token_count",
+        "output_token_count",
+        "cost",
+        "error_rate",
+        "feedback_scores",
+        "suite_hash",
+        "prompt_version",
+        "model",
+        "evalbook_version",
+    ):
         assert field in shown
     text = evalbook_cmd("runs", "show", run_id, "--failed", check=0).stdout
     assert "c1" in text and "c0" not in text.split("cases")[-1]
@@ -93,14 +140,22 @@ def test_run_list_show_export(tmp_path: Path, db_url: str, server: Any) -> None:
     rec0 = next(r for r in records if r["case_id"] == "c0")
     assert rec0["score"] == 1.0 and rec0["output"] == "yes" and rec0["suite_id"] == "cli-suite"
     assert rec0["experiment_id"] == "exp" and rec0["scorer"]["type"] == "reference_based"
-    assert rec0["model"] == {"provider": "openai-compatible", "name": "test-model",
-                             "version": "test-model+fp_evalbook_test", "temperature": 0.0,
-                             "max_tokens": 256}
+    assert rec0["model"] == {
+        "provider": "openai-compatible",
+        "name": "test-model",
+        "version": "test-model+fp_evalbook_test",
+        "temperature": 0.0,
+        "max_tokens": 256,
+    }
     assert rec0["input"] == {"i": 0, "answer": "yes"} and rec0["tags"] == ["t"]
 
     as_json = json.loads(evalbook_cmd("export", run_id, "--format", "json", check=0).stdout)
     assert as_json == records
-    rows = list(csv.DictReader(io.StringIO(evalbook_cmd("export", run_id, "--format", "csv", check=0).stdout)))
+    rows = list(
+        csv.DictReader(
+            io.StringIO(evalbook_cmd("export", run_id, "--format", "csv", check=0).stdout)
+        )
+    )
     assert len(rows) == 6 and rows[0]["scorer.name"] == "equals"
     out_file = tmp_path / "run.jsonl"
     evalbook_cmd("export", run_id, "-o", str(out_file), check=0)
@@ -116,12 +171,33 @@ def test_exit_100_when_threshold_not_met(tmp_path: Path, db_url: str, server: An
 
 def test_run_options(tmp_path: Path, db_url: str, server: Any) -> None:
     suite = write_suite(tmp_path / "suite.yaml", server.base_url)
-    out = json.loads(evalbook_cmd("run", str(suite), "--cases", "c0,c2", "--epochs", "2",
-                                  "--concurrency", "2", "--no-cache", "--json", check=0).stdout)
+    out = json.loads(
+        evalbook_cmd(
+            "run",
+            str(suite),
+            "--cases",
+            "c0,c2",
+            "--epochs",
+            "2",
+            "--concurrency",
+            "2",
+            "--no-cache",
+            "--json",
+            check=0,
+        ).stdout
+    )
     assert out["counts"]["total"] == 4
-    assert out["options"] == {"concurrency": 2, "epochs": 2, "case_ids": ["c0", "c2"], "max_cost": None,
-                              "use_cache": False, "max_attempts": 6}
-    other = json.loads(evalbook_cmd("run", str(suite), "--model", "mock:echo", "--json", check=100).stdout)
+    assert out["options"] == {
+        "concurrency": 2,
+        "epochs": 2,
+        "case_ids": ["c0", "c2"],
+        "max_cost": None,
+        "use_cache": False,
+        "max_attempts": 6,
+    }
+    other = json.loads(
+        evalbook_cmd("run", str(suite), "--model", "mock:echo", "--json", check=100).stdout
+    )
     assert other["model"]["provider"] == "mock" and other["model"]["temperature"] == 0
 
 
@@ -130,8 +206,14 @@ def test_run_options(tmp_path: Path, db_url: str, server: Any) -> None:
     [
         ("id: x\nprompt: [unclosed\n", "suite.yaml:3:1: invalid YAML"),
         ("id: x\nprompt: hi\ncases:\n  - vars: {a: 1}\n    expcted: 1\n", "expcted"),
-        ("id: x\nprompt: hi\nscorers: [contans]\ncases: [{vars: {a: 1}}]\n", "Did you mean 'contains'"),
-        ("id: x\nprompt: hi\nmodel: opneai:gpt\ncases: [{vars: {a: 1}}]\n", "Did you mean 'openai'"),
+        (
+            "id: x\nprompt: hi\nscorers: [contans]\ncases: [{vars: {a: 1}}]\n",
+            "Did you mean 'contains'",
+        ),
+        (
+            "id: x\nprompt: hi\nmodel: opneai:gpt\ncases: [{vars: {a: 1}}]\n",
+            "Did you mean 'openai'",
+        ),
         ("id: x\nprompt: hi\ncases: [{file: missing.jsonl}]\n", "missing.jsonl"),
     ],
 )
@@ -164,8 +246,13 @@ def test_unreadable_dataset_names_the_file(tmp_path: Path, db_url: str) -> None:
 def test_missing_api_key_variable(tmp_path: Path, db_url: str) -> None:
     path = write_suite(tmp_path / "suite.yaml", "http://127.0.0.1:9/v1")
     env_free = {k: v for k, v in os.environ.items() if k != "OPENAI_API_KEY"}
-    proc = subprocess.run([sys.executable, "-m", "evalbook", "run", str(path), "--model", "openai:gpt-4o-mini"],
-                          capture_output=True, text=True, env=env_free, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-m", "evalbook", "run", str(path), "--model", "openai:gpt-4o-mini"],
+        capture_output=True,
+        text=True,
+        env=env_free,
+        timeout=60,
+    )
     assert proc.returncode == 1 and "OPENAI_API_KEY" in proc.stderr
 
 
@@ -173,7 +260,15 @@ def test_schema_commands() -> None:
     suite_schema = json.loads(evalbook_cmd("schema", "suite", check=0).stdout)
     assert suite_schema["$id"].endswith("suite.json")
     record = json.loads(evalbook_cmd("schema", "record", check=0).stdout)
-    assert set(record["required"]) == {"id", "case_id", "model", "output", "scorer", "score", "timestamp"}
+    assert set(record["required"]) == {
+        "id",
+        "case_id",
+        "model",
+        "output",
+        "scorer",
+        "score",
+        "timestamp",
+    }
 
 
 @pytest.mark.slow
@@ -181,8 +276,11 @@ def test_kill_9_then_resume_requests_nothing_twice(tmp_path: Path, db_url: str) 
     n = 150
     with run_test_server_in_thread(TestServerConfig(latency_ms=40)) as srv:
         suite = write_suite(tmp_path / "suite.yaml", srv.base_url, n=n)
-        proc = subprocess.Popen([sys.executable, "-m", "evalbook", "run", str(suite), "--concurrency", "4"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "evalbook", "run", str(suite), "--concurrency", "4"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while srv.requests < n // 2 and time.monotonic() < deadline:
             time.sleep(0.02)

@@ -10,17 +10,33 @@ from evalbook.testing import content_key
 
 
 def server_model(base_url: str, **extra: Any) -> dict[str, Any]:
-    return {"provider": "openai-compatible", "name": "test-model", "base_url": base_url,
-            "temperature": 0, "max_tokens": 16, **extra}
+    return {
+        "provider": "openai-compatible",
+        "name": "test-model",
+        "base_url": base_url,
+        "temperature": 0,
+        "max_tokens": 16,
+        **extra,
+    }
 
 
-def yes_no_suite(n: int, base_url: str, *, every: int = 3, model: dict[str, Any] | None = None,
-                 suite_id: str = "yes-no", prompt: str | None = None) -> Suite:
+def yes_no_suite(
+    n: int,
+    base_url: str,
+    *,
+    every: int = 3,
+    model: dict[str, Any] | None = None,
+    suite_id: str = "yes-no",
+    prompt: str | None = None,
+) -> Suite:
     """``n`` cases; the server answers ``yes`` for every ``every``-th case, else ``no``; the
     scorer wants ``yes``. The expected score is therefore exactly ceil(n / every) / n."""
     cases = [
-        {"id": f"case-{i:05d}", "vars": {"i": i, "answer": "yes" if i % every == 0 else "no"},
-         "section": "first-half" if i < n // 2 else "second-half"}
+        {
+            "id": f"case-{i:05d}",
+            "vars": {"i": i, "answer": "yes" if i % every == 0 else "no"},
+            "section": "first-half" if i < n // 2 else "second-half",
+        }
         for i in range(n)
     ]
     return load_suite_from_dict(

@@ -20,8 +20,15 @@ from .helpers import expected_yes, server_key, server_model, yes_no_suite
 
 async def test_run_records_every_case(store: Store, server: Any) -> None:
     suite = yes_no_suite(30, server.base_url)
-    run = await evalbook.arun(suite, store=store, concurrency=5, alias="cand", label="l1",
-                              tags=["nightly"], experiment_id="exp-1")
+    run = await evalbook.arun(
+        suite,
+        store=store,
+        concurrency=5,
+        alias="cand",
+        label="l1",
+        tags=["nightly"],
+        experiment_id="exp-1",
+    )
     assert run.status is RunStatus.completed
     assert run.counts.total == 30 and run.counts.passed == 10 and run.counts.failed == 20
     assert run.score == pytest.approx(10 / 30)
@@ -61,11 +68,16 @@ async def test_injected_failures_every_case_once_and_exact_score(
     store: Store, fail_rate: float
 ) -> None:
     n = 1000
-    config = TestServerConfig(fail_rate=fail_rate, max_failures_per_key=3, seed=7,
-                              fault_kinds=("429", "500", "503", "reset", "malformed"))
+    config = TestServerConfig(
+        fail_rate=fail_rate,
+        max_failures_per_key=3,
+        seed=7,
+        fault_kinds=("429", "500", "503", "reset", "malformed"),
+    )
     with run_test_server_in_thread(config) as srv:
-        run = await evalbook.arun(yes_no_suite(n, srv.base_url), store=store, concurrency=20,
-                                  max_attempts=5)
+        run = await evalbook.arun(
+            yes_no_suite(n, srv.base_url), store=store, concurrency=20, max_attempts=5
+        )
         stats = srv.stats()
     assert run.status is RunStatus.completed
     assert run.counts.total == n and run.counts.errored == 0
@@ -104,7 +116,9 @@ async def test_fatal_error_is_not_retried(store: Store, server: Any) -> None:
     assert server.requests == 1
 
 
-async def test_transient_errors_exhaust_attempts_into_an_error_result(store: Store, server: Any) -> None:
+async def test_transient_errors_exhaust_attempts_into_an_error_result(
+    store: Store, server: Any
+) -> None:
     suite = yes_no_suite(1, server.base_url, prompt="[[fail=503:99]] {{ i }}")
     run = await evalbook.arun(suite, store=store, max_attempts=3)
     result = next(store.iter_results(run.id))
@@ -115,7 +129,9 @@ async def test_transient_errors_exhaust_attempts_into_an_error_result(store: Sto
 async def test_bad_api_key_fails_fast(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TEST_KEY", "wrong-key")
     with run_test_server_in_thread(TestServerConfig(required_api_key="right-key")) as srv:
-        suite = yes_no_suite(200, srv.base_url, model=server_model(srv.base_url, api_key_env="TEST_KEY"))
+        suite = yes_no_suite(
+            200, srv.base_url, model=server_model(srv.base_url, api_key_env="TEST_KEY")
+        )
         run = await evalbook.arun(suite, store=store, concurrency=4)
         requests = srv.requests
     assert run.status is RunStatus.failed
@@ -132,7 +148,7 @@ async def test_cache_answers_a_rerun_without_requests(store: Store, server: Any)
     assert server.requests == 20
     assert second.counts.cached == 20 and second.score == first.score
     assert second.metrics["latency_ms"]["p50"] is None  # cached results are not latencies
-    assert second.token_count == 0 and second.cost is None or second.cost == 0
+    assert (second.token_count == 0 and second.cost is None) or second.cost == 0
     assert all(r.cached for r in store.iter_results(second.id))
     await evalbook.arun(suite, store=store, use_cache=False)
     assert server.requests == 40
@@ -140,7 +156,12 @@ async def test_cache_answers_a_rerun_without_requests(store: Store, server: Any)
 
 async def test_cache_is_scoped_per_prompt(store: Store, server: Any) -> None:
     a = yes_no_suite(5, server.base_url)
-    b = load_suite_from_dict({**a.model_dump(mode="json"), "prompt": {"name": "other", "template": "[[answer={{ answer }}]] question {{ i }}"}})
+    b = load_suite_from_dict(
+        {
+            **a.model_dump(mode="json"),
+            "prompt": {"name": "other", "template": "[[answer={{ answer }}]] question {{ i }}"},
+        }
+    )
     await evalbook.arun(a, store=store)
     await evalbook.arun(b, store=store)
     assert server.requests == 10
@@ -156,8 +177,15 @@ async def test_errors_are_never_cached(store: Store, server: Any) -> None:
 
 async def test_identical_items_single_flight(store: Store, server: Any) -> None:
     cases = [{"id": f"dup-{i}", "vars": {"q": "same"}} for i in range(10)]
-    suite = load_suite_from_dict({"id": "dups", "name": "dups", "model": server_model(server.base_url),
-                                  "prompt": "{{ q }}", "cases": cases})
+    suite = load_suite_from_dict(
+        {
+            "id": "dups",
+            "name": "dups",
+            "model": server_model(server.base_url),
+            "prompt": "{{ q }}",
+            "cases": cases,
+        }
+    )
     run = await evalbook.arun(suite, store=store, concurrency=10)
     assert server.requests == 1
     assert run.counts.cached == 9 and run.counts.passed == 10
@@ -167,8 +195,9 @@ async def test_epochs_share_answers_at_temperature_zero_only(store: Store, serve
     suite = yes_no_suite(4, server.base_url)
     run = await evalbook.arun(suite, store=store, epochs=3)
     assert run.counts.total == 12 and server.requests == 4
-    hot = yes_no_suite(4, server.base_url, model=server_model(server.base_url, temperature=0.7),
-                       suite_id="hot")
+    hot = yes_no_suite(
+        4, server.base_url, model=server_model(server.base_url, temperature=0.7), suite_id="hot"
+    )
     await evalbook.arun(hot, store=store, epochs=3)
     assert server.requests == 4 + 12
     epochs = Counter(r.epoch for r in store.iter_results(run.id))
@@ -176,11 +205,18 @@ async def test_epochs_share_answers_at_temperature_zero_only(store: Store, serve
 
 
 async def test_missing_variable_in_one_case_fails_that_case(store: Store, server: Any) -> None:
-    suite = load_suite_from_dict({
-        "id": "vars", "name": "vars", "model": server_model(server.base_url),
-        "prompt": "{{ question }}",
-        "cases": [{"id": "ok", "vars": {"question": "hi"}}, {"id": "bad", "vars": {"questoin": "hi"}}],
-    })
+    suite = load_suite_from_dict(
+        {
+            "id": "vars",
+            "name": "vars",
+            "model": server_model(server.base_url),
+            "prompt": "{{ question }}",
+            "cases": [
+                {"id": "ok", "vars": {"question": "hi"}},
+                {"id": "bad", "vars": {"questoin": "hi"}},
+            ],
+        }
+    )
     run = await evalbook.arun(suite, store=store)
     bad = store.get_result(run.id, "bad")
     assert bad.status.value == "error" and bad.error_type == "TemplateError"
@@ -190,10 +226,15 @@ async def test_missing_variable_in_one_case_fails_that_case(store: Store, server
 
 
 async def test_variable_missing_everywhere_fails_up_front(store: Store, server: Any) -> None:
-    suite = load_suite_from_dict({
-        "id": "vars", "name": "vars", "model": server_model(server.base_url),
-        "prompt": "{{ question }}", "cases": [{"id": "a", "vars": {"q": 1}}, {"id": "b", "vars": {"q": 2}}],
-    })
+    suite = load_suite_from_dict(
+        {
+            "id": "vars",
+            "name": "vars",
+            "model": server_model(server.base_url),
+            "prompt": "{{ question }}",
+            "cases": [{"id": "a", "vars": {"q": 1}}, {"id": "b", "vars": {"q": 2}}],
+        }
+    )
     with pytest.raises(TemplateError, match="question"):
         await evalbook.arun(suite, store=store)
     assert store.list_runs() == []
@@ -201,11 +242,19 @@ async def test_variable_missing_everywhere_fails_up_front(store: Store, server: 
 
 
 async def test_render_assertions_run_before_any_call(store: Store, server: Any) -> None:
-    suite = load_suite_from_dict({
-        "id": "render", "name": "render", "model": server_model(server.base_url),
-        "prompt": "{{ q }}", "render_assertions": [{"not-contains": "SECRET"}],
-        "cases": [{"id": "clean", "vars": {"q": "hello"}}, {"id": "leak", "vars": {"q": "the SECRET plan"}}],
-    })
+    suite = load_suite_from_dict(
+        {
+            "id": "render",
+            "name": "render",
+            "model": server_model(server.base_url),
+            "prompt": "{{ q }}",
+            "render_assertions": [{"not-contains": "SECRET"}],
+            "cases": [
+                {"id": "clean", "vars": {"q": "hello"}},
+                {"id": "leak", "vars": {"q": "the SECRET plan"}},
+            ],
+        }
+    )
     run = await evalbook.arun(suite, store=store)
     leak = store.get_result(run.id, "leak")
     assert leak.status.value == "failed" and leak.failure_reason is not None
@@ -238,7 +287,9 @@ async def test_prompt_versions_are_immutable(store: Store, server: Any) -> None:
 async def test_max_cost_stops_launching(store: Store, server: Any) -> None:
     # 1 $ per token in and out: each call costs exactly (prompt words + answer words) $.
     price = {"input_per_mtok": 1_000_000, "output_per_mtok": 1_000_000}
-    suite = yes_no_suite(50, server.base_url, model=server_model(server.base_url, price=price, max_tokens=1))
+    suite = yes_no_suite(
+        50, server.base_url, model=server_model(server.base_url, price=price, max_tokens=1)
+    )
     run = await evalbook.arun(suite, store=store, concurrency=1, max_cost=20)
     assert run.status is RunStatus.canceled
     assert run.stop_reason and "max-cost" in run.stop_reason
@@ -291,9 +342,18 @@ async def test_connections_per_endpoint_are_shared_by_runs(store: Store) -> None
         return "ok"
 
     model = {"provider": "counting-test", "name": "m", "max_connections": 3}
-    suites = [load_suite_from_dict({"id": f"s{i}", "name": "s", "model": model, "prompt": "{{ x }}",
-                                    "cases": [{"id": str(j), "vars": {"x": f"{i}-{j}"}} for j in range(20)]})
-              for i in range(2)]
+    suites = [
+        load_suite_from_dict(
+            {
+                "id": f"s{i}",
+                "name": "s",
+                "model": model,
+                "prompt": "{{ x }}",
+                "cases": [{"id": str(j), "vars": {"x": f"{i}-{j}"}} for j in range(20)],
+            }
+        )
+        for i in range(2)
+    ]
     runs = await asyncio.gather(*(evalbook.arun(s, store=store, concurrency=10) for s in suites))
     assert all(r.counts.passed == 20 for r in runs)
     assert peak == 3

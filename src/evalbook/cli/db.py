@@ -25,4 +25,7 @@ def current_command() -> None:
     """Show the database's schema revision and the latest one."""
     url = database_url()
     engine = make_engine(url)
-    console.print(f"{redact_url(url)}: revision {current_revision(engine) or 'none'} (latest {head_revision()})")
+    console.print(
+        f"{redact_url(url)}: revision {current_revision(engine) or 'none'}"
+        f" (latest {head_revision()})"
+    )

@@ -36,8 +36,10 @@ def run_in_terminal(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         MofNCompleteColumn(),
-        TextColumn("[green]{task.fields[passed]} passed[/] [red]{task.fields[failed]} failed[/]"
-                   " [yellow]{task.fields[errored]} errors[/]"),
+        TextColumn(
+            "[green]{task.fields[passed]} passed[/] [red]{task.fields[failed]} failed[/]"
+            " [yellow]{task.fields[errored]} errors[/]"
+        ),
         TimeElapsedColumn(),
         console=err_console,
         transient=False,
@@ -51,8 +53,13 @@ def run_in_terminal(
             progress.update(task, total=event.total, completed=event.already_done)
         elif isinstance(event, ItemDone):
             tally[event.status] = tally.get(event.status, 0) + 1
-            progress.update(task, advance=1, passed=tally["passed"], failed=tally["failed"],
-                            errored=tally["error"])
+            progress.update(
+                task,
+                advance=1,
+                passed=tally["passed"],
+                failed=tally["failed"],
+                errored=tally["error"],
+            )
 
     try:
         with progress:

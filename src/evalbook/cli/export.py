@@ -15,7 +15,9 @@ from evalbook.storage.store import Store
 def export_command(
     run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
     fmt: str = typer.Option("jsonl", "--format", "-f", help=f"One of {', '.join(FORMATS)}."),
-    output: Path | None = typer.Option(None, "--output", "-o", help="File to write (default: stdout)."),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="File to write (default: stdout)."
+    ),
 ) -> None:
     """Export every result of a run, one record per (case, scorer)."""
     store = Store.open()

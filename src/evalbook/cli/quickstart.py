@@ -26,9 +26,13 @@ def quickstart_suite_path() -> Path:
 
 
 def quickstart_command(
-    model: str | None = typer.Option(None, "--model", "-m", help="Another model to try the suite on."),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="Another model to try the suite on."
+    ),
     concurrency: int = typer.Option(4, "--concurrency", "-c", min=1),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Ask the model again even if answers are cached."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Ask the model again even if answers are cached."
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the run record as JSON."),
 ) -> None:
     """Run the quickstart suite on the embedded SmolLM2-135M model (or --model)."""
@@ -42,7 +46,10 @@ def quickstart_command(
             f" {model or suite.model.spec if suite.model else 'local:smollm2-135m'}"
         )
     run, version, config, provider = prepare_run(
-        store, suite, model=model, options=RunOptions(concurrency=concurrency, use_cache=not no_cache),
+        store,
+        suite,
+        model=model,
+        options=RunOptions(concurrency=concurrency, use_cache=not no_cache),
         tags=["quickstart"],
     )
     result = run_in_terminal(store, run, suite, version, config, provider=provider, as_json=as_json)

@@ -23,18 +23,32 @@ def _split_ids(value: str | None) -> list[str] | None:
 
 def run_command(
     suite_path: Path = typer.Argument(..., metavar="SUITE.yaml", help="Suite file to run."),
-    model: str | None = typer.Option(None, "--model", "-m", help="provider:model, e.g. openai:gpt-4o-mini"),
-    prompt_version: int | None = typer.Option(None, "--prompt-version", help="Prompt version (default: latest)."),
-    alias: str | None = typer.Option(None, "--alias", help="A stable name to group runs by (e.g. 'prod')."),
+    model: str | None = typer.Option(
+        None, "--model", "-m", help="provider:model, e.g. openai:gpt-4o-mini"
+    ),
+    prompt_version: int | None = typer.Option(
+        None, "--prompt-version", help="Prompt version (default: latest)."
+    ),
+    alias: str | None = typer.Option(
+        None, "--alias", help="A stable name to group runs by (e.g. 'prod')."
+    ),
     label: str | None = typer.Option(None, "--label", help="A free label for this run."),
     tag: list[str] = typer.Option([], "--tag", help="Tag the run (repeatable)."),
-    cases: str | None = typer.Option(None, "--cases", help="Only these case ids (comma-separated)."),
+    cases: str | None = typer.Option(
+        None, "--cases", help="Only these case ids (comma-separated)."
+    ),
     epochs: int = typer.Option(1, "--epochs", min=1, help="Run every case K times."),
     concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Items in flight."),
-    max_cost: float | None = typer.Option(None, "--max-cost", min=0, help="Stop launching past this spend (USD)."),
-    no_cache: bool = typer.Option(False, "--no-cache", help="Ignore and do not fill the response cache."),
+    max_cost: float | None = typer.Option(
+        None, "--max-cost", min=0, help="Stop launching past this spend (USD)."
+    ),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Ignore and do not fill the response cache."
+    ),
     resume: str | None = typer.Option(None, "--resume", help="Re-run only what RUN_ID is missing."),
-    experiment: str | None = typer.Option(None, "--experiment", help="Experiment id grouping runs."),
+    experiment: str | None = typer.Option(
+        None, "--experiment", help="Experiment id grouping runs."
+    ),
     title: str | None = typer.Option(None, "--title", help="Display title of the run."),
     max_attempts: int = typer.Option(6, "--max-attempts", min=1, help="Attempts per model call."),
     as_json: bool = typer.Option(False, "--json", help="Print the run record as JSON."),
@@ -63,10 +77,21 @@ def run_command(
             max_attempts=max_attempts,
         )
         run, version, config, _ = prepare_run(
-            store, suite, model=model, prompt_version=prompt_version, options=options,
-            alias=alias, label=label, tags=tag, experiment_id=experiment, title=title,
+            store,
+            suite,
+            model=model,
+            prompt_version=prompt_version,
+            options=options,
+            alias=alias,
+            label=label,
+            tags=tag,
+            experiment_id=experiment,
+            title=title,
         )
     if resume and any(v is not None for v in (model, prompt_version, cases, max_cost)):
-        raise ConfigError("--resume continues a run as it was recorded; drop --model/--prompt-version/--cases/--max-cost")
+        raise ConfigError(
+            "--resume continues a run as it was recorded;"
+            " drop --model/--prompt-version/--cases/--max-cost"
+        )
     result = run_in_terminal(store, run, suite, version, config, as_json=as_json)
     finish(result)

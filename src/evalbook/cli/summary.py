@@ -32,11 +32,15 @@ def verdict(run: RunRecord) -> str:
 def print_summary(store: Store, run: RunRecord) -> None:
     m = run.metrics
     c = run.counts
-    table = Table(title=run.title, show_header=False, title_justify="left", box=None, pad_edge=False)
+    table = Table(
+        title=run.title, show_header=False, title_justify="left", box=None, pad_edge=False
+    )
     table.add_column(style="bold")
     table.add_column()
     table.add_row("run", run.id)
-    table.add_row("status", f"{run.status.value}" + (f" ({run.stop_reason})" if run.stop_reason else ""))
+    table.add_row(
+        "status", f"{run.status.value}" + (f" ({run.stop_reason})" if run.stop_reason else "")
+    )
     table.add_row("score", f"{fmt_score(run.score)}  threshold {run.threshold:g}  {verdict(run)}")
     table.add_row(
         "cases",
@@ -44,11 +48,14 @@ def print_summary(store: Store, run: RunRecord) -> None:
         f" · [yellow]{c.errored} errors[/] · {c.cached} cached",
     )
     lat = m.get("latency_ms") or {}
-    table.add_row("latency", f"p50 {fmt_ms(lat.get('p50'))} · p95 {fmt_ms(lat.get('p95'))}"
-                  " (cached answers excluded)")
+    table.add_row(
+        "latency",
+        f"p50 {fmt_ms(lat.get('p50'))} · p95 {fmt_ms(lat.get('p95'))} (cached answers excluded)",
+    )
     table.add_row(
         "tokens",
-        f"{run.token_count or 0} ({run.input_token_count or 0} in, {run.output_token_count or 0} out)",
+        f"{run.token_count or 0}"
+        f" ({run.input_token_count or 0} in, {run.output_token_count or 0} out)",
     )
     table.add_row("cost", fmt_cost(run.cost))
     table.add_row("duration", fmt_ms(run.duration_ms))

@@ -70,5 +70,7 @@ class Registry(Generic[T]):
             module = importlib.import_module(module_name)
             obj: T = getattr(module, attr) if attr else module  # type: ignore[assignment]
         except (ImportError, AttributeError) as exc:
-            raise ConfigError(f"{self.kind} {name!r} ({target}) could not be loaded: {exc}") from exc
+            raise ConfigError(
+                f"{self.kind} {name!r} ({target}) could not be loaded: {exc}"
+            ) from exc
         return obj

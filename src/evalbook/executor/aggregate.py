@@ -46,7 +46,9 @@ class Summary:
         }
 
 
-def mean_ci(values: list[float], confidence: float = 0.95) -> tuple[float | None, float | None, float | None]:
+def mean_ci(
+    values: list[float], confidence: float = 0.95
+) -> tuple[float | None, float | None, float | None]:
     """Mean with a Student-t confidence interval (``None`` bounds when n < 2)."""
     if not values:
         return None, None, None
@@ -109,26 +111,60 @@ def summarize(result_facts: Iterable[Any], score_facts: Iterable[Any]) -> Summar
     def add(scope: str, name: str, values: list[float], hib: bool = True) -> float | None:
         mean, lo, hi = mean_ci(values)
         rows.append(
-            {"scope": scope, "name": name, "value": mean, "n": len(values), "ci_low": lo,
-             "ci_high": hi, "higher_is_better": hib}
+            {
+                "scope": scope,
+                "name": name,
+                "value": mean,
+                "n": len(values),
+                "ci_low": lo,
+                "ci_high": hi,
+                "higher_is_better": hib,
+            }
         )
         return mean
 
     score = add("run", "score", case_scores)
     pass_rate = add("run", "pass_rate", [1.0] * counts.passed + [0.0] * (total - counts.passed))
     error_rate = 100.0 * counts.errored / total if total else None
-    rows.append({"scope": "run", "name": "error_rate", "value": error_rate, "n": total,
-                 "ci_low": None, "ci_high": None, "higher_is_better": False})
-    latency = {f"p{q}": percentile(latencies, q) for q in (50, 90, 95, 99)}
+    rows.append(
+        {
+            "scope": "run",
+            "name": "error_rate",
+            "value": error_rate,
+            "n": total,
+            "ci_low": None,
+            "ci_high": None,
+            "higher_is_better": False,
+        }
+    )
+    latency: dict[str, float | None] = {f"p{q}": percentile(latencies, q) for q in (50, 90, 95, 99)}
     latency["mean"] = float(np.mean(latencies)) if latencies else None
-    for name, value in latency.items():
-        rows.append({"scope": "latency_ms", "name": name, "value": value, "n": len(latencies),
-                     "ci_low": None, "ci_high": None, "higher_is_better": False})
+    for name, stat in latency.items():
+        rows.append(
+            {
+                "scope": "latency_ms",
+                "name": name,
+                "value": stat,
+                "n": len(latencies),
+                "ci_low": None,
+                "ci_high": None,
+                "higher_is_better": False,
+            }
+        )
     section_means = {k: add("section", k, v) for k, v in sorted(sections.items())}
     scorer_means = {k: add("scorer", k, v, scorer_hib[k]) for k, v in sorted(scorer_values.items())}
     if cost is not None:
-        rows.append({"scope": "run", "name": "cost_usd", "value": cost, "n": total,
-                     "ci_low": None, "ci_high": None, "higher_is_better": False})
+        rows.append(
+            {
+                "scope": "run",
+                "name": "cost_usd",
+                "value": cost,
+                "n": total,
+                "ci_low": None,
+                "ci_high": None,
+                "higher_is_better": False,
+            }
+        )
     return Summary(
         counts=counts,
         score=score,

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 from collections import OrderedDict
-from dataclasses import asdict
 from typing import Any
 
 from evalbook.core.identity import content_hash
@@ -38,7 +37,8 @@ def cache_key(scope: str, config: ModelConfig, messages: list[Message], epoch: i
 
 
 def response_to_json(response: GenerateResponse) -> dict[str, Any]:
-    return asdict(response)
+    # Shallow on purpose: dataclasses.asdict deep-copies every value, a hot-path cost.
+    return dict(response.__dict__)
 
 
 def response_from_json(data: dict[str, Any]) -> GenerateResponse:

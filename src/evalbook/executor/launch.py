@@ -33,7 +33,9 @@ def resolve_model(suite: Suite, model: ModelConfig | str | None) -> ModelConfig:
         if base is not None:
             # Keep the suite's generation settings when only the model is swapped.
             fresh = parse_model_spec(model)
-            keep = base.model_dump(exclude={"provider", "name", "base_url", "version", "price", "api_key_env"})
+            keep = base.model_dump(
+                exclude={"provider", "name", "base_url", "version", "price", "api_key_env"}
+            )
             return ModelConfig(**{**keep, **fresh.model_dump(exclude_unset=True)})
         return parse_model_spec(model)
     return suite.model or parse_model_spec(DEFAULT_MODEL_SPEC)
@@ -109,14 +111,18 @@ def prepare_run(
     return run, version, config, provider
 
 
-def load_for_resume(store: Store, run_id: str) -> tuple[RunRecord, Suite, PromptVersion, ModelConfig]:
+def load_for_resume(
+    store: Store, run_id: str
+) -> tuple[RunRecord, Suite, PromptVersion, ModelConfig]:
     """The recorded run with the exact suite, prompt version and model it was started with."""
     run = store.get_run(run_id)
     if run.status is RunStatus.completed and run.counts.errored == 0:
         total = run.counts.total
         statuses = store.result_statuses(run.id)
         if len(statuses) >= total:
-            raise UserError(f"run {run.id} is completed with every case recorded; nothing to resume")
+            raise UserError(
+                f"run {run.id} is completed with every case recorded; nothing to resume"
+            )
     suite = store.get_suite(run.suite_hash)
     version = store.get_prompt_version(run.prompt_name, run.prompt_version)
     config = ModelConfig.model_validate(run.model)

@@ -45,7 +45,7 @@ class RetryPolicy:
         if isinstance(error, RateLimitError) and error.retry_after is not None:
             return min(error.retry_after, self.max_retry_after_s) * self.scale
         wait = wait_random_exponential(multiplier=self.base_delay_s, max=self.max_delay_s)
-        return float(wait(_RetryState(attempt_number))) * self.scale
+        return float(wait(_RetryState(attempt_number))) * self.scale  # type: ignore[arg-type]
 
 
 class _RetryState:
@@ -121,7 +121,9 @@ async def call_with_retries(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _attempt(number: int, started: datetime, t0: float, exc: BaseException, waited: float) -> Attempt:
+def _attempt(
+    number: int, started: datetime, t0: float, exc: BaseException, waited: float
+) -> Attempt:
     return Attempt(
         number=number,
         started_at=started,

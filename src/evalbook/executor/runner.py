@@ -19,7 +19,7 @@ from typing import Any
 from evalbook.core.identity import stable_uuid
 from evalbook.core.messages import messages_text
 from evalbook.core.model_config import ModelConfig
-from evalbook.core.result import FailureReason, Result, ResultStatus
+from evalbook.core.result import Attempt, FailureReason, Result, ResultStatus
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.core.suite import PromptVersion, Suite
 from evalbook.errors import FatalProviderError, TransientError
@@ -72,7 +72,9 @@ class RunExecutor:
         self.retry = retry or RetryPolicy.from_env(run.options.max_attempts)
         self.scope = run.prompt_name
         self.scorer_sets = ScorerSet.build(suite.scorers)
-        self.render_set = ScorerSet.build(suite.render_assertions) if suite.render_assertions else None
+        self.render_set = (
+            ScorerSet.build(suite.render_assertions) if suite.render_assertions else None
+        )
         self.flight = SingleFlight()
         self.budget = Budget(run.options.max_cost)
         self.price = provider.price()
@@ -97,7 +99,9 @@ class RunExecutor:
             async with ResultWriter(self.store) as writer:
                 queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(2 * opts.concurrency, CHUNK))
                 async with asyncio.TaskGroup() as tg:
-                    tg.create_task(self._produce(iter_items(cases, opts.epochs, done), queue, opts.concurrency))
+                    tg.create_task(
+                        self._produce(iter_items(cases, opts.epochs, done), queue, opts.concurrency)
+                    )
                     for _ in range(opts.concurrency):
                         tg.create_task(self._work(queue, writer))
         except asyncio.CancelledError:
@@ -142,17 +146,24 @@ class RunExecutor:
                     RunStatus.canceled,
                 )
                 continue
-            outcome = None
             try:
-                outcome = await self._process(item)
-            finally:
-                called = outcome is not None and outcome[2]
-                self.budget.settle(token, outcome[0].cost_usd if called else None, called=called)
-            result, cache_entry, _ = outcome
+                result, cache_entry, called = await self._process(item)
+            except BaseException:
+                self.budget.settle(token, None, called=False)
+                raise
+            self.budget.settle(token, result.cost_usd if called else None, called=called)
             writer.add(result, item.seq, cache_entry)
             self.on_event(
-                ItemDone(self.run.id, item.case.id, item.epoch, result.status.value, result.score,
-                         result.latency_ms, result.cached, result.error_message)
+                ItemDone(
+                    self.run.id,
+                    item.case.id,
+                    item.epoch,
+                    result.status.value,
+                    result.score,
+                    result.latency_ms,
+                    result.cached,
+                    result.error_message,
+                )
             )
 
     def _worst_case_cost(self, item: WorkItem) -> float:
@@ -168,35 +179,44 @@ class RunExecutor:
         variables = template_context(case)
         base = self._base(item)
         if item.render_error is not None:
-            return self._error(base, "TemplateError", str(item.render_error), []), None, False
+            error = self._error(
+                base, "TemplateError", str(item.render_error), [], self.scorer_sets.for_case(case)
+            )
+            return error, None, False
         prompt = base["prompt"]
         if self.render_set is not None:
-            records, _, ok = await self.render_set.score(ScoreContext(output=prompt, case=case, prompt=prompt), variables)
+            records, _, ok = await self.render_set.score(
+                ScoreContext(output=prompt, case=case, prompt=prompt), variables
+            )
             if not ok:
-                return Result(**base, status=ResultStatus.failed, failure_reason=FailureReason.render,
-                              scores=records, score=0.0), None, False
-
-        response, cached = await self._cached(item)
-        cache_entry = None
-        attempts = []
-        latency_ms: float | None = 0.0
-        called = False
-        if response is None:
-            called = True
-            lead = self.run.options.use_cache and item.key is not None
-            if lead:
-                self.flight.begin(item.key)  # type: ignore[arg-type]
-            try:
-                (response, latency_ms), attempts = await call_with_retries(
-                    lambda: self._call(item), self.retry
+                return (
+                    Result(
+                        **base,
+                        status=ResultStatus.failed,
+                        failure_reason=FailureReason.render,
+                        scores=records,
+                        score=0.0,
+                    ),
+                    None,
+                    False,
                 )
+
+        scorers = self.scorer_sets.for_case(case)
+        response, cached = await self._cached(item)
+        cache_entry: dict[str, Any] | None = None
+        attempts: list[Attempt] = []
+        latency_ms: float | None = None
+        if response is None:
+            try:
+                response, latency_ms, attempts = await self._ask(item)
             except AttemptsFailed as failed:
-                if lead:
-                    self.flight.finish(item.key, None)  # type: ignore[arg-type]
-                self._maybe_abort(failed.error)
-                return self._error(base, type(failed.error).__name__, str(failed.error), failed.attempts), None, True
-            if lead:
-                self.flight.finish(item.key, response)  # type: ignore[arg-type]
+                exc = failed.error
+                return (
+                    self._error(base, type(exc).__name__, str(exc), failed.attempts, scorers),
+                    None,
+                    True,
+                )
+            if self.run.options.use_cache and item.key is not None:
                 cache_entry = {
                     "key": item.key,
                     "scope": self.scope,
@@ -204,13 +224,20 @@ class RunExecutor:
                     "model": self.model.name,
                     "response": response_to_json(response),
                 }
-        cost = cost_usd(self.price, response.input_tokens, response.output_tokens) if called else 0.0
-        ctx = ScoreContext(
-            output=response.text, case=case, output_structured=response.structured, prompt=prompt,
-            latency_ms=latency_ms, cost_usd=cost,
+        called = not cached
+        cost = (
+            cost_usd(self.price, response.input_tokens, response.output_tokens) if called else 0.0
         )
-        records, score, passed = await self.scorer_sets.for_case(case).score(ctx, variables)
-        return Result(
+        ctx = ScoreContext(
+            output=response.text,
+            case=case,
+            output_structured=response.structured,
+            prompt=prompt,
+            latency_ms=latency_ms,
+            cost_usd=cost,
+        )
+        records, score, passed = await scorers.score(ctx, variables)
+        result = Result(
             **base,
             status=ResultStatus.passed if passed else ResultStatus.failed,
             failure_reason=None if passed else FailureReason.assertion,
@@ -218,7 +245,7 @@ class RunExecutor:
             output_structured=response.structured,
             scores=records,
             score=score,
-            latency_ms=latency_ms,
+            latency_ms=0.0 if cached else latency_ms,
             input_tokens=response.input_tokens,
             output_tokens=response.output_tokens,
             cost_usd=cost,
@@ -226,7 +253,31 @@ class RunExecutor:
             served_model=response.served_model,
             system_fingerprint=response.system_fingerprint,
             attempts=attempts,
-        ), cache_entry, called
+        )
+        return result, cache_entry, called
+
+    async def _ask(self, item: WorkItem) -> tuple[GenerateResponse, float, list[Attempt]]:
+        """Call the model with retries; the leader of a cache key publishes its answer (or,
+        on failure, nothing: errors are never cached and waiters ask themselves)."""
+        key = item.key if self.run.options.use_cache else None
+        if key is not None:
+            self.flight.begin(key)
+        try:
+            (response, latency_ms), attempts = await call_with_retries(
+                lambda: self._call(item), self.retry
+            )
+        except AttemptsFailed as failed:
+            if key is not None:
+                self.flight.finish(key, None)
+            self._maybe_abort(failed.error)
+            raise
+        except BaseException:
+            if key is not None:
+                self.flight.finish(key, None)
+            raise
+        if key is not None:
+            self.flight.finish(key, response)
+        return response, latency_ms, attempts
 
     async def _cached(self, item: WorkItem) -> tuple[GenerateResponse | None, bool]:
         if not self.run.options.use_cache or item.key is None:
@@ -245,14 +296,21 @@ class RunExecutor:
 
     async def _call(self, item: WorkItem) -> tuple[GenerateResponse, float]:
         request = GenerateRequest(
-            messages=item.messages, config=self.model, variables=item.case.vars, case_id=item.case.id
+            messages=item.messages,
+            config=self.model,
+            variables=item.case.vars,
+            case_id=item.case.id,
         )
         async with endpoint_limit(self.provider.endpoint, self.provider.max_connections):
             t0 = time.perf_counter()
             try:
-                response = await asyncio.wait_for(self.provider.generate(request), self.model.timeout_s)
+                # asyncio.timeout, not wait_for: no extra task per call on the hot path.
+                async with asyncio.timeout(self.model.timeout_s):
+                    response = await self.provider.generate(request)
             except TimeoutError:
-                raise TransientError(f"request timed out after {self.model.timeout_s:g} s") from None
+                raise TransientError(
+                    f"request timed out after {self.model.timeout_s:g} s"
+                ) from None
             return response, (time.perf_counter() - t0) * 1000
 
     def _maybe_abort(self, error: BaseException) -> None:
@@ -279,15 +337,30 @@ class RunExecutor:
         }
 
     @staticmethod
-    def _error(base: dict[str, Any], error_type: str, message: str, attempts: list[Any]) -> Result:
-        return Result(**base, status=ResultStatus.error, failure_reason=FailureReason.error,
-                      error_type=error_type, error_message=message[:4000], attempts=attempts)
+    def _error(
+        base: dict[str, Any],
+        error_type: str,
+        message: str,
+        attempts: list[Attempt],
+        scorers: ScorerSet,
+    ) -> Result:
+        return Result(
+            **base,
+            status=ResultStatus.error,
+            failure_reason=FailureReason.error,
+            error_type=error_type,
+            error_message=message[:4000],
+            attempts=attempts,
+            scores=scorers.not_scored(f"case errored before scoring: {error_type}"),
+        )
 
     # -- finish ----------------------------------------------------------------------------
 
     async def _finish(self, started: float) -> RunRecord:
         summary = await asyncio.to_thread(
-            lambda: summarize(self.store.result_facts(self.run.id), self.store.score_facts(self.run.id))
+            lambda: summarize(
+                self.store.result_facts(self.run.id), self.store.score_facts(self.run.id)
+            )
         )
         run = self.run
         elapsed = (time.perf_counter() - started) * 1000

@@ -61,7 +61,9 @@ def result_records(run: RunRecord, result: Result) -> Iterator[dict[str, Any]]:
         }
     )
     for score in result.scores:
-        label = score.label or ("error" if result.error_type else "pass" if score.passed else "fail")
+        label = score.label or (
+            "error" if result.error_type else "pass" if score.passed else "fail"
+        )
         rationale = score.evidence.rationale
         if result.error_message and not rationale:
             rationale = f"{result.error_type}: {result.error_message}"
@@ -101,11 +103,31 @@ def records(run: RunRecord, results: Iterable[Result]) -> Iterator[dict[str, Any
 
 
 CSV_COLUMNS = [
-    "id", "suite_id", "case_id", "experiment_id", "model.provider", "model.name", "model.version",
-    "model.temperature", "model.max_tokens", "prompt", "input", "output", "expected",
-    "scorer.id", "scorer.name", "scorer.type", "score", "label", "evidence.rationale",
-    "metrics.latency_ms", "metrics.input_tokens", "metrics.output_tokens", "metrics.cost_usd",
-    "tags", "timestamp",
+    "id",
+    "suite_id",
+    "case_id",
+    "experiment_id",
+    "model.provider",
+    "model.name",
+    "model.version",
+    "model.temperature",
+    "model.max_tokens",
+    "prompt",
+    "input",
+    "output",
+    "expected",
+    "scorer.id",
+    "scorer.name",
+    "scorer.type",
+    "score",
+    "label",
+    "evidence.rationale",
+    "metrics.latency_ms",
+    "metrics.input_tokens",
+    "metrics.output_tokens",
+    "metrics.cost_usd",
+    "tags",
+    "timestamp",
 ]
 
 

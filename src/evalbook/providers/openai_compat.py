@@ -75,7 +75,10 @@ class OpenAICompatibleProvider(Provider):
         if self._wire is None:
             assert self.base_url is not None
             self._wire = OpenAIWireClient(
-                self.name, self.base_url, self._api_key, max_connections=self.max_connections,
+                self.name,
+                self.base_url,
+                self._api_key,
+                max_connections=self.max_connections,
                 timeout_s=self.config.timeout_s,
             )
         return self._wire

@@ -23,8 +23,15 @@ if TYPE_CHECKING:
 class OpenAIWireClient:
     """POST ``{base_url}/chat/completions`` with a bounded connection pool."""
 
-    def __init__(self, provider: str, base_url: str, api_key: str | None, *,
-                 max_connections: int, timeout_s: float) -> None:
+    def __init__(
+        self,
+        provider: str,
+        base_url: str,
+        api_key: str | None,
+        *,
+        max_connections: int,
+        timeout_s: float,
+    ) -> None:
         self.provider = provider
         self.url = base_url.rstrip("/") + "/chat/completions"
         self.api_key = api_key
@@ -62,8 +69,9 @@ class OpenAIWireClient:
                     except ValueError:
                         parsed = None
                     message = server_message(parsed, raw[:300].decode("utf-8", "replace"))
-                    raise status_error(self.provider, reply.status, message, reply.headers,
-                                       secret=self.api_key)
+                    raise status_error(
+                        self.provider, reply.status, message, reply.headers, secret=self.api_key
+                    )
                 return raw
         except TimeoutError:
             raise TransientError(

@@ -86,7 +86,9 @@ class _Entry:
         )
 
     def error_record(self, exc: BaseException) -> ScoreRecord:
-        error = f"{type(exc).__name__}: {exc}"
+        return self.not_scored(f"{type(exc).__name__}: {exc}")
+
+    def not_scored(self, error: str) -> ScoreRecord:
         return ScoreRecord.model_validate(
             {**self.static, "score": None, "passed": False, "error": error}
         )
@@ -202,6 +204,11 @@ class ScorerSet:
         if len(cache) > _CASE_CACHE_SIZE:
             cache.popitem(last=False)
         return derived
+
+    def not_scored(self, reason: str) -> list[ScoreRecord]:
+        """A record per scorer, unscored, for a case that produced no output (it errored),
+        so every (case, scorer) pair stays visible in results and exports."""
+        return [e.not_scored(reason) for e in self._entries]
 
     def check_case(self, case: Case) -> None:
         """Raise ``ValueError`` naming the case when a scorer cannot judge it (for the

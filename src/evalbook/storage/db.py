@@ -14,6 +14,7 @@ from alembic.script import ScriptDirectory
 from evalbook.errors import StorageError
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+WRITE_OPTION = "evalbook_write"
 
 
 def make_engine(url: str) -> sa.Engine:
@@ -24,14 +25,26 @@ def make_engine(url: str) -> sa.Engine:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
         sa.event.listen(engine, "connect", _sqlite_pragmas)
-        # pysqlite's own transaction handling delays BEGIN; take it over so that SAVEPOINTs
-        # and read transactions behave (SQLAlchemy's documented recipe).
-        sa.event.listen(engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN"))
+        # pysqlite's own transaction handling delays BEGIN; take it over (SQLAlchemy's
+        # documented recipe). Writes begin IMMEDIATE: a deferred transaction that reads
+        # and then writes fails at once with "database is locked" when another writer got
+        # in between, instead of waiting its turn.
+        sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
     try:
         return sa.create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
     except Exception as exc:  # bad URL, missing driver
         raise StorageError(f"cannot open database {redact_url(url)}: {exc}") from exc
+
+
+def _sqlite_begin(conn: sa.Connection) -> None:
+    immediate = conn.get_execution_options().get(WRITE_OPTION)
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def writer(engine: sa.Engine) -> sa.Engine:
+    """The same engine, marked so that its transactions take the write lock up front."""
+    return engine.execution_options(**{WRITE_OPTION: True})
 
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -75,7 +88,7 @@ def current_revision(engine: sa.Engine) -> str | None:
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (idempotent)."""
     try:
-        with engine.begin() as conn:
+        with writer(engine).begin() as conn:
             command.upgrade(_alembic_config(conn), revision)
     except sa.exc.SQLAlchemyError as exc:
         raise StorageError(f"migrating {redact_url(str(engine.url))} failed: {exc}") from exc

@@ -9,13 +9,14 @@ from evalbook.core.messages import ImagePart, Message
 from evalbook.core.result import Attempt, Evidence, Result, ScoreRecord
 from evalbook.core.run import RunCounts, RunOptions, RunRecord
 
-_RUN_SCALARS = (
-    "id type title description status tags run_date score passed duration_ms token_count"
-    " input_token_count output_token_count cost error_rate feedback_scores alias label"
-    " experiment_id suite_id suite_name suite_version suite_hash prompt_name prompt_version"
-    " prompt_hash model model_hash threshold metrics stop_reason resumed_from evalbook_version"
-    " created_at started_at finished_at"
-).split()
+_RUN_SCALARS = [
+    "id", "type", "title", "description", "status", "tags", "run_date", "score", "passed",
+    "duration_ms", "token_count", "input_token_count", "output_token_count", "cost",
+    "error_rate", "feedback_scores", "alias", "label", "experiment_id", "suite_id", "suite_name",
+    "suite_version", "suite_hash", "prompt_name", "prompt_version", "prompt_hash", "model",
+    "model_hash", "threshold", "metrics", "stop_reason", "resumed_from", "evalbook_version",
+    "created_at", "started_at", "finished_at",
+]  # fmt: skip
 
 
 def run_to_row(run: RunRecord) -> dict[str, Any]:
@@ -66,7 +67,9 @@ def split_images(messages: list[Message]) -> tuple[list[dict[str, Any]], list[Im
         for p in m.content:
             if isinstance(p, ImagePart):
                 images.append(p)
-                parts.append({"type": "image", "media_type": p.media_type, "data": "", "sha256": p.sha256})
+                parts.append(
+                    {"type": "image", "media_type": p.media_type, "data": "", "sha256": p.sha256}
+                )
             else:
                 parts.append({"type": "text", "text": p.text})
         out.append({"role": m.role, "content": parts})

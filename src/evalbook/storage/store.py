@@ -21,7 +21,8 @@ from evalbook.core.run import RunRecord
 from evalbook.core.suite import PromptVersion, Suite
 from evalbook.errors import NotFoundError, StorageError, UserError
 from evalbook.storage import tables as t
-from evalbook.storage.db import ensure_schema, make_engine
+from evalbook.storage.bulk import ResultWriterSQL
+from evalbook.storage.db import ensure_schema, make_engine, writer
 from evalbook.storage.rows import result_to_rows, row_to_run, rows_to_result, run_to_row
 
 
@@ -35,6 +36,9 @@ class Store:
     def __init__(self, engine: sa.Engine) -> None:
         self.engine = engine
         self.dialect = engine.dialect.name
+        self._writer = writer(engine)
+        self._bulk = ResultWriterSQL(self.dialect)
+        self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
 
     @classmethod
     def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
@@ -63,20 +67,24 @@ class Store:
 
         return sqlite_insert(table)
 
-    def _insert_ignore(self, conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    def _insert_ignore(
+        self, conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
+    ) -> None:
         if rows:
             conn.execute(self._insert(table).on_conflict_do_nothing(), list(rows))
 
     # -- definitions ---------------------------------------------------------------------
 
-    def save_definitions(self, suite: Suite, prompt_name: str, version: PromptVersion, model: ModelConfig) -> None:
+    def save_definitions(
+        self, suite: Suite, prompt_name: str, version: PromptVersion, model: ModelConfig
+    ) -> None:
         """Record the suite, the prompt version and the model config a run uses.
 
         A prompt version is immutable: recording different content under an existing
         ``(name, version)`` is refused, so a number always means the same prompt.
         """
         now = _now()
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
             existing = conn.execute(
                 sa.select(t.prompt_versions.c.hash).where(
                     t.prompt_versions.c.prompt_name == prompt_name,
@@ -89,30 +97,48 @@ class Store:
                     " different content; prompt versions are immutable — add a new version"
                     f" (e.g. {version.version + 1}) instead of editing this one"
                 )
-            self._insert_ignore(conn, t.prompt_versions, [{
-                "prompt_name": prompt_name,
-                "version": version.version,
-                "hash": version.hash,
-                "body": version.model_dump(mode="json"),
-                "created_at": now,
-            }])
-            self._insert_ignore(conn, t.suites, [{
-                "hash": suite.hash,
-                "suite_id": suite.id,
-                "name": suite.name,
-                "version": suite.version,
-                "source": suite.source,
-                "case_count": len(suite.cases),
-                "definition": suite.model_dump(mode="json", exclude={"model"}),
-                "created_at": now,
-            }])
-            self._insert_ignore(conn, t.model_configs, [{
-                "hash": model.hash,
-                "provider": model.provider,
-                "name": model.name,
-                "config": model.model_dump(mode="json"),
-                "created_at": now,
-            }])
+            self._insert_ignore(
+                conn,
+                t.prompt_versions,
+                [
+                    {
+                        "prompt_name": prompt_name,
+                        "version": version.version,
+                        "hash": version.hash,
+                        "body": version.model_dump(mode="json"),
+                        "created_at": now,
+                    }
+                ],
+            )
+            self._insert_ignore(
+                conn,
+                t.suites,
+                [
+                    {
+                        "hash": suite.hash,
+                        "suite_id": suite.id,
+                        "name": suite.name,
+                        "version": suite.version,
+                        "source": suite.source,
+                        "case_count": len(suite.cases),
+                        "definition": suite.model_dump(mode="json", exclude={"model"}),
+                        "created_at": now,
+                    }
+                ],
+            )
+            self._insert_ignore(
+                conn,
+                t.model_configs,
+                [
+                    {
+                        "hash": model.hash,
+                        "provider": model.provider,
+                        "name": model.name,
+                        "config": model.model_dump(mode="json"),
+                        "created_at": now,
+                    }
+                ],
+            )
 
     def get_prompt_version(self, prompt_name: str, version: int) -> PromptVersion:
         with self.engine.connect() as conn:
@@ -128,7 +154,9 @@ class Store:
 
     def get_suite(self, suite_hash: str) -> Suite:
         with self.engine.connect() as conn:
-            row = conn.execute(sa.select(t.suites.c.definition).where(t.suites.c.hash == suite_hash)).first()
+            row = conn.execute(
+                sa.select(t.suites.c.definition).where(t.suites.c.hash == suite_hash)
+            ).first()
         if row is None:
             raise NotFoundError(f"no suite with hash {suite_hash}")
         return Suite.model_validate(row[0])
@@ -136,13 +164,13 @@ class Store:
     # -- runs ----------------------------------------------------------------------------
 
     def insert_run(self, run: RunRecord) -> None:
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
             conn.execute(sa.insert(t.runs), [run_to_row(run)])
 
     def update_run(self, run: RunRecord) -> None:
         row = run_to_row(run)
         run_id = row.pop("id")
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
             conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(**row))
 
     def get_run(self, run_id: str) -> RunRecord:
@@ -151,7 +179,9 @@ class Store:
             row = conn.execute(sa.select(t.runs).where(t.runs.c.id == run_id)).first()
             if row is None and len(run_id) >= 4:
                 rows = conn.execute(
-                    sa.select(t.runs).where(t.runs.c.id.startswith(run_id, autoescape=True)).limit(2)
+                    sa.select(t.runs)
+                    .where(t.runs.c.id.startswith(run_id, autoescape=True))
+                    .limit(2)
                 ).all()
                 if len(rows) > 1:
                     raise UserError(f"run id prefix {run_id!r} is ambiguous; give more characters")
@@ -213,17 +243,11 @@ class Store:
                     "media_type": img.media_type,
                     "data": base64.b64decode(img.data),
                 }
-        ids = [r["id"] for r in result_rows]
         try:
-            with self.engine.begin() as conn:
+            with self._writer.begin() as conn:
                 self._insert_ignore(conn, t.blobs, list(blob_rows.values()))
-                conn.execute(sa.delete(t.scores).where(t.scores.c.result_id.in_(ids)))
-                stmt = self._insert(t.results)
-                update_cols = {c.name: stmt.excluded[c.name] for c in t.results.c if c.name != "id"}
-                conn.execute(stmt.on_conflict_do_update(index_elements=["id"], set_=update_cols), result_rows)
-                if score_rows:
-                    conn.execute(sa.insert(t.scores), score_rows)
-        except sa.exc.SQLAlchemyError as exc:
+                self._bulk.write(conn, result_rows, score_rows)
+        except (sa.exc.SQLAlchemyError, self._dbapi_error) as exc:
             raise StorageError(f"saving {len(result_rows)} results failed: {exc}") from exc
 
     def result_statuses(self, run_id: str) -> dict[tuple[str, int], str]:
@@ -251,7 +275,9 @@ class Store:
                     return
                 ids = [r.id for r in rows]
                 srows = conn.execute(
-                    sa.select(t.scores).where(t.scores.c.result_id.in_(ids)).order_by(t.scores.c.scorer_id)
+                    sa.select(t.scores)
+                    .where(t.scores.c.result_id.in_(ids))
+                    .order_by(t.scores.c.scorer_id)
                 ).all()
                 shas = {
                     p["sha256"]
@@ -281,7 +307,7 @@ class Store:
     # -- metrics -------------------------------------------------------------------------
 
     def save_metrics(self, run_id: str, rows: list[dict[str, Any]]) -> None:
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
             conn.execute(sa.delete(t.metrics).where(t.metrics.c.run_id == run_id))
             if rows:
                 conn.execute(sa.insert(t.metrics), [{"run_id": run_id, **r} for r in rows])
@@ -289,7 +315,9 @@ class Store:
     def get_metrics(self, run_id: str) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
             rows = conn.execute(
-                sa.select(t.metrics).where(t.metrics.c.run_id == run_id).order_by(t.metrics.c.scope, t.metrics.c.name)
+                sa.select(t.metrics)
+                .where(t.metrics.c.run_id == run_id)
+                .order_by(t.metrics.c.scope, t.metrics.c.name)
             ).all()
         return [dict(r._mapping) for r in rows]
 
@@ -309,11 +337,11 @@ class Store:
         if not entries:
             return
         now = _now()
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
             self._insert_ignore(conn, t.cache, [{**e, "created_at": now} for e in entries])
 
     def cache_clear(self, scope: str | None = None) -> int:
-        with self.engine.begin() as conn:
+        with self._writer.begin() as conn:
             q = sa.delete(t.cache)
             if scope:
                 q = q.where(t.cache.c.scope == scope)
