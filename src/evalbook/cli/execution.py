@@ -16,6 +16,7 @@ from evalbook.core.suite import PromptVersion, Suite
 from evalbook.executor.events import Event, ItemDone, RunStarted
 from evalbook.executor.launch import execute
 from evalbook.providers.base import Provider
+from evalbook.providers.registry import create_provider
 from evalbook.storage.store import Store
 
 EXIT_FAILED = 100
@@ -32,6 +33,9 @@ def run_in_terminal(
     as_json: bool = False,
 ) -> RunRecord:
     """Execute with a progress bar on stderr; Ctrl-C leaves a ``canceled`` run behind."""
+    if provider is None:
+        provider = create_provider(config)
+    provider.prepare(progress=not as_json and err_console.is_terminal)
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),

@@ -76,6 +76,11 @@ class Provider(ABC):
 
         return lookup_price(self.name, self.config.name)
 
+    def prepare(self, *, progress: bool = False) -> None:
+        """Fetch what the provider needs on disk, before any progress display starts
+        (the local model's weights download here, with their own progress bar)."""
+        return None
+
     async def start(self) -> None:
         """Load or connect before the first call (the local model loads here)."""
         return None

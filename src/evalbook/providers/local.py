@@ -81,6 +81,10 @@ class LocalProvider(Provider):
         """The seed sent with every call: the config's, or :data:`DEFAULT_SEED`."""
         return self.config.seed if self.config.seed is not None else DEFAULT_SEED
 
+    def prepare(self, *, progress: bool = False) -> None:
+        if self._path is None:
+            self._path = ensure_smollm2(progress=progress)
+
     async def start(self) -> None:
         """Fetch the weights if needed and load them (once per process and file)."""
         if self._model is None:
