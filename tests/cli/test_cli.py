@@ -69,6 +69,20 @@ def write_suite(
     return path
 
 
+def start_run_until(suite: Path, server: Any, requests: int) -> subprocess.Popen[str]:
+    """``evalbook run`` in the background, returned once the server has seen ``requests``."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "evalbook", "run", str(suite), "--concurrency", "4"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.monotonic() + 60
+    while server.requests < requests and time.monotonic() < deadline:
+        time.sleep(0.02)
+    return proc
+
+
 def only_run_id(db_url: str) -> str:
     store = Store.open(db_url)
     try:
@@ -276,14 +290,7 @@ def test_kill_9_then_resume_requests_nothing_twice(tmp_path: Path, db_url: str) 
     n = 150
     with run_test_server_in_thread(TestServerConfig(latency_ms=40)) as srv:
         suite = write_suite(tmp_path / "suite.yaml", srv.base_url, n=n)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "evalbook", "run", str(suite), "--concurrency", "4"],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 60
-        while srv.requests < n // 2 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        proc = start_run_until(suite, srv, n // 2)
         proc.send_signal(signal.SIGKILL)
         proc.wait()
         run_id = only_run_id(db_url)
@@ -309,3 +316,31 @@ def test_kill_9_then_resume_requests_nothing_twice(tmp_path: Path, db_url: str) 
         assert by_key[server_key(r.prompt or "")] == 1, "a recorded case was requested again"
     # At most the items in flight at the kill (plus one unflushed batch) were asked twice.
     assert sum(by_key.values()) - n <= 4 + 200
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_cleanly_and_resume_finishes(tmp_path: Path, db_url: str) -> None:
+    n = 120
+    with run_test_server_in_thread(TestServerConfig(latency_ms=40)) as srv:
+        suite = write_suite(tmp_path / "suite.yaml", srv.base_url, n=n)
+        proc = start_run_until(suite, srv, n // 3)
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 130, err
+        assert "--resume" in err
+        run_id = only_run_id(db_url)
+        store = Store.open(db_url)
+        try:
+            run = store.get_run(run_id)
+            kept = len(store.result_statuses(run_id))
+        finally:
+            store.close()
+        assert run.status.value == "canceled" and run.stop_reason == "canceled by the user"
+        assert 0 < kept < n and run.counts.total == kept
+        evalbook_cmd("run", str(suite), "--resume", run_id, check=0)
+        assert evalbook_cmd("run", str(suite), "--resume", run_id, "--model", "mock:echo", check=1)
+    store = Store.open(db_url)
+    try:
+        assert store.get_run(run_id).counts.total == n
+    finally:
+        store.close()

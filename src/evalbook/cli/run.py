@@ -54,6 +54,11 @@ def run_command(
     as_json: bool = typer.Option(False, "--json", help="Print the run record as JSON."),
 ) -> None:
     """Run SUITE.yaml and record every case."""
+    if resume and any(v is not None for v in (model, prompt_version, cases, max_cost)):
+        raise ConfigError(
+            "--resume continues a run as it was recorded;"
+            " drop --model/--prompt-version/--cases/--max-cost"
+        )
     store = Store.open()
     if resume:
         run, suite, version, config = load_for_resume(store, resume)
@@ -87,11 +92,6 @@ def run_command(
             tags=tag,
             experiment_id=experiment,
             title=title,
-        )
-    if resume and any(v is not None for v in (model, prompt_version, cases, max_cost)):
-        raise ConfigError(
-            "--resume continues a run as it was recorded;"
-            " drop --model/--prompt-version/--cases/--max-cost"
         )
     result = run_in_terminal(store, run, suite, version, config, as_json=as_json)
     finish(result)
