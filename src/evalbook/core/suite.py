@@ -151,11 +151,19 @@ class Suite(BaseModel):
             seen.add(case.id)
         return self
 
+    def definition(self) -> dict[str, Any]:
+        """Everything that defines the instrument (not the default model): what is stored
+        and what :attr:`hash` hashes."""
+        return self.model_dump(mode="json", exclude={"model", "source"})
+
+    @staticmethod
+    def hash_of(definition: dict[str, Any]) -> str:
+        return content_hash("suite", definition)
+
     @property
     def hash(self) -> str:
-        """Content hash of everything that defines the instrument (not the default model)."""
-        body = self.model_dump(mode="json", exclude={"model", "source"})
-        return content_hash("suite", body)
+        """Content hash of :meth:`definition`."""
+        return self.hash_of(self.definition())
 
     def select(self, case_ids: list[str] | None) -> list[Case]:
         """The cases to run, in suite order; unknown ids raise ``KeyError`` naming them."""

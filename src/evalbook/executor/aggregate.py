@@ -15,6 +15,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from statistics import NormalDist
 from typing import Any
 
 import numpy as np
@@ -46,6 +47,48 @@ class Summary:
         }
 
 
+def t_critical(df: int, confidence: float = 0.95) -> float:
+    """Two-sided Student-t critical value, without importing scipy (about 0.7 s, paid at the
+    end of every run). Up to 60 degrees of freedom it inverts the exact closed form of the
+    t distribution for integer df by bisection; beyond, a Cornish-Fisher expansion
+    (relative error under 1e-6 there). Tested against scipy."""
+    if df <= 60:
+        lo, hi = 0.0, 1e6
+        for _ in range(200):
+            mid = (lo + hi) / 2
+            if _t_central_mass(mid, df) < confidence:
+                lo = mid
+            else:
+                hi = mid
+        return (lo + hi) / 2
+    z = NormalDist().inv_cdf((1 + confidence) / 2)
+    v = float(df)
+    g1 = (z**3 + z) / 4
+    g2 = (5 * z**5 + 16 * z**3 + 3 * z) / 96
+    g3 = (3 * z**7 + 19 * z**5 + 17 * z**3 - 15 * z) / 384
+    g4 = (79 * z**9 + 776 * z**7 + 1482 * z**5 - 1920 * z**3 - 945 * z) / 92160
+    return z + g1 / v + g2 / v**2 + g3 / v**3 + g4 / v**4
+
+
+def _t_central_mass(t: float, df: int) -> float:
+    """P(|T| < t) for Student's t with integer ``df`` (Abramowitz & Stegun 26.7.3/26.7.4)."""
+    theta = math.atan(t / math.sqrt(df))
+    c2 = math.cos(theta) ** 2
+    if df % 2 == 1:
+        if df == 1:
+            return 2 * theta / math.pi
+        term, total = 1.0, 1.0
+        for k in range(2, df - 1, 2):  # 1 + 2/3 c² + 2·4/(3·5) c⁴ + …
+            term *= c2 * k / (k + 1)
+            total += term
+        return 2 / math.pi * (theta + math.sin(theta) * math.cos(theta) * total)
+    term, total = 1.0, 1.0
+    for k in range(1, df - 2, 2):  # 1 + 1/2 c² + 1·3/(2·4) c⁴ + …
+        term *= c2 * k / (k + 1)
+        total += term
+    return math.sin(theta) * total
+
+
 def mean_ci(
     values: list[float], confidence: float = 0.95
 ) -> tuple[float | None, float | None, float | None]:
@@ -56,12 +99,10 @@ def mean_ci(
     mean = float(arr.mean())
     if arr.size < 2:
         return mean, None, None
-    from scipy import stats
-
     sem = float(arr.std(ddof=1)) / math.sqrt(arr.size)
     if sem == 0:
         return mean, mean, mean
-    half = float(stats.t.ppf((1 + confidence) / 2, arr.size - 1)) * sem
+    half = t_critical(arr.size - 1, confidence) * sem
     return mean, mean - half, mean + half
 
 

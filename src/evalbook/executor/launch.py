@@ -80,7 +80,7 @@ def prepare_run(
             f"--max-cost needs a known price for {config.spec}; add `price: {{input_per_mtok: …,"
             " output_per_mtok: …}}` to the model config"
         )
-    store.save_definitions(suite, suite.prompt.name, version, config)
+    suite_hash = store.save_definitions(suite, suite.prompt.name, version, config)
     now = datetime.now(UTC)
     run = RunRecord(
         id=str(uuid.uuid4()),
@@ -95,7 +95,7 @@ def prepare_run(
         suite_id=suite.id,
         suite_name=suite.name,
         suite_version=suite.version,
-        suite_hash=suite.hash,
+        suite_hash=suite_hash,
         prompt_name=suite.prompt.name,
         prompt_version=version.version,
         prompt_hash=version.hash,

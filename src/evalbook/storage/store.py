@@ -77,13 +77,16 @@ class Store:
 
     def save_definitions(
         self, suite: Suite, prompt_name: str, version: PromptVersion, model: ModelConfig
-    ) -> None:
+    ) -> str:
         """Record the suite, the prompt version and the model config a run uses.
 
         A prompt version is immutable: recording different content under an existing
         ``(name, version)`` is refused, so a number always means the same prompt.
+        Returns the suite's content hash.
         """
         now = _now()
+        definition = suite.definition()
+        suite_hash = Suite.hash_of(definition)
         with self._writer.begin() as conn:
             existing = conn.execute(
                 sa.select(t.prompt_versions.c.hash).where(
@@ -115,13 +118,13 @@ class Store:
                 t.suites,
                 [
                     {
-                        "hash": suite.hash,
+                        "hash": suite_hash,
                         "suite_id": suite.id,
                         "name": suite.name,
                         "version": suite.version,
                         "source": suite.source,
                         "case_count": len(suite.cases),
-                        "definition": suite.model_dump(mode="json", exclude={"model"}),
+                        "definition": definition,
                         "created_at": now,
                     }
                 ],
@@ -139,6 +142,7 @@ class Store:
                     }
                 ],
             )
+        return suite_hash
 
     def get_prompt_version(self, prompt_name: str, version: int) -> PromptVersion:
         with self.engine.connect() as conn:

@@ -1,0 +1,88 @@
+"""Run aggregates, checked against scipy and by hand."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy import stats
+
+from evalbook.executor.aggregate import mean_ci, summarize, t_critical
+
+
+@pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
+def test_t_critical_matches_scipy(confidence: float) -> None:
+    for df in [*range(1, 60), 100, 500, 10_000]:
+        expected = stats.t.ppf((1 + confidence) / 2, df)
+        tolerance = 1e-6
+        assert t_critical(df, confidence) == pytest.approx(expected, rel=tolerance), df
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 1, allow_nan=False), min_size=2, max_size=200))
+def test_mean_ci_matches_scipy(values: list[float]) -> None:
+    mean, lo, hi = mean_ci(values)
+    assert mean == pytest.approx(np.mean(values))
+    sem = stats.sem(values)
+    if sem == 0:
+        assert lo == hi == mean
+        return
+    ref_lo, ref_hi = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=sem)
+    assert lo == pytest.approx(ref_lo, rel=1e-6, abs=1e-9)
+    assert hi == pytest.approx(ref_hi, rel=1e-6, abs=1e-9)
+
+
+def _fact(
+    status: str,
+    score: float | None,
+    section: str | None = None,
+    *,
+    cached: bool = False,
+    latency: float | None = 10.0,
+    cost: float | None = 0.5,
+) -> SimpleNamespace:
+    return SimpleNamespace(
+        status=status,
+        score=score,
+        section=section,
+        latency_ms=latency,
+        cached=cached,
+        input_tokens=3,
+        output_tokens=2,
+        cost_usd=cost,
+    )
+
+
+def test_summary_conventions() -> None:
+    facts = [
+        _fact("passed", 1.0, "a", latency=10),
+        _fact("failed", 0.5, "a", latency=30),
+        _fact("error", None, "b", latency=None),
+        _fact("passed", 1.0, "b", cached=True, latency=0.0),
+    ]
+    scores = [
+        SimpleNamespace(name="equals", score=1.0, passed=True, higher_is_better=True),
+        SimpleNamespace(name="equals", score=None, passed=False, higher_is_better=True),
+    ]
+    s = summarize(facts, scores)
+    assert (
+        s.counts.total,
+        s.counts.passed,
+        s.counts.failed,
+        s.counts.errored,
+        s.counts.cached,
+    ) == (4, 2, 1, 1, 1)
+    assert s.score == pytest.approx((1 + 0.5 + 0 + 1) / 4)  # an errored case counts 0
+    assert s.error_rate == 25.0
+    assert s.latency["p50"] == pytest.approx(20.0)  # the cached and the errored are left out
+    assert s.sections == {"a": 0.75, "b": 0.5}
+    assert s.scorers == {"equals": 1.0}  # unscored records are not zeros
+    assert s.input_tokens == 9 and s.cost == pytest.approx(1.5)  # cached answers cost nothing
+
+
+def test_unknown_price_makes_the_cost_unknown() -> None:
+    s = summarize([_fact("passed", 1.0), _fact("passed", 1.0, cost=None)], [])
+    assert s.cost is None
