@@ -93,7 +93,10 @@ def only_run_id(db_url: str) -> str:
 
 
 def test_run_list_show_export(tmp_path: Path, db_url: str, server: Any) -> None:
-    suite = write_suite(tmp_path / "suite.yaml", server.base_url)
+    # `extract` records evidence.details, which the export must leave out (its schema's
+    # evidence has no such field).
+    scorers = [{"equals": "yes", "extract": "strip"}]
+    suite = write_suite(tmp_path / "suite.yaml", server.base_url, scorers=scorers)
     out = evalbook_cmd(
         "run",
         str(suite),
@@ -121,6 +124,8 @@ def test_run_list_show_export(tmp_path: Path, db_url: str, server: Any) -> None:
     shown = json.loads(evalbook_cmd("runs", "show", run_id[:8], "--json", check=0).stdout)
     assert shown["id"] == run_id and shown["counts"]["passed"] == 3
     assert len(shown["results"]) == 6
+    evidence = shown["results"][0]["scores"][0]["evidence"]
+    assert evidence["details"] == {"extract": "strip", "extracted": "yes"}  # stored
     for field in (
         "type",
         "title",
@@ -292,7 +297,7 @@ def test_kill_9_then_resume_requests_nothing_twice(tmp_path: Path, db_url: str) 
         suite = write_suite(tmp_path / "suite.yaml", srv.base_url, n=n)
         proc = start_run_until(suite, srv, n // 2)
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        proc.communicate()
         run_id = only_run_id(db_url)
         store = Store.open(db_url)
         try:

@@ -30,6 +30,7 @@ from evalbook.executor.events import EventSink, ItemDone, RunFinished, RunStarte
 from evalbook.executor.limits import endpoint_limit
 from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
+from evalbook.executor.store_io import StoreIO
 from evalbook.executor.writer import ResultWriter
 from evalbook.prompts.render import template_context
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider, cost_usd
@@ -79,24 +80,31 @@ class RunExecutor:
         self.budget = Budget(run.options.max_cost)
         self.price = provider.price()
         self.stop = _Stop()
+        self.io = StoreIO()
 
     # -- the run ---------------------------------------------------------------------------
 
     async def execute(self) -> RunRecord:
+        try:
+            return await self._execute()
+        finally:
+            self.io.close()
+
+    async def _execute(self) -> RunRecord:
         opts = self.run.options
         cases = self.suite.select(opts.case_ids)
-        statuses = await asyncio.to_thread(self.store.result_statuses, self.run.id)
+        statuses = await self.io.call(self.store.result_statuses, self.run.id)
         done = {k for k, status in statuses.items() if status != ResultStatus.error.value}
         total = len(cases) * opts.epochs
         started = time.perf_counter()
         self.run.status = RunStatus.running
         self.run.started_at = self.run.started_at or datetime.now(UTC)
         self.run.stop_reason = None
-        await asyncio.to_thread(self.store.update_run, self.run)
+        await self.io.call(self.store.update_run, self.run)
         self.on_event(RunStarted(self.run.id, total, len(done)))
         try:
             await self.provider.start()
-            async with ResultWriter(self.store) as writer:
+            async with ResultWriter(self.store, self.io) as writer:
                 queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(2 * opts.concurrency, CHUNK))
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(
@@ -122,7 +130,7 @@ class RunExecutor:
                 render_item(item, self.version, self.model, self.scope)
             if self.run.options.use_cache:
                 keys = [i.key for i in chunk if i.key]
-                hits = await asyncio.to_thread(self.store.cache_get_many, keys)
+                hits = await self.io.call(self.store.cache_get_many, keys)
                 for item in chunk:
                     if item.key in hits:
                         item.cached = response_from_json(hits[item.key])
@@ -357,7 +365,7 @@ class RunExecutor:
     # -- finish ----------------------------------------------------------------------------
 
     async def _finish(self, started: float) -> RunRecord:
-        summary = await asyncio.to_thread(
+        summary = await self.io.call(
             lambda: summarize(
                 self.store.result_facts(self.run.id), self.store.score_facts(self.run.id)
             )
@@ -381,7 +389,7 @@ class RunExecutor:
         run.error_rate = summary.error_rate
         run.metrics = summary.as_metrics()
         run.finished_at = datetime.now(UTC)
-        await asyncio.to_thread(self.store.save_metrics, run.id, summary.metric_rows)
-        await asyncio.to_thread(self.store.update_run, run)
+        await self.io.call(self.store.save_metrics, run.id, summary.metric_rows)
+        await self.io.call(self.store.update_run, run)
         self.on_event(RunFinished(run))
         return run

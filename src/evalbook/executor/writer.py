@@ -1,8 +1,8 @@
 """The single writer: results and cache entries are written in batches as they finish.
 
 A batch is flushed when it reaches ``batch_size`` or ``interval_s`` after its first item,
-so a crash loses at most the items in flight plus one short batch window. Writes run in a
-worker thread so the event loop keeps feeding the model.
+so a crash loses at most the items in flight plus one short batch window. Writes run on
+the run's store thread so the event loop keeps feeding the model.
 """
 
 from __future__ import annotations
@@ -12,12 +12,16 @@ import contextlib
 from typing import Any
 
 from evalbook.core.result import Result
+from evalbook.executor.store_io import StoreIO
 from evalbook.storage.store import Store
 
 
 class ResultWriter:
-    def __init__(self, store: Store, *, batch_size: int = 200, interval_s: float = 0.1) -> None:
+    def __init__(
+        self, store: Store, io: StoreIO, *, batch_size: int = 200, interval_s: float = 0.1
+    ) -> None:
         self.store = store
+        self.io = io
         self.batch_size = batch_size
         self.interval_s = interval_s
         self._results: list[tuple[Result, int]] = []
@@ -57,7 +61,7 @@ class ResultWriter:
         results, self._results = self._results, []
         cache, self._cache = self._cache, []
         try:
-            await asyncio.to_thread(self._write, results, cache)
+            await self.io.call(self._write, results, cache)
         except BaseException as exc:
             self._error = exc
             raise
