@@ -15,7 +15,7 @@ LAYERS = {
     "suites": 1, "prompts": 1, "providers": 1, "scorers": 1, "testing": 1, "quickstart": 1,
     "storage": 2,
     "executor": 3,
-    "io": 4, "analysis": 4,
+    "io": 4, "analysis": 4, "gate": 4,
     "api": 5, "__init__": 5,
     "cli": 6, "__main__": 6,
 }  # fmt: skip

@@ -5,7 +5,16 @@ gate. The names below are the public Python API; everything else is internal.
 """
 
 from evalbook._version import __version__
-from evalbook.api import aresume, arun, get_run, open_store, results, resume, run
+from evalbook.api import (
+    aresume,
+    arun,
+    compare,
+    get_run,
+    open_store,
+    results,
+    resume,
+    run,
+)
 from evalbook.core import (
     Case,
     Message,
@@ -48,6 +57,7 @@ __all__ = [
     "__version__",
     "aresume",
     "arun",
+    "compare",
     "get_run",
     "load_suite",
     "open_store",

@@ -17,6 +17,9 @@ import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 
+from evalbook.analysis.compare import compare_runs
+from evalbook.analysis.models import Comparison
+from evalbook.analysis.refs import resolve_run
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import Result
 from evalbook.core.run import RunOptions, RunRecord
@@ -126,3 +129,20 @@ def get_run(run_id: str, *, store: Store | None = None) -> RunRecord:
 def results(run_id: str, *, store: Store | None = None) -> Iterator[Result]:
     """Every result of a run, in plan order, streamed."""
     yield from (store or open_store()).iter_results(run_id)
+
+
+def compare(
+    baseline: str, candidate: str, *, store: Store | None = None, confidence: float = 0.95
+) -> Comparison:
+    """Compare two recorded runs case by case. Runs are named by id (or prefix),
+    ``latest`` or ``alias:NAME``; the baseline's rule is taken relative to the candidate
+    (so ``compare("latest", run_id)`` is "this run against the one before it")."""
+    own_store = store is None
+    store = store or open_store()
+    try:
+        cand = resolve_run(store, candidate)
+        base = resolve_run(store, baseline, relative_to=cand)
+        return compare_runs(store, base, cand, confidence=confidence)
+    finally:
+        if own_store:
+            store.close()

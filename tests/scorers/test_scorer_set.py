@@ -262,8 +262,9 @@ def test_simple_variable_renders_like_jinja(value: Any) -> None:
 def test_context_copy_matches_dataclasses_replace() -> None:
     import dataclasses
 
-    from evalbook.scorers.apply import _with_value
+    from evalbook.scorers.apply import _derive
 
     base = ScoreContext(output="o", case=CASE, prompt="p", latency_ms=3.0, error="e")
-    assert _with_value(base, ["v"]) == dataclasses.replace(base, value=["v"])
-    assert base.value is None
+    assert _derive(base, "value", ["v"]) == dataclasses.replace(base, value=["v"])
+    assert _derive(base, "output", "x") == dataclasses.replace(base, output="x")
+    assert base.value is None and base.output == "o"

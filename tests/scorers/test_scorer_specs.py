@@ -46,8 +46,8 @@ FORMS: list[tuple[Any, ScorerSpec]] = [
         ScorerSpec(type="regex", value="a+", name="m"),
     ),
     (
-        {"type": "numeric", "config": {"tolerance": 0.1}, "extract": "last"},
-        ScorerSpec(type="numeric", config={"tolerance": 0.1, "extract": "last"}),
+        {"type": "numeric", "config": {"tolerance": 0.1}, "pick": "last"},
+        ScorerSpec(type="numeric", config={"tolerance": 0.1, "pick": "last"}),
     ),
     # A JSON Schema as the shorthand's value (it has keys that are not options).
     (

@@ -10,7 +10,19 @@ import sys
 
 import typer
 
-from evalbook.cli import db, export, quickstart, run, runs, schema
+from evalbook.cli import (
+    compare,
+    db,
+    export,
+    gate,
+    noise,
+    quickstart,
+    report,
+    run,
+    runs,
+    schema,
+    trend,
+)
 from evalbook.cli.console import err_console
 from evalbook.errors import EvalbookError
 
@@ -28,6 +40,11 @@ app = typer.Typer(
 app.command("run")(run.run_command)
 app.command("quickstart")(quickstart.quickstart_command)
 app.command("export")(export.export_command)
+app.command("compare")(compare.compare_command)
+app.command("gate")(gate.gate_command)
+app.command("noise")(noise.noise_command)
+app.command("trend")(trend.trend_command)
+app.command("report")(report.report_command)
 app.add_typer(runs.app, name="runs")
 app.add_typer(schema.app, name="schema")
 app.add_typer(db.app, name="db")

@@ -6,10 +6,13 @@ from pathlib import Path
 
 import typer
 
+from evalbook.cli import gate_options as gate_opt
+from evalbook.cli.console import console, err_console
 from evalbook.cli.execution import finish, run_in_terminal
-from evalbook.core.run import RunOptions
-from evalbook.errors import ConfigError
+from evalbook.core.run import RunOptions, RunStatus
+from evalbook.errors import ConfigError, EvalbookError
 from evalbook.executor.launch import load_for_resume, prepare_run
+from evalbook.gate import gate
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite
 
@@ -52,8 +55,35 @@ def run_command(
     title: str | None = typer.Option(None, "--title", help="Display title of the run."),
     max_attempts: int = typer.Option(6, "--max-attempts", min=1, help="Attempts per model call."),
     as_json: bool = typer.Option(False, "--json", help="Print the run record as JSON."),
+    gate_against: str | None = typer.Option(
+        None,
+        "--gate-against",
+        help="Then gate this run against a baseline (run id, latest, alias:NAME);"
+        " the exit code becomes the gate's.",
+    ),
+    min_score: float | None = gate_opt.MIN_SCORE,
+    max_drop: float | None = gate_opt.MAX_DROP,
+    max_metric_drop: float | None = gate_opt.MAX_METRIC_DROP,
+    metric: list[str] = gate_opt.METRIC,
+    max_new_failures: int | None = gate_opt.MAX_NEW_FAILURES,
+    alpha: float | None = gate_opt.ALPHA,
+    noise_floor: float | None = gate_opt.NOISE_FLOOR,
+    noise: Path | None = gate_opt.NOISE,
+    markdown: Path | None = gate_opt.MARKDOWN,
+    junit: Path | None = gate_opt.JUNIT,
+    verdict_path: Path | None = gate_opt.VERDICT,
 ) -> None:
     """Run SUITE.yaml and record every case."""
+    rules = gate_opt.build_rules(
+        min_score=min_score,
+        max_drop=max_drop,
+        max_metric_drop=max_metric_drop,
+        metric=metric,
+        max_new_failures=max_new_failures,
+        alpha=alpha,
+        noise_floor=noise_floor,
+        noise=noise,
+    )  # parsed before the run, so a typo in a rule costs no model call
     if resume and any(v is not None for v in (model, prompt_version, cases, max_cost)):
         raise ConfigError(
             "--resume continues a run as it was recorded;"
@@ -64,8 +94,6 @@ def run_command(
         run, suite, version, config = load_for_resume(store, resume)
         current = load_suite(suite_path)
         if current.hash != suite.hash:
-            from evalbook.cli.console import err_console
-
             err_console.print(
                 f"[yellow]warning:[/] {suite_path} changed since run {run.id} started;"
                 " resuming with the suite as recorded"
@@ -94,4 +122,18 @@ def run_command(
             title=title,
         )
     result = run_in_terminal(store, run, suite, version, config, as_json=as_json)
-    finish(result)
+    if gate_against is None:
+        finish(result)
+        return
+    if result.status is not RunStatus.completed:
+        raise EvalbookError(f"run {result.id} ended {result.status.value}; it cannot be gated")
+    verdict = gate(store, rules=rules, candidate=result, baseline=gate_against)
+    code = gate_opt.emit(
+        verdict,
+        markdown=markdown,
+        junit=junit,
+        verdict_path=verdict_path,
+        as_json=False,
+        out=err_console if as_json else console,
+    )
+    raise typer.Exit(code)

@@ -44,12 +44,17 @@ class Attempt(BaseModel):
 
 
 class Evidence(BaseModel):
+    """Why a scorer decided as it did. The first four fields are the interchange record's
+    evidence; ``details`` holds structured facts of our own (what an ``extract:``
+    pipeline pulled out of the output) and is stored, but not exported."""
+
     model_config = ConfigDict(extra="forbid")
 
     rationale: str | None = None
     judge_model: str | None = None
     trace_id: str | None = None
     retrieved_context: list[str] | None = None
+    details: dict[str, Any] | None = None
 
 
 class ScoreRecord(BaseModel):

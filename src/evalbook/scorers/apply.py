@@ -7,7 +7,9 @@ whether a value is a template) is computed once; sync scorers are called directl
 only async ones (judges) are awaited, together.
 
 A scorer that raises is recorded with ``error`` set, no score and ``passed`` False:
-a broken scorer is never a silent 0.
+a broken scorer is never a silent 0. A spec's ``extract:`` pipeline runs here, once for
+every scorer type, before the scorer sees the output; what it extracted is recorded in
+``evidence.details``, and an extractor that finds nothing scores 0 (not an error).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from evalbook.core.result import ScoreRecord
 from evalbook.core.suite import Case, ScorerSpec
 from evalbook.core.templating import render_string
 from evalbook.scorers.base import ScoreContext, ScoreOutcome, Scorer, value_has_template
+from evalbook.scorers.extract import Extraction
 from evalbook.scorers.registry import build_scorer, spec_to_dict
 
 __all__ = ["DEFAULT_SPECS", "ScorerSet", "weighted_score"]
@@ -35,15 +38,17 @@ DEFAULT_SPECS: tuple[ScorerSpec, ...] = (ScorerSpec(type="non-empty"),)
 _CASE_CACHE_SIZE = 1024
 _SIMPLE_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _EVIDENCE_KEYS = ("judge_model", "trace_id", "retrieved_context")
+_PREVIEW = 60
 
 
 class _Entry:
     """One built scorer of a set, with everything its records repeat."""
 
-    __slots__ = ("scorer", "scorer_id", "spec", "spec_dict", "static", "templated")
+    __slots__ = ("extraction", "scorer", "scorer_id", "spec", "spec_dict", "static", "templated")
 
     def __init__(self, scorer: Scorer, spec: ScorerSpec, scorer_id: str) -> None:
         self.scorer = scorer
+        self.extraction: Extraction | None = scorer.extraction
         self.spec = spec
         self.scorer_id = scorer_id
         self.spec_dict = spec_to_dict(spec)
@@ -67,14 +72,20 @@ class _Entry:
             value = _render(value, base.case, variables)
         if value is base.value:
             return base
-        return _with_value(base, value)
+        return _derive(base, "value", value)
 
-    def record(self, outcome: ScoreOutcome) -> ScoreRecord:
+    def record(self, outcome: ScoreOutcome, extracted: str | None = None) -> ScoreRecord:
         score = float(outcome.score)
         if not math.isfinite(score):
             raise ValueError(f"scorer returned a non-finite score ({score})")
-        evidence = {k: outcome.evidence[k] for k in _EVIDENCE_KEYS if k in outcome.evidence}
+        evidence: dict[str, Any] = {
+            k: outcome.evidence[k] for k in _EVIDENCE_KEYS if k in outcome.evidence
+        }
         evidence["rationale"] = outcome.rationale
+        if extracted is not None and self.extraction is not None:
+            shown = f"extracted {_preview(extracted)}"
+            evidence["rationale"] = f"{shown}: {outcome.rationale}" if outcome.rationale else shown
+            evidence["details"] = {"extract": self.extraction.label, "extracted": extracted}
         return ScoreRecord.model_validate(
             {
                 **self.static,
@@ -82,6 +93,22 @@ class _Entry:
                 "passed": self.scorer.passes(outcome),
                 "label": None if outcome.label is None else str(outcome.label),
                 "evidence": evidence,
+            }
+        )
+
+    def not_extracted(self, why: str) -> ScoreRecord:
+        """Score 0 and failed, whatever the scorer's direction or threshold: the output
+        did not have the shape the suite asked for."""
+        label = self.extraction.label if self.extraction is not None else None
+        return ScoreRecord.model_validate(
+            {
+                **self.static,
+                "score": 0.0,
+                "passed": False,
+                "evidence": {
+                    "rationale": f"{why}; nothing to score",
+                    "details": {"extract": label, "extracted": None},
+                },
             }
         )
 
@@ -94,14 +121,18 @@ class _Entry:
         )
 
 
-def _with_value(base: ScoreContext, value: Any) -> ScoreContext:
-    """``dataclasses.replace(base, value=value)`` at a fifth of the cost: it runs per
+def _derive(base: ScoreContext, field: str, value: Any) -> ScoreContext:
+    """``dataclasses.replace(base, **{field: value})`` at a fifth of the cost: it runs per
     scorer per result, and the context is a plain frozen dataclass."""
     ctx = object.__new__(ScoreContext)
     fields = ctx.__dict__
     fields.update(base.__dict__)
-    fields["value"] = value
+    fields[field] = value
     return ctx
+
+
+def _preview(text: str) -> str:
+    return repr(text if len(text) <= _PREVIEW else text[: _PREVIEW - 1] + "…")
 
 
 def _render(value: Any, case: Case, variables: dict[str, Any]) -> Any:
@@ -228,14 +259,22 @@ class ScorerSet:
         """
         entries = self._entries
         records: list[ScoreRecord | None] = []
-        pending: list[tuple[int, _Entry, Awaitable[ScoreOutcome]]] = []
+        pending: list[_Pending] = []
         for entry in entries:
             try:
-                outcome = entry.scorer.score(entry.context(ctx_base, variables))
+                ctx = entry.context(ctx_base, variables)
+                extracted = None
+                if entry.extraction is not None:  # the spec's `extract:`, for every type
+                    extracted, why = entry.extraction.apply(ctx.output or "")
+                    if extracted is None:
+                        records.append(entry.not_extracted(str(why)))
+                        continue
+                    ctx = _derive(ctx, "output", extracted)
+                outcome = entry.scorer.score(ctx)
                 if isinstance(outcome, ScoreOutcome):
-                    records.append(entry.record(outcome))
+                    records.append(entry.record(outcome, extracted))
                 elif inspect.isawaitable(outcome):
-                    pending.append((len(records), entry, outcome))
+                    pending.append((len(records), entry, outcome, extracted))
                     records.append(None)
                 else:
                     raise TypeError(f"scorer returned {type(outcome).__name__}, not ScoreOutcome")
@@ -247,15 +286,16 @@ class ScorerSet:
         return done, weighted_score(done), all(r.passed for r in done)
 
 
-async def _finish(
-    pending: list[tuple[int, _Entry, Awaitable[ScoreOutcome]]],
-    records: list[ScoreRecord | None],
-) -> None:
+#: An awaited outcome: (index in the records, entry, the awaitable, extracted text).
+_Pending = tuple[int, _Entry, Awaitable[ScoreOutcome], str | None]
+
+
+async def _finish(pending: list[_Pending], records: list[ScoreRecord | None]) -> None:
     results = await asyncio.gather(*(p[2] for p in pending), return_exceptions=True)
-    for (index, entry, _), result in zip(pending, results, strict=True):
+    for (index, entry, _, extracted), result in zip(pending, results, strict=True):
         if isinstance(result, ScoreOutcome):
             try:
-                records[index] = entry.record(result)
+                records[index] = entry.record(result, extracted)
             except Exception as exc:
                 records[index] = entry.error_record(exc)
         elif isinstance(result, Exception):

@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from evalbook.core.suite import Case, ScorerKind, ScorerSpec
 from evalbook.core.templating import is_template
+from evalbook.scorers.extract import EXTRACT_KEY, Extraction, parse_extraction
 
 
 def value_has_template(value: Any) -> bool:
@@ -72,6 +73,10 @@ class Scorer(ABC):
     async. ``__init__`` validates the spec and raises ``ValueError`` with a plain message
     on bad config; the suite loader adds the suite, case and scorer to it. A sync
     :meth:`score` is preferred for cheap checks: the scorer set then creates no coroutine.
+
+    The ``extract`` option belongs to every scorer, not to ``Options``: ``__init__``
+    parses it into :attr:`extraction`, and the scorer set applies it to the output
+    before calling :meth:`score` (see ``extract.py``).
     """
 
     kind: ClassVar[ScorerKind] = ScorerKind.heuristic
@@ -81,12 +86,21 @@ class Scorer(ABC):
     requires_value: ClassVar[bool] = False
     #: Whether the case must carry ``expected`` when no value is given.
     uses_expected: ClassVar[bool] = False
+    #: False for checks without an argument (``is-sql``): a value given to one is a
+    #: mistake, often an unknown option in ``{is-sql: {dialect: x}}``, and is refused.
+    takes_value: ClassVar[bool] = True
     Options: ClassVar[type[BaseModel]] = NoOptions
+    #: The parsed ``extract`` option; ``None`` when the spec has none.
+    extraction: Extraction | None = None
 
     def __init__(self, spec: ScorerSpec) -> None:
         self.spec = spec
+        config = spec.config
+        if EXTRACT_KEY in config:
+            self.extraction = parse_extraction(config[EXTRACT_KEY], spec.type)
+            config = {k: v for k, v in config.items() if k != EXTRACT_KEY}
         try:
-            self.options: Any = self.Options.model_validate(spec.config)
+            self.options: Any = self.Options.model_validate(config)
         except ValidationError as exc:
             problems = "; ".join(
                 f"{'.'.join(str(p) for p in err['loc']) or 'options'}: {err['msg']}"
@@ -95,6 +109,11 @@ class Scorer(ABC):
             raise ValueError(f"scorer {spec.type!r} has bad options: {problems}") from None
         if self.requires_value and spec.value is None and not self.uses_expected:
             raise ValueError(f"scorer {spec.type!r} needs a value")
+        if not self.takes_value and spec.value is not None:
+            raise ValueError(
+                f"scorer {spec.type!r} takes no value, got {spec.value!r}"
+                f" (options: {', '.join(self.Options.model_fields) or 'none'})"
+            )
 
     @property
     def threshold(self) -> float:

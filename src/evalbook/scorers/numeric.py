@@ -9,7 +9,6 @@ with the given tolerances.
 from __future__ import annotations
 
 import math
-import re
 from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,37 +16,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from evalbook.core.suite import Case, ScorerKind, ScorerSpec
 from evalbook.core.templating import is_template
 from evalbook.scorers.base import ScoreContext, ScoreOutcome, Scorer
+from evalbook.scorers.numbers import find_numbers, format_number, to_number
 
-__all__ = ["Numeric", "find_numbers", "to_number"]
-
-# A sign, then 1,234,567 (groups of three) or plain digits, an optional fraction and
-# exponent; not glued to a preceding word or dot (``v2``, ``1.2.3`` tails).
-_NUMBER = re.compile(
-    r"(?<![\w.])([-+\u2212]?)(?=\.?\d)((?:\d{1,3}(?:,\d{3})+(?!\d)|\d*)(?:\.\d+)?(?:[eE][-+]?\d+)?)"
-)
-
-
-def find_numbers(text: str) -> list[float]:
-    """Every number in ``text``, in order."""
-    numbers = []
-    for sign, body in _NUMBER.findall(text):
-        value = float(body.replace(",", ""))
-        numbers.append(-value if sign in ("-", "\u2212") else value)
-    return numbers
-
-
-def to_number(value: Any) -> float | None:
-    """``value`` as a number: an int/float, or a string that is exactly one number."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int | float):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, str):
-        text = value.strip()
-        match = _NUMBER.fullmatch(text)
-        if match is not None:
-            return find_numbers(text)[0]
-    return None
+__all__ = ["Numeric", "find_numbers", "to_number"]  # the number helpers, re-exported
 
 
 class NumericOptions(BaseModel):
@@ -55,14 +26,14 @@ class NumericOptions(BaseModel):
 
     tolerance: float = Field(default=0.0, ge=0)
     rel_tolerance: float = Field(default=0.0, ge=0)
-    extract: Literal["first", "last", "only", "any"] = "first"
+    pick: Literal["first", "last", "only", "any"] = "first"
 
 
 class Numeric(Scorer):
     """The number in the output equals the value (default: ``expected``) within
     ``tolerance`` (absolute) or ``rel_tolerance`` (relative), whichever is looser.
 
-    ``extract``: ``first`` / ``last`` number in the output, ``only`` (exactly one number
+    ``pick``: ``first`` / ``last`` number in the output, ``only`` (exactly one number
     must appear) or ``any`` (passes when any number in the output matches).
     """
 
@@ -109,7 +80,7 @@ class Numeric(Scorer):
         numbers = find_numbers(ctx.output or "")
         if not numbers:
             return ScoreOutcome(score=0.0, passed=False, rationale="no number in the output")
-        mode = self.options.extract
+        mode = self.options.pick
         if mode == "only" and len(numbers) != 1:
             return ScoreOutcome(
                 score=0.0,
@@ -122,15 +93,11 @@ class Numeric(Scorer):
         else:
             got = numbers[-1] if mode == "last" else numbers[0]
         ok = self._close(got, want)
-        label = _format(got)
+        label = format_number(got)
         if ok:
-            why = f"{label} matches {_format(want)}"
+            why = f"{label} matches {format_number(want)}"
         elif mode == "any":
-            why = f"none of {len(numbers)} number(s) matches {_format(want)}"
+            why = f"none of {len(numbers)} number(s) matches {format_number(want)}"
         else:
-            why = f"{label} ({mode} number) does not match {_format(want)}"
+            why = f"{label} ({mode} number) does not match {format_number(want)}"
         return ScoreOutcome(score=1.0 if ok else 0.0, passed=ok, label=label, rationale=why)
-
-
-def _format(number: float) -> str:
-    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else repr(number)

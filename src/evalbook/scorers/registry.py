@@ -24,6 +24,7 @@ from evalbook.core.registry import Registry
 from evalbook.core.suite import Case, ScorerKind, ScorerSpec
 from evalbook.errors import ConfigError
 from evalbook.scorers.base import ScoreContext, ScoreOutcome, Scorer
+from evalbook.scorers.extract import EXTRACT_KEY
 
 __all__ = [
     "SCORERS",
@@ -173,7 +174,7 @@ def _is_options(type_name: str, payload: Mapping[str, Any]) -> bool:
         options = SCORERS.get(base).Options
     except (ConfigError, AttributeError):
         return True  # the entry point does not load; build_scorer will report it
-    allowed = _SPEC_KEYS | set(options.model_fields)
+    allowed = _SPEC_KEYS | set(options.model_fields) | {EXTRACT_KEY}
     return set(payload) <= allowed
 
 
@@ -203,6 +204,7 @@ class _Negated(Scorer):
         self.spec = spec
         self.inner = inner
         self.options = inner.options
+        self.extraction = inner.extraction
 
     def check_case(self, case: Case) -> None:
         self.inner.check_case(case)

@@ -1,40 +1,29 @@
-"""Structured-output checks: the output is JSON, and it satisfies a JSON Schema.
+"""Structured-output checks: the output is JSON, satisfies a JSON Schema, contains JSON,
+has a value at a JSON path.
 
-Models often wrap JSON in a Markdown fence (```` ```json ... ``` ````); both checks look
-inside the first fenced block when there is one, since that is what a caller would parse.
+Models often wrap JSON in a Markdown fence (```` ```json ... ``` ````); the checks that
+parse the whole output look inside the first fenced block when there is one, since that
+is what a caller would parse. ``contains-json`` instead finds JSON anywhere in prose.
 """
 
 from __future__ import annotations
 
 import json
-import re
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from pydantic import BaseModel, ConfigDict
 
-from evalbook.core.suite import ScorerSpec
+from evalbook.core.identity import canonical_json
+from evalbook.core.suite import ScorerKind, ScorerSpec
 from evalbook.scorers.base import ScoreContext, ScoreOutcome, Scorer
+from evalbook.scorers.json_path import compile_json_path
+from evalbook.scorers.output_text import find_json, parse_json_output
 
-__all__ = ["IsJson", "JsonSchema", "parse_json_output"]
+__all__ = ["ContainsJson", "IsJson", "JsonPath", "JsonSchema", "parse_json_output"]
 
-_FENCE = re.compile(r"```[ \t]*(?:json|JSON)?[ \t]*\r?\n(.*?)\r?\n?[ \t]*```", re.DOTALL)
 _MAX_ERRORS = 3
-
-
-def parse_json_output(output: str | None) -> tuple[Any, str | None]:
-    """``(value, None)`` when ``output`` (or its first fenced block) is JSON, else
-    ``(None, reason)``."""
-    text = (output or "").strip()
-    if not text:
-        return None, "output is empty"
-    fence = _FENCE.search(text)
-    if fence is not None:
-        text = fence.group(1).strip()
-    try:
-        return json.loads(text), None
-    except json.JSONDecodeError as exc:
-        return None, f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
 
 
 class IsJson(Scorer):
@@ -90,3 +79,117 @@ class JsonSchema(Scorer):
             rationale=f"{len(errors)} schema violation(s): {shown}{more}",
             evidence={"errors": [{"path": e.json_path, "message": e.message} for e in errors]},
         )
+
+
+class ContainsJsonOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: What counts: an object, an array, or either.
+    container: Literal["any", "object", "array"] = "any"
+
+
+_CONTAINERS: dict[str, tuple[type, ...]] = {
+    "any": (dict, list),
+    "object": (dict,),
+    "array": (list,),
+}
+
+
+class ContainsJson(Scorer):
+    """A JSON object or array appears somewhere in the output (``Here you go: {...}``).
+
+    The first ``{`` or ``[`` that starts valid JSON wins; scalars do not count, and
+    ``container: object`` ignores arrays (a citation such as ``[1]`` is a JSON array).
+    """
+
+    takes_value: ClassVar[bool] = False
+    Options: ClassVar[type[BaseModel]] = ContainsJsonOptions
+    options: ContainsJsonOptions
+
+    def score(self, ctx: ScoreContext) -> ScoreOutcome:
+        _, start, end = find_json(ctx.output or "", _CONTAINERS[self.options.container])
+        if start < 0:
+            what = "JSON" if self.options.container == "any" else f"JSON {self.options.container}"
+            return ScoreOutcome(score=0.0, passed=False, rationale=f"no {what} in the output")
+        return ScoreOutcome(score=1.0, passed=True, rationale=f"JSON at characters {start}-{end}")
+
+
+class JsonPathOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    #: A path in the subset of ``json_path.py``: ``$.a.b[0].c``.
+    path: str
+
+
+class JsonPath(Scorer):
+    """The output is JSON, and the value at ``path`` equals the value (default: the
+    case's ``expected``): ``{json-path: {path: "$.answer.city", value: Paris}}``.
+
+    Values compare as JSON (``1`` equals ``1.0``; objects ignore key order). A string
+    reference, as a template renders, also matches a non-string value that it spells as
+    JSON (``"42"`` matches ``42``, ``"true"`` matches ``true``; write ``"null"`` to expect
+    null, since a null value means "no value").
+    """
+
+    kind: ClassVar[ScorerKind] = ScorerKind.reference_based
+    uses_expected: ClassVar[bool] = True
+    Options: ClassVar[type[BaseModel]] = JsonPathOptions
+    options: JsonPathOptions
+
+    def __init__(self, spec: ScorerSpec) -> None:
+        super().__init__(spec)
+        try:
+            self._path = compile_json_path(self.options.path)
+        except ValueError as exc:
+            raise ValueError(f"scorer {spec.type!r}: {exc}") from None
+
+    def score(self, ctx: ScoreContext) -> ScoreOutcome:
+        want = self.reference(ctx)
+        if want is None:
+            raise ValueError(f"scorer {self.spec.metric_name!r} has no value and no expected")
+        document, error = parse_json_output(ctx.output)
+        if error is not None:
+            return ScoreOutcome(score=0.0, passed=False, rationale=error)
+        found, got = self._path.find(document)
+        if not found:
+            return ScoreOutcome(score=0.0, passed=False, rationale=f"{self._path.text}: {got}")
+        ok = _json_equal(got, want)
+        shown = _short(canonical_json(got))
+        if ok:
+            return ScoreOutcome(
+                score=1.0, passed=True, label=shown, rationale=f"{self._path.text} is {shown}"
+            )
+        return ScoreOutcome(
+            score=0.0,
+            passed=False,
+            label=shown,
+            rationale=f"{self._path.text} is {shown}, expected {_short(canonical_json(want))}",
+        )
+
+
+def _json_equal(got: Any, want: Any, spelled: bool = True) -> bool:
+    """JSON equality: numbers by value (``1 == 1.0``), booleans only equal booleans,
+    objects by keys; a string ``want`` may spell a non-string ``got`` as JSON."""
+    if isinstance(got, bool) or isinstance(want, bool):
+        if isinstance(got, bool) and isinstance(want, bool):
+            return got is want
+    elif isinstance(got, int | float) and isinstance(want, int | float):
+        return got == want
+    elif isinstance(got, dict) and isinstance(want, dict):
+        return got.keys() == want.keys() and all(_json_equal(got[k], want[k], False) for k in got)
+    elif isinstance(got, list) and isinstance(want, list):
+        return len(got) == len(want) and all(
+            _json_equal(g, w, False) for g, w in zip(got, want, strict=True)
+        )
+    elif type(got) is type(want):
+        return bool(got == want)
+    if spelled and isinstance(want, str) and not isinstance(got, str):
+        try:
+            return _json_equal(got, json.loads(want), False)
+        except ValueError:
+            return False
+    return False
+
+
+def _short(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"

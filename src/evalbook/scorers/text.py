@@ -1,4 +1,4 @@
-"""Text checks on the output: equals, contains, icontains, regex.
+"""Text checks on the output: equals, contains, icontains, regex, starts-with.
 
 They run on every result of large runs, so whatever can be prepared from a static value
 (case-folded needles, the compiled pattern) is prepared once in ``__init__``; a templated
@@ -17,8 +17,9 @@ from evalbook.core.identity import canonical_json
 from evalbook.core.suite import ScorerKind, ScorerSpec
 from evalbook.core.templating import is_template
 from evalbook.scorers.base import ScoreContext, ScoreOutcome, Scorer, value_has_template
+from evalbook.scorers.reference import TextReferenceScorer
 
-__all__ = ["Contains", "Equals", "IContains", "Regex"]
+__all__ = ["Contains", "Equals", "IContains", "Regex", "StartsWith"]
 
 _PREVIEW = 60
 
@@ -203,4 +204,42 @@ class Regex(Scorer):
             score=1.0,
             passed=True,
             rationale=f"matched {_preview(match.group(0))} at {match.start()}",
+        )
+
+
+class StartsWithOptions(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    case_sensitive: bool = True
+    #: Ignore whitespace before the output's first character (models often emit some).
+    strip: bool = True
+
+
+class StartsWith(TextReferenceScorer):
+    """The output starts with the value (default: ``expected``), or with any item of a
+    list: for formats that must lead with a verdict (``YES``/``NO``) or a fixed header.
+    Case-insensitive matching (``case_sensitive: false``) uses Unicode case folding."""
+
+    kind: ClassVar[ScorerKind] = ScorerKind.heuristic
+    requires_value: ClassVar[bool] = True
+    Options: ClassVar[type[BaseModel]] = StartsWithOptions
+    options: StartsWithOptions
+
+    def score(self, ctx: ScoreContext) -> ScoreOutcome:
+        prefixes = self.references(ctx)
+        output = ctx.output or ""
+        if self.options.strip:
+            output = output.lstrip()
+        if not self.options.case_sensitive:
+            output = output.casefold()
+            prefixes = tuple(p.casefold() for p in prefixes)
+        for prefix in prefixes:
+            if output.startswith(prefix):
+                return ScoreOutcome(
+                    score=1.0, passed=True, rationale=f"starts with {_preview(prefix)}"
+                )
+        return ScoreOutcome(
+            score=0.0,
+            passed=False,
+            rationale=f"starts with {_preview(output[:20])}, not {_listing(prefixes)}",
         )

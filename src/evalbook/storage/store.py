@@ -22,6 +22,7 @@ from evalbook.core.suite import PromptVersion, Suite
 from evalbook.errors import NotFoundError, StorageError, UserError
 from evalbook.storage import tables as t
 from evalbook.storage.bulk import ResultWriterSQL
+from evalbook.storage.columns import CaseChunk, ScoreChunk, case_chunks, score_chunks
 from evalbook.storage.db import ensure_schema, make_engine, writer
 from evalbook.storage.rows import result_to_rows, row_to_run, rows_to_result, run_to_row
 
@@ -303,10 +304,36 @@ class Store:
             last_seq = rows[-1].seq
 
     def get_result(self, run_id: str, case_id: str, epoch: int = 0) -> Result:
-        for result in self.iter_results(run_id):
-            if result.case_id == case_id and result.epoch == epoch:
-                return result
-        raise NotFoundError(f"run {run_id} has no result for case {case_id!r} epoch {epoch}")
+        """One result by identity (an indexed lookup, not a scan of the run)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(t.results).where(
+                    t.results.c.run_id == run_id,
+                    t.results.c.case_id == case_id,
+                    t.results.c.epoch == epoch,
+                )
+            ).first()
+            if row is None:
+                raise NotFoundError(
+                    f"run {run_id} has no result for case {case_id!r} epoch {epoch}"
+                )
+            srows = conn.execute(
+                sa.select(t.scores)
+                .where(t.scores.c.result_id == row.id)
+                .order_by(t.scores.c.scorer_id)
+            ).all()
+            shas = {
+                p["sha256"]
+                for m in row.body.get("messages", [])
+                if isinstance(m["content"], list)
+                for p in m["content"]
+                if p.get("type") == "image"
+            }
+            blobs = {}
+            if shas:
+                for b in conn.execute(sa.select(t.blobs).where(t.blobs.c.sha256.in_(shas))):
+                    blobs[b.sha256] = base64.b64encode(b.data).decode()
+        return rows_to_result(row, list(srows), blobs)
 
     # -- metrics -------------------------------------------------------------------------
 
@@ -372,3 +399,99 @@ class Store:
         cols = [t.scores.c.name, t.scores.c.score, t.scores.c.passed, t.scores.c.higher_is_better]
         with self.engine.connect() as conn:
             yield from conn.execute(sa.select(*cols).where(t.scores.c.run_id == run_id))
+
+    # -- comparison ----------------------------------------------------------------------
+    # Comparing two runs of 100k cases must stay within seconds and bounded memory: these
+    # read only the columns a comparison needs, never whole results.
+
+    def case_columns(self, run_id: str) -> Iterator[CaseChunk]:
+        """A run's per-case numbers as column lists, a chunk of plan positions at a time
+        (see ``storage/columns.py``): what comparisons read instead of whole results."""
+        return case_chunks(self.engine, run_id)
+
+    def score_columns(self, run_id: str, names: Sequence[str]) -> Iterator[ScoreChunk]:
+        """``(seq, name_code, score)`` lists per chunk; ``name_code`` indexes ``names``."""
+        return score_chunks(self.engine, run_id, names)
+
+    def scorer_directions(self, run_id: str) -> dict[str, bool]:
+        """``scorer name → higher_is_better`` of the scorers of a run: from its metrics
+        when it finished (instant), else from its scores."""
+        m, s = t.metrics.c, t.scores.c
+        with self.engine.connect() as conn:
+            rows = conn.execute(
+                sa.select(m.name, m.higher_is_better).where(m.run_id == run_id, m.scope == "scorer")
+            ).all()
+            if not rows:
+                rows = conn.execute(
+                    sa.select(s.name, s.higher_is_better)
+                    .where(s.run_id == run_id)
+                    .group_by(s.name, s.higher_is_better)
+                ).all()
+        return {name: bool(hib) for name, hib in rows}
+
+    def served_builds(self, run_id: str) -> list[tuple[str | None, str | None, int]]:
+        """Distinct ``(served_model, system_fingerprint, cases)`` a run was answered by."""
+        r = t.results.c
+        q = (
+            sa.select(r.served_model, r.system_fingerprint, sa.func.count())
+            .where(r.run_id == run_id, r.status != "error")
+            .group_by(r.served_model, r.system_fingerprint)
+            .order_by(sa.func.count().desc())
+        )
+        with self.engine.connect() as conn:
+            return [(m, f, int(n)) for m, f, n in conn.execute(q)]
+
+    def case_texts(
+        self, run_id: str, keys: Sequence[tuple[str, int]]
+    ) -> dict[tuple[str, int], dict[str, Any]]:
+        """Prompt, output and error of a few cases (for diffs), by ``(case_id, epoch)``."""
+        wanted = set(keys)
+        out: dict[tuple[str, int], dict[str, Any]] = {}
+        case_ids = sorted({k[0] for k in wanted})
+        r = t.results.c
+        with self.engine.connect() as conn:
+            for start in range(0, len(case_ids), 500):
+                q = sa.select(
+                    r.case_id, r.epoch, r.status, r.score, r.prompt, r.output, r.error_message
+                ).where(r.run_id == run_id, r.case_id.in_(case_ids[start : start + 500]))
+                for row in conn.execute(q):
+                    key = (row.case_id, row.epoch)
+                    if key in wanted:
+                        out[key] = dict(row._mapping)
+        return out
+
+    def latest_run(
+        self,
+        *,
+        suite_id: str | None = None,
+        prompt_name: str | None = None,
+        alias: str | None = None,
+        before: datetime | None = None,
+        exclude: str | None = None,
+    ) -> RunRecord | None:
+        """The most recent *completed* run matching every given filter (a gate's
+        ``latest`` or ``alias:NAME`` baseline)."""
+        c = t.runs.c
+        q = sa.select(t.runs).where(c.status == "completed")
+        if suite_id:
+            q = q.where(c.suite_id == suite_id)
+        if prompt_name:
+            q = q.where(c.prompt_name == prompt_name)
+        if alias:
+            q = q.where(c.alias == alias)
+        if before is not None:
+            q = q.where(c.created_at < before)
+        if exclude:
+            q = q.where(c.id != exclude)
+        with self.engine.connect() as conn:
+            row = conn.execute(q.order_by(c.created_at.desc(), c.id).limit(1)).first()
+        return None if row is None else row_to_run(row)
+
+    def run_aliases(self, suite_id: str | None = None) -> list[str]:
+        """The aliases that completed runs were recorded under, sorted."""
+        c = t.runs.c
+        q = sa.select(c.alias).where(c.alias.is_not(None), c.status == "completed").distinct()
+        if suite_id:
+            q = q.where(c.suite_id == suite_id)
+        with self.engine.connect() as conn:
+            return sorted(str(a) for (a,) in conn.execute(q))

@@ -156,7 +156,8 @@ _SCORER = {
     "title": "Scorer",
     "description": (
         "A scorer type ('non-empty', 'not-contains'), {type: value} ({contains: 'x'}),"
-        " {type: {options}}, or the full form with 'type'."
+        " {type: {options}}, {type: value, field or option: ...}, or the full form with"
+        " 'type'. Any form may add 'extract' (a list of extractors run on the output first)."
     ),
     "oneOf": [
         {"type": "string", "minLength": 1},
@@ -171,13 +172,19 @@ _SCORER = {
                 "name": {"type": "string"},
                 "metric": {"type": "string"},
                 "config": {"type": "object"},
+                "extract": {
+                    "description": (
+                        "Extractors applied to the output before scoring, in order:"
+                        " regex, first-line, last-line, strip, json-path, first-number,"
+                        " last-number (e.g. [{regex: 'Answer: (.*)'}, strip])."
+                    )
+                },
             },
             "additionalProperties": {"description": "Scorer options."},
         },
         {
             "type": "object",
             "minProperties": 1,
-            "maxProperties": 1,
             "propertyNames": {"not": {"const": "type"}},
         },
     ],
