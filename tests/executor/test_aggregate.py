@@ -24,7 +24,7 @@ def test_t_critical_matches_scipy(confidence: float) -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.floats(0, 1, allow_nan=False), min_size=2, max_size=200))
 def test_mean_ci_matches_scipy(values: list[float]) -> None:
-    mean, lo, hi = mean_ci(values)
+    mean, lo, hi = mean_ci(values, proportion=False)
     assert mean == pytest.approx(np.mean(values))
     sem = stats.sem(values)
     if sem == 0:
@@ -33,6 +33,21 @@ def test_mean_ci_matches_scipy(values: list[float]) -> None:
     ref_lo, ref_hi = stats.t.interval(0.95, len(values) - 1, loc=np.mean(values), scale=sem)
     assert lo == pytest.approx(ref_lo, rel=1e-6, abs=1e-9)
     assert hi == pytest.approx(ref_hi, rel=1e-6, abs=1e-9)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from([0.0, 1.0]), min_size=2, max_size=300))
+def test_pass_fail_means_get_the_wilson_interval(values: list[float]) -> None:
+    mean, lo, hi = mean_ci(values)
+    ref = stats.binomtest(int(sum(values)), len(values)).proportion_ci(0.95, method="wilson")
+    assert mean == pytest.approx(np.mean(values))
+    assert lo == pytest.approx(ref.low, abs=1e-9) and hi == pytest.approx(ref.high, abs=1e-9)
+    assert lo is not None and hi is not None and 0.0 <= lo <= mean <= hi <= 1.0
+
+
+def test_small_pass_rates_stay_inside_zero_one() -> None:
+    _, lo, hi = mean_ci([1.0, 1.0, 0.0])
+    assert lo is not None and hi is not None and 0.0 < lo < hi < 1.0
 
 
 def _fact(

@@ -25,7 +25,7 @@ from enum import StrEnum
 import numpy as np
 import numpy.typing as npt
 
-from evalbook.executor.aggregate import t_critical
+from evalbook.executor.aggregate import mean_ci as aggregate_mean_ci
 
 __all__ = [
     "PairedStat",
@@ -180,7 +180,7 @@ def paired_stat(
     mean_a, lo_a, hi_a = mean_ci(baseline, confidence)
     mean_b, lo_b, hi_b = mean_ci(candidate, confidence)
     diff = np.round(candidate - baseline, DIFF_DECIMALS)
-    d_mean, d_lo, d_hi = mean_ci(diff, confidence)
+    d_mean, d_lo, d_hi = mean_ci(diff, confidence, proportion=False)
     if is_binary(baseline, candidate):
         p, effect = mcnemar_exact(baseline, candidate)
         test, measure = PairedTest.mcnemar, "cohen_g"
@@ -210,18 +210,13 @@ def paired_stat(
 
 
 def mean_ci(
-    values: FloatArray, confidence: float = 0.95
+    values: FloatArray, confidence: float = 0.95, *, proportion: bool = True
 ) -> tuple[float, float | None, float | None]:
-    """Mean with its Student-t interval (as the run aggregates compute it, on an array);
-    no bounds below two values, a zero-width interval when every value is equal."""
-    mean = float(values.mean())
-    if values.size < 2:
-        return mean, None, None
-    sem = float(values.std(ddof=1)) / math.sqrt(values.size)
-    if sem == 0:
-        return mean, mean, mean
-    half = t_critical(values.size - 1, confidence) * sem
-    return mean, mean - half, mean + half
+    """The run aggregates' interval (Wilson for pass/fail values, Student-t otherwise), so
+    a comparison and a run summary never disagree about a run's own interval."""
+    mean, lo, hi = aggregate_mean_ci(values, confidence, proportion=proportion)
+    assert mean is not None  # paired_stat never passes an empty array
+    return mean, lo, hi
 
 
 def _clean(value: float | None) -> float | None:

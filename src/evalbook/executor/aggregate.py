@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from statistics import NormalDist
 from typing import Any
@@ -90,20 +90,43 @@ def _t_central_mass(t: float, df: int) -> float:
 
 
 def mean_ci(
-    values: list[float], confidence: float = 0.95
+    values: Sequence[float] | np.ndarray[Any, Any],
+    confidence: float = 0.95,
+    *,
+    proportion: bool = True,
 ) -> tuple[float | None, float | None, float | None]:
-    """Mean with a Student-t confidence interval (``None`` bounds when n < 2)."""
-    if not values:
-        return None, None, None
+    """Mean with its confidence interval (``None`` bounds when n < 2).
+
+    Pass/fail values (all 0 or 1) get the Wilson score interval: it stays inside [0, 1]
+    and keeps its coverage at small n, where a t interval on 3 cases can read
+    "0.67 [-0.77, 2.10]". Other values get the Student-t interval; identical values a
+    zero-width one. ``proportion=False`` forces the t interval (for differences, which
+    are not proportions even when they happen to be all 0 or 1).
+    """
     arr = np.asarray(values, dtype=float)
+    if arr.size == 0:
+        return None, None, None
     mean = float(arr.mean())
     if arr.size < 2:
         return mean, None, None
+    if proportion and np.all((arr == 0) | (arr == 1)):
+        lo, hi = wilson_interval(int(arr.sum()), int(arr.size), confidence)
+        return mean, lo, hi
     sem = float(arr.std(ddof=1)) / math.sqrt(arr.size)
     if sem == 0:
         return mean, mean, mean
     half = t_critical(arr.size - 1, confidence) * sem
     return mean, mean - half, mean + half
+
+
+def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion (Wilson 1927)."""
+    z = NormalDist().inv_cdf((1 + confidence) / 2)
+    p = successes / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / denom
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def percentile(values: list[float], q: float) -> float | None:
