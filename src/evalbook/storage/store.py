@@ -278,29 +278,8 @@ class Store:
                 ).all()
                 if not rows:
                     return
-                ids = [r.id for r in rows]
-                srows = conn.execute(
-                    sa.select(t.scores)
-                    .where(t.scores.c.result_id.in_(ids))
-                    .order_by(t.scores.c.scorer_id)
-                ).all()
-                shas = {
-                    p["sha256"]
-                    for r in rows
-                    for m in r.body.get("messages", [])
-                    if isinstance(m["content"], list)
-                    for p in m["content"]
-                    if p.get("type") == "image"
-                }
-                blobs = {}
-                if shas:
-                    for b in conn.execute(sa.select(t.blobs).where(t.blobs.c.sha256.in_(shas))):
-                        blobs[b.sha256] = base64.b64encode(b.data).decode()
-            by_result: dict[str, list[Any]] = {}
-            for s in srows:
-                by_result.setdefault(s.result_id, []).append(s)
-            for r in rows:
-                yield rows_to_result(r, by_result.get(r.id, []), blobs)
+                results = self._hydrate(conn, rows)
+            yield from results
             last_seq = rows[-1].seq
 
     def get_result(self, run_id: str, case_id: str, epoch: int = 0) -> Result:
@@ -317,23 +296,32 @@ class Store:
                 raise NotFoundError(
                     f"run {run_id} has no result for case {case_id!r} epoch {epoch}"
                 )
-            srows = conn.execute(
-                sa.select(t.scores)
-                .where(t.scores.c.result_id == row.id)
-                .order_by(t.scores.c.scorer_id)
-            ).all()
-            shas = {
-                p["sha256"]
-                for m in row.body.get("messages", [])
-                if isinstance(m["content"], list)
-                for p in m["content"]
-                if p.get("type") == "image"
-            }
-            blobs = {}
-            if shas:
-                for b in conn.execute(sa.select(t.blobs).where(t.blobs.c.sha256.in_(shas))):
-                    blobs[b.sha256] = base64.b64encode(b.data).decode()
-        return rows_to_result(row, list(srows), blobs)
+            return self._hydrate(conn, [row])[0]
+
+    @staticmethod
+    def _hydrate(conn: sa.Connection, rows: Sequence[Any]) -> list[Result]:
+        """Result rows with their scores and image blobs, as domain results."""
+        srows = conn.execute(
+            sa.select(t.scores)
+            .where(t.scores.c.result_id.in_([r.id for r in rows]))
+            .order_by(t.scores.c.scorer_id)
+        ).all()
+        shas = {
+            p["sha256"]
+            for r in rows
+            for m in r.body.get("messages", [])
+            if isinstance(m["content"], list)
+            for p in m["content"]
+            if p.get("type") == "image"
+        }
+        blobs = {}
+        if shas:
+            for b in conn.execute(sa.select(t.blobs).where(t.blobs.c.sha256.in_(shas))):
+                blobs[b.sha256] = base64.b64encode(b.data).decode()
+        by_result: dict[str, list[Any]] = {}
+        for s in srows:
+            by_result.setdefault(s.result_id, []).append(s)
+        return [rows_to_result(r, by_result.get(r.id, []), blobs) for r in rows]
 
     # -- metrics -------------------------------------------------------------------------
 
