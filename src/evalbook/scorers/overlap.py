@@ -34,7 +34,21 @@ class BleuOptions(BaseModel):
     smooth_value: float | None = Field(default=None, ge=0)
 
 
-class Bleu(TextReferenceScorer):
+class _SacrebleuScorer(TextReferenceScorer):
+    """A sacrebleu sentence metric on the 0–100 scale, reported in [0, 1]."""
+
+    label: ClassVar[str]
+    _metric: BLEU | CHRF
+
+    def score(self, ctx: ScoreContext) -> ScoreOutcome:
+        refs = self.references(ctx)
+        result = self._metric.sentence_score(ctx.output or "", list(refs))
+        value = min(max(result.score / 100.0, 0.0), 1.0)
+        rationale = f"{self.label} {value:.3f} ({len(refs)} reference(s))"
+        return ScoreOutcome(score=value, rationale=rationale)
+
+
+class Bleu(_SacrebleuScorer):
     """Sentence BLEU (sacrebleu, effective n-gram order, ``exp`` smoothing by default,
     as ``sacrebleu.sentence_bleu``) against all references at once, divided by 100.
 
@@ -42,6 +56,7 @@ class Bleu(TextReferenceScorer):
     Passes at 0.5 unless a threshold is set.
     """
 
+    label = "BLEU"
     default_threshold: ClassVar[float] = 0.5
     Options: ClassVar[type[BaseModel]] = BleuOptions
     options: BleuOptions
@@ -57,12 +72,6 @@ class Bleu(TextReferenceScorer):
             effective_order=True,
         )
 
-    def score(self, ctx: ScoreContext) -> ScoreOutcome:
-        refs = self.references(ctx)
-        result = self._metric.sentence_score(ctx.output or "", list(refs))
-        value = min(max(result.score / 100.0, 0.0), 1.0)
-        return ScoreOutcome(score=value, rationale=f"BLEU {value:.3f} ({len(refs)} reference(s))")
-
 
 class ChrfOptions(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -74,11 +83,12 @@ class ChrfOptions(BaseModel):
     lowercase: bool = False
 
 
-class Chrf(TextReferenceScorer):
+class Chrf(_SacrebleuScorer):
     """Sentence chrF (sacrebleu; ``word_order: 2`` for chrF++) against all references,
     divided by 100: character n-grams, robust for short texts and rich morphology.
     Passes at 0.5 unless a threshold is set."""
 
+    label = "chrF"
     default_threshold: ClassVar[float] = 0.5
     Options: ClassVar[type[BaseModel]] = ChrfOptions
     options: ChrfOptions
@@ -92,12 +102,6 @@ class Chrf(TextReferenceScorer):
             beta=opts.beta,
             lowercase=opts.lowercase,
         )
-
-    def score(self, ctx: ScoreContext) -> ScoreOutcome:
-        refs = self.references(ctx)
-        result = self._metric.sentence_score(ctx.output or "", list(refs))
-        value = min(max(result.score / 100.0, 0.0), 1.0)
-        return ScoreOutcome(score=value, rationale=f"chrF {value:.3f} ({len(refs)} reference(s))")
 
 
 class RougeOptions(BaseModel):
