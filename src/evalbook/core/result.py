@@ -75,6 +75,10 @@ class ScoreRecord(BaseModel):
     evidence: Evidence = Field(default_factory=Evidence)
     error: str | None = None
     spec: dict[str, Any] = Field(default_factory=dict)
+    #: What the scorer spent on its own model calls (judges); never part of the run's cost.
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
 
 
 class Result(BaseModel):

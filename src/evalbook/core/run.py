@@ -84,6 +84,11 @@ class RunRecord(BaseModel):
     metrics: dict[str, Any] = Field(default_factory=dict)
     stop_reason: str | None = None
     resumed_from: str | None = None
+    #: The run whose outputs this run re-scored (no model was called for it).
+    rescored_from: str | None = None
+    #: What judges (llm_judge scorers) spent, apart from ``cost`` of the system under test.
+    judge_cost: float | None = None
+    judge_token_count: int | None = None
     evalbook_version: str
     created_at: datetime
     started_at: datetime | None = None

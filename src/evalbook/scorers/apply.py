@@ -26,7 +26,7 @@ from evalbook.core.identity import content_hash
 from evalbook.core.result import ScoreRecord
 from evalbook.core.suite import Case, ScorerSpec
 from evalbook.core.templating import render_string
-from evalbook.scorers.base import ScoreContext, ScoreOutcome, Scorer, value_has_template
+from evalbook.scorers.base import ScoreContext, ScoreOutcome, Scorer, Usage, value_has_template
 from evalbook.scorers.extract import Extraction
 from evalbook.scorers.registry import build_scorer, spec_to_dict
 
@@ -42,9 +42,25 @@ _PREVIEW = 60
 
 
 class _Entry:
-    """One built scorer of a set, with everything its records repeat."""
+    """One built scorer of a set, with everything its records repeat.
 
-    __slots__ = ("extraction", "scorer", "scorer_id", "spec", "spec_dict", "static", "templated")
+    A scorer with :meth:`~Scorer.parts` (a judge's criteria) writes one record per part,
+    named ``<criterion>`` (or ``<name>.<criterion>`` when the spec is named), each with
+    its own weight and threshold; ``multi`` is then True and the record methods return
+    lists.
+    """
+
+    __slots__ = (
+        "extraction",
+        "multi",
+        "part_static",
+        "scorer",
+        "scorer_id",
+        "spec",
+        "spec_dict",
+        "static",
+        "templated",
+    )
 
     def __init__(self, scorer: Scorer, spec: ScorerSpec, scorer_id: str) -> None:
         self.scorer = scorer
@@ -65,6 +81,16 @@ class _Entry:
             "higher_is_better": scorer.higher_is_better,
             "spec": self.spec_dict,
         }
+        self.part_static: dict[str, dict[str, Any]] = {}
+        for part in scorer.parts():
+            self.part_static[part.name] = {
+                **self.static,
+                "scorer_id": f"{scorer_id}-{content_hash('scorer-part', part.name)[:8]}",
+                "name": f"{spec.name}.{part.name}" if spec.name else part.name,
+                "weight": spec.weight * part.weight,
+                "threshold": scorer.threshold if part.threshold is None else part.threshold,
+            }
+        self.multi = bool(self.part_static)
 
     def context(self, base: ScoreContext, variables: dict[str, Any]) -> ScoreContext:
         value = self.spec.value
@@ -74,51 +100,121 @@ class _Entry:
             return base
         return _derive(base, "value", value)
 
-    def record(self, outcome: ScoreOutcome, extracted: str | None = None) -> ScoreRecord:
-        score = float(outcome.score)
-        if not math.isfinite(score):
-            raise ValueError(f"scorer returned a non-finite score ({score})")
+    def record(
+        self, outcome: ScoreOutcome, extracted: str | None = None
+    ) -> ScoreRecord | list[ScoreRecord]:
+        if self.multi:
+            return self._part_records(outcome, extracted)
+        return self._record(self.static, outcome, extracted, self.scorer.passes(outcome))
+
+    def _part_records(self, outcome: ScoreOutcome, extracted: str | None) -> list[ScoreRecord]:
+        parts = outcome.parts or {}
+        missing = [name for name in self.part_static if name not in parts]
+        if missing:
+            raise ValueError(f"scorer returned no verdict for {', '.join(missing)}")
+        out = []
+        usage = outcome.usage
+        for i, (name, static) in enumerate(self.part_static.items()):
+            part = parts[name]
+            passed = _part_passes(part, static, self.scorer.higher_is_better)
+            # The call's usage is charged once, to the first part.
+            record = self._record(static, part, extracted, passed, usage if i == 0 else None)
+            out.append(record)
+        return out
+
+    def _record(
+        self,
+        static: dict[str, Any],
+        outcome: ScoreOutcome,
+        extracted: str | None,
+        passed: bool | None,
+        usage: Usage | None = None,
+    ) -> ScoreRecord:
         evidence: dict[str, Any] = {
             k: outcome.evidence[k] for k in _EVIDENCE_KEYS if k in outcome.evidence
         }
         evidence["rationale"] = outcome.rationale
+        if "details" in outcome.evidence:
+            evidence["details"] = outcome.evidence["details"]
         if extracted is not None and self.extraction is not None:
             shown = f"extracted {_preview(extracted)}"
             evidence["rationale"] = f"{shown}: {outcome.rationale}" if outcome.rationale else shown
-            evidence["details"] = {"extract": self.extraction.label, "extracted": extracted}
-        return ScoreRecord.model_validate(
-            {
-                **self.static,
-                "score": score,
-                "passed": self.scorer.passes(outcome),
-                "label": None if outcome.label is None else str(outcome.label),
-                "evidence": evidence,
+            details = evidence.get("details") or {}
+            evidence["details"] = {
+                **details,
+                "extract": self.extraction.label,
+                "extracted": extracted,
             }
-        )
+        usage = usage if usage is not None else outcome.usage
+        fields: dict[str, Any] = {
+            **static,
+            "score": None,
+            "passed": None,
+            "label": None if outcome.label is None else str(outcome.label),
+            "evidence": evidence,
+        }
+        if usage is not None:
+            fields["input_tokens"] = usage.input_tokens
+            fields["output_tokens"] = usage.output_tokens
+            fields["cost_usd"] = usage.cost_usd
+        if outcome.score is not None:  # None: awaiting review (no score, no verdict)
+            score = float(outcome.score)
+            if not math.isfinite(score):
+                raise ValueError(f"scorer returned a non-finite score ({score})")
+            fields["score"] = score
+            fields["passed"] = passed
+        return ScoreRecord.model_validate(fields)
 
-    def not_extracted(self, why: str) -> ScoreRecord:
+    def not_extracted(self, why: str) -> ScoreRecord | list[ScoreRecord]:
         """Score 0 and failed, whatever the scorer's direction or threshold: the output
         did not have the shape the suite asked for."""
         label = self.extraction.label if self.extraction is not None else None
-        return ScoreRecord.model_validate(
-            {
-                **self.static,
-                "score": 0.0,
-                "passed": False,
-                "evidence": {
-                    "rationale": f"{why}; nothing to score",
-                    "details": {"extract": label, "extracted": None},
-                },
-            }
-        )
+        records = [
+            ScoreRecord.model_validate(
+                {
+                    **static,
+                    "score": 0.0,
+                    "passed": False,
+                    "evidence": {
+                        "rationale": f"{why}; nothing to score",
+                        "details": {"extract": label, "extracted": None},
+                    },
+                }
+            )
+            for static in self._statics()
+        ]
+        return records if self.multi else records[0]
 
-    def error_record(self, exc: BaseException) -> ScoreRecord:
-        return self.not_scored(f"{type(exc).__name__}: {exc}")
+    def error_record(
+        self, exc: BaseException, usage: Usage | None = None
+    ) -> ScoreRecord | list[ScoreRecord]:
+        if usage is None:
+            usage = getattr(exc, "usage", None)
+        return self.not_scored(f"{type(exc).__name__}: {exc}", usage)
 
-    def not_scored(self, error: str) -> ScoreRecord:
-        return ScoreRecord.model_validate(
-            {**self.static, "score": None, "passed": False, "error": error}
-        )
+    def not_scored(
+        self, error: str, usage: Usage | None = None
+    ) -> ScoreRecord | list[ScoreRecord]:
+        records = []
+        for i, static in enumerate(self._statics()):
+            fields = {**static, "score": None, "passed": False, "error": error}
+            if usage is not None and i == 0:
+                fields["input_tokens"] = usage.input_tokens
+                fields["output_tokens"] = usage.output_tokens
+                fields["cost_usd"] = usage.cost_usd
+            records.append(ScoreRecord.model_validate(fields))
+        return records if self.multi else records[0]
+
+    def _statics(self) -> list[dict[str, Any]]:
+        return list(self.part_static.values()) if self.multi else [self.static]
+
+
+def _part_passes(part: ScoreOutcome, static: dict[str, Any], higher_is_better: bool) -> bool:
+    if part.passed is not None:
+        return part.passed
+    score = float(part.score or 0.0)
+    threshold = float(static["threshold"])
+    return score >= threshold if higher_is_better else score <= threshold
 
 
 def _derive(base: ScoreContext, field: str, value: Any) -> ScoreContext:
@@ -239,7 +335,7 @@ class ScorerSet:
     def not_scored(self, reason: str) -> list[ScoreRecord]:
         """A record per scorer, unscored, for a case that produced no output (it errored),
         so every (case, scorer) pair stays visible in results and exports."""
-        return [e.not_scored(reason) for e in self._entries]
+        return _flatten([e.not_scored(reason) for e in self._entries])
 
     def check_case(self, case: Case) -> None:
         """Raise ``ValueError`` naming the case when a scorer cannot judge it (for the
@@ -258,7 +354,7 @@ class ScorerSet:
         template. ``passed`` is True only when every scorer passed.
         """
         entries = self._entries
-        records: list[ScoreRecord | None] = []
+        records: list[ScoreRecord | list[ScoreRecord] | None] = []
         pending: list[_Pending] = []
         for entry in entries:
             try:
@@ -282,15 +378,28 @@ class ScorerSet:
                 records.append(entry.error_record(exc))
         if pending:
             await _finish(pending, records)
-        done = [r for r in records if r is not None]
-        return done, weighted_score(done), all(r.passed for r in done)
+        done = _flatten(records)
+        # ``passed is None`` is a score awaiting review: it fails nothing.
+        return done, weighted_score(done), all(r.passed is not False for r in done)
+
+
+def _flatten(records: Sequence[ScoreRecord | list[ScoreRecord] | None]) -> list[ScoreRecord]:
+    out: list[ScoreRecord] = []
+    for r in records:
+        if isinstance(r, list):
+            out.extend(r)
+        elif r is not None:
+            out.append(r)
+    return out
 
 
 #: An awaited outcome: (index in the records, entry, the awaitable, extracted text).
 _Pending = tuple[int, _Entry, Awaitable[ScoreOutcome], str | None]
 
 
-async def _finish(pending: list[_Pending], records: list[ScoreRecord | None]) -> None:
+async def _finish(
+    pending: list[_Pending], records: list[ScoreRecord | list[ScoreRecord] | None]
+) -> None:
     results = await asyncio.gather(*(p[2] for p in pending), return_exceptions=True)
     for (index, entry, _, extracted), result in zip(pending, results, strict=True):
         if isinstance(result, ScoreOutcome):

@@ -5,10 +5,12 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from evalbook.core.messages import Message
+from evalbook.core.model_config import ModelConfig
 from evalbook.core.suite import Case, ScorerKind, ScorerSpec
 from evalbook.core.templating import is_template
 from evalbook.scorers.extract import EXTRACT_KEY, Extraction, parse_extraction
@@ -43,6 +45,9 @@ class ScoreContext:
     latency_ms: float | None = None
     cost_usd: float | None = None
     error: str | None = None
+    #: How a scorer that asks a model (a judge) calls it: the executor passes one that
+    #: goes through its retries, response cache and connection limits.
+    judge: JudgeCall | None = None
 
     @property
     def expected(self) -> Any:
@@ -50,15 +55,62 @@ class ScoreContext:
 
 
 @dataclass(frozen=True)
+class JudgeReply:
+    """A judge model's answer, with what it cost (``None`` when the price is unknown)."""
+
+    text: str
+    model: str
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+    cached: bool = False
+
+
+class JudgeCall(Protocol):
+    """Ask ``config`` the ``messages``; ``scope`` names the judge template (cache scope)."""
+
+    async def __call__(
+        self, config: ModelConfig, messages: list[Message], *, scope: str
+    ) -> JudgeReply: ...
+
+
+@dataclass(frozen=True)
 class ScoreOutcome:
     """A scorer's verdict. ``score`` in [0, 1] for built-ins; ``passed`` may be left
-    ``None`` to let the threshold decide (``score >= threshold``)."""
+    ``None`` to let the threshold decide (``score >= threshold``).
 
-    score: float
+    ``score=None`` means *awaiting* (a human has not reviewed yet): recorded with no
+    score and ``passed=None``, which neither fails the case nor counts in any mean.
+    A scorer with :meth:`Scorer.parts` returns one outcome per part in ``parts``
+    (``score`` is then ignored); ``usage`` is what its own model calls cost.
+    """
+
+    score: float | None
     passed: bool | None = None
     label: str | None = None
     rationale: str | None = None
     evidence: dict[str, Any] = field(default_factory=dict)
+    parts: dict[str, ScoreOutcome] | None = None
+    usage: Usage | None = None
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Tokens and dollars a scorer spent on its own model calls."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cost_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class Part:
+    """One record of a multi-record scorer (a rubric criterion): its name, weight and
+    threshold (on the normalised [0, 1] score)."""
+
+    name: str
+    weight: float = 1.0
+    threshold: float | None = None
 
 
 class NoOptions(BaseModel):
@@ -130,7 +182,7 @@ class Scorer(ABC):
         that leaves ``passed`` unset is judged by the threshold alone."""
         if self.spec.threshold is None and outcome.passed is not None:
             return outcome.passed
-        return self.meets_threshold(outcome.score)
+        return outcome.score is not None and self.meets_threshold(outcome.score)
 
     def reference(self, ctx: ScoreContext) -> Any:
         """The rendered ``value``, or the case's ``expected`` for scorers that use it."""
@@ -149,6 +201,11 @@ class Scorer(ABC):
                 f"case {case.id!r} has no expected value, which scorer"
                 f" {self.spec.metric_name!r} needs"
             )
+
+    def parts(self) -> tuple[Part, ...]:
+        """The records this scorer writes per result when more than one (a judge's
+        criteria); empty for the usual single record named after the spec."""
+        return ()
 
     @abstractmethod
     def score(self, ctx: ScoreContext) -> ScoreOutcome | Awaitable[ScoreOutcome]:

@@ -219,6 +219,8 @@ class _Negated(Scorer):
         return self._negate(await pending)
 
     def _negate(self, out: ScoreOutcome) -> ScoreOutcome:
+        if out.score is None or out.parts is not None:
+            raise ValueError(f"{self.spec.type!r}: only a single scored verdict can be negated")
         inner_passed = self.inner.passes(out)
         rationale = f"negated: {out.rationale}" if out.rationale else "negated"
         return ScoreOutcome(

@@ -14,8 +14,9 @@ _RUN_SCALARS = [
     "duration_ms", "token_count", "input_token_count", "output_token_count", "cost",
     "error_rate", "feedback_scores", "alias", "label", "experiment_id", "suite_id", "suite_name",
     "suite_version", "suite_hash", "prompt_name", "prompt_version", "prompt_hash", "model",
-    "model_hash", "threshold", "metrics", "stop_reason", "resumed_from", "evalbook_version",
-    "created_at", "started_at", "finished_at",
+    "model_hash", "threshold", "metrics", "stop_reason", "resumed_from", "rescored_from",
+    "judge_cost", "judge_token_count", "evalbook_version", "created_at", "started_at",
+    "finished_at",
 ]  # fmt: skip
 
 
@@ -131,6 +132,9 @@ def result_to_rows(
             "evidence": s.evidence.model_dump(mode="json", exclude_none=True),
             "error": s.error,
             "spec": s.spec,
+            "input_tokens": s.input_tokens,
+            "output_tokens": s.output_tokens,
+            "cost_usd": s.cost_usd,
         }
         for s in result.scores
     ]
@@ -180,6 +184,9 @@ def rows_to_result(row: Any, score_rows: list[Any], blobs: dict[str, str]) -> Re
                 evidence=Evidence.model_validate(s.evidence or {}),
                 error=s.error,
                 spec=s.spec or {},
+                input_tokens=s.input_tokens,
+                output_tokens=s.output_tokens,
+                cost_usd=s.cost_usd,
             )
             for s in score_rows
         ],

@@ -92,6 +92,9 @@ runs = sa.Table(
     sa.Column("metrics", JSON, nullable=False),
     sa.Column("stop_reason", sa.Text),
     sa.Column("resumed_from", sa.String(36)),
+    sa.Column("rescored_from", sa.String(36), index=True),
+    sa.Column("judge_cost", sa.Float),
+    sa.Column("judge_token_count", sa.BigInteger),
     sa.Column("evalbook_version", sa.String(40), nullable=False),
     sa.Column("created_at", TS, nullable=False, index=True),
     sa.Column("started_at", TS),
@@ -147,6 +150,64 @@ scores = sa.Table(
     sa.Column("evidence", JSON, nullable=False),
     sa.Column("error", sa.Text),
     sa.Column("spec", JSON, nullable=False),
+    # What the scorer itself spent on a model (judges), kept apart from the run's cost.
+    sa.Column("input_tokens", sa.Integer),
+    sa.Column("output_tokens", sa.Integer),
+    sa.Column("cost_usd", sa.Float),
+)
+
+#: Human feedback on a result: appended, never updated or deleted (seed 000's
+#: feedback_scores is derived from it).
+feedback = sa.Table(
+    "feedback",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("run_id", sa.String(36), sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("result_id", sa.String(36), sa.ForeignKey("results.id"), nullable=False),
+    sa.Column("case_id", sa.String(300), nullable=False),
+    sa.Column("epoch", sa.Integer, nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("score", sa.Float),
+    sa.Column("label", sa.String(200)),
+    sa.Column("comment", sa.Text),
+    sa.Column("author", sa.String(200)),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index("ix_feedback_run_id_created_at", "run_id", "created_at"),
+    sa.Index("ix_feedback_result_id", "result_id"),
+)
+
+#: A pairwise judgement of a candidate run against a baseline run (both orders per case).
+pairwise_comparisons = sa.Table(
+    "pairwise_comparisons",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("baseline_run_id", sa.String(36), sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("candidate_run_id", sa.String(36), sa.ForeignKey("runs.id"), nullable=False),
+    sa.Column("criterion", sa.String(200), nullable=False),
+    sa.Column("judge", JSON, nullable=False),
+    sa.Column("template", sa.String(200), nullable=False),
+    sa.Column("summary", JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index("ix_pairwise_comparisons_runs", "baseline_run_id", "candidate_run_id"),
+)
+
+pairwise_judgments = sa.Table(
+    "pairwise_judgments",
+    metadata,
+    sa.Column(
+        "comparison_id",
+        sa.String(36),
+        sa.ForeignKey("pairwise_comparisons.id"),
+        primary_key=True,
+    ),
+    sa.Column("case_id", sa.String(300), primary_key=True),
+    sa.Column("epoch", sa.Integer, primary_key=True),
+    sa.Column("outcome", sa.String(20), nullable=False),
+    sa.Column("candidate_first", sa.String(20)),
+    sa.Column("baseline_first", sa.String(20)),
+    sa.Column("length_diff", sa.Integer),
+    sa.Column("cost_usd", sa.Float),
+    sa.Column("detail", JSON, nullable=False),
 )
 
 metrics = sa.Table(
