@@ -192,9 +192,7 @@ class _Entry:
             usage = getattr(exc, "usage", None)
         return self.not_scored(f"{type(exc).__name__}: {exc}", usage)
 
-    def not_scored(
-        self, error: str, usage: Usage | None = None
-    ) -> ScoreRecord | list[ScoreRecord]:
+    def not_scored(self, error: str, usage: Usage | None = None) -> ScoreRecord | list[ScoreRecord]:
         records = []
         for i, static in enumerate(self._statics()):
             fields = {**static, "score": None, "passed": False, "error": error}
