@@ -11,10 +11,13 @@ from typing import Any
 
 import pytest
 
+import evalbook
 from evalbook.core.messages import Message
 from evalbook.core.model_config import ModelConfig
 from evalbook.errors import ConfigError, FatalProviderError, TransientError
 from evalbook.providers import GenerateRequest, GenerateResponse, create_provider
+from evalbook.storage.store import Store
+from evalbook.suites import load_suite_from_dict
 
 
 @pytest.fixture
@@ -131,3 +134,20 @@ def test_bad_targets_are_config_errors_naming_them(
 ) -> None:
     with pytest.raises(ConfigError, match=message):
         create_provider(ModelConfig(provider="python", name=target.format(mod=user_module)))
+
+
+def test_answers_that_read_the_case_are_cached_per_case(store: Store) -> None:
+    """Two cases render the same prompt, but the function answers from their variables:
+    the second must not be served the first's cached answer."""
+    suite = load_suite_from_dict(
+        {
+            "id": "same-prompt",
+            "model": {"provider": "python", "name": "tests.scorers.judge_fixtures:reply"},
+            "prompt": "same words for every case",
+            "scorers": ["non-empty"],
+            "cases": [{"id": "a", "vars": {"reply": "one"}}, {"id": "b", "vars": {"reply": "two"}}],
+        }
+    )
+    run = evalbook.run(suite, store=store)
+    outputs = {r.case_id: r.output for r in store.iter_results(run.id)}
+    assert outputs == {"a": "one", "b": "two"}

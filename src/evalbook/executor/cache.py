@@ -25,7 +25,15 @@ def is_sampling(config: ModelConfig) -> bool:
     return config.temperature is None or config.temperature > 0
 
 
-def cache_key(scope: str, config: ModelConfig, messages: list[Message], epoch: int) -> str:
+def cache_key(
+    scope: str,
+    config: ModelConfig,
+    messages: list[Message],
+    epoch: int,
+    case: tuple[str, dict[str, Any]] | None = None,
+) -> str:
+    """``case`` (id, variables) joins the key for providers whose answers may depend on
+    it beyond the messages (user code: ``Provider.reads_case``)."""
     identity = config.identity()
     body: dict[str, Any] = {
         "scope": scope,
@@ -33,6 +41,8 @@ def cache_key(scope: str, config: ModelConfig, messages: list[Message], epoch: i
         "messages": [m.model_dump(mode="json") for m in messages],
         "epoch": epoch if is_sampling(config) else None,
     }
+    if case is not None:
+        body["case"] = {"id": case[0], "vars": case[1]}
     return content_hash(CACHE_KEY_VERSION, body)
 
 

@@ -44,13 +44,21 @@ def iter_items(
             seq += 1
 
 
-def render_item(item: WorkItem, version: PromptVersion, config: ModelConfig, scope: str) -> None:
+def render_item(
+    item: WorkItem,
+    version: PromptVersion,
+    config: ModelConfig,
+    scope: str,
+    *,
+    reads_case: bool = False,
+) -> None:
     try:
         item.messages = render_messages(version, item.case, system_prompt=config.system_prompt)
     except TemplateError as exc:
         item.render_error = exc
         return
-    item.key = cache_key(scope, config, item.messages, item.epoch)
+    case = (item.case.id, item.case.vars) if reads_case else None
+    item.key = cache_key(scope, config, item.messages, item.epoch, case)
 
 
 def chunks(items: Iterable[WorkItem], size: int) -> Iterator[list[WorkItem]]:

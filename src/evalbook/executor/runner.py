@@ -27,6 +27,7 @@ from evalbook.executor.aggregate import summarize
 from evalbook.executor.budget import Budget
 from evalbook.executor.cache import SingleFlight, response_from_json, response_to_json
 from evalbook.executor.events import EventSink, ItemDone, RunFinished, RunStarted, ignore
+from evalbook.executor.judging import JudgeClient
 from evalbook.executor.limits import endpoint_limit
 from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
@@ -81,6 +82,7 @@ class RunExecutor:
         self.price = provider.price()
         self.stop = _Stop()
         self.io = StoreIO()
+        self.judge = JudgeClient(store, self.io, self.retry, use_cache=run.options.use_cache)
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -88,7 +90,10 @@ class RunExecutor:
         try:
             return await self._execute()
         finally:
-            self.io.close()
+            try:
+                await asyncio.shield(self.judge.aclose())
+            finally:
+                self.io.close()
 
     async def _execute(self) -> RunRecord:
         opts = self.run.options
@@ -127,7 +132,9 @@ class RunExecutor:
             if self.stop.reason:
                 break
             for item in chunk:
-                render_item(item, self.version, self.model, self.scope)
+                render_item(
+                    item, self.version, self.model, self.scope, reads_case=self.provider.reads_case
+                )
             if self.run.options.use_cache:
                 keys = [i.key for i in chunk if i.key]
                 hits = await self.io.call(self.store.cache_get_many, keys)
@@ -243,6 +250,7 @@ class RunExecutor:
             prompt=prompt,
             latency_ms=latency_ms,
             cost_usd=cost,
+            judge=self.judge,
         )
         records, score, passed = await scorers.score(ctx, variables)
         result = Result(
@@ -388,6 +396,9 @@ class RunExecutor:
         run.cost = summary.cost
         run.error_rate = summary.error_rate
         run.metrics = summary.as_metrics()
+        judge_cost, judge_in, judge_out = await self.io.call(self.store.scorer_usage, run.id)
+        if judge_in or judge_out or judge_cost:
+            run.judge_cost, run.judge_token_count = judge_cost, judge_in + judge_out
         run.finished_at = datetime.now(UTC)
         await self.io.call(self.store.save_metrics, run.id, summary.metric_rows)
         await self.io.call(self.store.update_run, run)

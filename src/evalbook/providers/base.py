@@ -55,6 +55,9 @@ class Provider(ABC):
     default_max_connections: ClassVar[int] = 16
     #: Whether the provider accepts image parts.
     supports_images: ClassVar[bool] = False
+    #: Whether answers may depend on the case (its variables and id) beyond the rendered
+    #: messages — user code does — so that the case is part of the response cache key.
+    reads_case: bool = False
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config

@@ -45,6 +45,7 @@ class PythonCallableProvider(Provider):
         super().__init__(config)
         self.function = load_function(config.name)
         self._wanted = _wanted_arguments(self.function, config.name)
+        self.reads_case = bool({"vars", "case_id"} & set(self._wanted))
         self._is_async = inspect.iscoroutinefunction(self.function)
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:

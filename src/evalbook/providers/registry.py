@@ -92,6 +92,12 @@ def _function_provider(name: str, fn: Callable[..., Any]) -> type[Provider]:
     cls = type(
         f"FunctionProvider[{name}]",
         (Provider,),
-        {"name": name, "generate": generate, "__doc__": fn.__doc__, "__module__": fn.__module__},
+        {
+            "name": name,
+            "generate": generate,
+            "reads_case": True,  # the function sees the whole request, variables included
+            "__doc__": fn.__doc__,
+            "__module__": fn.__module__,
+        },
     )
     return cls

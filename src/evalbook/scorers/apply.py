@@ -73,7 +73,7 @@ class _Entry:
         # the varying ones (one ``model_validate`` of a dict is the cheapest pydantic path).
         self.static: dict[str, Any] = {
             "scorer_id": scorer_id,
-            "name": spec.metric_name,
+            "name": scorer.record_name,
             "type": spec.type,
             "kind": scorer.kind,
             "weight": spec.weight,

@@ -168,6 +168,11 @@ class Scorer(ABC):
             )
 
     @property
+    def record_name(self) -> str:
+        """The name its score records carry (a judge of one named criterion uses it)."""
+        return self.spec.metric_name
+
+    @property
     def threshold(self) -> float:
         return self.spec.threshold if self.spec.threshold is not None else self.default_threshold
 

@@ -383,6 +383,20 @@ class Store:
         with self.engine.connect() as conn:
             yield from conn.execute(sa.select(*cols).where(t.results.c.run_id == run_id))
 
+    def scorer_usage(self, run_id: str) -> tuple[float | None, int, int]:
+        """What a run's scorers (judges) spent: ``(cost, input tokens, output tokens)``;
+        the cost is ``None`` when some call had tokens but no known price."""
+        s = t.scores.c
+        query = sa.select(
+            sa.func.sum(s.cost_usd),
+            sa.func.sum(s.input_tokens),
+            sa.func.sum(s.output_tokens),
+            sa.func.count().filter(s.cost_usd.is_(None) & (s.input_tokens > 0)),
+        ).where(s.run_id == run_id)
+        with self.engine.connect() as conn:
+            cost, tokens_in, tokens_out, unpriced = conn.execute(query).one()
+        return (None if unpriced else float(cost or 0.0)), int(tokens_in or 0), int(tokens_out or 0)
+
     def score_facts(self, run_id: str) -> Iterator[Any]:
         cols = [t.scores.c.name, t.scores.c.score, t.scores.c.passed, t.scores.c.higher_is_better]
         with self.engine.connect() as conn:
