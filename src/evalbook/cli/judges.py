@@ -1,0 +1,71 @@
+"""``evalbook judges RUN``: can this run's judges be trusted?"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.table import Table
+
+from evalbook.analysis.judges import CriterionReport, judge_report
+from evalbook.cli.console import console
+from evalbook.storage.store import Store
+
+
+def judges_command(
+    run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+) -> None:
+    """Judge reliability per judged criterion: parse errors, means, panel agreement, cost."""
+    store = Store.open()
+    try:
+        run = store.get_run(run_id)
+        reports = judge_report(store, run.id)
+    finally:
+        store.close()
+    if as_json:
+        print(json.dumps([r.as_dict() for r in reports], indent=2))
+        return
+    if not reports:
+        console.print(f"run {run.id} has no llm-judge scores")
+        return
+    table = Table(title=f"judges of run {run.id[:8]} · {run.title}")
+    for column in ("criterion", "template", "scored", "errors", "mean [95% CI]", "panel α", "cost"):
+        table.add_column(column, justify="left" if column in ("criterion", "template") else "right")
+    for r in reports:
+        table.add_row(
+            r.name,
+            r.template or "—",
+            str(r.scored),
+            f"{r.errors} ({r.error_rate:.0%})" if r.error_rate is not None else "0",
+            _mean(r),
+            _alpha(r),
+            "unknown" if r.cost_usd is None else f"${r.cost_usd:.4f}",
+        )
+    console.print(table)
+    for r in reports:
+        if len(r.member_means) > 1:
+            members = ", ".join(f"{m} {v:.2f}" for m, v in r.member_means.items())
+            console.print(f"{r.name}: panel means {members}")
+        for model, n in r.member_errors.items():
+            console.print(f"[yellow]{r.name}: {model} gave no usable verdict {n} time(s)[/]")
+
+
+def _mean(r: CriterionReport) -> str:
+    if r.mean is None:
+        return "—"
+    if r.ci_low is None or r.ci_high is None:
+        return f"{r.mean:.3f}"
+    return f"{r.mean:.3f} [{r.ci_low:.3f}, {r.ci_high:.3f}]"
+
+
+def _alpha(r: CriterionReport) -> str:
+    a = r.agreement
+    if a is None or a.value is None:
+        return "—"
+    ci = (
+        f" [{a.ci_low:.2f}, {a.ci_high:.2f}]"
+        if a.ci_low is not None and a.ci_high is not None
+        else ""
+    )
+    return f"{a.value:.2f}{ci} {a.interpretation}"

@@ -1,0 +1,65 @@
+"""The judge report of a run: parse errors, member means, panel agreement, cost."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+import evalbook
+from evalbook.analysis.agreement import krippendorff_alpha
+from evalbook.analysis.judges import judge_report
+from evalbook.cli.app import app
+from evalbook.storage.store import Store
+
+from ..scorers.test_llm_judge import FIX, _suite
+
+
+def _panel_run(store: Store) -> str:
+    spec = {
+        "llm-judge": "Is it polite?",
+        "name": "polite",
+        "panel": [f"{FIX}:rubric_judge", f"{FIX}:harsh_judge", f"{FIX}:mute_judge"],
+    }
+    other = {"llm-judge": "Is it polite?", "name": "mute", "judge": f"{FIX}:mute_judge"}
+    replies = ["Paris, please.", "Paris.", "please, Lyon", "no"]
+    run = evalbook.run(_suite([spec, other, "non-empty"], replies), store=store)
+    return run.id
+
+
+def test_report_counts_errors_member_means_and_panel_agreement(store: Store) -> None:
+    run_id = _panel_run(store)
+    mute, polite = judge_report(store, run_id)  # sorted by name
+
+    assert (mute.name, mute.scored, mute.errors, mute.error_rate) == ("mute", 0, 4, 1.0)
+    assert mute.mean is None and mute.agreement is None
+
+    assert polite.name == "polite" and (polite.scored, polite.errors) == (4, 0)
+    assert polite.template == "rubric@1"
+    rubric, harsh, silent = (f"{FIX}:{j}" for j in ("rubric_judge", "harsh_judge", "mute_judge"))
+    assert polite.judges == [rubric, harsh, silent]
+    # rubric_judge: 8 for "please" (cases 0 and 2), else 3; harsh_judge: always 2.
+    assert polite.member_means[rubric] == pytest.approx(((8 + 3 + 8 + 3) / 4 - 1) / 9)
+    assert polite.member_means[harsh] == pytest.approx((2 - 1) / 9)
+    assert silent not in polite.member_means and polite.member_errors == {silent: 4}
+    expected_alpha = krippendorff_alpha(
+        [[8, 2, None], [3, 2, None], [8, 2, None], [3, 2, None]], level="interval"
+    )
+    assert polite.agreement is not None
+    assert polite.agreement.value == pytest.approx(expected_alpha)
+    assert polite.agreement.n_items == 4
+    assert polite.cost_usd == 0.0 and polite.tokens == 0  # python judges report no tokens
+
+
+def test_judges_command_prints_the_report(store: Store) -> None:
+    run_id = _panel_run(store)
+    out = CliRunner().invoke(app, ["judges", run_id[:8], "--json"])
+    assert out.exit_code == 0, out.output
+    reports = json.loads(out.output)
+    assert [r["name"] for r in reports] == ["mute", "polite"]
+    assert reports[0]["error_rate"] == 1.0
+    table = CliRunner().invoke(app, ["judges", run_id], env={"COLUMNS": "160"})
+    assert table.exit_code == 0, table.output
+    assert "rubric@1" in table.output and "4 (100%)" in table.output
+    assert "gave no usable verdict 4 time(s)" in table.output
