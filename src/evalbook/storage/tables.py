@@ -93,12 +93,24 @@ runs = sa.Table(
     sa.Column("stop_reason", sa.Text),
     sa.Column("resumed_from", sa.String(36)),
     sa.Column("rescored_from", sa.String(36), index=True),
+    # The server's queue: the workspace a run belongs to, who holds it and until when
+    # (a worker renews its lease; an expired lease means the worker died and the run is
+    # picked up again), a cancel request, and the idempotency key of the POST that made it.
+    sa.Column("workspace_id", sa.String(36), nullable=False, server_default="default"),
+    sa.Column("lease_owner", sa.String(100)),
+    sa.Column("lease_expires_at", TS),
+    sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("archived_at", TS),
+    sa.Column("idempotency_key", sa.String(200)),
     sa.Column("judge_cost", sa.Float),
     sa.Column("judge_token_count", sa.BigInteger),
     sa.Column("evalbook_version", sa.String(40), nullable=False),
     sa.Column("created_at", TS, nullable=False, index=True),
     sa.Column("started_at", TS),
     sa.Column("finished_at", TS),
+    sa.Index("ix_runs_workspace_id_created_at", "workspace_id", "created_at"),
+    sa.Index("ix_runs_status_lease_expires_at", "status", "lease_expires_at"),
+    sa.UniqueConstraint("workspace_id", "idempotency_key"),
 )
 
 results = sa.Table(
@@ -240,4 +252,100 @@ blobs = sa.Table(
     sa.Column("sha256", sa.String(64), primary_key=True),
     sa.Column("media_type", sa.String(100), nullable=False),
     sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
+#: Tenants of a server. Every run, suite and prompt reference, key and webhook has one.
+workspaces = sa.Table(
+    "workspaces",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(200), nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+#: API keys, stored as sha256 of the key (the key itself is shown once, at creation).
+api_keys = sa.Table(
+    "api_keys",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("workspace_id", sa.String(36), sa.ForeignKey("workspaces.id"), nullable=False),
+    sa.Column("name", sa.String(200), nullable=False),
+    sa.Column("prefix", sa.String(20), nullable=False),
+    sa.Column("key_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("last_used_at", TS),
+    sa.Column("revoked_at", TS),
+)
+
+#: Which suite versions and prompt versions a workspace has (the definitions themselves
+#: are content-addressed and shared; a workspace only sees what it registered or ran).
+workspace_suites = sa.Table(
+    "workspace_suites",
+    metadata,
+    sa.Column("workspace_id", sa.String(36), primary_key=True),
+    sa.Column("suite_id", sa.String(200), primary_key=True),
+    sa.Column("version", sa.String(100), primary_key=True),
+    sa.Column("suite_hash", sa.String(64), sa.ForeignKey("suites.hash"), nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+workspace_prompts = sa.Table(
+    "workspace_prompts",
+    metadata,
+    sa.Column("workspace_id", sa.String(36), primary_key=True),
+    sa.Column("prompt_name", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+#: A run's progress as an ordered log (item done, status change, summary), so a stream can
+#: resume from ``Last-Event-ID`` and follow a run executed by another process.
+run_events = sa.Table(
+    "run_events",
+    metadata,
+    sa.Column(
+        "id",
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"),
+        primary_key=True,
+        autoincrement=True,
+    ),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("data", JSON, nullable=False),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Index("ix_run_events_run_id_id", "run_id", "id"),
+)
+
+#: Webhook subscriptions; the signing secret is derived from the server's key and the
+#: webhook id, never stored.
+webhooks = sa.Table(
+    "webhooks",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("workspace_id", sa.String(36), sa.ForeignKey("workspaces.id"), nullable=False),
+    sa.Column("url", sa.String(2000), nullable=False),
+    sa.Column("events", JSON, nullable=False),
+    sa.Column("allow_private", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("active", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+webhook_deliveries = sa.Table(
+    "webhook_deliveries",
+    metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("webhook_id", sa.String(36), sa.ForeignKey("webhooks.id"), nullable=False),
+    sa.Column("run_id", sa.String(36), nullable=False),
+    sa.Column("event", sa.String(60), nullable=False),
+    sa.Column("payload", JSON, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # pending | delivered | failed
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_status_code", sa.Integer),
+    sa.Column("last_error", sa.Text),
+    sa.Column("next_attempt_at", TS),
+    sa.Column("created_at", TS, nullable=False),
+    sa.Column("delivered_at", TS),
+    sa.Index("ix_webhook_deliveries_status_next_attempt_at", "status", "next_attempt_at"),
+    sa.Index("ix_webhook_deliveries_webhook_id_created_at", "webhook_id", "created_at"),
+    sa.UniqueConstraint("webhook_id", "run_id", "event"),
 )
