@@ -89,6 +89,9 @@ class RunRecord(BaseModel):
     #: What judges (llm_judge scorers) spent, apart from ``cost`` of the system under test.
     judge_cost: float | None = None
     judge_token_count: int | None = None
+    #: The server workspace that owns the run (``default`` outside a server).
+    workspace_id: str = "default"
+    archived_at: datetime | None = None
     evalbook_version: str
     created_at: datetime
     started_at: datetime | None = None

@@ -15,8 +15,8 @@ _RUN_SCALARS = [
     "error_rate", "feedback_scores", "alias", "label", "experiment_id", "suite_id", "suite_name",
     "suite_version", "suite_hash", "prompt_name", "prompt_version", "prompt_hash", "model",
     "model_hash", "threshold", "metrics", "stop_reason", "resumed_from", "rescored_from",
-    "judge_cost", "judge_token_count", "evalbook_version", "created_at", "started_at",
-    "finished_at",
+    "judge_cost", "judge_token_count", "workspace_id", "archived_at", "evalbook_version",
+    "created_at", "started_at", "finished_at",
 ]  # fmt: skip
 
 
@@ -43,7 +43,7 @@ def row_to_run(row: Any) -> RunRecord:
         cached=m["cached_count"],
     )
     fields["options"] = RunOptions.model_validate(m["options"])
-    for ts in ("created_at", "started_at", "finished_at"):
+    for ts in ("created_at", "started_at", "finished_at", "archived_at"):
         fields[ts] = _aware(fields[ts])
     return RunRecord.model_validate(fields)
 

@@ -97,6 +97,7 @@ runs = sa.Table(
     # (a worker renews its lease; an expired lease means the worker died and the run is
     # picked up again), a cancel request, and the idempotency key of the POST that made it.
     sa.Column("workspace_id", sa.String(36), nullable=False, server_default="default"),
+    sa.Column("queued_at", TS),
     sa.Column("lease_owner", sa.String(100)),
     sa.Column("lease_expires_at", TS),
     sa.Column("cancel_requested", sa.Boolean, nullable=False, server_default=sa.false()),

@@ -153,6 +153,7 @@ def upgrade() -> None:
                 "workspace_id", sa.String(length=36), server_default="default", nullable=False
             )
         )
+        batch_op.add_column(sa.Column("queued_at", sa.DateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column("lease_owner", sa.String(length=100), nullable=True))
         batch_op.add_column(
             sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True)
@@ -183,6 +184,7 @@ def downgrade() -> None:
         batch_op.drop_column("cancel_requested")
         batch_op.drop_column("lease_expires_at")
         batch_op.drop_column("lease_owner")
+        batch_op.drop_column("queued_at")
         batch_op.drop_column("workspace_id")
 
     with op.batch_alter_table("webhook_deliveries", schema=None) as batch_op:
