@@ -173,8 +173,12 @@ class Store:
             conn.execute(sa.insert(t.runs), [run_to_row(run)])
 
     def update_run(self, run: RunRecord) -> None:
+        """Write what execution changes. Ownership (workspace) and the archive mark are
+        not the executor's to change, and feedback keeps its own summary up to date."""
         row = run_to_row(run)
         run_id = row.pop("id")
+        for kept in ("workspace_id", "archived_at", "feedback_scores"):
+            row.pop(kept)
         with self._writer.begin() as conn:
             conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(**row))
 
