@@ -16,8 +16,8 @@ LAYERS = {
     "storage": 2,
     "executor": 3,
     "io": 4, "analysis": 4, "gate": 4,
-    "api": 5, "__init__": 5,
-    "cli": 6, "__main__": 6,
+    "api": 5, "__init__": 5, "worker": 5,
+    "cli": 6, "__main__": 6, "server": 6,
 }  # fmt: skip
 
 
