@@ -1,0 +1,39 @@
+"""``evalbook serve``: the REST API with its in-process worker pool."""
+
+from __future__ import annotations
+
+import typer
+
+from evalbook.cli.console import err_console
+
+
+def serve_command(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
+    port: int = typer.Option(8000, "--port", "-p", min=1, max=65535),
+    max_runs: int = typer.Option(2, "--max-runs", min=1, help="Runs executing at once."),
+    worker: bool = typer.Option(
+        True,
+        "--worker/--no-worker",
+        help="Execute queued runs here (or leave them to `evalbook worker` processes).",
+    ),
+    public_url: str | None = typer.Option(
+        None, "--public-url", help="How clients reach this server (links in webhooks)."
+    ),
+) -> None:
+    """Serve the REST API (OpenAPI at /openapi.json) and execute queued runs."""
+    import uvicorn
+
+    from evalbook.server import ServerSettings, create_app
+    from evalbook.server.app import check_bind
+    from evalbook.storage.store import Store
+
+    settings = ServerSettings(
+        host=host, port=port, max_runs=max_runs, worker=worker, public_url=public_url
+    )
+    store = Store.open()
+    try:
+        check_bind(settings, store)  # before binding: a clear error, not a stack trace
+        err_console.print(f"evalbook serving {settings.base_url} · database {store.location}")
+    finally:
+        store.close()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")

@@ -1,0 +1,93 @@
+"""The FastAPI application: ``create_app(settings)`` is what ``evalbook serve`` runs.
+
+Handlers are thin: they validate the request, check the workspace, and call the same
+store and library functions the CLI calls. Background services (the in-process worker
+pool, webhook delivery) start and stop with the app; each is an ``async (state, stop)``
+function listed in ``server/services.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+
+from fastapi import FastAPI
+
+from evalbook._version import __version__
+from evalbook.errors import ConfigError
+from evalbook.server.errors import BodyLimit, install_error_handlers
+from evalbook.server.routes import ROUTERS
+from evalbook.server.services import DEFAULT_SERVICES, Service
+from evalbook.server.settings import ServerSettings
+from evalbook.server.state import ServerState
+from evalbook.storage.store import Store
+from evalbook.storage.workspaces import DEFAULT_WORKSPACE, ensure_workspace, has_keys
+
+__all__ = ["check_bind", "create_app"]
+
+log = logging.getLogger("evalbook.server")
+
+
+def check_bind(settings: ServerSettings, store: Store) -> None:
+    """Refuse to serve without keys on an address other machines can reach."""
+    if not settings.single_user_allowed and not has_keys(store):
+        raise ConfigError(
+            f"refusing to listen on {settings.host} without API keys: anyone who can reach"
+            " it could run models on your keys. Create one with `evalbook keys create"
+            " --workspace NAME`, or listen on 127.0.0.1"
+        )
+
+
+def create_app(
+    settings: ServerSettings | None = None,
+    *,
+    store: Store | None = None,
+    services: Sequence[Service] | None = None,
+) -> FastAPI:
+    """The app. ``store`` is opened from ``settings.database_url`` when not given (and
+    then closed with the app); ``services`` default to :data:`DEFAULT_SERVICES` when
+    ``settings.worker`` is on, else none."""
+    settings = settings or ServerSettings()
+    chosen = services if services is not None else (DEFAULT_SERVICES if settings.worker else ())
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        own = store is None
+        opened: Store = (
+            store
+            if store is not None
+            else await asyncio.to_thread(Store.open, settings.database_url)
+        )
+        try:
+            await asyncio.to_thread(check_bind, settings, opened)
+            await asyncio.to_thread(ensure_workspace, opened, DEFAULT_WORKSPACE)
+            state = ServerState(settings=settings, store=opened)
+            app.state.evalbook = state
+            stop = asyncio.Event()
+            tasks = [asyncio.ensure_future(service(state, stop)) for service in chosen]
+            try:
+                yield
+            finally:
+                stop.set()
+                for task in tasks:
+                    try:
+                        await asyncio.wait_for(task, timeout=30)
+                    except Exception:  # a service's failure must not hide the others'
+                        log.exception("background service failed while stopping")
+        finally:
+            if own:
+                opened.close()
+
+    app = FastAPI(
+        title="evalbook",
+        version=__version__,
+        summary="LLM evaluation runs: suites, prompts, runs, results, comparisons.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

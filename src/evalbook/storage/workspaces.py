@@ -1,0 +1,175 @@
+"""Workspaces and their API keys.
+
+A key is shown once, when it is created; only its sha256 is stored, with a short prefix
+so a person can tell keys apart in a list. Keys are random (256 bits), so a plain hash
+is enough — a slow password hash would only slow every request down.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from evalbook.errors import ConfigError, NotFoundError
+from evalbook.storage import tables as t
+from evalbook.storage.store import Store
+
+__all__ = [
+    "DEFAULT_WORKSPACE",
+    "ApiKey",
+    "Workspace",
+    "create_key",
+    "ensure_workspace",
+    "get_workspace",
+    "has_keys",
+    "list_keys",
+    "resolve_key",
+    "revoke_key",
+]
+
+DEFAULT_WORKSPACE = "default"
+KEY_PREFIX = "ek_"
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+
+
+@dataclass(frozen=True)
+class Workspace:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class ApiKey:
+    id: str
+    workspace_id: str
+    name: str
+    prefix: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+def ensure_workspace(store: Store, name: str) -> Workspace:
+    """The workspace called ``name``, created on first use (``default`` has id ``default``)."""
+    if not re.match(_NAME, name):
+        raise ConfigError(
+            f"workspace name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)"
+        )
+    w = t.workspaces.c
+    with store._writer.begin() as conn:
+        row = conn.execute(sa.select(w.id, w.name).where(w.name == name)).first()
+        if row is not None:
+            return Workspace(row.id, row.name)
+        ws_id = DEFAULT_WORKSPACE if name == DEFAULT_WORKSPACE else str(uuid.uuid4())
+        conn.execute(
+            sa.insert(t.workspaces).values(id=ws_id, name=name, created_at=datetime.now(UTC))
+        )
+        return Workspace(ws_id, name)
+
+
+def get_workspace(store: Store, workspace_id: str) -> Workspace:
+    w = t.workspaces.c
+    with store.engine.connect() as conn:
+        row = conn.execute(sa.select(w.id, w.name).where(w.id == workspace_id)).first()
+    if row is None:
+        raise NotFoundError(f"no workspace {workspace_id!r}")
+    return Workspace(row.id, row.name)
+
+
+def create_key(store: Store, workspace: str, name: str = "default") -> tuple[str, ApiKey]:
+    """A new key for ``workspace`` (created if needed): ``(the key, its record)``. The key
+    itself is not stored anywhere; show it to the user now."""
+    ws = ensure_workspace(store, workspace)
+    key = KEY_PREFIX + secrets.token_urlsafe(32)
+    record = ApiKey(
+        id=str(uuid.uuid4()),
+        workspace_id=ws.id,
+        name=name,
+        prefix=key[:10],
+        created_at=datetime.now(UTC),
+        last_used_at=None,
+        revoked_at=None,
+    )
+    with store._writer.begin() as conn:
+        conn.execute(
+            sa.insert(t.api_keys).values(
+                id=record.id,
+                workspace_id=ws.id,
+                name=name,
+                prefix=record.prefix,
+                key_hash=_hash(key),
+                created_at=record.created_at,
+            )
+        )
+    return key, record
+
+
+def resolve_key(store: Store, key: str) -> Workspace | None:
+    """The workspace of a valid, unrevoked key; ``None`` otherwise."""
+    if not key.startswith(KEY_PREFIX) or len(key) > 200:
+        return None
+    k, w = t.api_keys.c, t.workspaces.c
+    query = (
+        sa.select(w.id, w.name, k.id.label("key_id"), k.last_used_at)
+        .join(t.workspaces, w.id == k.workspace_id)
+        .where(k.key_hash == _hash(key), k.revoked_at.is_(None))
+    )
+    with store.engine.connect() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    now = datetime.now(UTC)
+    last = row.last_used_at
+    if last is not None and last.tzinfo is None:
+        last = last.replace(tzinfo=UTC)
+    if last is None or (now - last).total_seconds() > 60:  # not a write per request
+        with store._writer.begin() as conn:
+            conn.execute(sa.update(t.api_keys).where(k.id == row.key_id).values(last_used_at=now))
+    return Workspace(row.id, row.name)
+
+
+def has_keys(store: Store) -> bool:
+    k = t.api_keys.c
+    with store.engine.connect() as conn:
+        return (
+            conn.execute(sa.select(k.id).where(k.revoked_at.is_(None)).limit(1)).first() is not None
+        )
+
+
+def list_keys(store: Store, workspace: str | None = None) -> list[ApiKey]:
+    k, w = t.api_keys.c, t.workspaces.c
+    query = sa.select(t.api_keys).order_by(k.created_at)
+    if workspace is not None:
+        query = query.join(t.workspaces, w.id == k.workspace_id).where(w.name == workspace)
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    return [
+        ApiKey(r.id, r.workspace_id, r.name, r.prefix, r.created_at, r.last_used_at, r.revoked_at)
+        for r in rows
+    ]
+
+
+def revoke_key(store: Store, key_id_or_prefix: str) -> ApiKey:
+    k = t.api_keys.c
+    matches = [
+        key
+        for key in list_keys(store)
+        if key.id == key_id_or_prefix or key.prefix == key_id_or_prefix
+    ]
+    if len(matches) != 1:
+        raise NotFoundError(f"no single API key with id or prefix {key_id_or_prefix!r}")
+    with store._writer.begin() as conn:
+        conn.execute(
+            sa.update(t.api_keys).where(k.id == matches[0].id).values(revoked_at=datetime.now(UTC))
+        )
+    return matches[0]

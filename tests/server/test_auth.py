@@ -1,0 +1,96 @@
+"""Workspaces and keys: single-user mode only on loopback and only while no key exists."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from evalbook.cli.app import app as cli
+from evalbook.errors import ConfigError
+from evalbook.server import ServerSettings
+from evalbook.server.app import check_bind
+from evalbook.server.settings import is_loopback
+from evalbook.storage import tables
+from evalbook.storage.store import Store
+from evalbook.storage.workspaces import create_key, list_keys, resolve_key, revoke_key
+
+
+async def test_without_keys_loopback_is_single_user(api: httpx.AsyncClient) -> None:
+    response = await api.get("/api/whoami")
+    assert response.status_code == 200
+    assert response.json() == {"workspace_id": "default", "workspace": "default"}
+    assert (await api.get("/api/health")).json()["status"] == "ok"
+
+
+async def test_once_a_key_exists_every_request_needs_one(
+    api: httpx.AsyncClient, store: Store
+) -> None:
+    key, record = create_key(store, "team-a", "ci")
+    other, _ = create_key(store, "team-b")
+    assert (await api.get("/api/whoami")).status_code == 401
+    me = await api.get("/api/whoami", headers={"Authorization": f"Bearer {key}"})
+    assert me.status_code == 200 and me.json()["workspace"] == "team-a"
+    them = await api.get("/api/whoami", headers={"Authorization": f"Bearer {other}"})
+    assert them.json()["workspace"] == "team-b"
+    assert them.json()["workspace_id"] != me.json()["workspace_id"]
+    for bad in ("Bearer ek_nope", "Basic abc", "Bearer"):
+        assert (await api.get("/api/whoami", headers={"Authorization": bad})).status_code == 401
+    revoke_key(store, record.prefix)
+    assert (await api.get("/api/whoami", headers={"Authorization": f"Bearer {key}"})).status_code == 401
+    assert (await api.get("/api/health")).status_code == 200  # liveness needs no key
+
+
+def test_keys_are_stored_hashed(store: Store) -> None:
+    key, record = create_key(store, "team-a")
+    with store.engine.connect() as conn:
+        rows = [dict(r._mapping) for r in conn.execute(tables.api_keys.select())]
+    assert len(rows) == 1
+    assert key not in str(rows) and key[10:] not in str(rows)
+    assert rows[0]["prefix"] == key[:10] == record.prefix
+    workspace = resolve_key(store, key)
+    assert workspace is not None and workspace.name == "team-a"
+    assert [k.id for k in list_keys(store, "team-a")] == [record.id]
+
+
+def test_binding_beyond_loopback_without_keys_is_refused(store: Store) -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("192.168.1.4")
+    check_bind(ServerSettings(host="127.0.0.1"), store)
+    with pytest.raises(ConfigError, match="without API keys"):
+        check_bind(ServerSettings(host="0.0.0.0"), store)
+    create_key(store, "team-a")
+    check_bind(ServerSettings(host="0.0.0.0"), store)
+
+
+def test_serve_refuses_a_public_bind_without_keys(db_url: str) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "evalbook", "serve", "--host", "0.0.0.0", "--port", "1"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 1
+    assert "without API keys" in proc.stderr
+
+
+def test_keys_cli_creates_lists_and_revokes(db_url: str) -> None:
+    runner = CliRunner()
+    created = runner.invoke(cli, ["keys", "create", "--workspace", "ml", "--name", "ci"])
+    assert created.exit_code == 0, created.output
+    key = created.stdout.strip().splitlines()[-1]
+    assert key.startswith("ek_")
+    listed = runner.invoke(cli, ["keys", "list", "--json"])
+    assert key not in listed.output and key[:10] in listed.output
+    revoked = runner.invoke(cli, ["keys", "revoke", key[:10]])
+    assert revoked.exit_code == 0
+    assert '"revoked": true' in runner.invoke(cli, ["keys", "list", "--json"]).output
+
+
+async def test_oversized_bodies_are_refused(api: httpx.AsyncClient) -> None:
+    big = b"x" * (10 * 1024 * 1024 + 1)
+    response = await api.post("/api/whoami", content=big)
+    assert response.status_code == 413
