@@ -1,5 +1,10 @@
 """Exports: every result as the seed's ``EvalRun`` interchange record, one per (case, scorer).
 
+Human feedback, when given (``human``: verdicts from ``analysis.feedback.human_verdicts``),
+adds one record of scorer type ``human`` per (case, feedback name) with a score: the mean of
+each reviewer's latest score, normalised to [0, 1], the comments as its rationale. It takes
+the place of the ``human`` scorer's "awaiting review" record of the same criterion.
+
 Formats: ``jsonl`` (one record a line, streamed), ``json`` (a JSON array), ``csv``
 (flattened columns). Optional fields with no value are left out rather than written as
 ``null``, so every record validates against the published schema.
@@ -10,12 +15,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
+from evalbook.core.feedback import HumanVerdict
 from evalbook.core.identity import stable_uuid
-from evalbook.core.result import Result
+from evalbook.core.result import Result, ScoreRecord
 from evalbook.core.run import RunRecord
 from evalbook.errors import UserError
 
@@ -39,8 +45,20 @@ def _served_build(result: Result) -> str | None:
     return result.served_model or result.system_fingerprint
 
 
-def result_records(run: RunRecord, result: Result) -> Iterator[dict[str, Any]]:
-    """The interchange records of one result (one per scorer)."""
+#: ``result_id → verdicts``: human feedback to export with the results.
+HumanFeedback = Mapping[str, Sequence[HumanVerdict]]
+
+
+def _criterion(score: ScoreRecord) -> str:
+    details = score.evidence.details or {}
+    return str(details.get("criterion") or score.name)
+
+
+def result_records(
+    run: RunRecord, result: Result, human: Sequence[HumanVerdict] = ()
+) -> Iterator[dict[str, Any]]:
+    """The interchange records of one result: one per scorer, and one per feedback name
+    with a score (in place of the ``human`` scorer's record of that criterion)."""
     model = run.model
     model_block = _drop_none(
         {
@@ -52,15 +70,34 @@ def result_records(run: RunRecord, result: Result) -> Iterator[dict[str, Any]]:
             "system_prompt": model.get("system_prompt"),
         }
     )
-    metrics = _drop_none(
-        {
-            "latency_ms": None if result.latency_ms is None else round(result.latency_ms),
-            "input_tokens": result.input_tokens,
-            "output_tokens": result.output_tokens,
-            "cost_usd": result.cost_usd,
-        }
-    )
+    head = {
+        "suite_id": run.suite_id,
+        "case_id": result.case_id,
+        "experiment_id": run.experiment_id,
+        "model": model_block,
+        "prompt": result.prompt,
+        "input": result.input,
+        "output": result.output or "",
+        "output_structured": result.output_structured,
+        "expected": result.expected,
+    }
+    tail = {
+        "metrics": _drop_none(
+            {
+                "latency_ms": None if result.latency_ms is None else round(result.latency_ms),
+                "input_tokens": result.input_tokens,
+                "output_tokens": result.output_tokens,
+                "cost_usd": result.cost_usd,
+            }
+        ),
+        "tags": result.tags,
+    }
+    reviewed = {v.name: v for v in human if v.score is not None}
     for score in result.scores:
+        verdict = reviewed.pop(_criterion(score), None) if score.kind.value == "human" else None
+        if verdict is not None:
+            yield _human_record(result, verdict, score.scorer_id, score.name, head, tail)
+            continue
         label = score.label or (
             "error" if result.error_type else "pass" if score.passed else "fail"
         )
@@ -70,15 +107,7 @@ def result_records(run: RunRecord, result: Result) -> Iterator[dict[str, Any]]:
         yield _drop_none(
             {
                 "id": stable_uuid(result.id, score.scorer_id),
-                "suite_id": run.suite_id,
-                "case_id": result.case_id,
-                "experiment_id": run.experiment_id,
-                "model": model_block,
-                "prompt": result.prompt,
-                "input": result.input,
-                "output": result.output or "",
-                "output_structured": result.output_structured,
-                "expected": result.expected,
+                **head,
                 "scorer": {"id": score.scorer_id, "name": score.name, "type": score.kind.value},
                 "score": score.score if score.score is not None else 0.0,
                 "label": label,
@@ -90,16 +119,43 @@ def result_records(run: RunRecord, result: Result) -> Iterator[dict[str, Any]]:
                         "retrieved_context": score.evidence.retrieved_context,
                     }
                 ),
-                "metrics": metrics,
-                "tags": result.tags,
+                **tail,
                 "timestamp": result.created_at.isoformat(),
             }
         )
+    for verdict in reviewed.values():  # feedback no human scorer of the run asked for
+        yield _human_record(result, verdict, f"feedback:{verdict.name}", verdict.name, head, tail)
 
 
-def records(run: RunRecord, results: Iterable[Result]) -> Iterator[dict[str, Any]]:
+def _human_record(
+    result: Result,
+    verdict: HumanVerdict,
+    scorer_id: str,
+    name: str,
+    head: dict[str, Any],
+    tail: dict[str, Any],
+) -> dict[str, Any]:
+    return _drop_none(
+        {
+            "id": stable_uuid(result.id, scorer_id),
+            **head,
+            "scorer": {"id": scorer_id, "name": name, "type": "human"},
+            "score": verdict.score,
+            "label": verdict.label or "reviewed",
+            "evidence": _drop_none(
+                {"rationale": "\n".join(verdict.comments) or None, "trace_id": result.id}
+            ),
+            **tail,
+            "timestamp": verdict.updated_at.isoformat(),
+        }
+    )
+
+
+def records(
+    run: RunRecord, results: Iterable[Result], human: HumanFeedback | None = None
+) -> Iterator[dict[str, Any]]:
     for result in results:
-        yield from result_records(run, result)
+        yield from result_records(run, result, (human or {}).get(result.id, ()))
 
 
 CSV_COLUMNS = [
@@ -143,31 +199,40 @@ def _flatten(record: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def write(run: RunRecord, results: Iterable[Result], fmt: str, out: TextIO) -> int:
-    """Write every record of ``results`` to ``out``; returns the number of records."""
+def write(
+    run: RunRecord,
+    results: Iterable[Result],
+    fmt: str,
+    out: TextIO,
+    human: HumanFeedback | None = None,
+) -> int:
+    """Write every record of ``results`` (with ``human`` feedback, by result id) to
+    ``out``; returns the number of records."""
     if fmt not in FORMATS:
         raise UserError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     n = 0
     if fmt == "jsonl":
-        for rec in records(run, results):
+        for rec in records(run, results, human):
             out.write(json.dumps(rec, ensure_ascii=False) + "\n")
             n += 1
     elif fmt == "json":
         out.write("[")
-        for rec in records(run, results):
+        for rec in records(run, results, human):
             out.write(("," if n else "") + "\n  " + json.dumps(rec, ensure_ascii=False))
             n += 1
         out.write("\n]\n" if n else "]\n")
     else:
         writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        for rec in records(run, results):
+        for rec in records(run, results, human):
             writer.writerow(_flatten(rec))
             n += 1
     return n
 
 
-def to_string(run: RunRecord, results: Iterable[Result], fmt: str) -> str:
+def to_string(
+    run: RunRecord, results: Iterable[Result], fmt: str, human: HumanFeedback | None = None
+) -> str:
     buf = io.StringIO()
-    write(run, results, fmt, buf)
+    write(run, results, fmt, buf, human)
     return buf.getvalue()
