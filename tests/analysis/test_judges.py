@@ -63,3 +63,19 @@ def test_judges_command_prints_the_report(store: Store) -> None:
     assert table.exit_code == 0, table.output
     assert "rubric@1" in table.output and "4 (100%)" in table.output
     assert "gave no usable verdict 4 time(s)" in table.output
+
+
+def test_judges_json_carries_judge_vs_human_agreement(store: Store) -> None:
+    from evalbook.analysis.feedback import record_feedback
+
+    run_id = _panel_run(store)
+    # Judge means per case (normalised): ((8+2)/2-1)/9, ((3+2)/2-1)/9, … ; humans agree in order.
+    for case, score in (("c0", 0.9), ("c1", 0.1), ("c2", 0.8), ("c3", 0.2)):
+        record_feedback(store, run_id, case, name="polite", score=score, author="ann")
+    out = CliRunner().invoke(app, ["judges", run_id, "--json"])
+    assert out.exit_code == 0, out.output
+    polite = next(r for r in json.loads(out.output) if r["name"] == "polite")
+    assert polite["human"]["n"] == 4
+    assert polite["human"]["alpha"] is not None and polite["human"]["human_mean"] == 0.5
+    mute = next(r for r in json.loads(out.output) if r["name"] == "mute")
+    assert mute["human"] is None

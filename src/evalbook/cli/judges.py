@@ -7,6 +7,7 @@ import json
 import typer
 from rich.table import Table
 
+from evalbook.analysis.feedback_agreement import JudgeHumanAgreement, feedback_agreement
 from evalbook.analysis.judges import CriterionReport, judge_report
 from evalbook.cli.console import console
 from evalbook.storage.store import Store
@@ -21,10 +22,12 @@ def judges_command(
     try:
         run = store.get_run(run_id)
         reports = judge_report(store, run.id)
+        humans = feedback_agreement(store, run.id)
     finally:
         store.close()
     if as_json:
-        print(json.dumps([r.as_dict() for r in reports], indent=2))
+        payload = [r.as_dict() | {"human": _human_dict(humans.get(r.name))} for r in reports]
+        print(json.dumps(payload, indent=2))
         return
     if not reports:
         console.print(f"run {run.id} has no llm-judge scores")
@@ -49,6 +52,27 @@ def judges_command(
             console.print(f"{r.name}: panel means {members}")
         for model, n in r.member_errors.items():
             console.print(f"[yellow]{r.name}: {model} gave no usable verdict {n} time(s)[/]")
+        human = humans.get(r.name)
+        if human is not None and human.alpha is not None and human.alpha.value is not None:
+            console.print(
+                f"{r.name}: judge vs {human.n} human review(s) α {human.alpha.value:.2f}"
+                f" ({human.alpha.interpretation})"
+            )
+
+
+def _human_dict(h: JudgeHumanAgreement | None) -> dict[str, object] | None:
+    if h is None:
+        return None
+    alpha = h.alpha
+    return {
+        "n": h.n,
+        "alpha": None if alpha is None else alpha.value,
+        "alpha_ci": None if alpha is None else [alpha.ci_low, alpha.ci_high],
+        "pass_kappa": h.pass_kappa,
+        "judge_mean": h.judge_mean,
+        "human_mean": h.human_mean,
+        "problem": h.problem,
+    }
 
 
 def _mean(r: CriterionReport) -> str:
