@@ -11,6 +11,7 @@ import pytest
 import evalbook
 from evalbook.core.run import RunStatus
 from evalbook.errors import ConfigError, TemplateError, UnknownNameError
+from evalbook.providers import PROVIDERS
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
 from evalbook.testing import TestServerConfig, run_test_server_in_thread
@@ -354,6 +355,11 @@ async def test_connections_per_endpoint_are_shared_by_runs(store: Store) -> None
         )
         for i in range(2)
     ]
-    runs = await asyncio.gather(*(evalbook.arun(s, store=store, concurrency=10) for s in suites))
+    try:
+        runs = await asyncio.gather(
+            *(evalbook.arun(s, store=store, concurrency=10) for s in suites)
+        )
+    finally:
+        PROVIDERS.unregister("counting-test")  # the docs test lists registered providers
     assert all(r.counts.passed == 20 for r in runs)
     assert peak == 3

@@ -184,7 +184,7 @@ def test_a_judge_without_a_price_has_an_unknown_cost(store: Store, server: Any) 
     judge = {**_server_judge(server.base_url), "name": "unpriced-judge"}
     del judge["price"]
     spec = {"llm-judge": "Is it right?", "judge": judge}
-    run, (result,) = _run(store, _suite([spec], ['x [[answer=GRADE: 5]]']))
+    run, (result,) = _run(store, _suite([spec], ["x [[answer=GRADE: 5]]"]))
     record = _by_name(result)["llm-judge"]
     assert record.label == "5" and record.cost_usd is None and record.input_tokens
     assert run.judge_cost is None  # unknown, never 0

@@ -13,7 +13,7 @@ from evalbook.cli.summary import print_summary
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.core.suite import PromptVersion, Suite
-from evalbook.executor.events import Event, ItemDone, RunStarted
+from evalbook.executor.events import Event, EventSink, ItemDone, RunStarted
 from evalbook.executor.launch import execute
 from evalbook.providers.base import Provider
 from evalbook.providers.registry import create_provider
@@ -36,35 +36,7 @@ def run_in_terminal(
     if provider is None:
         provider = create_provider(config)
     provider.prepare(progress=not as_json and err_console.is_terminal)
-    progress = Progress(
-        TextColumn("[bold]{task.description}"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn(
-            "[green]{task.fields[passed]} passed[/] [red]{task.fields[failed]} failed[/]"
-            " [yellow]{task.fields[errored]} errors[/]"
-        ),
-        TimeElapsedColumn(),
-        console=err_console,
-        transient=False,
-        disable=as_json,
-    )
-    task = progress.add_task(suite.name, total=None, passed=0, failed=0, errored=0)
-    tally = {"passed": 0, "failed": 0, "error": 0}
-
-    def on_event(event: Event) -> None:
-        if isinstance(event, RunStarted):
-            progress.update(task, total=event.total, completed=event.already_done)
-        elif isinstance(event, ItemDone):
-            tally[event.status] = tally.get(event.status, 0) + 1
-            progress.update(
-                task,
-                advance=1,
-                passed=tally["passed"],
-                failed=tally["failed"],
-                errored=tally["error"],
-            )
-
+    progress, on_event = progress_bar(suite.name, as_json=as_json)
     try:
         with progress:
             result = asyncio.run(
@@ -81,6 +53,40 @@ def run_in_terminal(
     else:
         print_summary(store, result)
     return result
+
+
+def progress_bar(description: str, *, as_json: bool = False) -> tuple[Progress, EventSink]:
+    """A progress bar on stderr (off with ``--json``) and the event sink that drives it."""
+    progress = Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(
+            "[green]{task.fields[passed]} passed[/] [red]{task.fields[failed]} failed[/]"
+            " [yellow]{task.fields[errored]} errors[/]"
+        ),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
+        disable=as_json,
+    )
+    task = progress.add_task(description, total=None, passed=0, failed=0, errored=0)
+    tally = {"passed": 0, "failed": 0, "error": 0}
+
+    def on_event(event: Event) -> None:
+        if isinstance(event, RunStarted):
+            progress.update(task, total=event.total, completed=event.already_done)
+        elif isinstance(event, ItemDone):
+            tally[event.status] = tally.get(event.status, 0) + 1
+            progress.update(
+                task,
+                advance=1,
+                passed=tally["passed"],
+                failed=tally["failed"],
+                errored=tally["error"],
+            )
+
+    return progress, on_event
 
 
 def exit_code_for(run: RunRecord) -> int:

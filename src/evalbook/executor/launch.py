@@ -116,6 +116,11 @@ def load_for_resume(
 ) -> tuple[RunRecord, Suite, PromptVersion, ModelConfig]:
     """The recorded run with the exact suite, prompt version and model it was started with."""
     run = store.get_run(run_id)
+    if run.rescored_from is not None:
+        raise UserError(
+            f"run {run.id} re-scored run {run.rescored_from} without model calls; resuming"
+            " would call the model — re-score the source again instead (evalbook rescore)"
+        )
     if run.status is RunStatus.completed and run.counts.errored == 0:
         total = run.counts.total
         statuses = store.result_statuses(run.id)

@@ -23,10 +23,10 @@ from evalbook.core.result import Attempt, FailureReason, Result, ResultStatus
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.core.suite import PromptVersion, Suite
 from evalbook.errors import FatalProviderError, TransientError
-from evalbook.executor.aggregate import summarize
 from evalbook.executor.budget import Budget
 from evalbook.executor.cache import SingleFlight, response_from_json, response_to_json
-from evalbook.executor.events import EventSink, ItemDone, RunFinished, RunStarted, ignore
+from evalbook.executor.events import EventSink, ItemDone, RunStarted, ignore
+from evalbook.executor.finish import finish_run
 from evalbook.executor.judging import JudgeClient
 from evalbook.executor.limits import endpoint_limit
 from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item
@@ -81,6 +81,10 @@ class RunExecutor:
         self.budget = Budget(run.options.max_cost)
         self.price = provider.price()
         self.stop = _Stop()
+        #: Set by a worker before it cancels ``execute()`` to shut down (or after losing its
+        #: lease): finished results are still flushed, but the run is left ``running`` for
+        #: another worker to resume instead of being marked ``canceled`` (a user's cancel).
+        self.suspend_on_cancel = False
         self.io = StoreIO()
         self.judge = JudgeClient(store, self.io, self.retry, use_cache=run.options.use_cache)
 
@@ -118,6 +122,8 @@ class RunExecutor:
                     for _ in range(opts.concurrency):
                         tg.create_task(self._work(queue, writer))
         except asyncio.CancelledError:
+            if self.suspend_on_cancel:
+                raise  # results are flushed; the run stays `running`, to be resumed
             self.stop = _Stop("canceled by the user", RunStatus.canceled)
             await asyncio.shield(self._finish(started))
             raise
@@ -373,34 +379,12 @@ class RunExecutor:
     # -- finish ----------------------------------------------------------------------------
 
     async def _finish(self, started: float) -> RunRecord:
-        summary = await self.io.call(
-            lambda: summarize(
-                self.store.result_facts(self.run.id), self.store.score_facts(self.run.id)
-            )
+        return await finish_run(
+            self.store,
+            self.io,
+            self.run,
+            started=started,
+            stop_reason=self.stop.reason,
+            stop_status=self.stop.status,
+            on_event=self.on_event,
         )
-        run = self.run
-        elapsed = (time.perf_counter() - started) * 1000
-        run.duration_ms = (run.duration_ms or 0.0) + elapsed  # a resumed run adds its sessions
-        run.counts = summary.counts
-        run.score = summary.score
-        run.status = self.stop.status if self.stop.reason else RunStatus.completed
-        run.stop_reason = self.stop.reason
-        run.passed = (
-            summary.score is not None and summary.score >= run.threshold
-            if run.status is RunStatus.completed
-            else False
-        )
-        run.input_token_count = summary.input_tokens
-        run.output_token_count = summary.output_tokens
-        run.token_count = summary.input_tokens + summary.output_tokens
-        run.cost = summary.cost
-        run.error_rate = summary.error_rate
-        run.metrics = summary.as_metrics()
-        judge_cost, judge_in, judge_out = await self.io.call(self.store.scorer_usage, run.id)
-        if judge_in or judge_out or judge_cost:
-            run.judge_cost, run.judge_token_count = judge_cost, judge_in + judge_out
-        run.finished_at = datetime.now(UTC)
-        await self.io.call(self.store.save_metrics, run.id, summary.metric_rows)
-        await self.io.call(self.store.update_run, run)
-        self.on_event(RunFinished(run))
-        return run

@@ -1,0 +1,64 @@
+"""Finish a run: aggregates, verdict, cost and status, written once at the end.
+
+Shared by the runner and the rescorer so that a re-scored run is summarised exactly as a
+run is: the same counts, metrics, pass/fail against the threshold and judge usage.
+"""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+
+from evalbook.core.run import RunRecord, RunStatus
+from evalbook.executor.aggregate import summarize
+from evalbook.executor.events import EventSink, RunFinished, ignore
+from evalbook.executor.store_io import StoreIO
+from evalbook.storage.store import Store
+
+__all__ = ["finish_run"]
+
+
+async def finish_run(
+    store: Store,
+    io: StoreIO,
+    run: RunRecord,
+    *,
+    started: float,
+    stop_reason: str | None = None,
+    stop_status: RunStatus = RunStatus.canceled,
+    on_event: EventSink = ignore,
+) -> RunRecord:
+    """Summarise what ``run`` recorded and mark it finished (``completed``, or
+    ``stop_status`` when ``stop_reason`` says why it stopped early).
+
+    ``started`` is the ``time.perf_counter()`` of this session; a resumed run adds its
+    sessions' durations. Only a completed run can pass its threshold.
+    """
+    summary = await io.call(
+        lambda: summarize(store.result_facts(run.id), store.score_facts(run.id))
+    )
+    elapsed = (time.perf_counter() - started) * 1000
+    run.duration_ms = (run.duration_ms or 0.0) + elapsed
+    run.counts = summary.counts
+    run.score = summary.score
+    run.status = stop_status if stop_reason else RunStatus.completed
+    run.stop_reason = stop_reason
+    run.passed = (
+        summary.score is not None and summary.score >= run.threshold
+        if run.status is RunStatus.completed
+        else False
+    )
+    run.input_token_count = summary.input_tokens
+    run.output_token_count = summary.output_tokens
+    run.token_count = summary.input_tokens + summary.output_tokens
+    run.cost = summary.cost
+    run.error_rate = summary.error_rate
+    run.metrics = summary.as_metrics()
+    judge_cost, judge_in, judge_out = await io.call(store.scorer_usage, run.id)
+    if judge_in or judge_out or judge_cost:
+        run.judge_cost, run.judge_token_count = judge_cost, judge_in + judge_out
+    run.finished_at = datetime.now(UTC)
+    await io.call(store.save_metrics, run.id, summary.metric_rows)
+    await io.call(store.update_run, run)
+    on_event(RunFinished(run))
+    return run
