@@ -188,3 +188,18 @@ def test_a_judge_without_a_price_has_an_unknown_cost(store: Store, server: Any) 
     record = _by_name(result)["llm-judge"]
     assert record.label == "5" and record.cost_usd is None and record.input_tokens
     assert run.judge_cost is None  # unknown, never 0
+
+
+def test_judge_spend_counts_against_max_cost(store: Store, server: Any) -> None:
+    judge = {
+        **_server_judge(server.base_url),
+        "price": {"input_per_mtok": 1e6, "output_per_mtok": 1e6},
+    }
+    spec = {"llm-judge": "Is it right?", "judge": judge}
+    replies = [f"answer {i} [[answer=GRADE: 5]]" for i in range(30)]
+    run, results = _run(store, _suite([spec], replies), concurrency=1, max_cost=500.0)
+    assert run.status == "canceled" and "max-cost" in (run.stop_reason or "")
+    assert 0 < len(results) < 30
+    assert run.judge_cost is not None and run.judge_cost > 0
+    per_item = run.judge_cost / len(results)
+    assert run.judge_cost <= 500.0 + per_item  # stops launching once the budget is spent

@@ -2,7 +2,10 @@
 
 Each launched item reserves an estimate of its cost (worst case until a few calls have
 finished, then the mean actual cost per call); finishing releases the reservation and adds
-the actual cost. Projected spend = spent + reserved + the next item's estimate.
+the actual cost, judges' calls included (``extra``: the estimate learns them from the
+mean, so a judged run stops earlier than an unjudged one). Projected spend = spent +
+reserved + the next item's estimate. A judge with an unknown price adds nothing it could
+count.
 """
 
 from __future__ import annotations
@@ -34,8 +37,11 @@ class Budget:
         self.reserved += estimate
         return True
 
-    def settle(self, token: int, actual: float | None, *, called: bool) -> None:
+    def settle(
+        self, token: int, actual: float | None, *, called: bool, extra: float = 0.0
+    ) -> None:
         self.reserved -= self._reservations.pop(token, 0.0)
+        self.spent += extra
         if called and actual is not None:
             self.spent += actual
             self.calls += 1

@@ -172,7 +172,10 @@ class RunExecutor:
             except BaseException:
                 self.budget.settle(token, None, called=False)
                 raise
-            self.budget.settle(token, result.cost_usd if called else None, called=called)
+            judges = sum(s.cost_usd for s in result.scores if s.cost_usd)
+            self.budget.settle(
+                token, result.cost_usd if called else None, called=called, extra=judges
+            )
             writer.add(result, item.seq, cache_entry)
             self.on_event(
                 ItemDone(
