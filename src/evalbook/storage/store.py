@@ -24,6 +24,7 @@ from evalbook.storage import tables as t
 from evalbook.storage.bulk import ResultWriterSQL
 from evalbook.storage.columns import CaseChunk, ScoreChunk, case_chunks, score_chunks
 from evalbook.storage.db import ensure_schema, make_engine, writer
+from evalbook.storage.redis_cache import redis_cache_from_env
 from evalbook.storage.rows import result_to_rows, row_to_run, rows_to_result, run_to_row
 
 
@@ -40,6 +41,8 @@ class Store:
         self._writer = writer(engine)
         self._bulk = ResultWriterSQL(self.dialect)
         self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
+        #: Responses go to Redis (with a TTL) instead of the ``cache`` table when configured.
+        self.redis = redis_cache_from_env()
 
     @classmethod
     def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
@@ -50,6 +53,8 @@ class Store:
 
     def close(self) -> None:
         self.engine.dispose()
+        if self.redis is not None:
+            self.redis.close()
 
     @property
     def location(self) -> str:
@@ -347,6 +352,8 @@ class Store:
     # -- response cache ------------------------------------------------------------------
 
     def cache_get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
+        if self.redis is not None:
+            return self.redis.get_many(keys)
         if not keys:
             return {}
         with self.engine.connect() as conn:
@@ -357,6 +364,9 @@ class Store:
 
     def cache_put_many(self, entries: Sequence[dict[str, Any]]) -> None:
         """Insert ``{key, scope, provider, model, response}`` entries; first writer wins."""
+        if self.redis is not None:
+            self.redis.put_many(entries)
+            return
         if not entries:
             return
         now = _now()
@@ -364,6 +374,8 @@ class Store:
             self._insert_ignore(conn, t.cache, [{**e, "created_at": now} for e in entries])
 
     def cache_clear(self, scope: str | None = None) -> int:
+        if self.redis is not None:
+            return self.redis.clear(scope)
         with self._writer.begin() as conn:
             q = sa.delete(t.cache)
             if scope:
