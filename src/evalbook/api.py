@@ -14,19 +14,24 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from evalbook.analysis.compare import compare_runs
 from evalbook.analysis.models import Comparison
+from evalbook.analysis.pairwise_compare import PairwiseResult, judge_pairwise
 from evalbook.analysis.refs import resolve_run
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import Result
 from evalbook.core.run import RunOptions, RunRecord
-from evalbook.core.suite import Suite
+from evalbook.core.suite import ScorerSpec, Suite
+from evalbook.errors import ConfigError
 from evalbook.executor.events import EventSink, ignore
 from evalbook.executor.launch import execute, load_for_resume, prepare_run
+from evalbook.executor.rescore import rescore as _rescore
 from evalbook.executor.retry import RetryPolicy
+from evalbook.scorers.registry import parse_scorer_spec
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite
 
@@ -122,6 +127,64 @@ def resume(run_id: str, **kwargs: object) -> RunRecord:
     return asyncio.run(aresume(run_id, **kwargs))  # type: ignore[arg-type]
 
 
+async def arescore(
+    run_id: str,
+    scorers: Sequence[ScorerSpec | str | Mapping[str, object]],
+    *,
+    keep: bool = False,
+    concurrency: int = 8,
+    use_cache: bool = True,
+    title: str | None = None,
+    alias: str | None = None,
+    label: str | None = None,
+    tags: list[str] | None = None,
+    store: Store | None = None,
+    on_event: EventSink = ignore,
+    retry: RetryPolicy | None = None,
+) -> RunRecord:
+    """Score a finished run's outputs with new ``scorers`` into a new run linked by
+    ``rescored_from``, without calling the model; the source run is left as it was.
+
+    ``scorers`` take any spec form (``"non-empty"``, ``{"contains": "Paris"}``, a
+    :class:`ScorerSpec`); ``keep=True`` keeps the source's verdicts beside them. The new
+    run's ``cost`` repeats the source's (the outputs were paid for once); its
+    ``judge_cost`` is what the new judges spent.
+    """
+    specs = []
+    for raw in scorers:
+        try:
+            specs.append(parse_scorer_spec(raw))
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
+    own_store = store is None
+    store = store or open_store()
+    try:
+        return await _rescore(
+            store,
+            run_id,
+            specs,
+            keep=keep,
+            concurrency=concurrency,
+            use_cache=use_cache,
+            title=title,
+            alias=alias,
+            label=label,
+            tags=tags,
+            on_event=on_event,
+            retry=retry,
+        )
+    finally:
+        if own_store:
+            store.close()
+
+
+def rescore(
+    run_id: str, scorers: Sequence[ScorerSpec | str | Mapping[str, object]], **kwargs: object
+) -> RunRecord:
+    """Re-score a run (see :func:`arescore`, whose keyword arguments it takes)."""
+    return asyncio.run(arescore(run_id, scorers, **kwargs))  # type: ignore[arg-type]
+
+
 def get_run(run_id: str, *, store: Store | None = None) -> RunRecord:
     return (store or open_store()).get_run(run_id)
 
@@ -146,3 +209,34 @@ def compare(
     finally:
         if own_store:
             store.close()
+
+
+async def apairwise(
+    baseline: str,
+    candidate: str,
+    *,
+    judge: str | dict[str, Any],
+    criterion: str | dict[str, Any] = "helpfulness",
+    store: Store | None = None,
+    **options: Any,
+) -> PairwiseResult:
+    """Judge ``candidate``'s answers against ``baseline``'s, case by case and in both
+    orders, and record the comparison (async form of :func:`pairwise`). Runs are named
+    as in :func:`compare`; ``options`` are those of
+    :func:`evalbook.analysis.pairwise_compare.judge_pairwise` (``concurrency``,
+    ``use_cache``, ``template``, ``confidence``, ``on_progress``)."""
+    own_store = store is None
+    store = store or open_store()
+    try:
+        return await judge_pairwise(
+            store, baseline, candidate, judge=judge, criterion=criterion, **options
+        )
+    finally:
+        if own_store:
+            store.close()
+
+
+def pairwise(baseline: str, candidate: str, **kwargs: Any) -> PairwiseResult:
+    """Pairwise judging of two recorded runs: win rate with its interval, tie rate,
+    position-bias rate and verbosity; keyword arguments are those of :func:`apairwise`."""
+    return asyncio.run(apairwise(baseline, candidate, **kwargs))

@@ -119,8 +119,9 @@ def mean_ci(
     return mean, mean - half, mean + half
 
 
-def wilson_interval(successes: int, n: int, confidence: float = 0.95) -> tuple[float, float]:
-    """Wilson score interval of a proportion (Wilson 1927)."""
+def wilson_interval(successes: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
+    """Wilson score interval of a proportion (Wilson 1927). ``successes`` may be
+    fractional (a pairwise tie counts half a win)."""
     z = NormalDist().inv_cdf((1 + confidence) / 2)
     p = successes / n
     denom = 1 + z * z / n

@@ -1,0 +1,161 @@
+"""``evalbook pairwise BASELINE CANDIDATE --judge MODEL``: which run's answers a judge prefers.
+
+Every case both runs answered is judged twice, with the answers swapped; a preference
+that does not survive the swap is a tie. The table reports wins, losses and ties, the
+win rate with its interval, how often the judge followed the slot instead of the answer
+(position bias) and whether the longer answer tended to win (verbosity bias).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from evalbook.analysis.pairwise import POSITION_BIAS_WARNING, PairwiseSummary
+from evalbook.analysis.pairwise_compare import PairwiseResult, judge_pairwise, resolve_criterion
+from evalbook.cli.console import console, err_console
+from evalbook.cli.summary import fmt_cost
+from evalbook.storage.store import Store
+
+
+def pairwise_command(
+    baseline: str = typer.Argument(
+        ..., metavar="BASELINE", help="Run id (or prefix), latest, alias:NAME."
+    ),
+    candidate: str = typer.Argument(
+        ..., metavar="CANDIDATE", help="Run id (or prefix), latest, alias:NAME."
+    ),
+    judge: str = typer.Option(..., "--judge", help="Judge model, e.g. openai:gpt-4o-mini."),
+    criterion: str = typer.Option(
+        "helpfulness", "--criterion", help="A built-in criterion, or a name for your own."
+    ),
+    description: str | None = typer.Option(
+        None, "--criterion-description", help="What the criterion asks (your own criterion)."
+    ),
+    suite: str | None = typer.Option(
+        None, "--suite", help="Suite id that latest and alias:NAME refer to."
+    ),
+    concurrency: int = typer.Option(8, "--concurrency", min=1, help="Pairs judged at once."),
+    no_cache: bool = typer.Option(False, "--no-cache", help="Ask the judge again."),
+    as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
+) -> None:
+    """Judge two runs' answers pairwise, in both orders: win rate, ties, position bias."""
+    chosen = resolve_criterion(criterion, description)
+    store = Store.open()
+    progress = Progress(
+        TextColumn("[bold]judging pairs"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        disable=as_json,
+    )
+    task = progress.add_task("pairs", total=None)
+
+    def on_progress(done: int, total: int) -> None:
+        progress.update(task, completed=done, total=total)
+
+    try:
+        with progress:
+            result = asyncio.run(
+                judge_pairwise(
+                    store,
+                    baseline,
+                    candidate,
+                    judge=judge,
+                    criterion=chosen,
+                    concurrency=concurrency,
+                    use_cache=not no_cache,
+                    suite_id=suite,
+                    on_progress=on_progress,
+                )
+            )
+    finally:
+        store.close()
+    if as_json:
+        console.print_json(json.dumps(result.model_dump(mode="json")))
+        return
+    print_pairwise(result)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0%}"
+
+
+def _ci(ci: tuple[float, float] | None, pct: bool = False) -> str:
+    if ci is None:
+        return ""
+    lo, hi = ci
+    return f" [{lo:.0%}, {hi:.0%}]" if pct else f" [{lo:.3f}, {hi:.3f}]"
+
+
+def _rate(value: float | None, ci: tuple[float, float] | None) -> str:
+    return "—" if value is None else f"{value:.3f}{_ci(ci)}"
+
+
+def print_pairwise(result: PairwiseResult) -> None:
+    """The comparison as a table, then its warnings."""
+    s = result.summary
+    table = Table(title="pairwise", show_header=False, title_justify="left", box=None)
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("comparison", f"{result.id[:8]} ({result.status})")
+    table.add_row(
+        "runs", f"baseline {result.baseline_run_id[:8]} · candidate {result.candidate_run_id[:8]}"
+    )
+    table.add_row("judge", f"{result.judge} · criterion {result.criterion} · {result.template}")
+    table.add_row(
+        "pairs",
+        f"{result.paired} paired · {result.skipped} skipped"
+        + (f" · {s.judged} judged · [yellow]{s.errors} errors[/]" if s else ""),
+    )
+    if s is not None:
+        _summary_rows(table, s)
+    table.add_row(
+        "judge cost",
+        f"{fmt_cost(result.cost_usd)} · {result.judge_calls} calls"
+        f" ({result.cached_replies} cached replies) · {result.input_tokens} in,"
+        f" {result.output_tokens} out tokens",
+    )
+    console.print(table)
+    for warning in result.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    if s is not None and s.unreliable:
+        slot = s.favoured_slot or "first or second"
+        console.print(
+            f"[bold red]warning:[/] position bias {_pct(s.position_bias_rate)} (over"
+            f" {POSITION_BIAS_WARNING:.0%}): the judge favours the {slot} slot; its verdicts"
+            " are unreliable"
+        )
+
+
+def _summary_rows(table: Table, s: PairwiseSummary) -> None:
+    table.add_row(
+        "outcome",
+        f"[green]{s.wins} wins[/] · [red]{s.losses} losses[/] · {s.ties} ties (candidate's view)",
+    )
+    table.add_row(
+        "win rate", f"{_rate(s.win_rate, s.win_rate_ci)} of {s.wins + s.losses} decisive pairs"
+    )
+    table.add_row("score", f"{_rate(s.score, s.score_ci)} (wins + ½ ties over judged pairs)")
+    table.add_row(
+        "tie rate",
+        f"{_pct(s.tie_rate)} ({s.inconsistent} inconsistent across the two orders)",
+    )
+    table.add_row(
+        "position bias",
+        f"{_pct(s.position_bias_rate)}{_ci(s.position_bias_ci, pct=True)} same slot in both"
+        f" orders (A/A {s.first_slot_twice}, B/B {s.second_slot_twice}) · first slot picked"
+        f" {_pct(s.first_position_rate)} of decisive verdicts",
+    )
+    mean = "—" if s.mean_length_diff is None else f"{s.mean_length_diff:+.1f}"
+    median = "—" if s.median_length_diff is None else f"{s.median_length_diff:+.1f}"
+    table.add_row(
+        "verbosity",
+        f"longer answer won {_pct(s.longer_won_rate)} of {s.longer_decisive} decisive pairs"
+        f" · length diff mean {mean}, median {median} chars (candidate − baseline)",
+    )
