@@ -47,6 +47,18 @@ FORMS: list[Any] = [
     {"equals": "Paris", "extract": [{"regex": "Answer: (.*)"}, "strip"]},
     {"numeric": {"value": 42, "pick": "last", "extract": {"json-path": "$.n"}}},
     {"not-contains": "x", "extract": "last-line"},
+    {"llm-judge": "Is it polite?", "judge": "openai:gpt-4o-mini"},
+    {"llm-judge": {"panel": ["openai:a", "anthropic:b"], "criteria": ["faithfulness"]}},
+    {
+        "llm-judge": {
+            "judge": {"provider": "ollama", "name": "llama3", "temperature": 0.2},
+            "criteria": ["concision", {"name": "tone", "scale": [0, 1], "pass_at": 1}],
+            "template": "rubric@1",
+        },
+        "name": "quality",
+    },
+    "human",
+    {"human": {"criterion": "helpfulness", "scale": [1, 5]}},
 ]
 
 
