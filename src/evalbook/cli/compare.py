@@ -25,6 +25,7 @@ from evalbook.analysis.refs import resolve_run
 from evalbook.analysis.stats import PairedTest
 from evalbook.cli.compare_view import print_case_diff, print_flips, print_metrics, print_runs
 from evalbook.cli.console import console
+from evalbook.cli.store import open_store
 from evalbook.cli.summary import fmt_score
 from evalbook.core.run import RunRecord
 from evalbook.errors import UserError
@@ -61,7 +62,7 @@ def compare_command(
         raise UserError(f"--sort {sort!r}: choose delta, case or section")
     if test not in ("wilcoxon", "bootstrap"):
         raise UserError(f"--test {test!r}: choose wilcoxon or bootstrap")
-    store = Store.open()
+    store = open_store()
     groups = alias_groups(store, suite) if by_alias else []
     if by_alias and not groups:
         raise UserError("no completed run has an alias" + (f" in suite {suite!r}" if suite else ""))

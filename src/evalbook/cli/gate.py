@@ -11,8 +11,8 @@ from pathlib import Path
 import typer
 
 from evalbook.cli import gate_options as opt
+from evalbook.cli.store import open_store
 from evalbook.gate import gate
-from evalbook.storage.store import Store
 
 
 def gate_command(
@@ -51,7 +51,7 @@ def gate_command(
         noise_floor=noise_floor,
         noise=noise,
     )
-    store = Store.open()
+    store = open_store()
     verdict = gate(
         store, rules=rules, candidate=candidate, baseline=baseline, suite_id=suite,
         prompt_name=prompt,

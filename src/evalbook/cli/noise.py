@@ -19,11 +19,11 @@ from rich.table import Table
 
 from evalbook.analysis.noise import DEFAULT_Z, estimate_noise
 from evalbook.cli.console import console, err_console
+from evalbook.cli.store import open_store
 from evalbook.core.run import RunOptions, RunStatus
 from evalbook.errors import EvalbookError
 from evalbook.executor.events import Event, ItemDone
 from evalbook.executor.launch import execute, prepare_run
-from evalbook.storage.store import Store
 from evalbook.suites import load_suite
 
 
@@ -38,7 +38,7 @@ def noise_command(
     as_json: bool = typer.Option(False, "--json", help="Print the estimate as JSON."),
 ) -> None:
     """Run a suite K times unchanged and estimate each metric's run-to-run noise."""
-    store = Store.open()
+    store = open_store()
     suite = load_suite(suite_path)
     experiment = f"noise-{uuid.uuid4().hex[:8]}"
     ids: list[str] = []

@@ -18,8 +18,8 @@ from rich.table import Table
 from evalbook.analysis.pairwise import POSITION_BIAS_WARNING, PairwiseSummary
 from evalbook.analysis.pairwise_compare import PairwiseResult, judge_pairwise, resolve_criterion
 from evalbook.cli.console import console, err_console
+from evalbook.cli.store import open_store
 from evalbook.cli.summary import fmt_cost
-from evalbook.storage.store import Store
 
 
 def pairwise_command(
@@ -45,7 +45,7 @@ def pairwise_command(
 ) -> None:
     """Judge two runs' answers pairwise, in both orders: win rate, ties, position bias."""
     chosen = resolve_criterion(criterion, description)
-    store = Store.open()
+    store = open_store()
     progress = Progress(
         TextColumn("[bold]judging pairs"),
         BarColumn(),

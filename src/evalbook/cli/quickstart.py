@@ -15,9 +15,9 @@ import typer
 
 from evalbook.cli.console import console, err_console
 from evalbook.cli.execution import run_in_terminal
+from evalbook.cli.store import open_store
 from evalbook.core.run import RunOptions, RunStatus
 from evalbook.executor.launch import prepare_run
-from evalbook.storage.store import Store
 from evalbook.suites import load_suite
 
 
@@ -38,7 +38,7 @@ def quickstart_command(
     """Run the quickstart suite on the embedded SmolLM2-135M model (or --model)."""
     suite_path = quickstart_suite_path()
     suite = load_suite(suite_path)
-    store = Store.open()
+    store = open_store()
     if not as_json:
         err_console.print(
             f"[bold]evalbook quickstart[/]: {len(suite.cases)} cases"

@@ -8,8 +8,8 @@ import typer
 
 from evalbook.analysis.refs import resolve_run
 from evalbook.cli.console import console
+from evalbook.cli.store import open_store
 from evalbook.io.report import write_report
-from evalbook.storage.store import Store
 
 
 def report_command(
@@ -21,7 +21,7 @@ def report_command(
     max_diffs: int = typer.Option(20, "--max-diffs", min=0, help="Flipped cases to diff."),
 ) -> None:
     """Write one HTML file (no CDN, opens offline): summary, charts, trend, flips, diffs."""
-    store = Store.open()
+    store = open_store()
     run = resolve_run(store, run_id)
     baseline = resolve_run(store, compare, relative_to=run) if compare else None
     path = write_report(store, run, output, baseline=baseline, max_diffs=max_diffs)

@@ -9,11 +9,11 @@ import typer
 from evalbook.cli import gate_options as gate_opt
 from evalbook.cli.console import console, err_console
 from evalbook.cli.execution import finish, run_in_terminal
+from evalbook.cli.store import open_store
 from evalbook.core.run import RunOptions, RunStatus
 from evalbook.errors import ConfigError, EvalbookError
 from evalbook.executor.launch import load_for_resume, prepare_run
 from evalbook.gate import gate
-from evalbook.storage.store import Store
 from evalbook.suites import load_suite
 
 
@@ -89,7 +89,7 @@ def run_command(
             "--resume continues a run as it was recorded;"
             " drop --model/--prompt-version/--cases/--max-cost"
         )
-    store = Store.open()
+    store = open_store()
     if resume:
         run, suite, version, config = load_for_resume(store, resume)
         current = load_suite(suite_path)

@@ -8,8 +8,8 @@ import typer
 from rich.table import Table
 
 from evalbook.cli.console import console
+from evalbook.cli.store import open_store
 from evalbook.cli.summary import fmt_cost, fmt_ms, fmt_score, print_summary, verdict
-from evalbook.storage.store import Store
 
 app = typer.Typer(help="List and inspect recorded runs.", no_args_is_help=True)
 
@@ -26,7 +26,7 @@ def list_command(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Recorded runs, most recent first."""
-    store = Store.open()
+    store = open_store()
     runs = store.list_runs(suite_id=suite, status=status, alias=alias, tag=tag, limit=limit)
     if as_json:
         console.print_json(json.dumps([r.model_dump(mode="json") for r in runs]))
@@ -77,7 +77,7 @@ def show_command(
     ),
 ) -> None:
     """One run: summary, breakdown and (optionally) its cases."""
-    store = Store.open()
+    store = open_store()
     run = store.get_run(run_id)
     if as_json:
         payload = run.model_dump(mode="json")
