@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import signal
 import socket
@@ -421,3 +422,18 @@ def test_config_validation() -> None:
     with pytest.raises(ValueError, match="fault kind"):
         TestServerConfig(fault_kinds=("boom",))
     assert TestServerConfig(fault_kinds=("502", "timeout")).fault_kinds == ("502", "timeout")
+
+
+async def test_max_in_flight_counts_concurrent_requests(
+    server: OpenAICompatibleTestServer,
+) -> None:
+    async with httpx.AsyncClient(base_url=server.base_url) as c:
+        replies = await asyncio.gather(
+            *(c.post("/chat/completions", json=chat(f"[[latency=100]] {i}")) for i in range(3))
+        )
+        assert all(r.status_code == 200 for r in replies)
+        assert server.max_in_flight == 3
+        server.reset()
+        assert server.max_in_flight == 0
+        await c.post("/chat/completions", json=chat("one"))
+        assert server.max_in_flight == 1

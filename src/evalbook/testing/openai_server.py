@@ -123,6 +123,8 @@ class OpenAICompatibleTestServer:
         self._faults: Counter[str] = Counter()
         self._by_key: Counter[str] = Counter()
         self._random_faults: Counter[str] = Counter()
+        self._in_flight = 0
+        self._max_in_flight = 0
         self._ids = itertools.count(1)
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[None]] = set()
@@ -180,6 +182,13 @@ class OpenAICompatibleTestServer:
         with self._lock:
             return dict(self._by_key)
 
+    @property
+    def max_in_flight(self) -> int:
+        """The most model requests answered at once since the last reset: what a test of a
+        client-side connection limit checks."""
+        with self._lock:
+            return self._max_in_flight
+
     def stats(self) -> dict[str, Any]:
         """Snapshot in the ``GET /_stats`` shape (status codes as string keys)."""
         with self._lock:
@@ -198,6 +207,7 @@ class OpenAICompatibleTestServer:
             self._faults.clear()
             self._by_key.clear()
             self._random_faults.clear()
+            self._max_in_flight = self._in_flight
             self._rng = random.Random(self.config.seed)
 
     # -- HTTP ------------------------------------------------------------------------------
@@ -286,7 +296,13 @@ class OpenAICompatibleTestServer:
             return 200, b'{"ok":true}', {}
         with self._lock:
             self._requests += 1
-        result = await self._route(method, path, headers, body, path == _MESSAGES)
+            self._in_flight += 1
+            self._max_in_flight = max(self._max_in_flight, self._in_flight)
+        try:
+            result = await self._route(method, path, headers, body, path == _MESSAGES)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
         if result is not None:
             with self._lock:
                 self._by_status[result[0]] += 1

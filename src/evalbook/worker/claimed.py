@@ -1,0 +1,235 @@
+"""Execute one claimed run under its lease: what a pool slot (or a Celery task) runs.
+
+While the executor works, a heartbeat renews the lease and checks for a cancel request.
+How the execution ends decides what the run record says:
+
+- it finishes: ``completed`` (or ``failed``/``canceled`` by the executor's own rules);
+- a user cancels (``request_cancel``): the execution is canceled, finished results are
+  written, and the executor marks the run ``canceled`` with a stop reason;
+- the worker shuts down (:meth:`ClaimedRun.suspend`): finished results are written and
+  the run is left ``running`` with its lease released, so the next claim resumes it
+  (``canceled`` is only ever a user's decision);
+- the lease is lost (this worker stalled past it and another took the run over): the
+  execution stops and the run record is not touched again — it belongs to the other.
+
+Afterwards the buffered events are written, the lease is released, and the
+``on_finished`` hooks run for a finished run (a failing hook is logged, nothing more).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from datetime import UTC, datetime
+
+from evalbook.core.run import RunRecord, RunStatus
+from evalbook.errors import UserError
+from evalbook.executor.events import Event, RunFinished, RunStarted
+from evalbook.executor.launch import load_for_resume
+from evalbook.executor.runner import RunExecutor
+from evalbook.executor.store_io import StoreIO
+from evalbook.providers.registry import create_provider
+from evalbook.storage import queue
+from evalbook.storage.store import Store
+from evalbook.worker.events import EventRecorder
+
+__all__ = ["ClaimedRun", "FinishedHook", "execute_claimed"]
+
+log = logging.getLogger("evalbook.worker")
+
+#: Called with the finished run (webhooks). Keep it short: enqueue, do not deliver inline.
+FinishedHook = Callable[[RunRecord], Awaitable[None]]
+
+
+class ClaimedRun:
+    """One run this worker holds the lease of, from claim to release."""
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        owner: str,
+        *,
+        lease_s: float,
+        on_finished: Sequence[FinishedHook] = (),
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.owner = owner
+        self.lease_s = lease_s
+        #: Renew the lease and look for a cancel this often (a cancel is seen within it).
+        self.heartbeat_s = min(lease_s / 3, 1.0)
+        self.on_finished = tuple(on_finished)
+        #: Set when another worker took the run over; this one must not touch it again.
+        self.lost = False
+        self._suspended: str | None = None
+        self._cancel_sent = False
+        self._started = False
+        #: The record the executor finished the run with (its ``RunFinished`` event).
+        self._finished: RunRecord | None = None
+        self._executor: RunExecutor | None = None
+        self._task: asyncio.Task[RunRecord] | None = None
+        self._poke = asyncio.Event()
+
+    def suspend(self, reason: str) -> None:
+        """Stop executing and leave the run to be resumed by the next claim (shutdown).
+        A user's cancel already under way wins: the run then ends ``canceled``; so does the
+        end already recorded (the executor is only closing its clients)."""
+        if self._suspended is not None or self._cancel_sent or self._finished is not None:
+            return
+        self._suspended = reason
+        if self._executor is not None:
+            self._executor.suspend_on_cancel = True
+        if self._task is not None:
+            self._task.cancel()
+
+    def poke(self) -> None:
+        """Check for a cancel request now instead of at the next heartbeat."""
+        self._poke.set()
+
+    async def execute(self) -> RunRecord | None:
+        """Execute to the end; the run as recorded when it finished, None when it was left
+        for another worker (suspended, lease lost, or it could not be loaded and marked)."""
+        io = StoreIO()
+        record: RunRecord | None = None
+        try:
+            async with EventRecorder(self.store, self.run_id, io) as events:
+                record = await self._execute(io, events)
+        finally:
+            if not self.lost:
+                try:
+                    await asyncio.shield(
+                        io.call(queue.release, self.store, self.run_id, self.owner)
+                    )
+                except Exception:  # the lease then simply expires
+                    log.warning("run %s: releasing the lease failed", self.run_id, exc_info=True)
+            io.close()
+        if record is None or not record.status.finished:
+            return None
+        for hook in self.on_finished:
+            try:
+                await hook(record)
+            except Exception:
+                log.exception("run %s: an on_finished hook failed", self.run_id)
+        return record
+
+    async def _execute(self, io: StoreIO, events: EventRecorder) -> RunRecord | None:
+        heartbeat = asyncio.create_task(self._heartbeat(io), name=f"evalbook-lease-{self.run_id}")
+        try:
+            try:
+                run, suite, version, config = await io.call(
+                    load_for_resume, self.store, self.run_id
+                )
+                provider = create_provider(config)
+            except (UserError, ValueError) as exc:  # it will never start: say why
+                log.error("run %s cannot be started: %s", self.run_id, exc)
+                if self.lost:
+                    return None
+                record = await io.call(self._mark_failed, f"could not start: {exc}")
+                events(RunFinished(record))
+                return record
+            except Exception:  # the database, probably: the next claim tries again
+                log.exception("run %s: loading it failed", self.run_id)
+                return None
+            if self._suspended is not None or self.lost:
+                await provider.aclose()
+                return None
+
+            def on_event(event: Event) -> None:
+                if isinstance(event, RunStarted):
+                    self._started = True
+                    self._poke.set()  # a cancel requested before the start acts now
+                elif isinstance(event, RunFinished):
+                    self._finished = event.run
+                events(event)
+
+            executor = RunExecutor(
+                self.store, run, suite, version, config, provider, on_event=on_event
+            )
+            self._executor = executor
+            task = asyncio.create_task(executor.execute(), name=f"evalbook-run-{self.run_id}")
+            self._task = task
+            try:
+                await _wait(task, self)
+            finally:
+                await provider.aclose()
+            if not task.cancelled() and task.exception() is not None:
+                log.error("run %s failed", self.run_id, exc_info=task.exception())
+            if self._finished is not None:  # completed, or failed/canceled and recorded so
+                return self._finished
+            if self._suspended is not None and not self.lost:
+                events.add("status", {"status": "running", "reason": self._suspended})
+            # Stopped before its end was recorded: the next claim resumes it.
+            return None
+        finally:
+            heartbeat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await heartbeat
+
+    async def _heartbeat(self, io: StoreIO) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.heartbeat_s):
+                    await self._poke.wait()
+            self._poke.clear()
+            try:
+                held = await io.call(
+                    queue.renew, self.store, self.run_id, self.owner, lease_s=self.lease_s
+                )
+                # A cancel is delivered once execution has started: the executor then
+                # records it as a consistent `canceled` run.
+                cancel = (
+                    held
+                    and self._started
+                    and not self._cancel_sent
+                    and self._finished is None
+                    and await io.call(queue.cancel_requested, self.store, self.run_id)
+                )
+            except Exception:
+                log.warning("run %s: lease heartbeat failed", self.run_id, exc_info=True)
+                continue
+            if not held:
+                log.warning("run %s: lease lost to another worker; stopping", self.run_id)
+                self.lost = True
+                self.suspend("lease lost")
+                return
+            if cancel and self._suspended is None and self._finished is None and self._task:
+                log.info("run %s: cancel requested", self.run_id)
+                self._cancel_sent = True
+                self._task.cancel()
+
+    def _mark_failed(self, reason: str) -> RunRecord:
+        run = self.store.get_run(self.run_id)
+        run.status = RunStatus.failed
+        run.stop_reason = reason[:2000]
+        run.passed = False
+        run.finished_at = datetime.now(UTC)
+        self.store.update_run(run)
+        return run
+
+
+async def _wait(task: asyncio.Task[RunRecord], claimed: ClaimedRun) -> None:
+    """Wait for the execution; if the waiter itself is canceled, suspend the run (never
+    cancel it as if the user asked) and wait for it to flush before re-raising."""
+    try:
+        await asyncio.wait([task])
+    except asyncio.CancelledError:
+        claimed.suspend("the worker was stopped")
+        await asyncio.wait([task])
+        raise
+
+
+async def execute_claimed(
+    store: Store,
+    run_id: str,
+    owner: str,
+    *,
+    lease_s: float,
+    on_finished: Sequence[FinishedHook] = (),
+) -> RunRecord | None:
+    """Execute a run ``owner`` has claimed (``queue.claim``): the path every backend takes."""
+    return await ClaimedRun(
+        store, run_id, owner, lease_s=lease_s, on_finished=on_finished
+    ).execute()

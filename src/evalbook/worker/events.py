@@ -1,0 +1,137 @@
+"""A run's progress events, appended to ``run_events`` so any process can stream them.
+
+Why the database and not an in-memory broadcast: the server answering an SSE request is
+not necessarily the process executing the run (``evalbook worker`` elsewhere, or a worker
+that took over after a crash). The stream reads ``run_events`` after its last event id.
+
+The executor calls the sink synchronously on the event loop, once per case, so the sink
+only appends to a buffer; a background task writes the buffer in one transaction every
+``interval_s`` or every ``batch_size`` events, on the run's store thread.
+
+Kinds and their data:
+
+- ``status``: ``{status, …}`` — ``running`` when execution starts (with ``total`` and
+  ``already_done``), ``running`` with a ``reason`` when a worker shut down and left the
+  run for another to resume.
+- ``item``: ``{case_id, epoch, status, score, latency_ms, cached, error}`` per case.
+- ``finished``: ``{status, score, passed, counts, cost, judge_cost, duration_ms,
+  stop_reason}``, last.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from evalbook.executor.events import Event, ItemDone, RunFinished, RunStarted
+from evalbook.executor.store_io import StoreIO
+from evalbook.storage import queue
+from evalbook.storage.store import Store
+
+__all__ = ["EventRecorder", "event_row"]
+
+log = logging.getLogger("evalbook.worker")
+
+
+def event_row(event: Event) -> tuple[str, dict[str, Any]]:
+    """``(kind, data)`` of an executor event as stored in ``run_events``."""
+    if isinstance(event, RunStarted):
+        return "status", {
+            "status": "running",
+            "total": event.total,
+            "already_done": event.already_done,
+        }
+    if isinstance(event, ItemDone):
+        return "item", {
+            "case_id": event.case_id,
+            "epoch": event.epoch,
+            "status": event.status,
+            "score": event.score,
+            "latency_ms": event.latency_ms,
+            "cached": event.cached,
+            "error": event.error,
+        }
+    run = event.run
+    return "finished", {
+        "status": run.status.value,
+        "score": run.score,
+        "passed": run.passed,
+        "counts": run.counts.model_dump(mode="json"),
+        "cost": run.cost,
+        "judge_cost": run.judge_cost,
+        "duration_ms": run.duration_ms,
+        "stop_reason": run.stop_reason,
+    }
+
+
+class EventRecorder:
+    """The event sink of one run: buffers, and appends in batches, in order."""
+
+    def __init__(
+        self,
+        store: Store,
+        run_id: str,
+        io: StoreIO,
+        *,
+        batch_size: int = 200,
+        interval_s: float = 0.1,
+    ) -> None:
+        self.store = store
+        self.run_id = run_id
+        self.io = io
+        self.batch_size = batch_size
+        self.interval_s = interval_s
+        self._buffer: list[tuple[str, str, dict[str, Any]]] = []
+        self._wake = asyncio.Event()
+        self._closed = False
+        self._task: asyncio.Task[None] | None = None
+
+    def __call__(self, event: Event) -> None:
+        kind, data = event_row(event)
+        self.add(kind, data)
+        if isinstance(event, RunFinished):
+            self._wake.set()  # a stream waiting for the end should not wait a tick
+
+    def add(self, kind: str, data: dict[str, Any]) -> None:
+        self._buffer.append((self.run_id, kind, data))
+        if len(self._buffer) >= self.batch_size:
+            self._wake.set()
+
+    async def __aenter__(self) -> EventRecorder:
+        self._task = asyncio.create_task(self._loop(), name=f"evalbook-events-{self.run_id}")
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def _loop(self) -> None:
+        while not self._closed:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.interval_s):
+                    await self._wake.wait()
+            self._wake.clear()
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self._buffer:
+            return
+        batch, self._buffer = self._buffer, []
+        try:
+            await self.io.call(queue.append_events, self.store, batch)
+        except Exception:
+            # Progress, not the record: keep the events for the next attempt.
+            log.warning("run %s: writing %d events failed", self.run_id, len(batch), exc_info=True)
+            self._buffer[:0] = batch
+
+    async def close(self) -> None:
+        """Stop the loop and write what is left (also while the run is being stopped)."""
+        if self._closed:
+            return
+        self._closed = True
+        self._wake.set()
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await asyncio.shield(self._task)
+        await asyncio.shield(self._flush())
