@@ -19,6 +19,11 @@ def serve_command(
     public_url: str | None = typer.Option(
         None, "--public-url", help="How clients reach this server (links in webhooks)."
     ),
+    allow_private_webhooks: bool = typer.Option(
+        False,
+        "--allow-private-webhooks",
+        help="Let webhooks created with allow_private send to loopback/private addresses.",
+    ),
 ) -> None:
     """Serve the REST API (OpenAPI at /openapi.json) and execute queued runs."""
     import uvicorn
@@ -28,7 +33,12 @@ def serve_command(
     from evalbook.storage.store import Store
 
     settings = ServerSettings(
-        host=host, port=port, max_runs=max_runs, worker=worker, public_url=public_url
+        host=host,
+        port=port,
+        max_runs=max_runs,
+        worker=worker,
+        public_url=public_url,
+        allow_private_webhooks=allow_private_webhooks,
     )
     store = Store.open()
     try:
@@ -36,4 +46,8 @@ def serve_command(
         err_console.print(f"evalbook serving {settings.base_url} · database {store.location}")
     finally:
         store.close()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # Open event streams (SSE) would hold a graceful stop forever: give them a few
+    # seconds, then close them (clients resume with Last-Event-ID).
+    uvicorn.run(
+        create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=5
+    )

@@ -19,6 +19,7 @@ from rich.logging import RichHandler
 from evalbook.cli.console import err_console
 from evalbook.storage.store import Store
 from evalbook.worker import WorkerPool
+from evalbook.worker.webhooks import deliver_forever, webhook_hook
 
 
 def worker_command(
@@ -33,6 +34,21 @@ def worker_command(
     poll_s: float = typer.Option(
         0.5, "--poll-s", min=0.01, help="Seconds between looks for queued runs."
     ),
+    public_url: str = typer.Option(
+        "http://127.0.0.1:8000",
+        "--public-url",
+        envvar="EVALBOOK_PUBLIC_URL",
+        help="How clients reach the server: the run link in webhook payloads.",
+    ),
+    webhooks: bool = typer.Option(
+        True,
+        "--webhooks/--no-webhooks",
+        help="Also send pending webhook deliveries from here (servers send them too;"
+        " each delivery is claimed by one sender).",
+    ),
+    allow_private_webhooks: bool = typer.Option(
+        False, "--allow-private-webhooks", help="As `evalbook serve --allow-private-webhooks`."
+    ),
 ) -> None:
     """Execute queued runs from the database until SIGINT/SIGTERM."""
     handler = RichHandler(console=err_console, show_path=False, rich_tracebacks=False)
@@ -41,14 +57,20 @@ def worker_command(
     logger.setLevel(logging.INFO)
     store = Store.open()
     try:
-        pool = WorkerPool(store, max_runs=max_runs, lease_s=lease_s, poll_s=poll_s)
-        asyncio.run(_serve(pool))
+        pool = WorkerPool(
+            store,
+            max_runs=max_runs,
+            lease_s=lease_s,
+            poll_s=poll_s,
+            on_finished=(webhook_hook(store, public_url.rstrip("/")),),
+        )
+        asyncio.run(_serve(pool, store, webhooks, allow_private_webhooks))
     finally:
         logger.removeHandler(handler)
         store.close()
 
 
-async def _serve(pool: WorkerPool) -> None:
+async def _serve(pool: WorkerPool, store: Store, webhooks: bool, allow_private: bool) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
 
@@ -63,4 +85,12 @@ async def _serve(pool: WorkerPool) -> None:
 
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, graceful)
-    await pool.run(stop)
+    if not webhooks:
+        await pool.run(stop)
+        return
+    sender = asyncio.create_task(deliver_forever(store, stop, allow_private=allow_private))
+    try:
+        await pool.run(stop)
+    finally:
+        stop.set()
+        await sender

@@ -3,7 +3,7 @@
 Handlers are thin: they validate the request, check the workspace, and call the same
 store and library functions the CLI calls. Background services (the in-process worker
 pool, webhook delivery) start and stop with the app; each is an ``async (state, stop)``
-function listed in ``server/services.py``.
+function of ``server/services.py``.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from evalbook._version import __version__
 from evalbook.errors import ConfigError
 from evalbook.server.errors import BodyLimit, install_error_handlers
 from evalbook.server.routes import ROUTERS
-from evalbook.server.services import DEFAULT_SERVICES, Service
+from evalbook.server.schemas.common import ERRORS
+from evalbook.server.services import Service, default_services
 from evalbook.server.settings import ServerSettings
 from evalbook.server.state import ServerState
 from evalbook.storage.store import Store
@@ -47,10 +48,10 @@ def create_app(
     services: Sequence[Service] | None = None,
 ) -> FastAPI:
     """The app. ``store`` is opened from ``settings.database_url`` when not given (and
-    then closed with the app); ``services`` default to :data:`DEFAULT_SERVICES` when
-    ``settings.worker`` is on, else none."""
+    then closed with the app); ``services`` default to :func:`default_services` (the
+    worker pool when ``settings.worker`` is on, and webhook delivery)."""
     settings = settings or ServerSettings()
-    chosen = services if services is not None else (DEFAULT_SERVICES if settings.worker else ())
+    chosen = services if services is not None else default_services(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -85,6 +86,7 @@ def create_app(
         version=__version__,
         summary="LLM evaluation runs: suites, prompts, runs, results, comparisons.",
         lifespan=lifespan,
+        responses=ERRORS,  # the error answers any route may give, documented once
     )
     install_error_handlers(app)
     for router in ROUTERS:

@@ -34,6 +34,9 @@ class ServerSettings:
     public_url: str | None = None
     #: Largest request body accepted (suites arrive as YAML/JSON bodies).
     max_body_bytes: int = 10 * 1024 * 1024
+    #: Let webhooks created with ``allow_private`` send to loopback/private addresses
+    #: (a receiver on this machine or network); off, only public addresses are allowed.
+    allow_private_webhooks: bool = False
 
     @property
     def single_user_allowed(self) -> bool:

@@ -1,0 +1,146 @@
+"""Live progress of a run: ``GET /api/runs/{id}/events`` as Server-Sent Events.
+
+The stream follows the run's log in the database (``run_events``), not an in-memory
+bus, so it works whichever process executes the run — this server's pool, an
+``evalbook worker`` elsewhere, a worker that took the run over after a crash. Every
+event goes out as ``id:`` (its id in the log), ``event:`` (its kind: ``status``,
+``item``, ``finished``) and ``data:`` (JSON). A client that lost the connection resumes
+with ``Last-Event-ID`` (browsers send it by themselves) or ``?after=ID`` and gets only
+the later events.
+
+The stream ends after ``finished``. A finished run answers its stored events and ends;
+one that logged nothing (a CLI run, a run canceled before it started) answers one
+``finished`` summary made from its record. Resuming after the last event of a finished
+run answers ``204 No Content``, which tells an ``EventSource`` to stop reconnecting.
+Comments (``: keepalive``) keep idle connections open through proxies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi.sse import EventSourceResponse, format_sse_event
+
+from evalbook.errors import NotFoundError, UserError
+from evalbook.executor.events import RunFinished
+from evalbook.server.auth import CurrentWorkspace
+from evalbook.server.state import server_state
+from evalbook.storage.progress import Tail, run_owner, tail
+from evalbook.storage.store import Store
+from evalbook.worker.events import event_row
+
+router = APIRouter(tags=["runs"])
+
+log = logging.getLogger("evalbook.server")
+
+#: Seconds between looks at the log while nothing is new.
+POLL_S = 0.25
+#: Events read per look.
+BATCH = 500
+#: Seconds of silence after which a keepalive comment is sent.
+KEEPALIVE_S = 15.0
+#: The reconnection delay suggested to clients (ms).
+RETRY_MS = 2000
+#: How long a run may show as finished before its worker's ``finished`` event lands
+#: (the worker writes the record, then flushes its buffered events).
+FINISH_GRACE_S = 3.0
+
+#: The largest event id (a 64-bit column).
+MAX_ID = 2**63 - 1
+
+_NO_CACHE = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+@router.get(
+    "/api/runs/{run_id}/events",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "The run's events: `id:` event id, `event:` kind, `data:` JSON.",
+            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+        },
+        204: {"description": "Resumed after the last event of a finished run."},
+    },
+)
+async def run_events(
+    run_id: str,
+    request: Request,
+    workspace: CurrentWorkspace,
+    after: Annotated[
+        int | None, Query(ge=0, le=MAX_ID, description="Resume after this event id.")
+    ] = None,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+) -> Response:
+    """The run's progress: stored events first, then new ones as they are logged."""
+    store = server_state(request).store
+    if await asyncio.to_thread(run_owner, store, run_id) != workspace.id:
+        raise NotFoundError(f"no run {run_id!r}")
+    cursor = _cursor(last_event_id, after)
+    first = await asyncio.to_thread(tail, store, run_id, after=cursor or 0, limit=BATCH)
+    if cursor is not None and not first.events and _over(first):
+        return Response(status_code=204, headers=_NO_CACHE)
+    return EventSourceResponse(_stream(store, run_id, cursor or 0, first), headers=_NO_CACHE)
+
+
+def _cursor(header: str | None, after: int | None) -> int | None:
+    """Where to resume: ``Last-Event-ID`` (the newer, on a browser's reconnect) or
+    ``?after``; None to start from the beginning."""
+    if header is not None and header.strip():
+        value = header.strip()
+        if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
+            raise UserError(f"Last-Event-ID must be an event id (an integer), got {value!r}")
+        return int(value)
+    return after
+
+
+def _over(look: Tail) -> bool:
+    """Whether a run with nothing new in its log will log nothing more."""
+    if look.status is None or not look.status.finished:
+        return False
+    if look.finished_logged or not look.logged:
+        return True
+    if look.finished_at is None:
+        return True
+    return (datetime.now(UTC) - look.finished_at).total_seconds() > FINISH_GRACE_S
+
+
+def _frame(event_id: int, kind: str, data: dict[str, Any]) -> bytes:
+    body = json.dumps(data, separators=(",", ":"), default=str)
+    return format_sse_event(data_str=body, event=kind, id=str(event_id))
+
+
+async def _stream(store: Store, run_id: str, cursor: int, look: Tail) -> AsyncIterator[bytes]:
+    yield format_sse_event(retry=RETRY_MS)
+    last = cursor
+    quiet_since = time.monotonic()
+    while True:
+        for event in look.events:
+            yield _frame(event.id, event.kind, event.data)
+            last = event.id
+            if event.kind == "finished":
+                return
+        if look.events:
+            quiet_since = time.monotonic()
+        elif _over(look):
+            if not look.finished_logged:  # the run logged no summary: make it from its record
+                run = await asyncio.to_thread(store.get_run, run_id)
+                kind, data = event_row(RunFinished(run))
+                yield _frame(last, kind, data)
+            return
+        elif time.monotonic() - quiet_since >= KEEPALIVE_S:
+            yield b": keepalive\n\n"
+            quiet_since = time.monotonic()
+        if len(look.events) < BATCH:
+            await asyncio.sleep(POLL_S)
+        try:
+            look = await asyncio.to_thread(tail, store, run_id, after=last, limit=BATCH)
+        except Exception:  # the client reconnects with Last-Event-ID and loses nothing
+            log.warning("run %s: reading its events failed; ending the stream", run_id)
+            return
