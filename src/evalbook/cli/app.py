@@ -14,14 +14,21 @@ from evalbook.cli import (
     compare,
     db,
     export,
+    feedback,
     gate,
+    judges,
+    keys,
     noise,
+    pairwise,
     quickstart,
     report,
+    rescore,
     run,
     runs,
     schema,
+    serve,
     trend,
+    worker,
 )
 from evalbook.cli.console import err_console
 from evalbook.errors import EvalbookError
@@ -41,13 +48,20 @@ app.command("run")(run.run_command)
 app.command("quickstart")(quickstart.quickstart_command)
 app.command("export")(export.export_command)
 app.command("compare")(compare.compare_command)
+app.command("pairwise")(pairwise.pairwise_command)
 app.command("gate")(gate.gate_command)
 app.command("noise")(noise.noise_command)
 app.command("trend")(trend.trend_command)
 app.command("report")(report.report_command)
+app.command("rescore")(rescore.rescore_command)
+app.command("judges")(judges.judges_command)
+app.command("feedback")(feedback.feedback_command)
+app.command("worker")(worker.worker_command)
 app.add_typer(runs.app, name="runs")
 app.add_typer(schema.app, name="schema")
 app.add_typer(db.app, name="db")
+app.add_typer(keys.app, name="keys")
+app.command("serve")(serve.serve_command)
 
 
 @app.callback(invoke_without_command=True)

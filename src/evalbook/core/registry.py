@@ -9,6 +9,7 @@ adds entries at run time (``@evalbook.scorer``, ``@evalbook.provider``).
 from __future__ import annotations
 
 import importlib
+import threading
 from importlib.metadata import entry_points
 from typing import Generic, TypeVar
 
@@ -25,14 +26,20 @@ class Registry(Generic[T]):
         self.group = group
         self._entries: dict[str, T | str] = {}
         self._loaded_entry_points = False
+        self._lock = threading.Lock()
 
     def _load_entry_points(self) -> None:
         if self._loaded_entry_points:
             return
-        self._loaded_entry_points = True
-        for ep in entry_points(group=self.group):
-            # Run-time registrations win over installed entry points of the same name.
-            self._entries.setdefault(ep.name, ep.value)
+        # Server threads look names up concurrently: the flag is set once the entries are
+        # in, or a second thread would find the registry empty.
+        with self._lock:
+            if self._loaded_entry_points:
+                return
+            for ep in entry_points(group=self.group):
+                # Run-time registrations win over installed entry points of the same name.
+                self._entries.setdefault(ep.name, ep.value)
+            self._loaded_entry_points = True
 
     def register(self, name: str, obj: T | str, *, replace: bool = False) -> None:
         """Add ``obj`` (or a lazy ``"module:attr"`` string) under ``name``."""

@@ -37,9 +37,7 @@ class Budget:
         self.reserved += estimate
         return True
 
-    def settle(
-        self, token: int, actual: float | None, *, called: bool, extra: float = 0.0
-    ) -> None:
+    def settle(self, token: int, actual: float | None, *, called: bool, extra: float = 0.0) -> None:
         self.reserved -= self._reservations.pop(token, 0.0)
         self.spent += extra
         if called and actual is not None:

@@ -54,8 +54,10 @@ def prepare_run(
     experiment_id: str | None = None,
     title: str | None = None,
     description: str | None = None,
+    workspace_id: str = "default",
 ) -> tuple[RunRecord, PromptVersion, ModelConfig, Provider]:
-    """Validate everything up front, record the definitions and a ``pending`` run."""
+    """Validate everything up front, record the definitions and a ``pending`` run (owned
+    by ``workspace_id``: the server's workspace of the request)."""
     options = options or RunOptions()
     config = resolve_model(suite, model)
     try:
@@ -103,6 +105,7 @@ def prepare_run(
         model_hash=config.hash,
         threshold=suite.threshold,
         options=options,
+        workspace_id=workspace_id,
         evalbook_version=__version__,
         created_at=now,
     )

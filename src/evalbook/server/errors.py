@@ -5,6 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -38,7 +40,15 @@ def install_error_handlers(app: FastAPI) -> None:
         body: dict[str, Any] = {"detail": str(exc), "error": type(exc).__name__}
         return JSONResponse(body, status_code=_status(exc))
 
+    async def invalid(_request: Request, exc: Exception) -> JSONResponse:
+        # FastAPI's own answer echoes each bad value ("input"): a key sent by mistake
+        # would come back in the response (and whatever logs it). Say where, not what.
+        assert isinstance(exc, RequestValidationError)
+        errors = [{k: v for k, v in e.items() if k not in ("input", "url")} for e in exc.errors()]
+        return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
     app.add_exception_handler(EvalbookError, handle)
+    app.add_exception_handler(RequestValidationError, invalid)
 
 
 class BodyLimit:

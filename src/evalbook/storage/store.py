@@ -27,6 +27,8 @@ from evalbook.storage.db import ensure_schema, make_engine, writer
 from evalbook.storage.redis_cache import redis_cache_from_env
 from evalbook.storage.rows import result_to_rows, row_to_run, rows_to_result, run_to_row
 
+_SUITES_KEPT = 32
+
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -43,6 +45,7 @@ class Store:
         self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
         #: Responses go to Redis (with a TTL) instead of the ``cache`` table when configured.
         self.redis = redis_cache_from_env()
+        self._suites: dict[str, Suite] = {}
 
     @classmethod
     def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
@@ -163,13 +166,22 @@ class Store:
         return PromptVersion.model_validate(row[0])
 
     def get_suite(self, suite_hash: str) -> Suite:
+        """A recorded suite. Suites are immutable and content-addressed, so the parsed
+        ones are kept (a few) for the next caller: a server asks for the same few often."""
+        cached = self._suites.get(suite_hash)
+        if cached is not None:
+            return cached
         with self.engine.connect() as conn:
             row = conn.execute(
                 sa.select(t.suites.c.definition).where(t.suites.c.hash == suite_hash)
             ).first()
         if row is None:
             raise NotFoundError(f"no suite with hash {suite_hash}")
-        return Suite.model_validate(row[0])
+        suite = Suite.model_validate(row[0])
+        self._suites[suite_hash] = suite
+        while len(self._suites) > _SUITES_KEPT:
+            self._suites.pop(next(iter(self._suites)))
+        return suite
 
     # -- runs ----------------------------------------------------------------------------
 

@@ -37,7 +37,7 @@ against every case here, so a typo fails the load rather than the run.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +53,13 @@ from evalbook.suites.prompt_spec import build_prompt
 from evalbook.suites.scorer_specs import ScorerBuilder, parse_specs
 from evalbook.suites.yaml_lines import parse_yaml, plain
 
-__all__ = ["SUITE_KEYS", "load_suite", "load_suite_from_dict", "suite_from_cases"]
+__all__ = [
+    "SUITE_KEYS",
+    "load_suite",
+    "load_suite_from_dict",
+    "load_suite_from_text",
+    "suite_from_cases",
+]
 
 SUITE_KEYS = frozenset(
     {
@@ -89,6 +95,21 @@ def load_suite_from_dict(
     """
     copied = plain(dict(data)) if isinstance(data, Mapping) else data  # later edits stay out
     return _build(copied, base_dir, source)
+
+
+def load_suite_from_text(
+    text: str, *, source: str = "<text>", inspect: Callable[[Any], None] | None = None
+) -> Suite:
+    """A suite from YAML (or JSON) text with no base directory (the REST API): problems
+    name ``source:line``; dataset includes and image paths are refused. ``inspect`` sees
+    the parsed structure before anything is built (the API refuses some scorers before
+    building would import them)."""
+    data = parse_yaml(text, source)
+    if data is None:
+        raise SuiteError("the suite is empty", location=source)
+    if inspect is not None:
+        inspect(plain(data))
+    return _build(data, None, source)
 
 
 def suite_from_cases(

@@ -4,8 +4,32 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from evalbook.server.routes import health
+from evalbook.server.routes import (
+    compare,
+    evals,
+    events,
+    graph,
+    health,
+    prompt_evals,
+    prompts,
+    results,
+    runs,
+    suites,
+    webhooks,
+)
 
 __all__ = ["ROUTERS"]
 
-ROUTERS: tuple[APIRouter, ...] = (health.router,)
+ROUTERS: tuple[APIRouter, ...] = (
+    health.router,
+    suites.router,
+    prompts.router,
+    runs.router,
+    results.router,
+    compare.router,
+    evals.router,
+    prompt_evals.router,
+    graph.router,
+    events.router,
+    webhooks.router,
+)

@@ -1,0 +1,190 @@
+"""Seed 004's endpoints, exactly as the seed describes them: ``POST /api/evals`` (202),
+``GET /api/evals`` (the 50 most recent), ``GET /api/evals/{id}`` (the eval-run object).
+
+How the seed's eval run maps onto evalbook:
+
+- ``inputSet[]``: each item is one case of an ad-hoc suite ``evals-<content hash>``
+  (registered in the workspace like any suite); its keys are the template's variables
+  (keys that are case fields — ``id``, ``expected``, ``section`` … — stay case fields).
+  Items without an ``id`` get ``input-1``, ``input-2`` … in order.
+- ``templateId``: a prompt of the workspace (its latest version renders every case).
+  Without one there are no "built-in generation kinds" here: each item must carry the
+  text to send as ``prompt`` (or chat ``messages``); ``_kind`` is kept as a variable.
+- The pass criterion is the seed's: a case passes when the model returned non-empty
+  output without an error (the suite's only scorer is ``non-empty``).
+- ``name`` is the run's title and the ad-hoc suite's name; ``model`` (not in the seed)
+  picks the model, default the embedded local model.
+- ``status``: ``canceled`` reads ``failed`` (the seed knows pending, running,
+  completed and failed; a canceled run did not complete).
+- ``totalCases`` / ``passedCases``: the run's counts; ``metrics.averageInferenceMs``: the
+  run's mean model latency (cached and errored cases left out, as in its metrics);
+  ``metrics.results[]``: per result in plan order, ``outputPreview`` the first 200
+  characters of the output, ``inferenceMs`` its latency; ``startedAt`` / ``completedAt``:
+  when the run started and finished.
+
+``GET /api/evals`` lists any run of the workspace (not only those made here), newest
+first, archived ones left out; ``GET /api/evals/{id}`` reads any run of the workspace.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+
+from evalbook.core.identity import short_hash
+from evalbook.core.model_config import DEFAULT_MODEL_SPEC, ModelConfig
+from evalbook.core.run import RunRecord, RunStatus
+from evalbook.core.suite import PromptVersion, Suite
+from evalbook.errors import NotFoundError, UserError
+from evalbook.executor.launch import prepare_run
+from evalbook.providers.base import Provider
+from evalbook.server.auth import CurrentWorkspace
+from evalbook.server.routes._common import IdempotencyKey, RunId, StoreDep, submit_run
+from evalbook.server.schemas.models import model_from_request
+from evalbook.server.schemas.policy import check_suite_data
+from evalbook.server.schemas.seeds import (
+    EvalCaseResult,
+    EvalCreate,
+    EvalMetrics,
+    EvalOut,
+    EvalSummary,
+    EvalSummaryMetrics,
+    SeedStatus,
+)
+from evalbook.storage.catalog import prompt_refs, register_suite
+from evalbook.storage.runs_query import (
+    RunFilter,
+    get_workspace_run,
+    list_workspace_runs,
+    result_previews,
+)
+from evalbook.storage.store import Store
+from evalbook.suites import load_suite_from_dict
+from evalbook.suites.datasets import case_from_row
+
+router = APIRouter(prefix="/api/evals", tags=["seed: evals"])
+
+#: The prompt of evals made without a template: each input's ``prompt``, as is.
+INLINE_PROMPT = "evals-inline"
+_PREVIEW = 200
+_RECENT = 50
+
+
+def seed_status(status: RunStatus) -> SeedStatus:
+    return "failed" if status is RunStatus.canceled else status.value  # type: ignore[return-value]
+
+
+def _prompt(store: Store, workspace_id: str, body: EvalCreate) -> dict[str, Any]:
+    if body.templateId is None:
+        for i, row in enumerate(body.inputSet):
+            if "prompt" not in row and "messages" not in row:
+                raise UserError(
+                    f"inputSet[{i}]: without templateId every input needs the text to send"
+                    " as 'prompt' (or chat 'messages'); built-in generation kinds (_kind)"
+                    " are not available on this server"
+                )
+        return {"name": INLINE_PROMPT, "template": "{{ prompt }}"}
+    refs = prompt_refs(store, workspace_id, body.templateId)
+    if not refs:
+        raise NotFoundError(f"templateId: no prompt {body.templateId!r} in this workspace")
+    latest = store.get_prompt_version(refs[-1].name, refs[-1].version)
+    body_of = latest.model_dump(mode="json", exclude={"version"}, exclude_none=True)
+    return {"name": body.templateId, "versions": {latest.version: body_of}}
+
+
+def _suite(store: Store, workspace_id: str, body: EvalCreate) -> Suite:
+    rows = [{"id": f"input-{i + 1}", **row} for i, row in enumerate(body.inputSet)]
+    prompt = _prompt(store, workspace_id, body)
+    identity = {"name": body.name, "prompt": prompt, "inputSet": rows}
+    data = {
+        "id": f"evals-{short_hash('evals', identity)}",
+        "name": body.name,
+        "prompt": prompt,
+        "scorers": ["non-empty"],
+        "cases": [case_from_row(row) for row in rows],
+    }
+    check_suite_data(data)
+    return load_suite_from_dict(data, source="<inputSet>")
+
+
+@router.post("", status_code=202, responses={200: {"model": EvalOut, "description": "Retried"}})
+async def create_eval(
+    body: EvalCreate,
+    request: Request,
+    response: Response,
+    workspace: CurrentWorkspace,
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> EvalOut:
+    """Queue an eval run over ``inputSet`` (202 Accepted); poll ``GET /api/evals/{id}``
+    or subscribe to the ``eval.completed`` webhook."""
+
+    def prepare() -> tuple[RunRecord, PromptVersion, ModelConfig, Provider]:
+        config = model_from_request(body.model or DEFAULT_MODEL_SPEC)
+        suite = _suite(store, workspace.id, body)
+        register_suite(store, workspace.id, suite)
+        return prepare_run(store, suite, model=config, title=body.name, workspace_id=workspace.id)
+
+    found, created = await submit_run(request, workspace, idempotency_key, prepare)
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/evals/{found.run.id}"
+    return eval_out(store, found.run)
+
+
+def _average(run: RunRecord) -> int | None:
+    latency = run.metrics.get("latency_ms") or {}
+    mean = latency.get("mean") if isinstance(latency, dict) else None
+    return None if mean is None else round(mean)
+
+
+def _summary(run: RunRecord) -> dict[str, Any]:
+    return {
+        "id": run.id,
+        "name": run.title,
+        "templateId": None if run.prompt_name == INLINE_PROMPT else run.prompt_name,
+        "status": seed_status(run.status),
+        "totalCases": run.counts.total,
+        "passedCases": run.counts.passed,
+        "startedAt": run.started_at,
+        "completedAt": run.finished_at if run.status.finished else None,
+    }
+
+
+def eval_out(store: Store, run: RunRecord) -> EvalOut:
+    suite = store.get_suite(run.suite_hash)
+    cases = suite.select(run.options.case_ids)
+    inputs = [
+        dict(c.vars) if c.vars or not c.messages else {"messages": c.model_dump()["messages"]}
+        for c in cases
+    ]
+    results = [
+        EvalCaseResult(
+            passed=r.status == "passed",
+            outputPreview=r.output_preview or "",
+            inferenceMs=None if r.latency_ms is None else round(r.latency_ms),
+        )
+        for r in result_previews(store, run.id, chars=_PREVIEW)
+    ]
+    metrics = EvalMetrics(averageInferenceMs=_average(run), results=results)
+    return EvalOut(**_summary(run), inputSet=inputs, metrics=metrics)
+
+
+@router.get("")
+def list_evals(workspace: CurrentWorkspace, store: StoreDep) -> list[EvalSummary]:
+    """The 50 most recent eval runs of the workspace, newest first."""
+    found = list_workspace_runs(store, workspace.id, RunFilter(), limit=_RECENT)
+    return [
+        EvalSummary(
+            **_summary(f.run),
+            metrics=EvalSummaryMetrics(averageInferenceMs=_average(f.run)),
+        )
+        for f in found
+    ]
+
+
+@router.get("/{id}")
+def get_eval(id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> EvalOut:
+    """The full eval-run row, including ``metrics.results[]``."""
+    return eval_out(store, get_workspace_run(store, workspace.id, id).run)

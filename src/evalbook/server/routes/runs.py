@@ -1,0 +1,199 @@
+"""Runs: submit (202, queued for the worker pool), list with filters, read, cancel, resume,
+archive. Every run belongs to the workspace of the key that made it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+
+from evalbook.core.model_config import ModelConfig
+from evalbook.core.run import RunOptions, RunRecord, RunStatus
+from evalbook.core.suite import PromptVersion
+from evalbook.errors import UserError
+from evalbook.executor.launch import prepare_run
+from evalbook.providers.base import Provider
+from evalbook.server.auth import CurrentWorkspace
+from evalbook.server.routes._common import (
+    CursorQuery,
+    IdempotencyKey,
+    LimitQuery,
+    RunId,
+    StoreDep,
+    decode_cursor,
+    encode_cursor,
+    next_url,
+    submit_run,
+    text_query,
+)
+from evalbook.server.routes.suites import latest_ref
+from evalbook.server.schemas.common import INT32, ErrorOut
+from evalbook.server.schemas.models import model_from_request
+from evalbook.server.schemas.runs import RunCreate, RunOut, RunPage
+from evalbook.server.state import server_state
+from evalbook.storage.queue import request_cancel
+from evalbook.storage.run_admin import requeue, set_archived
+from evalbook.storage.runs_query import RunFilter, get_workspace_run, list_workspace_runs
+
+router = APIRouter(prefix="/api/runs", tags=["runs"])
+
+_CONFLICT: dict[int | str, dict[str, Any]] = {
+    409: {"model": ErrorOut, "description": "Not possible in the run's state"}
+}
+Text = Annotated[str | None, text_query("Exact match")]
+
+
+@router.post(
+    "",
+    status_code=202,
+    responses={
+        200: {"model": RunOut, "description": "The run an earlier request with this key made"}
+    },
+)
+async def create_run(
+    body: RunCreate,
+    request: Request,
+    response: Response,
+    workspace: CurrentWorkspace,
+    store: StoreDep,
+    idempotency_key: IdempotencyKey = None,
+) -> RunOut:
+    """Validate and record a ``pending`` run, queue it for the worker pool and answer 202
+    with it (``Location``: the run). Everything that would fail every case (unknown
+    suite, prompt version, case ids, missing template variables, unknown provider, a
+    model config the policy refuses) is a 422 now, not a failed run later."""
+
+    def prepare() -> tuple[RunRecord, PromptVersion, ModelConfig, Provider]:
+        config = model_from_request(body.model)
+        ref = latest_ref(store, workspace.id, body.suite_id, body.suite_version)
+        return prepare_run(
+            store,
+            store.get_suite(ref.hash),
+            model=config,
+            prompt_version=body.prompt_version,
+            options=RunOptions(
+                concurrency=body.concurrency,
+                epochs=body.epochs,
+                case_ids=body.cases,
+                max_cost=body.max_cost,
+                use_cache=body.use_cache,
+            ),
+            alias=body.alias,
+            label=body.label,
+            tags=body.tags,
+            experiment_id=body.experiment_id,
+            title=body.title,
+            description=body.description,
+            workspace_id=workspace.id,
+        )
+
+    found, created = await submit_run(request, workspace, idempotency_key, prepare)
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/runs/{found.run.id}"
+    return RunOut.of(found)
+
+
+@router.get("")
+def list_runs(
+    request: Request,
+    workspace: CurrentWorkspace,
+    store: StoreDep,
+    suite: Annotated[str | None, text_query("Suite id")] = None,
+    prompt: Annotated[str | None, text_query("Prompt name")] = None,
+    prompt_version: Annotated[int | None, Query(ge=1, le=INT32)] = None,
+    alias: Text = None,
+    status: RunStatus | None = None,
+    tag: Annotated[str | None, text_query("Runs carrying this tag")] = None,
+    created_after: Annotated[datetime | None, Query(description="Inclusive")] = None,
+    created_before: Annotated[datetime | None, Query(description="Exclusive")] = None,
+    archived: Annotated[
+        bool, Query(description="List archived runs instead of the live ones")
+    ] = False,
+    limit: LimitQuery = 50,
+    cursor: CursorQuery = None,
+) -> RunPage:
+    """The workspace's runs, newest first, one page at a time (follow ``next``)."""
+    after = None
+    if cursor is not None:
+        position = decode_cursor(cursor)
+        try:
+            after = (datetime.fromisoformat(position[0]), str(position[1]))
+        except (IndexError, TypeError, ValueError):
+            raise UserError("cursor: not a cursor this server gave out") from None
+    flt = RunFilter(
+        suite_id=suite,
+        prompt=prompt,
+        prompt_version=prompt_version,
+        alias=alias,
+        status=status.value if status else None,
+        tag=tag,
+        created_after=created_after,
+        created_before=created_before,
+        archived=archived,
+    )
+    found = list_workspace_runs(store, workspace.id, flt, limit=limit + 1, after=after)
+    page = found[:limit]
+    next_link = None
+    if len(found) > limit:
+        last = page[-1].run
+        next_link = next_url(request, cursor=encode_cursor([last.created_at.isoformat(), last.id]))
+    return RunPage(items=[RunOut.of(f) for f in page], next=next_link)
+
+
+@router.get("/{run_id}")
+def get_run(run_id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> RunOut:
+    """One run: its status, counts, score and metrics summary as they stand now."""
+    return RunOut.of(get_workspace_run(store, workspace.id, run_id))
+
+
+@router.post("/{run_id}/cancel")
+def cancel_run(run_id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> RunOut:
+    """Cancel a run: a run nobody started is ``canceled`` at once; a running one is asked
+    to stop (its worker lets finished results land, then marks it ``canceled``). A
+    finished run is left as it is."""
+    get_workspace_run(store, workspace.id, run_id)
+    request_cancel(store, run_id)
+    return RunOut.of(get_workspace_run(store, workspace.id, run_id))
+
+
+@router.post("/{run_id}/resume", status_code=202, responses=_CONFLICT)
+def resume_run(
+    run_id: RunId, request: Request, workspace: CurrentWorkspace, store: StoreDep
+) -> RunOut:
+    """Queue a failed or canceled run (or a completed one with errored cases) again: the
+    worker re-runs only the cases that are missing or errored, under the same run id."""
+    run = get_workspace_run(store, workspace.id, run_id).run
+    if not run.status.finished:
+        raise HTTPException(409, f"run {run.id} is {run.status.value}; nothing to resume")
+    if run.archived_at is not None:
+        raise HTTPException(409, f"run {run.id} is archived; unarchive it first")
+    if run.rescored_from is not None:
+        raise HTTPException(409, f"run {run.id} re-scored another run; it has no model calls")
+    complete = run.status is RunStatus.completed and run.counts.errored == 0
+    if complete and len(store.result_statuses(run.id)) >= run.counts.total:
+        raise HTTPException(409, f"run {run.id} completed with every case; nothing to do")
+    if not requeue(store, run.id):
+        raise HTTPException(409, f"run {run.id} changed state meanwhile; read it again")
+    server_state(request).wake_worker()
+    return RunOut.of(get_workspace_run(store, workspace.id, run_id))
+
+
+@router.post("/{run_id}/archive", responses=_CONFLICT)
+def archive_run(run_id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> RunOut:
+    """Hide a finished run from the default lists (``GET /api/runs?archived=true`` shows
+    it); the record itself is kept, unchanged."""
+    run = get_workspace_run(store, workspace.id, run_id).run
+    if not run.status.finished:
+        raise HTTPException(409, f"run {run.id} is {run.status.value}; archive it once finished")
+    set_archived(store, run.id, True)
+    return RunOut.of(get_workspace_run(store, workspace.id, run_id))
+
+
+@router.post("/{run_id}/unarchive")
+def unarchive_run(run_id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> RunOut:
+    """Bring an archived run back to the default lists."""
+    get_workspace_run(store, workspace.id, run_id)
+    set_archived(store, run_id, False)
+    return RunOut.of(get_workspace_run(store, workspace.id, run_id))

@@ -1,0 +1,216 @@
+"""Suites: register one (YAML or JSON, the suite-file form), list them, read a version.
+
+A version is immutable: registering the same id and version again with the same content
+answers 200 with what is there; with other content, 409 — add a new version instead.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated, Any
+from urllib.parse import quote
+
+import yaml
+from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
+from starlette.concurrency import run_in_threadpool
+
+from evalbook.core.suite import Suite
+from evalbook.errors import NotFoundError, SuiteError
+from evalbook.server.auth import CurrentWorkspace
+from evalbook.server.routes._common import (
+    LimitQuery,
+    OffsetQuery,
+    StoreDep,
+    SuiteIdPath,
+    next_url,
+)
+from evalbook.server.schemas.catalog import (
+    SuiteDefinitionOut,
+    SuiteOut,
+    SuitePage,
+    SuiteVersionOut,
+)
+from evalbook.server.schemas.common import ErrorOut, check_no_nul
+from evalbook.server.schemas.policy import check_suite_data
+from evalbook.storage.catalog import SuiteRef, register_suite, suite_refs
+from evalbook.storage.store import Store
+from evalbook.suites import load_suite_from_dict
+from evalbook.suites.loader import load_suite_from_text
+
+router = APIRouter(prefix="/api/suites", tags=["suites"])
+
+_JSON = ("application/json",)
+_YAML = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
+_BODY = {
+    "required": True,
+    "content": {
+        "application/json": {
+            "schema": {
+                "type": "object",
+                "description": "A suite in the suite-file form (`evalbook schema` prints its"
+                " JSON Schema); dataset includes and image paths are refused (no files).",
+            }
+        },
+        "application/yaml": {"schema": {"type": "string", "description": "A suite file"}},
+    },
+}
+
+SuiteVersion = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+def _refuse_nul(data: Any) -> None:
+    try:
+        check_no_nul(data, "suite")
+    except ValueError as exc:
+        raise SuiteError(str(exc)) from None
+
+
+def _parse(body: bytes, content_type: str) -> Suite:
+    """The suite of a request body; every problem a 422 naming where."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise SuiteError("the body is not UTF-8 text") from None
+    source = "<request body>"
+
+    def inspect(data: Any) -> None:
+        _refuse_nul(data)
+        if isinstance(data, dict):
+            check_suite_data(data)
+
+    try:
+        if content_type in _JSON:
+            try:
+                data = json.loads(text)
+            except ValueError as exc:
+                raise SuiteError(f"invalid JSON: {exc}", location=source) from None
+            if not isinstance(data, dict):
+                raise SuiteError(
+                    "a suite must be a mapping of fields (id, prompt, cases, ...)",
+                    location=source,
+                )
+            inspect(data)
+            return load_suite_from_dict(data, source=source)
+        try:  # YAML aliases can expand a small body into an enormous structure
+            if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, yaml.SafeLoader)):
+                raise SuiteError("YAML anchors and aliases are not accepted here", location=source)
+        except yaml.YAMLError:
+            pass  # the loader reports it with its line
+        return load_suite_from_text(text, source=source, inspect=inspect)
+    except RecursionError:
+        raise SuiteError("the suite is nested too deeply", location=source) from None
+
+
+def _versions(refs: list[SuiteRef]) -> list[SuiteVersionOut]:
+    return [
+        SuiteVersionOut(
+            suite_id=r.suite_id,
+            version=r.version,
+            hash=r.hash,
+            name=r.name,
+            case_count=r.case_count,
+            created_at=r.created_at,
+        )
+        for r in refs
+    ]
+
+
+def _suite_out(refs: list[SuiteRef]) -> SuiteOut:
+    versions = _versions(refs)
+    latest = versions[-1]
+    return SuiteOut(
+        id=latest.suite_id, name=latest.name, latest_version=latest.version, versions=versions
+    )
+
+
+def latest_ref(store: Store, workspace_id: str, suite_id: str, version: str | None) -> SuiteRef:
+    """A suite version of the workspace (the latest when ``version`` is ``None``)."""
+    refs = suite_refs(store, workspace_id, suite_id)
+    if version is not None:
+        refs = [r for r in refs if r.version == version]
+    if not refs:
+        which = f"suite {suite_id!r}" + (f" version {version!r}" if version else "")
+        raise NotFoundError(f"no {which} in this workspace")
+    return refs[-1]
+
+
+@router.post(
+    "",
+    status_code=201,
+    openapi_extra={"requestBody": _BODY},
+    responses={
+        200: {"model": SuiteVersionOut, "description": "Already registered, same content"},
+        409: {"model": ErrorOut, "description": "This version exists with other content"},
+        415: {"model": ErrorOut, "description": "Send application/json or application/yaml"},
+    },
+)
+async def create_suite(
+    request: Request, response: Response, workspace: CurrentWorkspace, store: StoreDep
+) -> SuiteVersionOut:
+    """Register a suite version in the workspace (201), from the suite-file form as JSON
+    or YAML. Suites sent here cannot read files or run code (see ``schemas/policy.py``)."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in (*_JSON, *_YAML):
+        raise HTTPException(415, "send the suite as application/json or application/yaml")
+    body = await request.body()
+    suite = await run_in_threadpool(_parse, body, content_type)
+    _hash, state = await run_in_threadpool(register_suite, store, workspace.id, suite)
+    if state == "conflict":
+        raise HTTPException(
+            409,
+            f"suite {suite.id!r} version {suite.version!r} is registered here with other"
+            " content; versions are immutable — give this one a new version",
+        )
+    if state == "exists":
+        response.status_code = 200
+    response.headers["Location"] = (
+        f"/api/suites/{suite.id}/versions/{quote(suite.version, safe='')}"
+    )
+    ref = latest_ref(store, workspace.id, suite.id, suite.version)
+    return _versions([ref])[0]
+
+
+@router.get("")
+def list_suites(
+    request: Request,
+    workspace: CurrentWorkspace,
+    store: StoreDep,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
+) -> SuitePage:
+    """The workspace's suites (registered, or used by its runs), by id."""
+    by_id: dict[str, list[SuiteRef]] = {}
+    for ref in suite_refs(store, workspace.id):
+        by_id.setdefault(ref.suite_id, []).append(ref)
+    ids = sorted(by_id)
+    page = ids[offset : offset + limit]
+    more = offset + limit < len(ids)
+    return SuitePage(
+        items=[_suite_out(by_id[i]) for i in page],
+        next=next_url(request, offset=offset + limit) if more else None,
+    )
+
+
+@router.get("/{suite_id}")
+def get_suite(suite_id: SuiteIdPath, workspace: CurrentWorkspace, store: StoreDep) -> SuiteOut:
+    """A suite and its versions (oldest first)."""
+    refs = suite_refs(store, workspace.id, suite_id)
+    if not refs:
+        raise NotFoundError(f"no suite {suite_id!r} in this workspace")
+    return _suite_out(refs)
+
+
+@router.get("/{suite_id}/versions/{version}")
+def get_suite_version(
+    suite_id: SuiteIdPath,
+    version: SuiteVersion,
+    workspace: CurrentWorkspace,
+    store: StoreDep,
+    cases: Annotated[bool, Query(description="Include the cases (large suites: false)")] = True,
+) -> SuiteDefinitionOut:
+    """One suite version with its definition."""
+    ref = latest_ref(store, workspace.id, suite_id, version)
+    definition = store.get_suite(ref.hash).definition()
+    if not cases:
+        definition.pop("cases", None)
+    return SuiteDefinitionOut(**_versions([ref])[0].model_dump(), definition=definition)

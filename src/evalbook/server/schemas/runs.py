@@ -1,0 +1,128 @@
+"""Runs, their results, feedback and metrics on the wire."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from evalbook.core.feedback import MAX_COMMENT, Feedback
+from evalbook.core.result import Result
+from evalbook.core.run import RunRecord
+from evalbook.server.schemas.common import INT32, Page, Strict
+from evalbook.server.schemas.models import ModelIn
+from evalbook.storage.runs_query import WorkspaceRun
+
+__all__ = [
+    "CriterionFeedbackOut",
+    "FeedbackIn",
+    "FeedbackList",
+    "MetricOut",
+    "ResultPage",
+    "RunCreate",
+    "RunMetrics",
+    "RunOut",
+    "RunPage",
+]
+
+_Name = Field(default=None, min_length=1, max_length=200)
+_Tag = Annotated[str, Field(min_length=1, max_length=100)]
+_CaseId = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class RunCreate(Strict):
+    """Start a run of one of the workspace's suites. ``suite_version`` defaults to the
+    version registered last; ``prompt_version`` to the suite's highest; ``cases`` to all."""
+
+    suite_id: str = Field(min_length=1, max_length=200, pattern=r"^[a-z0-9_.-]+$")
+    suite_version: str | None = Field(default=None, min_length=1, max_length=100)
+    model: ModelIn
+    prompt_version: int | None = Field(default=None, ge=1, le=INT32)
+    cases: list[_CaseId] | None = Field(default=None, min_length=1, max_length=100_000)
+    epochs: int = Field(default=1, ge=1, le=100)
+    concurrency: int = Field(default=8, ge=1, le=64)
+    max_cost: float | None = Field(default=None, ge=0)
+    use_cache: bool = True
+    alias: str | None = _Name
+    label: str | None = _Name
+    experiment_id: str | None = _Name
+    tags: list[_Tag] | None = Field(default=None, max_length=50)
+    title: str | None = Field(default=None, min_length=1, max_length=500)
+    description: str | None = Field(default=None, max_length=10_000)
+
+
+class RunOut(RunRecord):
+    """A run record, with where it stands in the queue."""
+
+    queued_at: datetime | None = None
+    cancel_requested: bool = False
+
+    @classmethod
+    def of(cls, found: WorkspaceRun) -> RunOut:
+        return cls(
+            **dict(found.run),
+            queued_at=found.queued_at,
+            cancel_requested=found.cancel_requested,
+        )
+
+
+class RunPage(Page[RunOut]):
+    pass
+
+
+class ResultPage(Page[Result]):
+    pass
+
+
+class FeedbackIn(Strict):
+    """Human feedback on one result: a score, a label, a comment or any mix. ``name`` is
+    the criterion (default: the run's ``human`` scorer's, else ``human``)."""
+
+    case_id: str = Field(min_length=1, max_length=300)
+    epoch: int = Field(default=0, ge=0, le=INT32)
+    name: str | None = _Name
+    score: float | None = None
+    label: str | None = _Name
+    comment: str | None = Field(default=None, min_length=1, max_length=MAX_COMMENT)
+    author: str | None = _Name
+
+
+class CriterionFeedbackOut(BaseModel):
+    """Feedback under one name: the mean of each reviewer's latest score (in ``scale``),
+    who reviewed, and how many results still await review."""
+
+    name: str
+    mean: float | None
+    n: int
+    ci_low: float | None
+    ci_high: float | None
+    scale: list[float] | None
+    authors: dict[str, int]
+    labels: dict[str, int]
+    reviewed: int
+    awaiting: int
+
+
+class FeedbackList(Page[Feedback]):
+    """Feedback rows, oldest first, and the summary over all of them."""
+
+    summary: list[CriterionFeedbackOut]
+
+
+class MetricOut(BaseModel):
+    scope: str
+    name: str
+    value: float | None
+    n: int
+    ci_low: float | None
+    ci_high: float | None
+    higher_is_better: bool
+
+
+class RunMetrics(BaseModel):
+    """The run's aggregates: ``summary`` as on the run record, ``metrics`` as rows."""
+
+    run_id: str
+    summary: dict[str, Any]
+    metrics: list[MetricOut]

@@ -1,0 +1,210 @@
+"""Which suites and prompts a workspace has: the ones it registered, and the ones its runs
+used (runs made by the CLI belong to the ``default`` workspace without registering).
+
+Definitions are content-addressed and shared by every workspace; only the mapping
+``(workspace, suite id, version) → suite hash`` is per workspace, and it is immutable:
+a version, once registered, always means the same cases.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+import sqlalchemy as sa
+
+from evalbook.core.suite import PromptVersion, Suite
+from evalbook.errors import UserError
+from evalbook.storage import tables as t
+from evalbook.storage.store import Store
+
+__all__ = [
+    "PromptRef",
+    "SuiteRef",
+    "prompt_refs",
+    "register_suite",
+    "suite_refs",
+]
+
+Registration = Literal["created", "exists", "conflict"]
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
+
+
+@dataclass(frozen=True)
+class SuiteRef:
+    """One suite version a workspace has (oldest registration first within a suite)."""
+
+    suite_id: str
+    version: str
+    hash: str
+    name: str
+    case_count: int
+    created_at: datetime
+
+
+@dataclass(frozen=True)
+class PromptRef:
+    name: str
+    version: int
+    hash: str
+    created_at: datetime
+
+
+def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, Registration]:
+    """Record ``suite`` and all its prompt versions, and map it into the workspace.
+
+    Returns the suite hash and ``created``, ``exists`` (the same content was registered
+    before) or ``conflict`` (this id and version already mean other cases here; the
+    hash returned is theirs). A prompt version recorded with other content (prompt
+    versions are immutable, server-wide) raises :class:`~evalbook.errors.UserError`.
+    """
+    definition = suite.definition()
+    suite_hash = Suite.hash_of(definition)
+    now = datetime.now(UTC)
+    ws = t.workspace_suites.c
+    mapped = sa.select(ws.suite_hash).where(
+        ws.workspace_id == workspace_id, ws.suite_id == suite.id, ws.version == suite.version
+    )
+    with store._writer.begin() as conn:
+        existing = conn.execute(mapped).scalar_one_or_none()
+        if existing is not None:
+            return existing, ("exists" if existing == suite_hash else "conflict")
+        _check_prompt_versions(conn, suite.prompt.name, suite.prompt.versions)
+        store._insert_ignore(
+            conn,
+            t.prompt_versions,
+            [
+                {
+                    "prompt_name": suite.prompt.name,
+                    "version": v.version,
+                    "hash": v.hash,
+                    "body": v.model_dump(mode="json"),
+                    "created_at": now,
+                }
+                for v in suite.prompt.versions
+            ],
+        )
+        store._insert_ignore(
+            conn,
+            t.suites,
+            [
+                {
+                    "hash": suite_hash,
+                    "suite_id": suite.id,
+                    "name": suite.name,
+                    "version": suite.version,
+                    "source": None,
+                    "case_count": len(suite.cases),
+                    "definition": definition,
+                    "created_at": now,
+                }
+            ],
+        )
+        store._insert_ignore(
+            conn,
+            t.workspace_suites,
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "suite_id": suite.id,
+                    "version": suite.version,
+                    "suite_hash": suite_hash,
+                    "created_at": now,
+                }
+            ],
+        )
+        winner = conn.execute(mapped).scalar_one()
+        if winner != suite_hash:  # a concurrent registration of other content won
+            return winner, "conflict"
+        store._insert_ignore(
+            conn,
+            t.workspace_prompts,
+            [
+                {
+                    "workspace_id": workspace_id,
+                    "prompt_name": suite.prompt.name,
+                    "version": v.version,
+                    "created_at": now,
+                }
+                for v in suite.prompt.versions
+            ],
+        )
+    return suite_hash, "created"
+
+
+def _check_prompt_versions(
+    conn: sa.Connection, name: str, versions: Iterable[PromptVersion]
+) -> None:
+    p = t.prompt_versions.c
+    recorded = dict(conn.execute(sa.select(p.version, p.hash).where(p.prompt_name == name)).all())
+    for v in versions:
+        if recorded.get(v.version, v.hash) != v.hash:
+            raise UserError(
+                f"prompt {name!r} version {v.version} is already recorded with different"
+                " content; prompt versions are immutable — number the new one"
+                f" {max(recorded) + 1} (or rename the prompt)"
+            )
+
+
+def suite_refs(store: Store, workspace_id: str, suite_id: str | None = None) -> list[SuiteRef]:
+    """Every suite version of the workspace (optionally of one suite), by suite id and
+    then by first appearance; registered versions and versions its runs used."""
+    ws, s, r = t.workspace_suites.c, t.suites.c, t.runs.c
+    registered = (
+        sa.select(s.suite_id, s.version, s.hash, s.name, s.case_count, ws.created_at)
+        .join(t.suites, s.hash == ws.suite_hash)
+        .where(ws.workspace_id == workspace_id)
+    )
+    used = (
+        sa.select(s.suite_id, s.version, s.hash, s.name, s.case_count, sa.func.min(r.created_at))
+        .join(t.suites, s.hash == r.suite_hash)
+        .where(r.workspace_id == workspace_id)
+        .group_by(s.suite_id, s.version, s.hash, s.name, s.case_count)
+    )
+    if suite_id is not None:
+        registered = registered.where(s.suite_id == suite_id)
+        used = used.where(s.suite_id == suite_id)
+    with store.engine.connect() as conn:
+        rows = [*conn.execute(registered).all(), *conn.execute(used).all()]
+    first: dict[tuple[str, str], SuiteRef] = {}
+    for sid, version, h, name, count, at in sorted(rows, key=lambda row: _aware(row[5])):
+        # A registered version wins over a run's suite of the same id and version.
+        first.setdefault((sid, version), SuiteRef(sid, version, h, name, count, _aware(at)))
+    return sorted(first.values(), key=lambda ref: (ref.suite_id, ref.created_at))
+
+
+def prompt_refs(store: Store, workspace_id: str, name: str | None = None) -> list[PromptRef]:
+    """Every prompt version of the workspace (optionally of one prompt), by name and
+    version: those of its registered suites and those its runs used."""
+    wp, p, r = t.workspace_prompts.c, t.prompt_versions.c, t.runs.c
+    registered = (
+        sa.select(p.prompt_name, p.version, p.hash, wp.created_at)
+        .join(
+            t.prompt_versions,
+            sa.and_(p.prompt_name == wp.prompt_name, p.version == wp.version),
+        )
+        .where(wp.workspace_id == workspace_id)
+    )
+    used = (
+        sa.select(p.prompt_name, p.version, p.hash, sa.func.min(r.created_at))
+        .join(
+            t.prompt_versions,
+            sa.and_(p.prompt_name == r.prompt_name, p.version == r.prompt_version),
+        )
+        .where(r.workspace_id == workspace_id)
+        .group_by(p.prompt_name, p.version, p.hash)
+    )
+    if name is not None:
+        registered = registered.where(p.prompt_name == name)
+        used = used.where(p.prompt_name == name)
+    with store.engine.connect() as conn:
+        rows: list[Any] = [*conn.execute(registered).all(), *conn.execute(used).all()]
+    found: dict[tuple[str, int], PromptRef] = {}
+    for pname, version, h, at in sorted(rows, key=lambda row: _aware(row[3])):
+        found.setdefault((pname, version), PromptRef(pname, version, h, _aware(at)))
+    return sorted(found.values(), key=lambda ref: (ref.name, ref.version))

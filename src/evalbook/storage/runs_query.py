@@ -1,0 +1,199 @@
+"""Runs and results as a workspace sees them: filtered, scoped, paged by keyset.
+
+The REST API reads through here (the CLI's ``Store.list_runs`` has no workspace and pages
+by offset). Pages are keyset ("after this row"), not offsets: runs arrive all the time,
+and an offset would shift under a client walking the list. Runs are ordered newest first
+by ``(created_at, id)``; results in plan order by ``seq``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
+
+from evalbook.core.result import Result
+from evalbook.core.run import RunRecord
+from evalbook.errors import NotFoundError
+from evalbook.storage import tables as t
+from evalbook.storage.rows import row_to_run
+from evalbook.storage.store import Store
+
+__all__ = [
+    "ResultFilter",
+    "RunFilter",
+    "WorkspaceRun",
+    "get_workspace_run",
+    "list_workspace_runs",
+    "query_results",
+]
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Every field narrows the list; ``archived`` picks archived runs instead of live ones
+    (``None``: both)."""
+
+    suite_id: str | None = None
+    prompt: str | None = None
+    prompt_version: int | None = None
+    alias: str | None = None
+    status: str | None = None
+    tag: str | None = None
+    created_after: datetime | None = None
+    created_before: datetime | None = None
+    archived: bool | None = False
+
+
+@dataclass(frozen=True)
+class WorkspaceRun:
+    """A run with the queue columns the run record itself does not carry."""
+
+    run: RunRecord
+    queued_at: datetime | None
+    cancel_requested: bool
+
+
+def _utc(value: datetime) -> datetime:
+    """UTC (a naive time is taken as UTC): SQLite compares the stored text, which is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    return None if value is None else _utc(value)
+
+
+def _workspace_run(row: Any) -> WorkspaceRun:
+    m = row._mapping
+    return WorkspaceRun(row_to_run(row), _aware(m["queued_at"]), bool(m["cancel_requested"]))
+
+
+def _has_tag(store: Store, tag: str) -> sa.ColumnElement[bool]:
+    tags = t.runs.c.tags
+    if store.dialect == "postgresql":
+        return sa.cast(tags, JSONB).op("@>")(sa.cast(sa.literal(json.dumps([tag])), JSONB))
+    each = sa.func.json_each(tags).table_valued("value")
+    return sa.exists(sa.select(sa.literal(1)).select_from(each).where(each.c.value == tag))
+
+
+def list_workspace_runs(
+    store: Store,
+    workspace_id: str,
+    flt: RunFilter,
+    *,
+    limit: int,
+    after: tuple[datetime, str] | None = None,
+) -> list[WorkspaceRun]:
+    """Up to ``limit`` runs of the workspace matching ``flt``, newest first, starting
+    after the ``(created_at, id)`` of the last run of the previous page."""
+    c = t.runs.c
+    q = sa.select(t.runs).where(c.workspace_id == workspace_id)
+    equal = {
+        c.suite_id: flt.suite_id,
+        c.prompt_name: flt.prompt,
+        c.prompt_version: flt.prompt_version,
+        c.alias: flt.alias,
+        c.status: flt.status,
+    }
+    for column, value in equal.items():
+        if value is not None:
+            q = q.where(column == value)
+    if flt.tag is not None:
+        q = q.where(_has_tag(store, flt.tag))
+    if flt.created_after is not None:
+        q = q.where(c.created_at >= _utc(flt.created_after))
+    if flt.created_before is not None:
+        q = q.where(c.created_at < _utc(flt.created_before))
+    if flt.archived is not None:
+        q = q.where(c.archived_at.is_not(None) if flt.archived else c.archived_at.is_(None))
+    if after is not None:
+        at, run_id = _utc(after[0]), after[1]
+        q = q.where(sa.or_(c.created_at < at, sa.and_(c.created_at == at, c.id < run_id)))
+    q = q.order_by(c.created_at.desc(), c.id.desc()).limit(limit)
+    with store.engine.connect() as conn:
+        return [_workspace_run(row) for row in conn.execute(q)]
+
+
+def get_workspace_run(store: Store, workspace_id: str, run_id: str) -> WorkspaceRun:
+    """The run with exactly this id, if the workspace owns it. Another workspace's run is
+    "not found" too: its existence is not disclosed."""
+    c = t.runs.c
+    with store.engine.connect() as conn:
+        row = conn.execute(
+            sa.select(t.runs).where(c.id == run_id, c.workspace_id == workspace_id)
+        ).first()
+    if row is None:
+        raise NotFoundError(f"no run {run_id!r}")
+    return _workspace_run(row)
+
+
+@dataclass(frozen=True)
+class ResultFilter:
+    """``failed_only``: failed and errored results; ``q``: a case-insensitive substring of
+    the output or the case id."""
+
+    failed_only: bool = False
+    section: str | None = None
+    q: str | None = None
+
+
+def query_results(
+    store: Store,
+    run_id: str,
+    flt: ResultFilter,
+    *,
+    limit: int,
+    after_seq: int = -1,
+) -> tuple[list[Result], int | None]:
+    """Up to ``limit`` results of a run in plan order after plan position ``after_seq``,
+    and the position of the last one (the next page's cursor), or ``None`` when done."""
+    r = t.results.c
+    q = sa.select(t.results).where(r.run_id == run_id, r.seq > after_seq)
+    if flt.failed_only:
+        q = q.where(r.status != "passed")
+    if flt.section is not None:
+        q = q.where(r.section == flt.section)
+    if flt.q:
+        needle = flt.q.lower()
+        q = q.where(
+            sa.or_(
+                sa.func.lower(r.output).contains(needle, autoescape=True),
+                sa.func.lower(r.case_id).contains(needle, autoescape=True),
+            )
+        )
+    q = q.order_by(r.seq).limit(limit + 1)
+    with store.engine.connect() as conn:
+        rows: Sequence[Any] = conn.execute(q).all()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        results = store._hydrate(conn, rows) if rows else []
+    return results, (rows[-1].seq if more else None)
+
+
+@dataclass(frozen=True)
+class ResultPreview:
+    """What a summary of every result shows: verdict, the output's start, latency."""
+
+    case_id: str
+    epoch: int
+    status: str
+    output_preview: str | None
+    latency_ms: float | None
+
+
+def result_previews(store: Store, run_id: str, *, chars: int = 200) -> list[ResultPreview]:
+    """Every result of a run in plan order, without hydrating whole results (the output
+    is cut in the database)."""
+    r = t.results.c
+    query = (
+        sa.select(r.case_id, r.epoch, r.status, sa.func.substr(r.output, 1, chars), r.latency_ms)
+        .where(r.run_id == run_id)
+        .order_by(r.seq)
+    )
+    with store.engine.connect() as conn:
+        return [ResultPreview(*row) for row in conn.execute(query)]
