@@ -24,6 +24,13 @@ def serve_command(
         "--allow-private-webhooks",
         help="Let webhooks created with allow_private send to loopback/private addresses.",
     ),
+    lease_s: float = typer.Option(
+        30.0,
+        "--lease-s",
+        min=0.5,
+        help="Seconds a run's claim lasts without renewal: after a crash, how soon this"
+        " or another server resumes its runs.",
+    ),
 ) -> None:
     """Serve the REST API (OpenAPI at /openapi.json) and execute queued runs."""
     import uvicorn
@@ -39,6 +46,7 @@ def serve_command(
         worker=worker,
         public_url=public_url,
         allow_private_webhooks=allow_private_webhooks,
+        lease_s=lease_s,
     )
     store = Store.open()
     try:
