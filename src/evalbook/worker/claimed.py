@@ -157,6 +157,14 @@ class ClaimedRun:
                 await provider.aclose()
             if not task.cancelled() and task.exception() is not None:
                 log.error("run %s failed", self.run_id, exc_info=task.exception())
+            if self._finished is None and not self.lost:
+                # A stop that landed while the executor was recording the end (after the
+                # record was written, before its event): the run did finish — say so, so
+                # the stream ends and the hooks (webhooks) still fire.
+                current = await io.call(self.store.get_run, self.run_id)
+                if current.status.finished:
+                    self._finished = current
+                    events(RunFinished(current))
             if self._finished is not None:  # completed, or failed/canceled and recorded so
                 return self._finished
             if self._suspended is not None and not self.lost:
