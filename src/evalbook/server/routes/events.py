@@ -57,6 +57,23 @@ MAX_ID = 2**63 - 1
 
 _NO_CACHE = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
+#: One event of the stream: its kind, its id in the run's log, and a JSON payload.
+SSE_EVENT_SCHEMA: dict[str, object] = {
+    "type": "object",
+    "required": ["event", "data"],
+    "properties": {
+        "event": {"type": "string", "enum": ["status", "item", "finished"]},
+        "id": {"type": "string", "pattern": "^[0-9]+$"},
+        "data": {
+            "type": "string",
+            "contentMediaType": "application/json",
+            "description": "status: {status, reason?}; item: {case_id, epoch, status, score,"
+            " latency_ms, cached, error}; finished: the run's summary",
+        },
+        "retry": {"type": "integer"},
+    },
+}
+
 
 @router.get(
     "/api/runs/{run_id}/events",
@@ -64,7 +81,9 @@ _NO_CACHE = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
     responses={
         200: {
             "description": "The run's events: `id:` event id, `event:` kind, `data:` JSON.",
-            "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            # Per event (how OpenAPI 3.1 tools read an event stream's schema; 3.2 calls
+            # it ``itemSchema``).
+            "content": {"text/event-stream": {"schema": SSE_EVENT_SCHEMA}},
         },
         204: {"description": "Resumed after the last event of a finished run."},
     },
