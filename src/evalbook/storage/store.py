@@ -322,11 +322,11 @@ class Store:
     @staticmethod
     def _hydrate(conn: sa.Connection, rows: Sequence[Any]) -> list[Result]:
         """Result rows with their scores and image blobs, as domain results."""
-        srows = conn.execute(
-            sa.select(t.scores)
-            .where(t.scores.c.result_id.in_([r.id for r in rows]))
-            .order_by(t.scores.c.scorer_id)
-        ).all()
+        query = sa.select(t.scores).where(t.scores.c.result_id.in_([r.id for r in rows]))
+        run_ids = {r.run_id for r in rows}
+        if len(run_ids) == 1:  # the usual page of one run: its scores by the run's index
+            query = query.where(t.scores.c.run_id == next(iter(run_ids)))
+        srows = conn.execute(query.order_by(t.scores.c.scorer_id)).all()
         shas = {
             p["sha256"]
             for r in rows
