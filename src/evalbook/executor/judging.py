@@ -14,6 +14,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Awaitable
+from typing import TypeVar
 
 from evalbook.core.messages import Message
 from evalbook.core.model_config import ModelConfig
@@ -27,7 +29,7 @@ from evalbook.providers.registry import create_provider
 from evalbook.scorers.base import JudgeReply
 from evalbook.storage.store import Store
 
-__all__ = ["JudgeClient"]
+__all__ = ["JudgeClient", "closing_after"]
 
 SCOPE_PREFIX = "judge:"
 
@@ -156,3 +158,18 @@ def _reply(
         cost_usd=cost,
         cached=cached,
     )
+
+
+T = TypeVar("T")
+
+
+async def closing_after(work: Awaitable[T], judge: JudgeClient, io: StoreIO) -> T:
+    """Await ``work`` (a run or a rescore), then close its judges' providers and its store
+    thread, however it ended (the close is shielded from a cancel)."""
+    try:
+        return await work
+    finally:
+        try:
+            await asyncio.shield(judge.aclose())
+        finally:
+            io.close()

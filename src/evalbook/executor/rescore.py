@@ -49,7 +49,7 @@ from evalbook.core.templating import compile_template, is_template
 from evalbook.errors import ConfigError, TemplateError, UserError
 from evalbook.executor.events import EventSink, ItemDone, RunStarted, ignore
 from evalbook.executor.finish import finish_run
-from evalbook.executor.judging import JudgeClient
+from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.retry import RetryPolicy
 from evalbook.executor.store_io import StoreIO
 from evalbook.executor.writer import ResultWriter
@@ -250,13 +250,7 @@ class _Rescorer:
         self.judge = JudgeClient(store, self.io, retry, use_cache=self.run.options.use_cache)
 
     async def execute(self) -> RunRecord:
-        try:
-            return await self._execute()
-        finally:
-            try:
-                await asyncio.shield(self.judge.aclose())
-            finally:
-                self.io.close()
+        return await closing_after(self._execute(), self.judge, self.io)
 
     async def _execute(self) -> RunRecord:
         run = self.run

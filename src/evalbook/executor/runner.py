@@ -27,7 +27,7 @@ from evalbook.executor.budget import Budget
 from evalbook.executor.cache import SingleFlight, response_from_json, response_to_json
 from evalbook.executor.events import EventSink, ItemDone, RunStarted, ignore
 from evalbook.executor.finish import finish_run
-from evalbook.executor.judging import JudgeClient
+from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
 from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
@@ -91,13 +91,7 @@ class RunExecutor:
     # -- the run ---------------------------------------------------------------------------
 
     async def execute(self) -> RunRecord:
-        try:
-            return await self._execute()
-        finally:
-            try:
-                await asyncio.shield(self.judge.aclose())
-            finally:
-                self.io.close()
+        return await closing_after(self._execute(), self.judge, self.io)
 
     async def _execute(self) -> RunRecord:
         opts = self.run.options

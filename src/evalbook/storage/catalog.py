@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from evalbook.core.suite import PromptVersion, Suite
 from evalbook.errors import UserError
 from evalbook.storage import tables as t
+from evalbook.storage.rows import as_utc
 from evalbook.storage.store import Store
 
 __all__ = [
@@ -29,10 +30,6 @@ __all__ = [
 ]
 
 Registration = Literal["created", "exists", "conflict"]
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
 
 
 @dataclass(frozen=True)
@@ -172,9 +169,9 @@ def suite_refs(store: Store, workspace_id: str, suite_id: str | None = None) -> 
     with store.engine.connect() as conn:
         rows = [*conn.execute(registered).all(), *conn.execute(used).all()]
     first: dict[tuple[str, str], SuiteRef] = {}
-    for sid, version, h, name, count, at in sorted(rows, key=lambda row: _aware(row[5])):
+    for sid, version, h, name, count, at in sorted(rows, key=lambda row: as_utc(row[5])):
         # A registered version wins over a run's suite of the same id and version.
-        first.setdefault((sid, version), SuiteRef(sid, version, h, name, count, _aware(at)))
+        first.setdefault((sid, version), SuiteRef(sid, version, h, name, count, as_utc(at)))
     return sorted(first.values(), key=lambda ref: (ref.suite_id, ref.created_at))
 
 
@@ -205,6 +202,6 @@ def prompt_refs(store: Store, workspace_id: str, name: str | None = None) -> lis
     with store.engine.connect() as conn:
         rows: list[Any] = [*conn.execute(registered).all(), *conn.execute(used).all()]
     found: dict[tuple[str, int], PromptRef] = {}
-    for pname, version, h, at in sorted(rows, key=lambda row: _aware(row[3])):
-        found.setdefault((pname, version), PromptRef(pname, version, h, _aware(at)))
+    for pname, version, h, at in sorted(rows, key=lambda row: as_utc(row[3])):
+        found.setdefault((pname, version), PromptRef(pname, version, h, as_utc(at)))
     return sorted(found.values(), key=lambda ref: (ref.name, ref.version))

@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from evalbook.core.feedback import Feedback, latest_scores
 from evalbook.errors import NotFoundError, UserError
 from evalbook.storage import tables as t
+from evalbook.storage.rows import as_utc
 from evalbook.storage.store import Store
 
 __all__ = [
@@ -33,10 +34,6 @@ __all__ = [
 ]
 
 _ONE_TICK = timedelta(microseconds=1)
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value  # SQLite drops it
 
 
 def add_feedback(
@@ -71,8 +68,8 @@ def add_feedback(
                 t.feedback.c.result_id == result_id
             )
         ).scalar_one_or_none()
-        if last is not None and now <= _aware(last):
-            now = _aware(last) + _ONE_TICK
+        if last is not None and now <= as_utc(last):
+            now = as_utc(last) + _ONE_TICK
         try:
             row = Feedback(
                 id=str(uuid.uuid4()),
@@ -136,7 +133,7 @@ def list_feedback(
     with store.engine.connect() as conn:
         rows = conn.execute(q.order_by(f.created_at, f.id)).all()
     return [
-        Feedback.model_validate({**r._mapping, "created_at": _aware(r.created_at)}) for r in rows
+        Feedback.model_validate({**r._mapping, "created_at": as_utc(r.created_at)}) for r in rows
     ]
 
 

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from evalbook.core.pairwise import PairwiseComparison, PairwiseJudgment
 from evalbook.errors import NotFoundError, UserError
 from evalbook.storage import tables as t
+from evalbook.storage.rows import as_utc
 from evalbook.storage.store import Store
 
 __all__ = [
@@ -223,7 +224,5 @@ def iter_judgments(
 
 def _comparison(row: Any) -> PairwiseComparison:
     data = dict(row._mapping)
-    created = data["created_at"]
-    if created.tzinfo is None:  # SQLite drops it
-        data["created_at"] = created.replace(tzinfo=UTC)
+    data["created_at"] = as_utc(data["created_at"])
     return PairwiseComparison.model_validate(data)

@@ -10,7 +10,7 @@ canceled before it started), straight away.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 
@@ -18,6 +18,7 @@ from evalbook.core.run import RunStatus
 from evalbook.errors import NotFoundError
 from evalbook.storage import tables as t
 from evalbook.storage.queue import StoredEvent, read_events
+from evalbook.storage.rows import as_utc
 from evalbook.storage.store import Store
 
 __all__ = ["Tail", "run_owner", "tail"]
@@ -65,9 +66,7 @@ def tail(store: Store, run_id: str, *, after: int, limit: int = 500) -> Tail:
         finished = conn.execute(
             sa.select(e.id).where(e.run_id == run_id, e.kind == "finished").limit(1)
         ).first()
-    finished_at = run.finished_at
-    if finished_at is not None and finished_at.tzinfo is None:
-        finished_at = finished_at.replace(tzinfo=UTC)
+    finished_at = as_utc(run.finished_at)
     return Tail(
         events=[],
         status=status,

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 from evalbook.core.run import RunStatus
 from evalbook.errors import NotFoundError
 from evalbook.storage import tables as t
+from evalbook.storage.rows import as_utc
 from evalbook.storage.store import Store
 
 __all__ = [
@@ -138,9 +139,7 @@ def request_cancel(store: Store, run_id: str) -> RunStatus:
         status = RunStatus(row.status)
         if status.finished:
             return status
-        expires = row.lease_expires_at
-        if expires is not None and expires.tzinfo is None:
-            expires = expires.replace(tzinfo=UTC)
+        expires = as_utc(row.lease_expires_at)
         held = row.lease_owner is not None and expires is not None and expires > now
         if status is RunStatus.pending and not held:
             conn.execute(

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, overload
 
 from evalbook.core.messages import ImagePart, Message
 from evalbook.core.result import Attempt, Evidence, Result, ScoreRecord
@@ -44,16 +44,21 @@ def row_to_run(row: Any) -> RunRecord:
     )
     fields["options"] = RunOptions.model_validate(m["options"])
     for ts in ("created_at", "started_at", "finished_at", "archived_at"):
-        fields[ts] = _aware(fields[ts])
+        fields[ts] = as_utc(fields[ts])
     return RunRecord.model_validate(fields)
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    if value is not None and value.tzinfo is None:  # SQLite drops the zone; we store UTC
-        return value.replace(tzinfo=UTC)
-    return value
+@overload
+def as_utc(value: datetime) -> datetime: ...
+@overload
+def as_utc(value: None) -> None: ...
+def as_utc(value: datetime | None) -> datetime | None:
+    """A timestamp in UTC, a naive one taken as UTC: SQLite hands stored times back naive
+    (we store UTC), PostgreSQL answers in the session's zone, and SQLite compares the
+    stored text, so query bounds must be UTC too."""
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 def split_images(messages: list[Message]) -> tuple[list[dict[str, Any]], list[ImagePart]]:
@@ -202,5 +207,5 @@ def rows_to_result(row: Any, score_rows: list[Any], blobs: dict[str, str]) -> Re
         error_type=m["error_type"],
         error_message=m["error_message"],
         attempts=[Attempt.model_validate(a) for a in body.get("attempts", [])],
-        created_at=_aware(m["created_at"]),
+        created_at=as_utc(m["created_at"]),
     )

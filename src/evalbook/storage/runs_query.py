@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from evalbook.core.result import Result
 from evalbook.core.run import RunRecord
 from evalbook.errors import NotFoundError
 from evalbook.storage import tables as t
-from evalbook.storage.rows import row_to_run
+from evalbook.storage.rows import as_utc, row_to_run
 from evalbook.storage.store import Store
 
 __all__ = [
@@ -59,18 +59,9 @@ class WorkspaceRun:
     cancel_requested: bool
 
 
-def _utc(value: datetime) -> datetime:
-    """UTC (a naive time is taken as UTC): SQLite compares the stored text, which is UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return None if value is None else _utc(value)
-
-
 def _workspace_run(row: Any) -> WorkspaceRun:
     m = row._mapping
-    return WorkspaceRun(row_to_run(row), _aware(m["queued_at"]), bool(m["cancel_requested"]))
+    return WorkspaceRun(row_to_run(row), as_utc(m["queued_at"]), bool(m["cancel_requested"]))
 
 
 def _has_tag(store: Store, tag: str) -> sa.ColumnElement[bool]:
@@ -106,13 +97,13 @@ def list_workspace_runs(
     if flt.tag is not None:
         q = q.where(_has_tag(store, flt.tag))
     if flt.created_after is not None:
-        q = q.where(c.created_at >= _utc(flt.created_after))
+        q = q.where(c.created_at >= as_utc(flt.created_after))
     if flt.created_before is not None:
-        q = q.where(c.created_at < _utc(flt.created_before))
+        q = q.where(c.created_at < as_utc(flt.created_before))
     if flt.archived is not None:
         q = q.where(c.archived_at.is_not(None) if flt.archived else c.archived_at.is_(None))
     if after is not None:
-        at, run_id = _utc(after[0]), after[1]
+        at, run_id = as_utc(after[0]), after[1]
         q = q.where(sa.or_(c.created_at < at, sa.and_(c.created_at == at, c.id < run_id)))
     q = q.order_by(c.created_at.desc(), c.id.desc()).limit(limit)
     with store.engine.connect() as conn:

@@ -27,6 +27,7 @@ import sqlalchemy as sa
 
 from evalbook.errors import NotFoundError
 from evalbook.storage import tables as t
+from evalbook.storage.rows import as_utc
 from evalbook.storage.store import Store
 
 __all__ = [
@@ -51,15 +52,6 @@ PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def _aware(value: datetime) -> datetime:
-    """SQLite hands timestamps back naive; they were written in UTC."""
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
-
-
-def _maybe_aware(value: datetime | None) -> datetime | None:
-    return None if value is None else _aware(value)
 
 
 @dataclass(frozen=True)
@@ -108,7 +100,7 @@ def _webhook(row: Any) -> Webhook:
         events=tuple(row.events),
         allow_private=bool(row.allow_private),
         active=bool(row.active),
-        created_at=_aware(row.created_at),
+        created_at=as_utc(row.created_at),
     )
 
 
@@ -123,9 +115,9 @@ def _delivery(row: Any) -> Delivery:
         attempts=row.attempts,
         last_status_code=row.last_status_code,
         last_error=row.last_error,
-        next_attempt_at=_maybe_aware(row.next_attempt_at),
-        created_at=_aware(row.created_at),
-        delivered_at=_maybe_aware(row.delivered_at),
+        next_attempt_at=as_utc(row.next_attempt_at),
+        created_at=as_utc(row.created_at),
+        delivered_at=as_utc(row.delivered_at),
     )
 
 

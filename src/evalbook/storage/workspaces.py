@@ -18,6 +18,7 @@ import sqlalchemy as sa
 
 from evalbook.errors import ConfigError, NotFoundError
 from evalbook.storage import tables as t
+from evalbook.storage.rows import as_utc
 from evalbook.storage.store import Store
 
 __all__ = [
@@ -129,9 +130,7 @@ def resolve_key(store: Store, key: str) -> Workspace | None:
     if row is None:
         return None
     now = datetime.now(UTC)
-    last = row.last_used_at
-    if last is not None and last.tzinfo is None:
-        last = last.replace(tzinfo=UTC)
+    last = as_utc(row.last_used_at)
     if last is None or (now - last).total_seconds() > 60:  # not a write per request
         with store._writer.begin() as conn:
             conn.execute(sa.update(t.api_keys).where(k.id == row.key_id).values(last_used_at=now))
