@@ -28,6 +28,7 @@ from evalbook.cli import (
     schema,
     serve,
     trend,
+    view,
     worker,
 )
 from evalbook.cli.console import err_console
@@ -62,6 +63,7 @@ app.add_typer(schema.app, name="schema")
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
 app.command("serve")(serve.serve_command)
+app.command("view")(view.view_command)
 
 
 @app.callback(invoke_without_command=True)

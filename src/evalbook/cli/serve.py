@@ -1,4 +1,4 @@
-"""``evalbook serve``: the REST API with its in-process worker pool."""
+"""``evalbook serve``: the REST API and the web workspace, with the in-process worker pool."""
 
 from __future__ import annotations
 
@@ -32,7 +32,8 @@ def serve_command(
         " or another server resumes its runs.",
     ),
 ) -> None:
-    """Serve the REST API (OpenAPI at /openapi.json) and execute queued runs."""
+    """Serve the REST API (OpenAPI at /openapi.json) and the web workspace (/), and
+    execute queued runs."""
     import uvicorn
 
     from evalbook.server import ServerSettings, create_app

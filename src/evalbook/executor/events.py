@@ -16,6 +16,21 @@ class RunStarted:
 
 
 @dataclass(frozen=True)
+class ItemStarted:
+    """A case is being asked now (sent at most a few times a second per run: a live
+    board shows the item in progress, not every one)."""
+
+    run_id: str
+    case_id: str
+    epoch: int
+    seq: int
+    #: The start of the rendered prompt's last user message.
+    question: str
+    #: sha256 of the images the case sends.
+    images: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class ItemDone:
     run_id: str
     case_id: str
@@ -25,6 +40,13 @@ class ItemDone:
     latency_ms: float | None
     cached: bool
     error: str | None
+    #: Plan position (a board's grid cell); ``None`` from producers that have none.
+    seq: int | None = None
+    #: The start of the model's output (seed 004's ``outputPreview``: 200 characters).
+    output: str | None = None
+    #: Calls made, and the last failed attempt's message when there was one.
+    attempts: int = 0
+    retry_error: str | None = None
 
 
 @dataclass(frozen=True)
@@ -32,7 +54,7 @@ class RunFinished:
     run: RunRecord
 
 
-Event = RunStarted | ItemDone | RunFinished
+Event = RunStarted | ItemStarted | ItemDone | RunFinished
 EventSink = Callable[[Event], None]
 
 

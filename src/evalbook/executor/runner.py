@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from evalbook.core.identity import stable_uuid
-from evalbook.core.messages import messages_text
+from evalbook.core.messages import ImagePart, messages_text
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import Attempt, FailureReason, Result, ResultStatus
 from evalbook.core.run import RunRecord, RunStatus
@@ -25,7 +25,7 @@ from evalbook.core.suite import PromptVersion, Suite
 from evalbook.errors import FatalProviderError, TransientError
 from evalbook.executor.budget import Budget
 from evalbook.executor.cache import SingleFlight, response_from_json, response_to_json
-from evalbook.executor.events import EventSink, ItemDone, RunStarted, ignore
+from evalbook.executor.events import EventSink, ItemDone, ItemStarted, RunStarted, ignore
 from evalbook.executor.finish import finish_run
 from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
@@ -41,6 +41,11 @@ from evalbook.storage.store import Store
 
 _DONE = object()
 CHUNK = 256
+#: Characters of a question and of an output that progress events carry.
+QUESTION_CHARS = 500
+PREVIEW_CHARS = 200
+#: Seconds between two "now asking" events of one run.
+ANNOUNCE_S = 0.2
 
 
 @dataclass
@@ -86,6 +91,7 @@ class RunExecutor:
         #: another worker to resume instead of being marked ``canceled`` (a user's cancel).
         self.suspend_on_cancel = False
         self.io = StoreIO()
+        self._announced = -ANNOUNCE_S
         self.judge = JudgeClient(store, self.io, self.retry, use_cache=run.options.use_cache)
 
     # -- the run ---------------------------------------------------------------------------
@@ -161,6 +167,7 @@ class RunExecutor:
                     RunStatus.canceled,
                 )
                 continue
+            self._announce(item)
             try:
                 result, cache_entry, called = await self._process(item)
             except BaseException:
@@ -181,8 +188,38 @@ class RunExecutor:
                     result.latency_ms,
                     result.cached,
                     result.error_message,
+                    seq=item.seq,
+                    output=None if result.output is None else result.output[:PREVIEW_CHARS],
+                    attempts=len(result.attempts),
+                    retry_error=next(
+                        (a.message for a in reversed(result.attempts) if a.outcome != "ok"), None
+                    ),
                 )
             )
+
+    def _announce(self, item: WorkItem) -> None:
+        """Say which item is being asked, a few times a second at most."""
+        now = time.monotonic()
+        if now - self._announced < ANNOUNCE_S:
+            return
+        self._announced = now
+        user = [m for m in item.messages if m.role == "user"]
+        question = (user[-1] if user else item.messages[-1]).text if item.messages else ""
+        shas = [a.sha256 for a in item.case.assets]
+        for message in item.messages:
+            if not isinstance(message.content, str):
+                shas.extend(p.sha256 for p in message.content if isinstance(p, ImagePart))
+        images = tuple(dict.fromkeys(shas))
+        self.on_event(
+            ItemStarted(
+                self.run.id,
+                item.case.id,
+                item.epoch,
+                item.seq,
+                question[:QUESTION_CHARS],
+                images,
+            )
+        )
 
     def _worst_case_cost(self, item: WorkItem) -> float:
         if self.price is None or item.cached is not None:

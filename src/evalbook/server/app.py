@@ -91,5 +91,9 @@ def create_app(
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    if settings.web:
+        from evalbook.server.web import install_web
+
+        install_web(app)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

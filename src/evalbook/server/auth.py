@@ -5,6 +5,11 @@ resource of another workspace answers 404 (not 403: its existence is not disclos
 Without a key, a request is served as the ``default`` workspace only in single-user mode:
 the server listens on loopback and no key has been created. Once a key exists, every
 request needs one.
+
+A browser signed in to the web workspace (``server/sessions.py``) reads the API with its
+session cookie — the pages' JSON twins and live streams — but only with safe methods
+(GET, HEAD): a cookie rides along on requests other sites make, so whatever changes
+something needs the ``Authorization`` header (or a web form with its CSRF token).
 """
 
 from __future__ import annotations
@@ -14,15 +19,17 @@ from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
 
+from evalbook.server import sessions
 from evalbook.server.state import ServerState, server_state
 from evalbook.storage.workspaces import DEFAULT_WORKSPACE, Workspace, has_keys, resolve_key
 
-__all__ = ["CurrentWorkspace", "current_workspace"]
+__all__ = ["CurrentWorkspace", "cookie_workspace", "current_workspace", "keys_exist"]
 
 _KEYS_TTL_S = 2.0
 
 
-def _keys_exist(state: ServerState) -> bool:
+def keys_exist(state: ServerState) -> bool:
+    """Whether any unrevoked key exists (read at most every few seconds)."""
     now = time.monotonic()
     cached = state.keys_exist
     if cached is None or now - cached[1] > _KEYS_TTL_S:
@@ -41,13 +48,25 @@ def current_workspace(request: Request) -> Workspace:
         if workspace is None:
             raise HTTPException(401, "unknown or revoked API key")
         return workspace
-    if state.settings.single_user_allowed and not _keys_exist(state):
+    if request.method in ("GET", "HEAD"):
+        workspace = cookie_workspace(request)
+        if workspace is not None:
+            return workspace
+    if state.settings.single_user_allowed and not keys_exist(state):
         return Workspace(DEFAULT_WORKSPACE, DEFAULT_WORKSPACE)
     raise HTTPException(
         401,
         "an API key is required (create one with `evalbook keys create --workspace NAME`)",
         headers={"WWW-Authenticate": "Bearer"},
     )
+
+
+def cookie_workspace(request: Request) -> Workspace | None:
+    """The workspace of the request's session cookie, if it holds a live session."""
+    session = sessions.read(request.cookies.get(sessions.SESSION_COOKIE))
+    if session is None:
+        return None
+    return sessions.session_workspace(server_state(request).store, session)
 
 
 CurrentWorkspace = Annotated[Workspace, Depends(current_workspace)]

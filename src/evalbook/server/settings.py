@@ -37,6 +37,11 @@ class ServerSettings:
     #: Let webhooks created with ``allow_private`` send to loopback/private addresses
     #: (a receiver on this machine or network); off, only public addresses are allowed.
     allow_private_webhooks: bool = False
+    #: Seconds after which the workspace's live stream (``GET /api/events``) closes so
+    #: long-lived connections are recycled; clients resume with ``Last-Event-ID``.
+    stream_max_s: float = 300.0
+    #: Whether the web workspace's pages are served (``/``, ``/runs``, …) besides the API.
+    web: bool = True
 
     @property
     def single_user_allowed(self) -> bool:

@@ -48,6 +48,12 @@ class RunFilter:
     created_after: datetime | None = None
     created_before: datetime | None = None
     archived: bool | None = False
+    #: ``provider:name`` or just the model's name.
+    model: str | None = None
+    #: A case-insensitive substring of the run's id, title, alias, label, suite or prompt.
+    q: str | None = None
+    #: Only completed, failed and canceled runs (the archive).
+    finished: bool = False
 
 
 @dataclass(frozen=True)
@@ -96,6 +102,20 @@ def list_workspace_runs(
             q = q.where(column == value)
     if flt.tag is not None:
         q = q.where(_has_tag(store, flt.tag))
+    if flt.finished:
+        q = q.where(c.status.in_(("completed", "failed", "canceled")))
+    if flt.model is not None:
+        m = t.model_configs.c
+        spec = m.provider + ":" + m.name
+        q = q.where(
+            c.model_hash.in_(
+                sa.select(m.hash).where(sa.or_(m.name == flt.model, spec == flt.model))
+            )
+        )
+    if flt.q:
+        needle = flt.q.lower()
+        fields = (c.id, c.title, c.alias, c.label, c.suite_id, c.suite_name, c.prompt_name)
+        q = q.where(sa.or_(*(sa.func.lower(f).contains(needle, autoescape=True) for f in fields)))
     if flt.created_after is not None:
         q = q.where(c.created_at >= as_utc(flt.created_after))
     if flt.created_before is not None:

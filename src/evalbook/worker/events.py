@@ -13,7 +13,10 @@ Kinds and their data:
 - ``status``: ``{status, …}`` — ``running`` when execution starts (with ``total`` and
   ``already_done``), ``running`` with a ``reason`` when a worker shut down and left the
   run for another to resume.
-- ``item``: ``{case_id, epoch, status, score, latency_ms, cached, error}`` per case.
+- ``started``: ``{case_id, epoch, seq, question, images}``: the item being asked now
+  (a few times a second at most).
+- ``item``: ``{case_id, epoch, status, score, latency_ms, cached, error, seq, output,
+  attempts, retry_error}`` per case (``output``: its first 200 characters).
 - ``finished``: ``{status, score, passed, counts, cost, judge_cost, duration_ms,
   stop_reason}``, last.
 """
@@ -25,7 +28,7 @@ import contextlib
 import logging
 from typing import Any
 
-from evalbook.executor.events import Event, ItemDone, RunFinished, RunStarted
+from evalbook.executor.events import Event, ItemDone, ItemStarted, RunFinished, RunStarted
 from evalbook.executor.store_io import StoreIO
 from evalbook.storage import queue
 from evalbook.storage.store import Store
@@ -43,6 +46,14 @@ def event_row(event: Event) -> tuple[str, dict[str, Any]]:
             "total": event.total,
             "already_done": event.already_done,
         }
+    if isinstance(event, ItemStarted):
+        return "started", {
+            "case_id": event.case_id,
+            "epoch": event.epoch,
+            "seq": event.seq,
+            "question": event.question,
+            "images": list(event.images),
+        }
     if isinstance(event, ItemDone):
         return "item", {
             "case_id": event.case_id,
@@ -52,6 +63,10 @@ def event_row(event: Event) -> tuple[str, dict[str, Any]]:
             "latency_ms": event.latency_ms,
             "cached": event.cached,
             "error": event.error,
+            "seq": event.seq,
+            "output": event.output,
+            "attempts": event.attempts,
+            "retry_error": event.retry_error,
         }
     run = event.run
     return "finished", {

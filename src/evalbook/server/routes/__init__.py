@@ -5,11 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from evalbook.server.routes import (
+    activity,
     compare,
     evals,
     events,
     graph,
     health,
+    images,
+    live,
     prompt_evals,
     prompts,
     results,
@@ -26,10 +29,13 @@ ROUTERS: tuple[APIRouter, ...] = (
     prompts.router,
     runs.router,
     results.router,
+    images.router,
     compare.router,
     evals.router,
     prompt_evals.router,
     graph.router,
     events.router,
+    activity.router,
+    live.router,
     webhooks.router,
 )

@@ -1,29 +1,16 @@
-"""What the resource routers share: the store, path and query types, cursors, and the one
-way a run is submitted (validated, recorded, queued, the worker woken; idempotent)."""
+"""What the resource routers share: the store, path and query types, cursors (and,
+re-exported, the one way a run is submitted: ``server/launching.py``)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
-from collections.abc import Callable
 from typing import Annotated, Any
 
-import sqlalchemy as sa
 from fastapi import Depends, Header, Path, Query, Request
-from starlette.concurrency import run_in_threadpool
 
-from evalbook.core.model_config import ModelConfig
-from evalbook.core.run import RunRecord
-from evalbook.core.suite import PromptVersion
-from evalbook.errors import UserError
-from evalbook.providers.base import Provider
-from evalbook.server.auth import CurrentWorkspace
+from evalbook.server.deps import decode_cursor, encode_cursor
+from evalbook.server.launching import submit_run
 from evalbook.server.schemas.common import MAX_PAGE
 from evalbook.server.state import server_state
-from evalbook.storage.queue import find_idempotent, mark_queued
-from evalbook.storage.run_admin import discard_unqueued
-from evalbook.storage.runs_query import WorkspaceRun, get_workspace_run
 from evalbook.storage.store import Store
 
 __all__ = [
@@ -88,55 +75,7 @@ IdempotencyKey = Annotated[
 ]
 
 
-def encode_cursor(position: list[Any]) -> str:
-    raw = json.dumps(position, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str) -> list[Any]:
-    """The position a page's ``next`` link carries; anything else is a 422."""
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        position = json.loads(raw)
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise UserError("cursor: not a cursor this server gave out") from None
-    if not isinstance(position, list):
-        raise UserError("cursor: not a cursor this server gave out")
-    return position
-
-
 def next_url(request: Request, **params: str | int) -> str:
     """This request's path and query with ``params`` replaced: the next page's link."""
     url = request.url.include_query_params(**params)
     return f"{url.path}?{url.query}"
-
-
-async def submit_run(
-    request: Request,
-    workspace: CurrentWorkspace,
-    key: str | None,
-    prepare: Callable[[], tuple[RunRecord, PromptVersion, ModelConfig, Provider]],
-) -> tuple[WorkspaceRun, bool]:
-    """Record a run with ``prepare`` (``executor.launch.prepare_run``, which validates
-    everything first), queue it and wake the worker. Returns the run and whether this
-    request created it: with an ``Idempotency-Key`` already used in the workspace, the
-    first request's run comes back instead, even when both requests race (the database's
-    unique key decides; the loser's unqueued run is removed before anyone saw it)."""
-    store = server_state(request).store
-    if key is not None:
-        existing = await run_in_threadpool(find_idempotent, store, workspace.id, key)
-        if existing is not None:
-            return await run_in_threadpool(get_workspace_run, store, workspace.id, existing), False
-    run, _version, _config, provider = await run_in_threadpool(prepare)
-    await provider.aclose()
-    try:
-        await run_in_threadpool(mark_queued, store, run.id, idempotency_key=key)
-    except sa.exc.IntegrityError:
-        await run_in_threadpool(discard_unqueued, store, run.id)
-        assert key is not None  # only the idempotency key is unique among these columns
-        winner = await run_in_threadpool(find_idempotent, store, workspace.id, key)
-        if winner is None:  # pragma: no cover - the winner cannot vanish
-            raise
-        return await run_in_threadpool(get_workspace_run, store, workspace.id, winner), False
-    server_state(request).wake_worker()
-    return await run_in_threadpool(get_workspace_run, store, workspace.id, run.id), True

@@ -62,13 +62,14 @@ SSE_EVENT_SCHEMA: dict[str, object] = {
     "type": "object",
     "required": ["event", "data"],
     "properties": {
-        "event": {"type": "string", "enum": ["status", "item", "finished"]},
+        "event": {"type": "string", "enum": ["status", "started", "item", "finished"]},
         "id": {"type": "string", "pattern": "^[0-9]+$"},
         "data": {
             "type": "string",
             "contentMediaType": "application/json",
-            "description": "status: {status, reason?}; item: {case_id, epoch, status, score,"
-            " latency_ms, cached, error}; finished: the run's summary",
+            "description": "status: {status, reason?}; started: {case_id, epoch, seq,"
+            " question, images}; item: {case_id, epoch, status, score, latency_ms, cached,"
+            " error, seq, output, attempts, retry_error}; finished: the run's summary",
         },
         "retry": {"type": "integer"},
     },

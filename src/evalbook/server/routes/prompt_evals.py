@@ -31,9 +31,9 @@ from evalbook.errors import NotFoundError, UserError
 from evalbook.executor.launch import prepare_run
 from evalbook.providers.base import Provider
 from evalbook.server.auth import CurrentWorkspace
+from evalbook.server.launching import latest_ref
 from evalbook.server.routes._common import IdempotencyKey, RunId, StoreDep, submit_run
 from evalbook.server.routes.evals import seed_status
-from evalbook.server.routes.suites import latest_ref
 from evalbook.server.schemas.seeds import (
     PromptEvalRunIn,
     PromptEvalRunOut,

@@ -8,13 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 
-from evalbook.core.model_config import ModelConfig
-from evalbook.core.run import RunOptions, RunRecord, RunStatus
-from evalbook.core.suite import PromptVersion
+from evalbook.core.run import RunStatus
 from evalbook.errors import UserError
-from evalbook.executor.launch import prepare_run
-from evalbook.providers.base import Provider
 from evalbook.server.auth import CurrentWorkspace
+from evalbook.server.launching import estimate, launch
 from evalbook.server.routes._common import (
     CursorQuery,
     IdempotencyKey,
@@ -24,13 +21,10 @@ from evalbook.server.routes._common import (
     decode_cursor,
     encode_cursor,
     next_url,
-    submit_run,
     text_query,
 )
-from evalbook.server.routes.suites import latest_ref
 from evalbook.server.schemas.common import INT32, ErrorOut
-from evalbook.server.schemas.models import model_from_request
-from evalbook.server.schemas.runs import RunCreate, RunOut, RunPage
+from evalbook.server.schemas.runs import EstimateOut, RunCreate, RunOut, RunPage
 from evalbook.server.state import server_state
 from evalbook.storage.queue import request_cancel
 from evalbook.storage.run_admin import requeue, set_archived
@@ -64,35 +58,21 @@ async def create_run(
     suite, prompt version, case ids, missing template variables, unknown provider, a
     model config the policy refuses) is a 422 now, not a failed run later."""
 
-    def prepare() -> tuple[RunRecord, PromptVersion, ModelConfig, Provider]:
-        config = model_from_request(body.model)
-        ref = latest_ref(store, workspace.id, body.suite_id, body.suite_version)
-        return prepare_run(
-            store,
-            store.get_suite(ref.hash),
-            model=config,
-            prompt_version=body.prompt_version,
-            options=RunOptions(
-                concurrency=body.concurrency,
-                epochs=body.epochs,
-                case_ids=body.cases,
-                max_cost=body.max_cost,
-                use_cache=body.use_cache,
-            ),
-            alias=body.alias,
-            label=body.label,
-            tags=body.tags,
-            experiment_id=body.experiment_id,
-            title=body.title,
-            description=body.description,
-            workspace_id=workspace.id,
-        )
-
-    found, created = await submit_run(request, workspace, idempotency_key, prepare)
+    found, created = await launch(request, workspace, body, idempotency_key)
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/runs/{found.run.id}"
     return RunOut.of(found)
+
+
+@router.post("/estimate")
+def estimate_run(body: RunCreate, workspace: CurrentWorkspace, store: StoreDep) -> EstimateOut:
+    """What the run ``body`` describes would cost, before launching it: items, input
+    tokens (from rendered prompts), output tokens at worst (``max_tokens`` each) and as
+    earlier runs of the suite with this model averaged, and the dollars of each when the
+    model's price is known. The same problems as ``POST /api/runs`` are a 422; nothing is
+    recorded."""
+    return EstimateOut.of(estimate(store, workspace.id, body))
 
 
 @router.get("")
@@ -106,6 +86,13 @@ def list_runs(
     alias: Text = None,
     status: RunStatus | None = None,
     tag: Annotated[str | None, text_query("Runs carrying this tag")] = None,
+    model: Annotated[str | None, text_query("`provider:name` or the model's name")] = None,
+    q: Annotated[
+        str | None, text_query("Text in the id, title, alias, label, suite or prompt")
+    ] = None,
+    finished: Annotated[
+        bool, Query(description="Only completed, failed and canceled runs")
+    ] = False,
     created_after: Annotated[datetime | None, Query(description="Inclusive")] = None,
     created_before: Annotated[datetime | None, Query(description="Exclusive")] = None,
     archived: Annotated[
@@ -129,6 +116,9 @@ def list_runs(
         alias=alias,
         status=status.value if status else None,
         tag=tag,
+        model=model,
+        q=q,
+        finished=finished,
         created_after=created_after,
         created_before=created_before,
         archived=archived,

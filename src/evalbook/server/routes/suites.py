@@ -6,17 +6,15 @@ answers 200 with what is there; with other content, 409 — add a new version in
 
 from __future__ import annotations
 
-import json
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote
 
-import yaml
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from evalbook.core.suite import Suite
-from evalbook.errors import NotFoundError, SuiteError
+from evalbook.errors import NotFoundError
 from evalbook.server.auth import CurrentWorkspace
+from evalbook.server.launching import latest_ref
 from evalbook.server.routes._common import (
     LimitQuery,
     OffsetQuery,
@@ -30,17 +28,12 @@ from evalbook.server.schemas.catalog import (
     SuitePage,
     SuiteVersionOut,
 )
-from evalbook.server.schemas.common import ErrorOut, check_no_nul
-from evalbook.server.schemas.policy import check_suite_data
+from evalbook.server.schemas.common import ErrorOut
+from evalbook.server.suite_upload import JSON_TYPES, YAML_TYPES, parse_suite
 from evalbook.storage.catalog import SuiteRef, register_suite, suite_refs
-from evalbook.storage.store import Store
-from evalbook.suites import load_suite_from_dict
-from evalbook.suites.loader import load_suite_from_text
 
 router = APIRouter(prefix="/api/suites", tags=["suites"])
 
-_JSON = ("application/json",)
-_YAML = ("application/yaml", "application/x-yaml", "text/yaml", "text/x-yaml", "text/plain")
 _BODY = {
     "required": True,
     "content": {
@@ -56,49 +49,6 @@ _BODY = {
 }
 
 SuiteVersion = Annotated[str, Path(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
-
-
-def _refuse_nul(data: Any) -> None:
-    try:
-        check_no_nul(data, "suite")
-    except ValueError as exc:
-        raise SuiteError(str(exc)) from None
-
-
-def _parse(body: bytes, content_type: str) -> Suite:
-    """The suite of a request body; every problem a 422 naming where."""
-    try:
-        text = body.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise SuiteError("the body is not UTF-8 text") from None
-    source = "<request body>"
-
-    def inspect(data: Any) -> None:
-        _refuse_nul(data)
-        if isinstance(data, dict):
-            check_suite_data(data)
-
-    try:
-        if content_type in _JSON:
-            try:
-                data = json.loads(text)
-            except ValueError as exc:
-                raise SuiteError(f"invalid JSON: {exc}", location=source) from None
-            if not isinstance(data, dict):
-                raise SuiteError(
-                    "a suite must be a mapping of fields (id, prompt, cases, ...)",
-                    location=source,
-                )
-            inspect(data)
-            return load_suite_from_dict(data, source=source)
-        try:  # YAML aliases can expand a small body into an enormous structure
-            if any(isinstance(e, yaml.AliasEvent) for e in yaml.parse(text, yaml.SafeLoader)):
-                raise SuiteError("YAML anchors and aliases are not accepted here", location=source)
-        except yaml.YAMLError:
-            pass  # the loader reports it with its line
-        return load_suite_from_text(text, source=source, inspect=inspect)
-    except RecursionError:
-        raise SuiteError("the suite is nested too deeply", location=source) from None
 
 
 def _versions(refs: list[SuiteRef]) -> list[SuiteVersionOut]:
@@ -123,17 +73,6 @@ def _suite_out(refs: list[SuiteRef]) -> SuiteOut:
     )
 
 
-def latest_ref(store: Store, workspace_id: str, suite_id: str, version: str | None) -> SuiteRef:
-    """A suite version of the workspace (the latest when ``version`` is ``None``)."""
-    refs = suite_refs(store, workspace_id, suite_id)
-    if version is not None:
-        refs = [r for r in refs if r.version == version]
-    if not refs:
-        which = f"suite {suite_id!r}" + (f" version {version!r}" if version else "")
-        raise NotFoundError(f"no {which} in this workspace")
-    return refs[-1]
-
-
 @router.post(
     "",
     status_code=201,
@@ -150,10 +89,10 @@ async def create_suite(
     """Register a suite version in the workspace (201), from the suite-file form as JSON
     or YAML. Suites sent here cannot read files or run code (see ``schemas/policy.py``)."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in (*_JSON, *_YAML):
+    if content_type not in (*JSON_TYPES, *YAML_TYPES):
         raise HTTPException(415, "send the suite as application/json or application/yaml")
     body = await request.body()
-    suite = await run_in_threadpool(_parse, body, content_type)
+    suite = await run_in_threadpool(parse_suite, body, content_type)
     _hash, state = await run_in_threadpool(register_suite, store, workspace.id, suite)
     if state == "conflict":
         raise HTTPException(

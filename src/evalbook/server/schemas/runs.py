@@ -10,12 +10,14 @@ from pydantic import BaseModel, Field
 from evalbook.core.feedback import MAX_COMMENT, Feedback
 from evalbook.core.result import Result
 from evalbook.core.run import RunRecord
+from evalbook.executor.estimate import Estimate
 from evalbook.server.schemas.common import INT32, Page, Strict
 from evalbook.server.schemas.models import ModelIn
 from evalbook.storage.runs_query import WorkspaceRun
 
 __all__ = [
     "CriterionFeedbackOut",
+    "EstimateOut",
     "FeedbackIn",
     "FeedbackList",
     "MetricOut",
@@ -50,6 +52,45 @@ class RunCreate(Strict):
     tags: list[_Tag] | None = Field(default=None, max_length=50)
     title: str | None = Field(default=None, min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=10_000)
+
+
+class EstimateOut(BaseModel):
+    """A run's pre-flight estimate (``POST /api/runs/estimate``). Costs are US dollars;
+    ``None`` where the model's price (or, for ``cost_typical``, history) is unknown."""
+
+    cases: int
+    epochs: int
+    items: int
+    model: str
+    prompt_version: int
+    input_tokens: int
+    max_output_tokens: int
+    typical_output_tokens: float | None
+    history_runs: int
+    price_known: bool
+    cost_max: float | None
+    cost_typical: float | None
+    max_cost: float | None
+    over_budget: bool
+
+    @classmethod
+    def of(cls, e: Estimate) -> EstimateOut:
+        return cls(
+            cases=e.cases,
+            epochs=e.epochs,
+            items=e.items,
+            model=e.model,
+            prompt_version=e.prompt_version,
+            input_tokens=e.input_tokens,
+            max_output_tokens=e.max_output_tokens,
+            typical_output_tokens=e.typical_output_tokens,
+            history_runs=e.history_runs,
+            price_known=e.price is not None,
+            cost_max=e.cost_max,
+            cost_typical=e.cost_typical,
+            max_cost=e.max_cost,
+            over_budget=e.over_budget,
+        )
 
 
 class RunOut(RunRecord):

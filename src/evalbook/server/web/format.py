@@ -1,0 +1,85 @@
+"""How numbers, times and durations read on a page (template filters)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+__all__ = ["FILTERS", "ago", "duration", "money", "pct", "score"]
+
+
+def score(value: float | None, digits: int = 3) -> str:
+    return "—" if value is None else f"{value:.{digits}f}"
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    return "—" if value is None else f"{value * 100:.{digits}f}%"
+
+
+def money(value: float | None) -> str:
+    if value is None:
+        return "—"
+    if value == 0:
+        return "$0"
+    return f"${value:.4f}" if value < 1 else f"${value:,.2f}"
+
+
+def duration(ms: float | None) -> str:
+    """``850 ms``, ``12.4 s``, ``3 m 05 s``, ``2 h 01 m``."""
+    if ms is None:
+        return "—"
+    if ms < 1000:
+        return f"{ms:.0f} ms"
+    s = ms / 1000
+    if s < 60:
+        return f"{s:.1f} s"
+    m, s = divmod(int(s), 60)
+    if m < 60:
+        return f"{m} m {s:02d} s"
+    h, m = divmod(m, 60)
+    return f"{h} h {m:02d} m"
+
+
+def ago(when: datetime | None, now: datetime | None = None) -> str:
+    """``just now``, ``5 min ago``, ``3 h ago``, then the date."""
+    if when is None:
+        return "—"
+    now = now or datetime.now(UTC)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    s = (now - when).total_seconds()
+    if s < 45:
+        return "just now"
+    if s < 3600:
+        return f"{round(s / 60)} min ago"
+    if s < 86400:
+        return f"{round(s / 3600)} h ago"
+    if s < 7 * 86400:
+        return f"{round(s / 86400)} d ago"
+    return when.strftime("%Y-%m-%d")
+
+
+def isotime(when: datetime | None) -> str:
+    if when is None:
+        return ""
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return when.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
+
+
+def num(value: float | None) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,.0f}"
+
+
+FILTERS: dict[str, Callable[..., Any]] = {
+    "score": score,
+    "pct": pct,
+    "money": money,
+    "duration": duration,
+    "ago": ago,
+    "isotime": isotime,
+    "num": num,
+}

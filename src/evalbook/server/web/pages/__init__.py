@@ -1,0 +1,17 @@
+"""Every page router, in one list: a new page is a module here plus a line below."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from evalbook.server.web.pages import archive, board, dashboard, launch, signin
+
+__all__ = ["PAGES"]
+
+PAGES: tuple[APIRouter, ...] = (
+    signin.router,
+    dashboard.router,
+    board.router,
+    launch.router,
+    archive.router,
+)

@@ -1,0 +1,80 @@
+"""The pages' Jinja2 environment and the one way a page is rendered.
+
+Sandboxed and autoescaped like the HTML report's: a prompt or a model's output is
+hostile input, and the only way it reaches a page is as escaped text. ``StrictUndefined``
+turns a misspelt variable into an error in tests instead of an empty cell in production.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from evalbook._version import __version__
+from evalbook.server.web import format as fmt
+from evalbook.server.web.access import Viewer
+from evalbook.server.web.static_files import static_url
+
+__all__ = ["NAV", "TEMPLATES", "environment", "render"]
+
+TEMPLATES = Path(__file__).with_name("templates")
+
+#: The header's navigation: (key, label, path). A page names its key as ``nav``.
+NAV: tuple[tuple[str, str, str], ...] = (
+    ("dashboard", "Dashboard", "/"),
+    ("runs", "Runs", "/runs"),
+    ("compare", "Compare", "/compare"),
+    ("suites", "Suites", "/suites"),
+    ("prompts", "Prompts", "/prompts"),
+    ("judges", "Judges", "/judges"),
+)
+
+_ENV: jinja2.Environment | None = None
+
+
+def environment() -> jinja2.Environment:
+    """The shared environment (templates are read once and cached)."""
+    global _ENV
+    if _ENV is None:
+        env = ImmutableSandboxedEnvironment(
+            loader=jinja2.FileSystemLoader(TEMPLATES),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        env.globals.update(static=static_url, nav_items=NAV, version=__version__)
+        env.filters.update(fmt.FILTERS)
+        _ENV = env
+    return _ENV
+
+
+def render(
+    request: Request,
+    template: str,
+    context: Mapping[str, Any],
+    *,
+    viewer: Viewer,
+    status_code: int = 200,
+    headers: Mapping[str, str] | None = None,
+) -> HTMLResponse:
+    """``template`` with ``context`` and what every page shows: who is looking (the
+    workspace, whether signed in), the CSRF token for its forms, the current URL."""
+    page = {
+        "viewer": viewer,
+        "csrf": viewer.csrf,
+        "path": request.url.path,
+        "url": str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""),
+        "partial": request.headers.get("HX-Request") == "true"
+        and request.headers.get("HX-Boosted") != "true",
+    }
+    html = environment().get_template(template).render({**page, **context})
+    response = HTMLResponse(html, status_code=status_code, headers=dict(headers or {}))
+    viewer.apply(response)
+    return response

@@ -1,0 +1,241 @@
+"""What a workspace is doing now: the runs on the board, their progress grids, recent
+completions and which suites have enough finished runs to compare.
+
+The dashboard page, the runs board and their JSON twins (``GET /api/dashboard``,
+``GET /api/board``) all read through here: one query layer, rendered twice.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+
+from evalbook.core.run import RunRecord
+from evalbook.storage import tables as t
+from evalbook.storage.rows import as_utc, row_to_run
+from evalbook.storage.runs_query import WorkspaceRun
+from evalbook.storage.store import Store
+
+__all__ = [
+    "MAX_CELLS",
+    "Grid",
+    "Readiness",
+    "SavedModel",
+    "active_runs",
+    "compare_readiness",
+    "newest_failure",
+    "plan_keys",
+    "progress_grid",
+    "recent_completions",
+    "recent_models",
+]
+
+#: A grid draws at most this many cells; larger runs share a cell between items.
+MAX_CELLS = 1000
+_ACTIVE = ("pending", "running")
+_FINISHED = ("completed", "failed", "canceled")
+
+
+def _workspace_run(row: Any) -> WorkspaceRun:
+    m = row._mapping
+    return WorkspaceRun(row_to_run(row), as_utc(m["queued_at"]), bool(m["cancel_requested"]))
+
+
+def active_runs(
+    store: Store, workspace_id: str, *, recent_s: float = 900, limit: int = 24
+) -> list[WorkspaceRun]:
+    """Pending and running runs, and those finished in the last ``recent_s`` seconds:
+    newest first (the board's cards)."""
+    c = t.runs.c
+    since = datetime.now(UTC) - timedelta(seconds=recent_s)
+    query = (
+        sa.select(t.runs)
+        .where(
+            c.workspace_id == workspace_id,
+            c.archived_at.is_(None),
+            sa.or_(c.status.in_(_ACTIVE), c.finished_at >= since),
+        )
+        .order_by(c.created_at.desc(), c.id.desc())
+        .limit(limit)
+    )
+    with store.engine.connect() as conn:
+        return [_workspace_run(row) for row in conn.execute(query)]
+
+
+def recent_completions(store: Store, workspace_id: str, *, limit: int = 10) -> list[RunRecord]:
+    """The newest finished runs (not archived)."""
+    c = t.runs.c
+    query = (
+        sa.select(t.runs)
+        .where(
+            c.workspace_id == workspace_id,
+            c.archived_at.is_(None),
+            c.status.in_(_FINISHED),
+        )
+        .order_by(c.created_at.desc(), c.id.desc())
+        .limit(limit)
+    )
+    with store.engine.connect() as conn:
+        return [row_to_run(row) for row in conn.execute(query)]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """A suite with ``completed`` runs: compare the latest two (``latest``, newest first)."""
+
+    suite_id: str
+    suite_name: str
+    completed: int
+    latest: tuple[str, ...]
+
+
+def compare_readiness(store: Store, workspace_id: str, *, limit: int = 5) -> list[Readiness]:
+    """Suites with at least two completed runs, the most recently run first."""
+    c = t.runs.c
+    live = sa.and_(c.workspace_id == workspace_id, c.archived_at.is_(None), c.status == "completed")
+    groups = (
+        sa.select(c.suite_id, sa.func.count().label("n"), sa.func.max(c.created_at).label("last"))
+        .where(live)
+        .group_by(c.suite_id)
+        .having(sa.func.count() >= 2)
+        .order_by(sa.desc("last"))
+        .limit(limit)
+    )
+    found = []
+    with store.engine.connect() as conn:
+        for suite_id, n, _last in conn.execute(groups).all():
+            rows = conn.execute(
+                sa.select(c.id, c.suite_name)
+                .where(live, c.suite_id == suite_id)
+                .order_by(c.created_at.desc(), c.id.desc())
+                .limit(2)
+            ).all()
+            found.append(Readiness(suite_id, rows[0].suite_name, int(n), tuple(r.id for r in rows)))
+    return found
+
+
+def newest_failure(store: Store, workspace_id: str) -> RunRecord | None:
+    """The newest finished run with a failed or errored case (or that failed as a whole)."""
+    c = t.runs.c
+    query = (
+        sa.select(t.runs)
+        .where(
+            c.workspace_id == workspace_id,
+            c.archived_at.is_(None),
+            c.status.in_(_FINISHED),
+            sa.or_(
+                c.passed.is_(False),
+                c.status == "failed",
+                c.failed_count > 0,
+                c.errored_count > 0,
+            ),
+        )
+        .order_by(c.created_at.desc(), c.id.desc())
+        .limit(1)
+    )
+    with store.engine.connect() as conn:
+        row = conn.execute(query).first()
+    return row_to_run(row) if row is not None else None
+
+
+@dataclass(frozen=True)
+class Grid:
+    """A run's progress as cells: ``per`` plan items share a cell (1 for runs of up to
+    :data:`MAX_CELLS` items). Each cell is ``(state, done, first)``: its worst state so
+    far (``pending``, ``partial``, ``passed``, ``failed``, ``error``), how many of its
+    items are done, and the ``(case_id, epoch)`` of its first item (what a click opens)."""
+
+    total: int
+    per: int
+    cells: list[tuple[str, int, tuple[str, int] | None]]
+
+
+def _cell_state(size: int, done: int, failed: int, errored: int) -> str:
+    if errored:
+        return "error"
+    if failed:
+        return "failed"
+    if done >= size:
+        return "passed"
+    return "partial" if done else "pending"
+
+
+_PLANS: dict[tuple[str, tuple[str, ...] | None, int], list[tuple[str, int]]] = {}
+
+
+def plan_keys(store: Store, run: RunRecord) -> list[tuple[str, int]]:
+    """``(case_id, epoch)`` of every plan position of a run (the executor's order:
+    epochs outer, cases inner). Suites are immutable by hash, so plans are cached."""
+    ids = tuple(run.options.case_ids) if run.options.case_ids else None
+    key = (run.suite_hash, ids, run.options.epochs)
+    found = _PLANS.get(key)
+    if found is None:
+        cases = store.get_suite(run.suite_hash).select(run.options.case_ids)
+        found = [(case.id, e) for e in range(run.options.epochs) for case in cases]
+        if len(_PLANS) >= 16:
+            _PLANS.pop(next(iter(_PLANS)))
+        _PLANS[key] = found
+    return found
+
+
+def progress_grid(store: Store, run: RunRecord, *, max_cells: int = MAX_CELLS) -> Grid:
+    """The run's cells from its recorded results (plan position ``seq``)."""
+    total = max(run.counts.total, 0)
+    per = max(1, -(-total // max_cells))
+    n = -(-total // per) if total else 0
+    done = [0] * n
+    failed = [0] * n
+    errored = [0] * n
+    r = t.results.c
+    with store.engine.connect() as conn:
+        rows = conn.execute(sa.select(r.seq, r.status).where(r.run_id == run.id)).all()
+    for seq, status in rows:
+        if seq is None or not 0 <= seq < total:
+            continue
+        i = seq // per
+        done[i] += 1
+        if status == "failed":
+            failed[i] += 1
+        elif status == "error":
+            errored[i] += 1
+    keys = plan_keys(store, run) if total else []
+    cells = []
+    for i in range(n):
+        size = min(per, total - i * per)
+        first = keys[i * per] if i * per < len(keys) else None
+        cells.append((_cell_state(size, done[i], failed[i], errored[i]), done[i], first))
+    return Grid(total=total, per=per, cells=cells)
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """A model config a run of the workspace used (newest use first)."""
+
+    hash: str
+    config: dict[str, Any]
+    last_used: datetime
+
+
+def recent_models(store: Store, workspace_id: str, *, limit: int = 20) -> list[SavedModel]:
+    """The model configs of the workspace's runs, most recently used first."""
+    c = t.runs.c
+    m = t.model_configs.c
+    used = (
+        sa.select(c.model_hash, sa.func.max(c.created_at).label("last"))
+        .where(c.workspace_id == workspace_id)
+        .group_by(c.model_hash)
+        .subquery()
+    )
+    query = (
+        sa.select(m.hash, m.config, used.c.last)
+        .join(used, used.c.model_hash == m.hash)
+        .order_by(used.c.last.desc())
+        .limit(limit)
+    )
+    with store.engine.connect() as conn:
+        return [
+            SavedModel(row.hash, dict(row.config), as_utc(row.last)) for row in conn.execute(query)
+        ]

@@ -1,0 +1,59 @@
+"""Browser fixtures (see ``harness.py``): one Chromium per session, a live server and a
+fresh page per test. Set ``EVALBOOK_SCREENSHOTS=DIR`` to save every page in light and
+dark."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import Browser, Page, sync_playwright
+
+from evalbook.storage.store import Store
+from tests.web.harness import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, PageErrors, WebApp, web_app
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    if not Path(CHROMIUM).exists():
+        pytest.fail(
+            f"the browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+        )
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def web_store(tmp_path: Path) -> Iterator[Store]:
+    store = Store.open(f"sqlite:///{tmp_path / 'web.db'}")
+    yield store
+    store.close()
+
+
+@pytest.fixture
+def web(web_store: Store, server: Any) -> Iterator[WebApp]:
+    """The app with its worker on a free loopback port (single-user mode: no keys)."""
+    with web_app(web_store, f"{server.base_url}") as app:
+        yield app
+
+
+@pytest.fixture
+def page_errors() -> PageErrors:
+    return PageErrors()
+
+
+@pytest.fixture
+def page(browser: Browser, web: WebApp, page_errors: PageErrors) -> Iterator[Page]:
+    """A fresh page on ``web`` (its own cookies); CSP violations and script errors found
+    while the test ran fail it."""
+    context = browser.new_context(base_url=web.url, viewport=VIEWPORT, color_scheme="light")
+    context.set_default_timeout(15_000)
+    page = context.new_page()
+    page_errors.watch(page)
+    yield page
+    context.close()
+    assert not page_errors.messages, "\n".join(page_errors.messages)
