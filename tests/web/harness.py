@@ -129,6 +129,7 @@ def shoot(page: Page, name: str, *, full_page: bool = True) -> list[Path]:
         return []
     folder.mkdir(parents=True, exist_ok=True)
     written = []
+    page.evaluate("() => window.scrollTo(0, 0)")  # a sticky header stays on top
     for scheme in ("light", "dark"):
         page.emulate_media(color_scheme=scheme)
         page.wait_for_timeout(50)

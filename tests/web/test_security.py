@@ -172,3 +172,29 @@ def test_hostile_model_output_renders_inert(page: Page, web: WebApp) -> None:
     texts = set(HOSTILE) | {("A<b>" * 50)}
     assert any(shown.startswith(t[:20]) for t in texts), shown
     assert card2.locator("[data-last-answer] *").count() == 0  # text, not markup
+
+
+def test_a_link_from_another_site_keeps_the_session(
+    browser: Browser, keyed: tuple[WebApp, str, str]
+) -> None:
+    """SameSite=Strict withholds the cookie on a navigation from another site; the page
+    reloads itself once from here, and a signed-in browser lands where the link pointed."""
+    app, key_a, _ = keyed
+    context = browser.new_context(base_url=app.url, viewport=VIEWPORT)
+    page = context.new_page()
+    _sign_in(page, key_a)
+    expect(page.locator("h1")).to_have_text("Dashboard")
+    target = app.url + "/runs?status=completed"
+    # Another site (localhost is not 127.0.0.1's site), answered by the browser itself.
+    elsewhere = "http://localhost:1/pull/1"
+    page.route(
+        elsewhere,
+        lambda route: route.fulfill(
+            content_type="text/html", body=f'<a id="go" href="{target}">the run</a>'
+        ),
+    )
+    page.goto(elsewhere)
+    page.click("#go")
+    page.wait_for_url(lambda url: url.endswith("/runs?status=completed"))
+    expect(page.locator("h1")).to_have_text("Runs")
+    context.close()

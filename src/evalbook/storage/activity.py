@@ -7,6 +7,7 @@ The dashboard page, the runs board and their JSON twins (``GET /api/dashboard``,
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -164,6 +165,7 @@ def _cell_state(size: int, done: int, failed: int, errored: int) -> str:
 
 
 _PLANS: dict[tuple[str, tuple[str, ...] | None, int], list[tuple[str, int]]] = {}
+_PLANS_LOCK = threading.Lock()
 
 
 def plan_keys(store: Store, run: RunRecord) -> list[tuple[str, int]]:
@@ -171,13 +173,15 @@ def plan_keys(store: Store, run: RunRecord) -> list[tuple[str, int]]:
     epochs outer, cases inner). Suites are immutable by hash, so plans are cached."""
     ids = tuple(run.options.case_ids) if run.options.case_ids else None
     key = (run.suite_hash, ids, run.options.epochs)
-    found = _PLANS.get(key)
+    with _PLANS_LOCK:
+        found = _PLANS.get(key)
     if found is None:
         cases = store.get_suite(run.suite_hash).select(run.options.case_ids)
         found = [(case.id, e) for e in range(run.options.epochs) for case in cases]
-        if len(_PLANS) >= 16:
-            _PLANS.pop(next(iter(_PLANS)))
-        _PLANS[key] = found
+        with _PLANS_LOCK:
+            if len(_PLANS) >= 16:
+                _PLANS.pop(next(iter(_PLANS)))
+            _PLANS[key] = found
     return found
 
 

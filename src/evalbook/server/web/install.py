@@ -3,6 +3,7 @@ headers on every response, and HTML error pages for browsers."""
 
 from __future__ import annotations
 
+import html
 import inspect
 from typing import Any
 
@@ -66,6 +67,13 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
+
+
+_BOUNCE = (
+    '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+    '<meta http-equiv="refresh" content="0; url={url}"><title>evalbook</title></head>'
+    '<body><p><a href="{url}">Continue to evalbook</a></p></body></html>'
+)
 
 
 def _error_page(request: Request, status: int, title: str, detail: str) -> HTMLResponse:
@@ -137,6 +145,11 @@ def install_web(app: FastAPI) -> None:
         target = sign_in_url(exc.next_url)
         if request.headers.get("HX-Request") == "true":
             return Response(status_code=204, headers={"HX-Redirect": target})
+        if request.headers.get("sec-fetch-site") == "cross-site" and not request.cookies:
+            # A link from another site (a pull request, a chat): the SameSite=Strict
+            # cookie is withheld on that first navigation. Reload from here once; the
+            # cookie comes along, and only then is the sign-in page the answer.
+            return HTMLResponse(_BOUNCE.format(url=html.escape(exc.next_url, quote=True)))
         return RedirectResponse(target, status_code=303)
 
     app.add_exception_handler(EvalbookError, on_error)
