@@ -1,4 +1,4 @@
-"""Browser fixtures (see ``harness.py``): one Chromium per session, a live server and a
+"""Browser fixtures (see ``harness.py``): one Chromium for the package, a live server and a
 fresh page per test. Set ``EVALBOOK_SCREENSHOTS=DIR`` to save every page in light and
 dark."""
 
@@ -15,8 +15,12 @@ from evalbook.storage.store import Store
 from tests.web.harness import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, PageErrors, WebApp, web_app
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
+    """One Chromium for all of ``tests/web``. Package-scoped, not session-scoped: Playwright's
+    sync API keeps an event loop running in this thread while it is open, and the
+    async tests of the packages after this one need the thread free of it. (So tests in
+    ``tests/web`` are sync.)"""
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"the browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"

@@ -53,16 +53,21 @@ async def test_pool_executes_queued_runs_at_most_max_runs_at_once(
 
         events = queue.read_events(store, run_id, limit=1000)
         assert [e.id for e in events] == sorted(e.id for e in events)
-        first, *items, last = events
+        first, *middle, last = events
+        items = [e for e in middle if e.kind == "item"]
+        started = [e for e in middle if e.kind == "started"]
+        assert len(items) + len(started) == len(middle) and started
+        assert set(started[0].data) == {"case_id", "epoch", "seq", "question", "images"}
         assert (first.kind, first.data) == (
             "status",
             {"status": "running", "total": 20, "already_done": 0},
         )
-        assert {e.kind for e in items} == {"item"}
         assert sorted(e.data["case_id"] for e in items) == [c.id for c in suite.cases]
         assert set(items[0].data) == {
             "case_id", "epoch", "status", "score", "latency_ms", "cached", "error",
+            "seq", "output", "attempts", "retry_error",
         }  # fmt: skip
+        assert sorted(e.data["seq"] for e in items) == list(range(20))
         assert last.kind == "finished"
         assert last.data["status"] == "completed" and last.data["score"] == run.score
         assert last.data["counts"]["total"] == 20
