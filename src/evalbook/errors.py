@@ -14,6 +14,7 @@
         │   ├── RateLimitError     429: retry after the server's Retry-After
         │   ├── TransientError     5xx, timeout, connection reset, malformed reply
         │   └── FatalProviderError auth, 4xx validation: never retried
+        │       └── AuthError      credentials refused / the site asks to log in: stops the run
         ├── StorageError           the database refused or is out of date
         └── BudgetExceeded         --max-cost reached (stops launching, not an error of a case)
 
@@ -25,6 +26,7 @@ classifies.
 from __future__ import annotations
 
 __all__ = [
+    "AuthError",
     "BudgetExceeded",
     "ConfigError",
     "EvalbookError",
@@ -110,9 +112,13 @@ class ProviderError(RuntimeFailure):
         *,
         status_code: int | None = None,
         retry_after: float | None = None,
+        evidence: object | None = None,
     ) -> None:
         self.status_code = status_code
         self.retry_after = retry_after
+        #: What the failing call left to look at (a browser page's screenshot, HTML and
+        #: trace: ``core.result.ProviderEvidence``); recorded on the errored result.
+        self.evidence = evidence
         super().__init__(message)
 
 
@@ -134,6 +140,13 @@ class FatalProviderError(ProviderError):
     """Authentication or request validation failed: retrying cannot help."""
 
     kind = "fatal"
+
+
+class AuthError(FatalProviderError):
+    """The credentials were refused (HTTP 401/403) or a website asks to log in: every
+    case would fail the same way, so the run stops instead of trying them all."""
+
+    kind = "auth"
 
 
 class StorageError(RuntimeFailure):

@@ -11,6 +11,7 @@ import sys
 import typer
 
 from evalbook.cli import (
+    browser,
     compare,
     db,
     export,
@@ -62,6 +63,7 @@ app.add_typer(runs.app, name="runs")
 app.add_typer(schema.app, name="schema")
 app.add_typer(db.app, name="db")
 app.add_typer(keys.app, name="keys")
+app.add_typer(browser.app, name="browser")
 app.command("serve")(serve.serve_command)
 app.command("view")(view.view_command)
 

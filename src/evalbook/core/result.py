@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from evalbook.core.messages import Message
 from evalbook.core.suite import ScorerKind
@@ -41,6 +42,56 @@ class Attempt(BaseModel):
     status_code: int | None = None
     retry_after: float | None = None
     waited_ms: float = 0.0
+    #: A failed attempt's trace file (browser provider), under ``$EVALBOOK_HOME``.
+    trace_path: str | None = None
+
+
+class BlobRef(BaseModel):
+    """Bytes kept once in the store's ``blobs`` table, named by their sha256.
+
+    A fresh reference (:meth:`of`) carries its bytes in memory until the result is saved;
+    a reference read back from the store carries only the hash: the bytes are served by
+    ``GET /api/runs/{run_id}/results/{case_id}/evidence/{name}``.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    media_type: str
+    size: int = Field(ge=0)
+    _data: bytes | None = PrivateAttr(default=None)
+
+    @classmethod
+    def of(cls, data: bytes, media_type: str) -> BlobRef:
+        ref = cls(sha256=hashlib.sha256(data).hexdigest(), media_type=media_type, size=len(data))
+        ref._data = data
+        return ref
+
+    @property
+    def data(self) -> bytes | None:
+        """The bytes, while they have not been stored yet (``None`` once read back)."""
+        return self._data
+
+
+class ProviderEvidence(BaseModel):
+    """What the system under test showed besides its answer, kept with the result: for a
+    model behind a website, the page's address and title, a screenshot (a blob), an
+    excerpt of its final HTML (model output: escape it wherever it is shown), and, when
+    the call failed, the path of a Playwright trace file under ``$EVALBOOK_HOME``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    source: str
+    url: str | None = None
+    title: str | None = None
+    screenshot: BlobRef | None = None
+    html_excerpt: str | None = None
+    trace_path: str | None = None
+    details: dict[str, Any] = Field(default_factory=dict)
+
+    def blobs(self) -> dict[str, BlobRef]:
+        """The blob references by name (``screenshot``), for storage and the API."""
+        return {"screenshot": self.screenshot} if self.screenshot is not None else {}
 
 
 class Evidence(BaseModel):
@@ -114,6 +165,8 @@ class Result(BaseModel):
     error_type: str | None = None
     error_message: str | None = None
     attempts: list[Attempt] = Field(default_factory=list)
+    #: Evidence from the provider (a browser page's screenshot, HTML, trace).
+    provider_evidence: ProviderEvidence | None = None
     created_at: datetime
 
     @property

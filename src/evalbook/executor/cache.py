@@ -15,6 +15,7 @@ from typing import Any
 from evalbook.core.identity import content_hash
 from evalbook.core.messages import Message
 from evalbook.core.model_config import ModelConfig
+from evalbook.core.result import ProviderEvidence
 from evalbook.providers.base import GenerateResponse
 
 CACHE_KEY_VERSION = "response-cache/1"
@@ -31,10 +32,13 @@ def cache_key(
     messages: list[Message],
     epoch: int,
     case: tuple[str, dict[str, Any]] | None = None,
+    identity: dict[str, Any] | None = None,
 ) -> str:
     """``case`` (id, variables) joins the key for providers whose answers may depend on
-    it beyond the messages (user code: ``Provider.reads_case``)."""
-    identity = config.identity()
+    it beyond the messages (user code: ``Provider.reads_case``). ``identity`` is the
+    provider's :meth:`~evalbook.providers.base.Provider.answer_identity` (default: the
+    config's identity)."""
+    identity = config.identity() if identity is None else identity
     body: dict[str, Any] = {
         "scope": scope,
         "model": identity,
@@ -48,10 +52,16 @@ def cache_key(
 
 def response_to_json(response: GenerateResponse) -> dict[str, Any]:
     # Shallow on purpose: dataclasses.asdict deep-copies every value, a hot-path cost.
-    return dict(response.__dict__)
+    data = dict(response.__dict__)
+    if response.evidence is not None:  # the blobs are referenced by hash, stored once
+        data["evidence"] = response.evidence.model_dump(mode="json", exclude_none=True)
+    return data
 
 
 def response_from_json(data: dict[str, Any]) -> GenerateResponse:
+    evidence = data.get("evidence")
+    if isinstance(evidence, dict):
+        data = {**data, "evidence": ProviderEvidence.model_validate(evidence)}
     return GenerateResponse(**data)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 
 from evalbook._version import __version__
 from evalbook.core.model_config import DEFAULT_MODEL_SPEC, ModelConfig, parse_model_spec
@@ -20,7 +21,7 @@ from evalbook.executor.retry import RetryPolicy
 from evalbook.executor.runner import RunExecutor
 from evalbook.prompts.render import missing_variables_everywhere
 from evalbook.providers.base import Provider
-from evalbook.providers.registry import create_provider
+from evalbook.providers.registry import create_provider, resolve_config
 from evalbook.storage.store import Store
 
 
@@ -41,6 +42,12 @@ def resolve_model(suite: Suite, model: ModelConfig | str | None) -> ModelConfig:
     return suite.model or parse_model_spec(DEFAULT_MODEL_SPEC)
 
 
+def suite_folder(suite: Suite) -> Path | None:
+    """The folder of the suite's file, where files it names are looked for."""
+    source = Path(suite.source) if suite.source and not suite.source.startswith("<") else None
+    return source.parent if source is not None and source.is_file() else None
+
+
 def prepare_run(
     store: Store,
     suite: Suite,
@@ -59,7 +66,7 @@ def prepare_run(
     """Validate everything up front, record the definitions and a ``pending`` run (owned
     by ``workspace_id``: the server's workspace of the request)."""
     options = options or RunOptions()
-    config = resolve_model(suite, model)
+    config = resolve_config(resolve_model(suite, model), base_dir=suite_folder(suite))
     try:
         version = suite.prompt.get(prompt_version)
     except KeyError as exc:

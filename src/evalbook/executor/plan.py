@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from evalbook.core.messages import Message
 from evalbook.core.model_config import ModelConfig
@@ -51,6 +52,7 @@ def render_item(
     scope: str,
     *,
     reads_case: bool = False,
+    identity: dict[str, Any] | None = None,
 ) -> None:
     try:
         item.messages = render_messages(version, item.case, system_prompt=config.system_prompt)
@@ -58,7 +60,7 @@ def render_item(
         item.render_error = exc
         return
     case = (item.case.id, item.case.vars) if reads_case else None
-    item.key = cache_key(scope, config, item.messages, item.epoch, case)
+    item.key = cache_key(scope, config, item.messages, item.epoch, case, identity)
 
 
 def chunks(items: Iterable[WorkItem], size: int) -> Iterator[list[WorkItem]]:

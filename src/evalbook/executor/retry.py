@@ -134,4 +134,5 @@ def _attempt(
         status_code=getattr(exc, "status_code", None),
         retry_after=getattr(exc, "retry_after", None),
         waited_ms=waited * 1000,
+        trace_path=getattr(getattr(exc, "evidence", None), "trace_path", None),
     )

@@ -19,10 +19,10 @@ from typing import Any
 from evalbook.core.identity import stable_uuid
 from evalbook.core.messages import ImagePart, messages_text
 from evalbook.core.model_config import ModelConfig
-from evalbook.core.result import Attempt, FailureReason, Result, ResultStatus
+from evalbook.core.result import Attempt, FailureReason, ProviderEvidence, Result, ResultStatus
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.core.suite import PromptVersion, Suite
-from evalbook.errors import FatalProviderError, TransientError
+from evalbook.errors import AuthError, FatalProviderError, TransientError, UserError
 from evalbook.executor.budget import Budget
 from evalbook.executor.cache import SingleFlight, response_from_json, response_to_json
 from evalbook.executor.events import EventSink, ItemDone, ItemStarted, RunStarted, ignore
@@ -83,6 +83,7 @@ class RunExecutor:
             ScorerSet.build(suite.render_assertions) if suite.render_assertions else None
         )
         self.flight = SingleFlight()
+        self.identity = provider.answer_identity()
         self.budget = Budget(run.options.max_cost)
         self.price = provider.price()
         self.stop = _Stop()
@@ -139,7 +140,12 @@ class RunExecutor:
                 break
             for item in chunk:
                 render_item(
-                    item, self.version, self.model, self.scope, reads_case=self.provider.reads_case
+                    item,
+                    self.version,
+                    self.model,
+                    self.scope,
+                    reads_case=self.provider.reads_case,
+                    identity=self.identity,
                 )
             if self.run.options.use_cache:
                 keys = [i.key for i in chunk if i.key]
@@ -266,11 +272,11 @@ class RunExecutor:
                 response, latency_ms, attempts = await self._ask(item)
             except AttemptsFailed as failed:
                 exc = failed.error
-                return (
-                    self._error(base, type(exc).__name__, str(exc), failed.attempts, scorers),
-                    None,
-                    True,
-                )
+                error = self._error(base, type(exc).__name__, str(exc), failed.attempts, scorers)
+                evidence = getattr(exc, "evidence", None)
+                if isinstance(evidence, ProviderEvidence):
+                    error.provider_evidence = evidence
+                return error, None, True
             if self.run.options.use_cache and item.key is not None:
                 cache_entry = {
                     "key": item.key,
@@ -309,6 +315,7 @@ class RunExecutor:
             served_model=response.served_model,
             system_fingerprint=response.system_fingerprint,
             attempts=attempts,
+            provider_evidence=response.evidence,
         )
         return result, cache_entry, called
 
@@ -370,9 +377,15 @@ class RunExecutor:
             return response, (time.perf_counter() - t0) * 1000
 
     def _maybe_abort(self, error: BaseException) -> None:
-        """Authentication failures doom every case: stop instead of failing them one by one."""
-        if isinstance(error, FatalProviderError) and error.status_code in (401, 403):
+        """Failures that doom every case stop the run instead of failing them one by one:
+        authentication (a refused key, a website asking to log in) and a configuration
+        error raised by the provider (a site profile's selector that matches nothing)."""
+        if isinstance(error, AuthError) or (
+            isinstance(error, FatalProviderError) and error.status_code in (401, 403)
+        ):
             self.stop = _Stop(f"authentication failed: {error}", RunStatus.failed)
+        elif isinstance(error, UserError) and not self.stop.reason:
+            self.stop = _Stop(f"configuration error: {error}", RunStatus.failed)
 
     def _base(self, item: WorkItem) -> dict[str, Any]:
         case = item.case

@@ -5,10 +5,12 @@ from __future__ import annotations
 import os
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, ClassVar
 
 from evalbook.core.messages import Message
 from evalbook.core.model_config import ModelConfig, Price
+from evalbook.core.result import ProviderEvidence
 from evalbook.errors import ConfigError
 
 
@@ -36,6 +38,8 @@ class GenerateResponse:
     output_tokens: int | None = None
     finish_reason: str | None = None
     trace_id: str | None = None
+    #: What the call showed besides its text (a browser page's screenshot and HTML).
+    evidence: ProviderEvidence | None = None
 
 
 class Provider(ABC):
@@ -61,6 +65,18 @@ class Provider(ABC):
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
+
+    @classmethod
+    def resolve_config(cls, config: ModelConfig, *, base_dir: Path | None = None) -> ModelConfig:
+        """The config as the run records it, before the run starts. A provider whose
+        model lives in a file (a browser site profile) reads it here, relative to
+        ``base_dir`` (the suite's folder) when not found as given, so that the run
+        keeps what it used and a resume never reads a file edited since."""
+        return config
+
+    def answer_identity(self) -> dict[str, Any]:
+        """What the answers depend on, for response cache keys; transport knobs left out."""
+        return self.config.identity()
 
     @property
     def endpoint(self) -> str:

@@ -11,7 +11,13 @@ import time
 from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 
-from evalbook.errors import FatalProviderError, ProviderError, RateLimitError, TransientError
+from evalbook.errors import (
+    AuthError,
+    FatalProviderError,
+    ProviderError,
+    RateLimitError,
+    TransientError,
+)
 
 #: Request timeout, conflict, and the server-side family (502/503/504, Anthropic's 529).
 _TRANSIENT_4XX = frozenset({408, 409})
@@ -55,6 +61,8 @@ def status_error(
         return RateLimitError(text, status_code=status, retry_after=parse_retry_after(headers))
     if status >= 500 or status in _TRANSIENT_4XX:
         return TransientError(text, status_code=status)
+    if status in (401, 403):
+        return AuthError(text, status_code=status)
     return FatalProviderError(text, status_code=status)
 
 

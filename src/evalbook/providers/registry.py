@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 from typing import Any, TypeVar
 
 from evalbook.core.model_config import ModelConfig
@@ -18,7 +19,7 @@ from evalbook.core.registry import Registry
 from evalbook.errors import ConfigError, FatalProviderError, ProviderError
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider
 
-__all__ = ["PROVIDERS", "GenerateFunction", "create_provider", "provider"]
+__all__ = ["PROVIDERS", "GenerateFunction", "create_provider", "provider", "resolve_config"]
 
 PROVIDERS: Registry[type[Provider]] = Registry("provider", "evalbook.providers")
 
@@ -30,15 +31,24 @@ GenerateFunction = Callable[
 _P = TypeVar("_P", bound=type[Provider] | Callable[..., Any])
 
 
-def create_provider(config: ModelConfig) -> Provider:
-    """An instance of the provider named by ``config.provider`` (unknown names suggest)."""
+def _provider_class(config: ModelConfig) -> type[Provider]:
     cls = PROVIDERS.get(config.provider)
     if not (isinstance(cls, type) and issubclass(cls, Provider)):
         raise ConfigError(
             f"provider {config.provider!r} is registered as {cls!r}, which is not a Provider"
             " subclass"
         )
-    return cls(config)
+    return cls
+
+
+def create_provider(config: ModelConfig) -> Provider:
+    """An instance of the provider named by ``config.provider`` (unknown names suggest)."""
+    return _provider_class(config)(config)
+
+
+def resolve_config(config: ModelConfig, *, base_dir: Path | None = None) -> ModelConfig:
+    """The model config as a run records it (see :meth:`Provider.resolve_config`)."""
+    return _provider_class(config).resolve_config(config, base_dir=base_dir)
 
 
 def provider(name: str, *, replace: bool = False) -> Callable[[_P], _P]:

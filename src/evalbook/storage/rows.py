@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any, overload
 
 from evalbook.core.messages import ImagePart, Message
-from evalbook.core.result import Attempt, Evidence, Result, ScoreRecord
+from evalbook.core.result import Attempt, Evidence, ProviderEvidence, Result, ScoreRecord
 from evalbook.core.run import RunCounts, RunOptions, RunRecord
 
 _RUN_SCALARS = [
@@ -94,6 +94,10 @@ def result_to_rows(
         "tags": result.tags,
         "attempts": [a.model_dump(mode="json") for a in result.attempts],
     }
+    if result.provider_evidence is not None:
+        body["provider_evidence"] = result.provider_evidence.model_dump(
+            mode="json", exclude_none=True
+        )
     row = {
         "id": result.id,
         "run_id": result.run_id,
@@ -207,5 +211,10 @@ def rows_to_result(row: Any, score_rows: list[Any], blobs: dict[str, str]) -> Re
         error_type=m["error_type"],
         error_message=m["error_message"],
         attempts=[Attempt.model_validate(a) for a in body.get("attempts", [])],
+        provider_evidence=(
+            ProviderEvidence.model_validate(body["provider_evidence"])
+            if body.get("provider_evidence")
+            else None
+        ),
         created_at=as_utc(m["created_at"]),
     )

@@ -269,6 +269,14 @@ class Store:
                     "media_type": img.media_type,
                     "data": base64.b64decode(img.data),
                 }
+            evidence = result.provider_evidence
+            for ref in evidence.blobs().values() if evidence is not None else ():
+                if ref.data is not None:
+                    blob_rows[ref.sha256] = {
+                        "sha256": ref.sha256,
+                        "media_type": ref.media_type,
+                        "data": ref.data,
+                    }
         try:
             with self._writer.begin() as conn:
                 self._insert_ignore(conn, t.blobs, list(blob_rows.values()))
@@ -343,6 +351,14 @@ class Store:
         for s in srows:
             by_result.setdefault(s.result_id, []).append(s)
         return [rows_to_result(r, by_result.get(r.id, []), blobs) for r in rows]
+
+    def get_blob(self, sha256: str) -> tuple[str, bytes]:
+        """``(media_type, bytes)`` of a stored blob (screenshots, case images)."""
+        with self.engine.connect() as conn:
+            row = conn.execute(sa.select(t.blobs).where(t.blobs.c.sha256 == sha256)).first()
+        if row is None:
+            raise NotFoundError(f"no blob {sha256} is stored")
+        return row.media_type, bytes(row.data)
 
     # -- metrics -------------------------------------------------------------------------
 

@@ -1,9 +1,11 @@
 """The ``model:`` of a suite file: a spec string or a mapping, as a :class:`ModelConfig`.
 
 Forms: ``"openai:gpt-4o-mini"``; ``{provider: openai, name: gpt-4o-mini, temperature: 0}``;
-``{spec: "openai:gpt-4o-mini", temperature: 0}``. Whether the provider exists is not
-checked here (the executor resolves providers, which may be plugins installed later);
-the shape of the spec is.
+``{spec: "openai:gpt-4o-mini", temperature: 0}``; a website's chat page:
+``"browser:sites/chat.yaml"`` or ``{provider: browser, profile: {url: …, input: …}}`` (the
+inline profile is kept as ``params.profile``; ``name`` defaults to the profile's name).
+Whether the provider exists is not checked here (the executor resolves providers, which
+may be plugins installed later); the shape of the spec is.
 """
 
 from __future__ import annotations
@@ -51,6 +53,13 @@ def build_model(raw: Any, where: Where, problems: Problems) -> ModelConfig | Non
         if base.base_url is not None:
             fields["base_url"] = base.base_url
         data = {**fields, **data}
+    if "profile" in data:
+        profile = data.pop("profile")
+        if not isinstance(profile, dict):
+            problems.add(where, "must be a mapping (a site profile: url, input, …)", ("profile",))
+            return None
+        data["params"] = {**(data.get("params") or {}), "profile": profile}
+        data.setdefault("name", str(profile.get("name") or "site"))
     try:
         return ModelConfig.model_validate(data)
     except ValidationError as exc:

@@ -11,13 +11,13 @@ from collections.abc import Iterator
 from typing import Annotated, Literal, TextIO, cast
 
 from fastapi import APIRouter, Path, Query, Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 
 from evalbook.analysis.feedback import feedback_summary, human_verdicts, record_feedback
 from evalbook.core.feedback import Feedback
 from evalbook.core.result import Result
 from evalbook.core.run import RunRecord
-from evalbook.errors import UserError
+from evalbook.errors import NotFoundError, UserError
 from evalbook.io.export import HumanFeedback, write
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.routes._common import (
@@ -89,6 +89,43 @@ def get_result(
     """One result by case id (and epoch), with every score and attempt."""
     get_workspace_run(store, workspace.id, run_id)
     return store.get_result(run_id, case_id, epoch)
+
+
+EvidenceName = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$")]
+
+
+@router.get(
+    "/results/{case_id}/evidence/{name}",
+    response_class=Response,
+    responses={200: {"content": {"image/png": {}}, "description": "The blob's bytes"}},
+)
+def get_evidence_blob(
+    run_id: RunId,
+    case_id: CaseId,
+    name: EvidenceName,
+    workspace: CurrentWorkspace,
+    store: StoreDep,
+    epoch: Epoch = 0,
+) -> Response:
+    """A blob of a result's provider evidence (``screenshot``: a browser page's PNG),
+    stored once by content hash and named in ``provider_evidence.screenshot.sha256``."""
+    get_workspace_run(store, workspace.id, run_id)
+    result = store.get_result(run_id, case_id, epoch)
+    evidence = result.provider_evidence
+    ref = evidence.blobs().get(name) if evidence is not None else None
+    if ref is None:
+        raise NotFoundError(f"result {case_id!r} of run {run_id} has no {name!r} evidence")
+    media_type, data = store.get_blob(ref.sha256)
+    return Response(
+        data,
+        media_type=media_type if media_type.startswith("image/") else "application/octet-stream",
+        headers={
+            "Cache-Control": "private, max-age=31536000, immutable",
+            "ETag": f'"{ref.sha256}"',
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'",
+        },
+    )
 
 
 @router.post("/feedback", status_code=201)

@@ -69,6 +69,12 @@ def check_model(config: ModelConfig, where: str = "model") -> None:
             f"{where}: provider {config.provider!r} runs code on the server and cannot be"
             " used over the API; run such suites with the CLI"
         )
+    if config.provider == "browser":
+        raise ConfigError(
+            f"{where}: the browser provider drives a browser on the server, with its saved"
+            " logins and files; the operator can offer it as a model tier (EVALBOOK_TIERS),"
+            " or run it with the CLI"
+        )
     if config.provider == "local" and (
         any(ch in config.name for ch in "/\\~") or config.name.lower().endswith(".gguf")
     ):

@@ -1,0 +1,174 @@
+"""The browser provider through the executor, against the fake chat site in a real
+Chromium: complete answers under random streaming pauses, hangs and reloads retried
+with nothing lost, a login wall stopping the run at once, evidence kept as blobs."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from evalbook.api import aresume, arun
+from evalbook.cli.app import app
+from evalbook.core.result import ResultStatus
+from evalbook.core.run import RunStatus
+from evalbook.storage.store import Store
+from evalbook.testing.chat_site import ChatSite, ChatSiteConfig, run_chat_site_in_thread
+from tests.providers.browser_sites import answers, browser_suite, profile
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def sqlite_store(tmp_path: Path) -> Iterator[Store]:
+    store = Store.open(f"sqlite:///{tmp_path / 'browser.db'}")
+    yield store
+    store.close()
+
+
+@pytest.fixture(scope="module")
+def pausing_site() -> Iterator[ChatSite]:
+    """Random pauses of 0-60 ms between tokens, some longer than the settle time."""
+    with run_chat_site_in_thread(ChatSiteConfig(pause_ms=(0.0, 60.0), seed=7)) as site:
+        yield site
+
+
+async def test_a_hundred_streamed_answers_are_read_whole(
+    pausing_site: ChatSite, sqlite_store: Store
+) -> None:
+    before = pausing_site.outcomes["completed"]
+    suite = browser_suite(pausing_site, 100, max_pages=4, done={"settle_ms": 100})
+    run = await arun(suite, store=sqlite_store, concurrency=4)
+    results = list(sqlite_store.iter_results(run.id))
+    assert run.status is RunStatus.completed
+    assert [r.output for r in results] == answers(100)  # none cut mid-stream
+    assert run.score == 1.0 and run.counts.passed == 100
+    assert pausing_site.outcomes["completed"] - before == 100
+    assert pausing_site.max_streaming <= 4
+    # Evidence: a screenshot blob per case (stored once by hash), the answer's HTML.
+    shots = {r.provider_evidence.screenshot.sha256 for r in results}  # type: ignore[union-attr]
+    assert len(shots) >= 90
+    media, png = sqlite_store.get_blob(next(iter(shots)))
+    assert media == "image/png" and png.startswith(b"\x89PNG")
+    first = results[0].provider_evidence
+    assert first is not None and first.url == pausing_site.url and first.title == "Fake chat"
+    assert first.html_excerpt is not None and answers(1)[0] in first.html_excerpt
+    assert first.trace_path is None  # traces are kept for failures only
+
+
+async def test_without_a_streaming_marker_the_settle_time_decides(
+    pausing_site: ChatSite, sqlite_store: Store
+) -> None:
+    suite = browser_suite(
+        pausing_site, 12, suite_id="no-marker", streaming=None, done={"settle_ms": 400}
+    )
+    run = await arun(suite, store=sqlite_store)
+    assert run.counts.passed == 12, [r.output for r in sqlite_store.iter_results(run.id)]
+
+
+async def test_hangs_and_reloads_are_retried_and_nothing_is_lost(sqlite_store: Store) -> None:
+    config = ChatSiteConfig(pause_ms=(0.0, 30.0), hang_rate=0.1, reload_rate=0.1, seed=3)
+    with run_chat_site_in_thread(config) as site:
+        suite = browser_suite(site, 60, max_pages=4, timeout_s=3)
+        run = await arun(suite, store=sqlite_store, concurrency=4)
+        results = list(sqlite_store.iter_results(run.id))
+        hung, reloaded = site.outcomes["hung"], site.outcomes["reloaded"]
+    assert hung >= 2 and reloaded >= 2, site.outcomes
+    assert run.status is RunStatus.completed and run.counts.passed == 60
+    assert [r.output for r in results] == answers(60)
+    retried = [r for r in results if len(r.attempts) > 1]
+    assert len(retried) == hung + reloaded
+    outcomes = {a.message.split(": ", 1)[1][:40] for r in retried for a in r.attempts[:-1]}
+    assert any("no finished answer" in o for o in outcomes), outcomes
+    assert any("reloaded" in o for o in outcomes), outcomes
+    traces = [a.trace_path for r in retried for a in r.attempts[:-1]]
+    assert all(t and Path(t).is_file() and Path(t).stat().st_size > 0 for t in traces)
+
+
+async def test_a_login_wall_stops_the_run_at_once_and_login_then_resume_finishes_it(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    with run_chat_site_in_thread(ChatSiteConfig(require_login=True)) as site:
+        suite = browser_suite(site, 30, max_pages=2)
+        t0 = time.perf_counter()
+        run = await arun(suite, store=sqlite_store, concurrency=2)
+        took = time.perf_counter() - t0
+        assert run.status is RunStatus.failed
+        assert "evalbook browser login" in (run.stop_reason or "")
+        assert "asks to log in" in (run.stop_reason or "")
+        assert site.sends == 0
+        errored = list(sqlite_store.iter_results(run.id))
+        assert 1 <= len(errored) <= 2 and all(r.status is ResultStatus.error for r in errored)
+        assert all(len(r.attempts) == 1 for r in errored)  # fatal: never retried
+        assert run.counts.passed == 0 and not run.passed
+        assert took < 30
+
+        # Log in without a display, from the environment, then resume the same run.
+        path = tmp_path / "site.yaml"
+        import yaml
+
+        path.write_text(yaml.safe_dump(profile(site)))
+        login = ["browser", "login", str(path), "--headless"]
+        bad = await asyncio.to_thread(CliRunner().invoke, app, login)
+        assert bad.exit_code != 0 and "FAKE_CHAT_USER" in str(bad.exception or bad.output)
+        monkeypatch.setenv("FAKE_CHAT_USER", site.config.username)
+        monkeypatch.setenv("FAKE_CHAT_PASSWORD", site.config.password)
+        done = await asyncio.to_thread(CliRunner().invoke, app, login)
+        assert done.exit_code == 0, done.output
+        saved = list((Path(tmp_path / "home" / "browser" / "state")).glob("*.json"))
+        assert len(saved) == 1 and oct(saved[0].stat().st_mode & 0o777) == "0o600"
+        assert site.config.password not in saved[0].read_text()
+        resumed = await aresume(run.id, store=sqlite_store)
+        assert resumed.status is RunStatus.completed and resumed.counts.passed == 30
+        assert site.sends == 30
+
+
+async def test_a_rate_limit_banner_waits_what_the_site_says(sqlite_store: Store) -> None:
+    with run_chat_site_in_thread(ChatSiteConfig(rate_limited_sends=2, retry_after_s=7)) as site:
+        run = await arun(browser_suite(site, 4, max_pages=1), store=sqlite_store, concurrency=1)
+    assert run.counts.passed == 4
+    limited = [a for r in sqlite_store.iter_results(run.id) for a in r.attempts]
+    waits = [a.retry_after for a in limited if a.outcome == "rate_limit"]
+    assert waits == [7.0, 7.0]
+
+
+async def test_a_selector_that_matches_nothing_stops_the_run_naming_it(
+    pausing_site: ChatSite, sqlite_store: Store
+) -> None:
+    suite = browser_suite(pausing_site, 20, suite_id="typo", input="#promt")
+    t0 = time.perf_counter()
+    run = await arun(suite, store=sqlite_store, concurrency=1)
+    assert time.perf_counter() - t0 < 60
+    assert run.status is RunStatus.failed
+    assert "'#promt'" in (run.stop_reason or "") and "input selector" in (run.stop_reason or "")
+    errored = list(sqlite_store.iter_results(run.id))
+    assert len(errored) == 1 and errored[0].error_type == "ConfigError"
+    assert errored[0].provider_evidence is not None
+    assert errored[0].provider_evidence.trace_path is not None
+
+
+async def test_answers_are_cached_on_the_prompt_and_the_profiles_identity(
+    pausing_site: ChatSite, sqlite_store: Store
+) -> None:
+    first = await arun(browser_suite(pausing_site, 5, suite_id="cached"), store=sqlite_store)
+    sends = pausing_site.sends
+    # A transport knob (timeout, pages) changes nothing the answers depend on …
+    again = await arun(
+        browser_suite(pausing_site, 5, suite_id="cached", timeout_s=33, max_pages=1),
+        store=sqlite_store,
+    )
+    assert again.counts.cached == 5 and pausing_site.sends == sends
+    cached = sqlite_store.get_result(again.id, "case-000")
+    assert (
+        cached.provider_evidence == sqlite_store.get_result(first.id, "case-000").provider_evidence
+    )
+    # … how the page is read does.
+    other = await arun(
+        browser_suite(pausing_site, 5, suite_id="cached", done={"settle_ms": 200}),
+        store=sqlite_store,
+    )
+    assert other.counts.cached == 0 and pausing_site.sends == sends + 5
