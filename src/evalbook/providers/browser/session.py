@@ -52,6 +52,7 @@ class PageSession:
         self.traces = traces
         self.opened = False
         self.broken = False
+        self.tracing = False
 
     async def close(self) -> None:
         with contextlib.suppress(Exception):  # the browser may be gone already
@@ -64,7 +65,7 @@ class PageSession:
         The page gets :data:`PAGE_READY_S` to load; the answers, together, ``timeout_s``."""
         tracing = self.profile.trace_on_failure
         if tracing:
-            await self.context.tracing.start(snapshots=True, screenshots=False)
+            await self._start_trace()
         try:
             await self._fresh_conversation(time.monotonic() + PAGE_READY_S)
             deadline = time.monotonic() + self.profile.timeout_s
@@ -260,17 +261,25 @@ class PageSession:
             details["evidence_error"] = f"{type(exc).__name__}: {str(exc)[:300]}"
         return evidence
 
+    async def _start_trace(self) -> None:
+        """One trace per context, a chunk per case (a chunk is far cheaper to open)."""
+        if not self.tracing:
+            await self.context.tracing.start(snapshots=True, screenshots=False)
+            self.tracing = True
+        else:
+            await self.context.tracing.start_chunk()
+
     async def _stop_trace(self, case_id: str | None) -> str | None:
         """Keep the trace of a failed case (under ``$EVALBOOK_HOME/browser/traces``)."""
         try:
-            if case_id is None and self.profile.trace_on_failure:
-                await self.context.tracing.stop()
+            if case_id is None:
+                await self.context.tracing.stop_chunk()
                 return None
             stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S")
             safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in case_id or "case")
             path = self.traces / f"{stamp}-{safe[:80]}-{uuid.uuid4().hex[:8]}.zip"
             path.parent.mkdir(parents=True, exist_ok=True)
-            await self.context.tracing.stop(path=str(path))
+            await self.context.tracing.stop_chunk(path=str(path))
             return str(path)
         except Exception:
             return None
