@@ -11,7 +11,7 @@ from tests.server.resources import MOCK, finished_run, post_suite, suite_data, w
 
 EVAL_KEYS = {
     "id", "name", "templateId", "inputSet", "status", "totalCases", "passedCases",
-    "metrics", "startedAt", "completedAt",
+    "metrics", "startedAt", "completedAt", "tier", "model",
 }  # fmt: skip
 INPUTS = [
     {"borrower_name": "Budi", "monthly_income": 12000000, "loan_amount": 50000000},

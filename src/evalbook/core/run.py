@@ -78,6 +78,8 @@ class RunRecord(BaseModel):
     prompt_hash: str
     model: dict[str, Any]
     model_hash: str
+    #: The model tier the run asked for (``tier:standard``); ``model`` is what it became.
+    tier: str | None = None
     threshold: float
     counts: RunCounts = Field(default_factory=RunCounts)
     options: RunOptions = Field(default_factory=RunOptions)

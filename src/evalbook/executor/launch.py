@@ -22,13 +22,18 @@ from evalbook.executor.runner import RunExecutor
 from evalbook.prompts.render import missing_variables_everywhere
 from evalbook.providers.base import Provider
 from evalbook.providers.registry import create_provider, resolve_config
+from evalbook.providers.tiers import resolve_tier, tier_name
 from evalbook.storage.store import Store
 
 
 def resolve_model(suite: Suite, model: ModelConfig | str | None) -> ModelConfig:
-    """Explicit model > the suite's default model > the embedded local model."""
+    """Explicit model > the suite's default model > the embedded local model. A model
+    ``tier:NAME`` is the model the settings give that tier (taken whole)."""
     if isinstance(model, ModelConfig):
         return model
+    tier = tier_name(model)
+    if tier is not None:
+        return resolve_tier(tier)
     if model is not None:
         base = suite.model
         if base is not None:
@@ -39,7 +44,16 @@ def resolve_model(suite: Suite, model: ModelConfig | str | None) -> ModelConfig:
             )
             return ModelConfig(**{**keep, **fresh.model_dump(exclude_unset=True)})
         return parse_model_spec(model)
+    if suite.model is None and (tier := kind_tier(suite)) is not None:
+        return resolve_tier(tier)
     return suite.model or parse_model_spec(DEFAULT_MODEL_SPEC)
+
+
+def kind_tier(suite: Suite) -> str | None:
+    """The one model tier the suite's generation kinds name, if they name exactly one."""
+    tiers = {c.metadata.get("kind_tier") for c in suite.cases if c.metadata}
+    tiers.discard(None)
+    return str(next(iter(tiers))) if len(tiers) == 1 else None
 
 
 def suite_folder(suite: Suite) -> Path | None:
@@ -110,6 +124,8 @@ def prepare_run(
         prompt_hash=version.hash,
         model=config.model_dump(mode="json", exclude_none=True),
         model_hash=config.hash,
+        tier=tier_name(model)
+        or (kind_tier(suite) if model is None and suite.model is None else None),
         threshold=suite.threshold,
         options=options,
         workspace_id=workspace_id,

@@ -18,7 +18,7 @@ from evalbook.errors import NotFoundError
 from evalbook.executor.estimate import Estimate, estimate_run
 from evalbook.executor.launch import prepare_run
 from evalbook.providers.base import Provider
-from evalbook.server.schemas.models import model_from_request
+from evalbook.server.schemas.models import model_or_tier
 from evalbook.server.schemas.runs import RunCreate
 from evalbook.server.state import server_state
 from evalbook.storage.catalog import SuiteRef, suite_refs
@@ -61,7 +61,7 @@ def _suite(store: Store, workspace_id: str, body: RunCreate) -> Suite:
 
 def estimate(store: Store, workspace_id: str, body: RunCreate) -> Estimate:
     """The pre-flight estimate of the run ``body`` describes (nothing is recorded)."""
-    config = model_from_request(body.model)
+    config = model_or_tier(body.model)
     return estimate_run(
         store,
         _suite(store, workspace_id, body),
@@ -78,7 +78,7 @@ async def launch(
     store = server_state(request).store
 
     def prepare() -> Prepared:
-        config = model_from_request(body.model)
+        config = model_or_tier(body.model)
         return prepare_run(
             store,
             _suite(store, workspace.id, body),

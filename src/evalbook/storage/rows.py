@@ -14,7 +14,7 @@ _RUN_SCALARS = [
     "duration_ms", "token_count", "input_token_count", "output_token_count", "cost",
     "error_rate", "feedback_scores", "alias", "label", "experiment_id", "suite_id", "suite_name",
     "suite_version", "suite_hash", "prompt_name", "prompt_version", "prompt_hash", "model",
-    "model_hash", "threshold", "metrics", "stop_reason", "resumed_from", "rescored_from",
+    "model_hash", "tier", "threshold", "metrics", "stop_reason", "resumed_from", "rescored_from",
     "judge_cost", "judge_token_count", "workspace_id", "archived_at", "evalbook_version",
     "created_at", "started_at", "finished_at",
 ]  # fmt: skip

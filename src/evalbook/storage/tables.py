@@ -82,6 +82,7 @@ runs = sa.Table(
     sa.Column("prompt_hash", sa.String(64), nullable=False),
     sa.Column("model", JSON, nullable=False),
     sa.Column("model_hash", sa.String(64), sa.ForeignKey("model_configs.hash"), nullable=False),
+    sa.Column("tier", sa.String(40)),
     sa.Column("threshold", sa.Float, nullable=False),
     sa.Column("total_count", sa.Integer, nullable=False, default=0),
     sa.Column("passed_count", sa.Integer, nullable=False, default=0),
@@ -296,6 +297,18 @@ workspace_prompts = sa.Table(
     sa.Column("workspace_id", sa.String(36), primary_key=True),
     sa.Column("prompt_name", sa.String(200), primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("created_at", TS, nullable=False),
+)
+
+#: Generation kinds a workspace defined (``POST /api/kinds``): immutable numbered versions.
+kinds = sa.Table(
+    "kinds",
+    metadata,
+    sa.Column("workspace_id", sa.String(36), primary_key=True),
+    sa.Column("name", sa.String(100), primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True),
+    sa.Column("hash", sa.String(64), nullable=False),
+    sa.Column("body", JSON, nullable=False),
     sa.Column("created_at", TS, nullable=False),
 )
 

@@ -13,6 +13,7 @@ is ``docs/suites.md``)::
     # or  prompt: {name: qa, system: "...", messages: [{role: user, content: "..."}]}
     # or  prompt: {name: qa, versions: {1: {system: "...", messages: [...]}, 2: {template: "..."}}}
     scorers: ["non-empty", {contains: "{{ expected }}"}]     # defaults for every case
+    kinds: {name: {system: ..., messages: [...], scorers: [...], tier: standard}}
     render_assertions: [{type: not-contains, value: TODO}]  # on the rendered prompt
     tags: [smoke]
     cases:
@@ -47,6 +48,7 @@ from evalbook.core.suite import Prompt, PromptVersion, Suite
 from evalbook.errors import SuiteError
 from evalbook.suites.cases import BuiltCase, build_cases, expand_cases
 from evalbook.suites.datasets import case_from_row
+from evalbook.suites.kinds import build_kinds, with_kinds
 from evalbook.suites.model_spec import build_model
 from evalbook.suites.problems import Problems, Where
 from evalbook.suites.prompt_spec import build_prompt
@@ -64,7 +66,7 @@ __all__ = [
 SUITE_KEYS = frozenset(
     {
         "id", "name", "description", "version", "threshold", "model", "prompt",
-        "scorers", "render_assertions", "tags", "cases",
+        "scorers", "render_assertions", "tags", "cases", "kinds",
     }
 )  # fmt: skip
 SUITE_ID = re.compile(r"^[a-z0-9_.-]+$")
@@ -148,9 +150,9 @@ def _build(data: Any, base_dir: Path | None, source: str) -> Suite:
     render_specs, _ = parse_specs(
         data.get("render_assertions"), top, ("render_assertions",), problems
     )
-    built = build_cases(
-        expand_cases(data.get("cases"), top.child("cases"), base_dir, problems), problems
-    )
+    own_kinds = build_kinds(data.get("kinds"), top.child("kinds"), problems)
+    sources = expand_cases(data.get("cases"), top.child("cases"), base_dir, problems)
+    built = build_cases(with_kinds(sources, own_kinds, problems), problems)
     if not built and not problems:
         problems.add(top, "a suite needs at least one case", ("cases",))
     builder = ScorerBuilder(problems)

@@ -8,8 +8,13 @@ How the seed's eval run maps onto evalbook:
   (keys that are case fields — ``id``, ``expected``, ``section`` … — stay case fields).
   Items without an ``id`` get ``input-1``, ``input-2`` … in order.
 - ``templateId``: a prompt of the workspace (its latest version renders every case).
-  Without one there are no "built-in generation kinds" here: each item must carry the
-  text to send as ``prompt`` (or chat ``messages``); ``_kind`` is kept as a variable.
+  Without one, an item with ``_kind`` renders through that generation kind (the
+  workspace's own, ``POST /api/kinds``, or a built-in: ``summarize``, ``classify``,
+  ``extract_json``, ``answer``, ``translate``, ``echo``), with the kind's scorers added;
+  any other item carries the text to send as ``prompt`` (or chat ``messages``).
+- The model: ``model`` when given (a spec, a config, or ``tier:NAME``); else the tier
+  the inputs' kinds name (seed 004: "the runner uses the standard tier for that kind"),
+  ``standard`` without kinds. Inputs whose kinds name different tiers need a ``model``.
 - The pass criterion is the seed's: a case passes when the model returned non-empty
   output without an error (the suite's only scorer is ``non-empty``).
 - ``name`` is the run's title and the ad-hoc suite's name; ``model`` (not in the seed)
@@ -33,15 +38,17 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from evalbook.core.identity import short_hash
-from evalbook.core.model_config import DEFAULT_MODEL_SPEC, ModelConfig
+from evalbook.core.model_config import ModelConfig
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.core.suite import PromptVersion, Suite
-from evalbook.errors import NotFoundError, UserError
+from evalbook.errors import NotFoundError, UnknownNameError, UserError
 from evalbook.executor.launch import prepare_run
+from evalbook.prompts.kinds import KIND_KEY, case_of_kind, find_kind, known_kinds
 from evalbook.providers.base import Provider
+from evalbook.providers.tiers import TIER_PREFIX
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.routes._common import IdempotencyKey, RunId, StoreDep, submit_run
-from evalbook.server.schemas.models import model_from_request
+from evalbook.server.schemas.models import model_or_tier
 from evalbook.server.schemas.policy import check_suite_data
 from evalbook.server.schemas.seeds import (
     EvalCaseResult,
@@ -53,6 +60,7 @@ from evalbook.server.schemas.seeds import (
     SeedStatus,
 )
 from evalbook.storage.catalog import prompt_refs, register_suite
+from evalbook.storage.kinds import latest_kinds
 from evalbook.storage.runs_query import (
     RunFilter,
     get_workspace_run,
@@ -78,11 +86,11 @@ def seed_status(status: RunStatus) -> SeedStatus:
 def _prompt(store: Store, workspace_id: str, body: EvalCreate) -> dict[str, Any]:
     if body.templateId is None:
         for i, row in enumerate(body.inputSet):
-            if "prompt" not in row and "messages" not in row:
+            if KIND_KEY not in row and "prompt" not in row and "messages" not in row:
                 raise UserError(
-                    f"inputSet[{i}]: without templateId every input needs the text to send"
-                    " as 'prompt' (or chat 'messages'); built-in generation kinds (_kind)"
-                    " are not available on this server"
+                    f"inputSet[{i}]: without templateId every input names a generation kind"
+                    f" ({KIND_KEY}: one of {', '.join(known_kinds())}, or one of this"
+                    " workspace's) or carries the text to send as 'prompt' (or 'messages')"
                 )
         return {"name": INLINE_PROMPT, "template": "{{ prompt }}"}
     refs = prompt_refs(store, workspace_id, body.templateId)
@@ -93,19 +101,65 @@ def _prompt(store: Store, workspace_id: str, body: EvalCreate) -> dict[str, Any]
     return {"name": body.templateId, "versions": {latest.version: body_of}}
 
 
-def _suite(store: Store, workspace_id: str, body: EvalCreate) -> Suite:
+def _cases(
+    store: Store, workspace_id: str, body: EvalCreate, rows: list[dict[str, Any]]
+) -> tuple[list[dict[str, Any]], dict[str, set[str]]]:
+    """The cases of the inputs, and the tiers their kinds name (tier → kind names)."""
+    if body.templateId is not None or not any(KIND_KEY in row for row in rows):
+        return [case_from_row(row) for row in rows], {}
+    own = latest_kinds(store, workspace_id)
+    cases: list[dict[str, Any]] = []
+    tiers: dict[str, set[str]] = {}
+    for i, row in enumerate(rows):
+        name = row.get(KIND_KEY)
+        if name is None:
+            cases.append(case_from_row(row))
+            continue
+        if not isinstance(name, str):
+            raise UserError(f"inputSet[{i}].{KIND_KEY}: the name of a generation kind")
+        try:
+            kind = find_kind(name, own)
+        except UnknownNameError as exc:
+            raise UserError(f"inputSet[{i}].{KIND_KEY}: {exc}") from None
+        missing = [key for key in kind.inputs if key not in row]
+        if missing:
+            raise UserError(
+                f"inputSet[{i}]: generation kind {kind.name!r} needs"
+                f" {', '.join(repr(m) for m in missing)} in the input"
+            )
+        cases.append(case_of_kind(row, kind))
+        tiers.setdefault(kind.tier, set()).add(kind.name)
+    return cases, tiers
+
+
+def _suite(store: Store, workspace_id: str, body: EvalCreate) -> tuple[Suite, dict[str, set[str]]]:
     rows = [{"id": f"input-{i + 1}", **row} for i, row in enumerate(body.inputSet)]
     prompt = _prompt(store, workspace_id, body)
-    identity = {"name": body.name, "prompt": prompt, "inputSet": rows}
+    cases, tiers = _cases(store, workspace_id, body, rows)
+    identity = {"name": body.name, "prompt": prompt, "cases": cases}
     data = {
         "id": f"evals-{short_hash('evals', identity)}",
         "name": body.name,
         "prompt": prompt,
         "scorers": ["non-empty"],
-        "cases": [case_from_row(row) for row in rows],
+        "cases": cases,
     }
     check_suite_data(data)
-    return load_suite_from_dict(data, source="<inputSet>")
+    return load_suite_from_dict(data, source="<inputSet>"), tiers
+
+
+def _model(body: EvalCreate, tiers: dict[str, set[str]]) -> ModelConfig | str:
+    """The request's model, else the one tier its kinds name (``standard`` by default)."""
+    if body.model is not None:
+        return model_or_tier(body.model)
+    if len(tiers) > 1:
+        named = "; ".join(f"{t}: {', '.join(sorted(k))}" for t, k in sorted(tiers.items()))
+        raise UserError(
+            f"inputSet: the kinds name different model tiers ({named}); send them as"
+            " separate evals, or name one model (or tier:NAME) as 'model'"
+        )
+    tier = next(iter(tiers), "standard")
+    return model_or_tier(f"{TIER_PREFIX}{tier}")
 
 
 @router.post("", status_code=202, responses={200: {"model": EvalOut, "description": "Retried"}})
@@ -121,8 +175,8 @@ async def create_eval(
     or subscribe to the ``eval.completed`` webhook."""
 
     def prepare() -> tuple[RunRecord, PromptVersion, ModelConfig, Provider]:
-        config = model_from_request(body.model or DEFAULT_MODEL_SPEC)
-        suite = _suite(store, workspace.id, body)
+        suite, tiers = _suite(store, workspace.id, body)
+        config = _model(body, tiers)
         register_suite(store, workspace.id, suite)
         return prepare_run(store, suite, model=config, title=body.name, workspace_id=workspace.id)
 
@@ -149,6 +203,8 @@ def _summary(run: RunRecord) -> dict[str, Any]:
         "passedCases": run.counts.passed,
         "startedAt": run.started_at,
         "completedAt": run.finished_at if run.status.finished else None,
+        "tier": run.tier,
+        "model": f"{run.model.get('provider')}:{run.model.get('name')}",
     }
 
 

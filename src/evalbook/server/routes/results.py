@@ -97,7 +97,12 @@ EvidenceName = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$")]
 @router.get(
     "/results/{case_id}/evidence/{name}",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "The blob's bytes"}},
+    responses={
+        200: {
+            "content": {"image/png": {"schema": {"type": "string", "format": "binary"}}},
+            "description": "The blob's bytes",
+        }
+    },
 )
 def get_evidence_blob(
     run_id: RunId,

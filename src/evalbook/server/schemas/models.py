@@ -8,10 +8,11 @@ from pydantic import Field, ValidationError
 
 from evalbook.core.model_config import ModelConfig, parse_model_spec
 from evalbook.errors import ConfigError
+from evalbook.providers.tiers import resolve_tier, tier_name
 from evalbook.server.schemas.common import INT32, Strict
 from evalbook.server.schemas.policy import check_model
 
-__all__ = ["ModelConfigIn", "ModelIn", "PriceIn", "model_from_request"]
+__all__ = ["ModelConfigIn", "ModelIn", "PriceIn", "model_from_request", "model_or_tier"]
 
 
 class PriceIn(Strict):
@@ -44,6 +45,17 @@ class ModelConfigIn(Strict):
 
 #: ``"provider:name[@base_url]"`` or a :class:`ModelConfigIn` object.
 ModelIn = str | ModelConfigIn
+
+
+def model_or_tier(raw: ModelIn, where: str = "model") -> ModelConfig | str:
+    """A request's model, or a model tier ``"tier:NAME"`` kept as given: the operator's
+    settings map it to a model when the run is prepared (and the run records both), so
+    the policy for requested configs does not apply; an unknown tier is a 422 now."""
+    tier = tier_name(raw)
+    if tier is not None:
+        resolve_tier(tier)
+        return str(raw)
+    return model_from_request(raw, where)
 
 
 def model_from_request(raw: ModelIn, where: str = "model") -> ModelConfig:

@@ -33,8 +33,9 @@ SeedStatus = Literal["pending", "running", "completed", "failed"]
 
 
 class EvalCreate(Strict):
-    """Seed 004's ``POST /api/evals`` body. ``model`` is our addition (the seed's
-    "template's model tier"): a model spec or config; default the embedded local model."""
+    """Seed 004's ``POST /api/evals`` body. ``model`` is our addition: a model spec or
+    config, or a tier ``tier:NAME``; default the tier the inputs' kinds name
+    (``standard``), which the server's settings map to a model."""
 
     name: str = Field(min_length=1, max_length=300)
     templateId: str | None = Field(default=None, min_length=1, max_length=200)
@@ -69,6 +70,9 @@ class EvalSummary(BaseModel):
     metrics: EvalSummaryMetrics
     startedAt: datetime | None
     completedAt: datetime | None
+    #: Ours, not the seed's: the model tier asked for and the model it resolved to.
+    tier: str | None = None
+    model: str | None = None
 
 
 class EvalOut(EvalSummary):

@@ -1,0 +1,124 @@
+"""Seed 004's generation kinds and model tiers over HTTP: inputs with ``_kind`` and no
+``templateId`` run through the kind on the standard tier; a tier change in the settings
+changes the next run's model and the record says which; bad kinds and tiers are 422s."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import pytest
+
+import evalbook
+from evalbook.storage.store import Store
+
+SEED_BODY = {
+    "name": "Borrower-summary prompt v3",
+    "inputSet": [
+        {"_kind": "summarize", "text": "Budi earns 12,000,000 a month and asks for 50,000,000."},
+        {"_kind": "classify", "text": "My card was charged twice.", "labels": ["billing", "fraud"]},
+    ],
+}
+
+
+@pytest.fixture
+def tiers(monkeypatch: pytest.MonkeyPatch) -> dict[str, object]:
+    """Tiers on mock models (the embedded model is the default, too slow for here)."""
+    mapping: dict[str, object] = {"standard": "mock:echo", "fast": "mock:echo"}
+    monkeypatch.setenv("EVALBOOK_TIERS", json.dumps(mapping))
+    return mapping
+
+
+async def test_seed_004s_body_runs_through_the_kinds_on_the_standard_tier(
+    api: httpx.AsyncClient, store: Store, tiers: dict[str, object]
+) -> None:
+    created = await api.post("/api/evals", json=SEED_BODY)
+    assert created.status_code == 202, created.text
+    row = created.json()
+    assert row["tier"] == "standard" and row["model"] == "mock:echo"
+    await evalbook.aresume(row["id"], store=store)  # what the worker does
+    done = (await api.get(f"/api/evals/{row['id']}")).json()
+    assert done["status"] == "completed" and done["passedCases"] == done["totalCases"] == 2
+    summary, label = (r["outputPreview"] for r in done["metrics"]["results"])
+    assert summary.startswith("Summarize the following text in at most 80 words")
+    assert "Budi earns 12,000,000" in summary
+    assert label.startswith("Labels: billing, fraud")
+    assert done["inputSet"][1]["labels"] == ["billing", "fraud"]
+    result = store.get_result(row["id"], "input-1")
+    assert result.messages[0].role == "system" and "faithfully" in result.messages[0].text
+    assert "kind:summarize" in result.tags
+    assert {s.type for s in result.scores} >= {"non-empty", "not-is-refusal"}
+    run = (await api.get(f"/api/runs/{row['id']}")).json()
+    assert run["tier"] == "standard" and run["model"]["name"] == "echo"
+
+
+async def test_a_tier_change_changes_the_next_runs_model(
+    api: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVALBOOK_TIERS", json.dumps({"standard": "mock:echo"}))
+    first = (await api.post("/api/evals", json=SEED_BODY)).json()
+    constant = {"provider": "mock", "name": "constant", "params": {"text": "fixed"}}
+    monkeypatch.setenv("EVALBOOK_TIERS", json.dumps({"standard": constant}))
+    second = (await api.post("/api/evals", json=SEED_BODY)).json()
+    await evalbook.aresume(second["id"], store=store)
+    assert first["model"] == "mock:echo" and second["model"] == "mock:constant"
+    assert store.get_run(second["id"]).tier == "standard"
+    outputs = [r.output for r in store.iter_results(second["id"])]
+    assert outputs == ["fixed", "fixed"]
+    tiers = (await api.get("/api/tiers")).json()
+    assert {"name": "standard", "model": "mock:constant"} in tiers
+    assert {t["name"] for t in tiers} == {"standard", "fast", "premium"}
+
+
+async def test_bad_kinds_and_tiers_are_clear_422s(
+    api: httpx.AsyncClient, tiers: dict[str, object]
+) -> None:
+    typo = {"name": "n", "inputSet": [{"_kind": "summarize", "text": "a"}, {"_kind": "sumarize"}]}
+    answer = await api.post("/api/evals", json=typo)
+    detail = answer.json()["detail"]
+    assert answer.status_code == 422 and detail.startswith("inputSet[1]._kind")
+    assert "Did you mean 'summarize'" in detail and "extract_json" in detail
+    missing = {"name": "n", "inputSet": [{"_kind": "classify", "text": "a"}]}
+    answer = await api.post("/api/evals", json=missing)
+    assert answer.status_code == 422 and "'labels'" in answer.json()["detail"]
+    bad_tier = {**SEED_BODY, "model": "tier:premuim"}
+    answer = await api.post("/api/evals", json=bad_tier)
+    assert answer.status_code == 422
+    assert "unknown model tier 'premuim'" in answer.json()["detail"]
+    assert "Did you mean 'premium'" in answer.json()["detail"]
+    browser = {**SEED_BODY, "model": "browser:/etc/site.yaml"}
+    answer = await api.post("/api/evals", json=browser)
+    assert answer.status_code == 422 and "tier" in answer.json()["detail"]
+
+
+async def test_a_workspace_defines_and_versions_its_own_kinds(
+    api: httpx.AsyncClient, store: Store, tiers: dict[str, object]
+) -> None:
+    kind = {
+        "name": "borrower_summary",
+        "system": "You are a credit analyst.",
+        "messages": [{"role": "user", "content": "Summarise {{ borrower_name }}: {{ loan }}"}],
+        "scorers": [{"contains": "{{ borrower_name }}"}],
+        "tier": "fast",
+        "inputs": ["borrower_name", "loan"],
+    }
+    created = await api.post("/api/kinds", json=kind)
+    assert created.status_code == 201, created.text
+    assert created.json()["version"] == 1 and created.json()["source"] == "workspace"
+    again = await api.post("/api/kinds", json=kind)
+    assert again.status_code == 200 and again.json()["version"] == 1
+    changed = await api.post("/api/kinds", json={**kind, "system": "You are terse."})
+    assert changed.status_code == 201 and changed.json()["version"] == 2
+    names = [k["name"] for k in (await api.get("/api/kinds")).json()]
+    assert names[0] == "borrower_summary" and "summarize" in names
+    refused = await api.post("/api/kinds", json={**kind, "scorers": [{"python": "os:getcwd"}]})
+    assert refused.status_code == 422
+
+    body = {"name": "b", "inputSet": [{"_kind": "borrower_summary", "borrower_name": "Budi",
+                                       "loan": 50000000}]}  # fmt: skip
+    row = (await api.post("/api/evals", json=body)).json()
+    assert row["tier"] == "fast"
+    await evalbook.aresume(row["id"], store=store)
+    result = store.get_result(row["id"], "input-1")
+    assert result.messages[0].text == "You are terse." and result.passed
+    assert result.output == "Summarise Budi: 50000000"
