@@ -111,6 +111,15 @@ async def test_a_workspace_defines_and_versions_its_own_kinds(
     assert changed.status_code == 201 and changed.json()["version"] == 2
     names = [k["name"] for k in (await api.get("/api/kinds")).json()]
     assert names[0] == "borrower_summary" and "summarize" in names
+    one = (await api.get("/api/kinds/borrower_summary")).json()
+    assert one["version"] == 2 and one["messages"][0] == {
+        "role": "system",
+        "content": "You are terse.",
+    }
+    builtin = (await api.get("/api/kinds/summarize")).json()
+    assert builtin["source"] == "builtin" and builtin["tier"] == "standard"
+    unknown = await api.get("/api/kinds/sumarize")
+    assert unknown.status_code == 404 and "Did you mean 'summarize'" in unknown.text
     refused = await api.post("/api/kinds", json={**kind, "scorers": [{"python": "os:getcwd"}]})
     assert refused.status_code == 422
 

@@ -44,11 +44,18 @@ def case_of_kind(row: Mapping[str, Any], kind: GenerationKind) -> dict[str, Any]
     case: dict[str, Any] = {k: row[k] for k in case_fields if k in row}
     case["vars"] = variables
     case["messages"] = kind.case_messages()
-    case["scorers"] = [*kind.scorers, *(row.get("scorers") or [])]
-    case["tags"] = sorted({*(row.get("tags") or []), f"kind:{kind.name}"})
-    case["metadata"] = {
-        **(row.get("metadata") or {}),
-        "kind": f"{kind.name}@{kind.version}",
-        "kind_tier": kind.tier,
-    }
+    # Fields of the wrong type are passed on as given, for the suite loader to report.
+    scorers, tags, metadata = row.get("scorers"), row.get("tags"), row.get("metadata")
+    case["scorers"] = [*kind.scorers, *scorers] if isinstance(scorers, list) else scorers
+    if scorers is None:
+        case["scorers"] = list(kind.scorers)
+    if tags is None or isinstance(tags, list):
+        mark = f"kind:{kind.name}"
+        case["tags"] = [*(tags or []), *([] if mark in (tags or []) else [mark])]
+    if metadata is None or isinstance(metadata, dict):
+        case["metadata"] = {
+            **(metadata or {}),
+            "kind": f"{kind.name}@{kind.version}",
+            "kind_tier": kind.tier,
+        }
     return case

@@ -14,6 +14,7 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Response
 
 from evalbook.core.kind import GenerationKind, KindMessage
+from evalbook.errors import NotFoundError, UnknownNameError
 from evalbook.prompts.kinds import KINDS, find_kind
 from evalbook.providers.tiers import load_tiers
 from evalbook.server.auth import CurrentWorkspace
@@ -48,7 +49,10 @@ def list_kinds(workspace: CurrentWorkspace, store: StoreDep) -> list[KindOut]:
 def get_kind(name: KindName, workspace: CurrentWorkspace, store: StoreDep) -> KindOut:
     """One kind by name (the workspace's own first)."""
     own = latest_kinds(store, workspace.id)
-    kind = find_kind(name, own)
+    try:
+        kind = find_kind(name, own)
+    except UnknownNameError as exc:
+        raise NotFoundError(str(exc)) from None
     return _out(kind, "workspace" if name in own else "builtin")
 
 
