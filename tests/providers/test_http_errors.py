@@ -7,7 +7,7 @@ from email.utils import formatdate
 
 import pytest
 
-from evalbook.errors import FatalProviderError, RateLimitError, TransientError
+from evalbook.errors import AuthError, FatalProviderError, RateLimitError, TransientError
 from evalbook.providers.http_errors import parse_retry_after, server_message, status_error
 
 
@@ -33,8 +33,8 @@ def test_retry_after_in_seconds_milliseconds_and_http_date() -> None:
         (502, TransientError),
         (529, TransientError),
         (400, FatalProviderError),
-        (401, FatalProviderError),
-        (403, FatalProviderError),
+        (401, AuthError),  # a FatalProviderError that stops the run
+        (403, AuthError),
         (404, FatalProviderError),
         (422, FatalProviderError),
     ],
