@@ -278,6 +278,37 @@ _SCHEMA: dict[str, Any] = {
             "description": "Checked on the rendered prompt, before any model call.",
         },
         "tags": _TAGS,
+        "kinds": {
+            "type": "object",
+            "description": "The suite's own generation kinds; a case names one in vars._kind.",
+            "propertyNames": {"pattern": "^[a-z][a-z0-9_.-]{0,99}$"},
+            "additionalProperties": {
+                "type": "object",
+                "required": ["messages"],
+                "additionalProperties": False,
+                "properties": {
+                    "description": {"type": "string"},
+                    "system": {"type": ["string", "null"]},
+                    "messages": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "object",
+                            "required": ["role", "content"],
+                            "additionalProperties": False,
+                            "properties": {
+                                "role": {"enum": ["user", "assistant"]},
+                                "content": {"type": "string", "minLength": 1},
+                            },
+                        },
+                    },
+                    "scorers": {"$ref": "#/$defs/scorers"},
+                    "tier": {"type": "string", "pattern": "^[a-z][a-z0-9_-]{0,39}$"},
+                    "inputs": {"type": "array", "items": {"type": "string"}},
+                    "version": {"type": "integer", "minimum": 1},
+                },
+            },
+        },
         "cases": {
             "type": "array",
             "minItems": 1,
