@@ -2,12 +2,17 @@
 
 - ``EVALBOOK_HOME`` (default ``~/.evalbook``): the SQLite database, the model files.
 - ``EVALBOOK_DATABASE_URL``: a SQLAlchemy URL (``postgresql+psycopg://…``) for a shared store.
+- ``EVALBOOK_MAX_PROMPT_CHARS`` (default 1,000,000) and ``EVALBOOK_RENDER_TIMEOUT_S``
+  (default 1): how large a rendered prompt may be and how long rendering it may take.
 """
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
+
+from evalbook.core.template_limits import DEFAULT_LIMITS, RenderLimits
+from evalbook.errors import ConfigError
 
 
 def evalbook_home() -> Path:
@@ -31,3 +36,23 @@ def normalize_database_url(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+def render_limits() -> RenderLimits:
+    """The limits on rendering one prompt, from the environment (see the module)."""
+    chars = _positive("EVALBOOK_MAX_PROMPT_CHARS", DEFAULT_LIMITS.max_chars)
+    seconds = _positive("EVALBOOK_RENDER_TIMEOUT_S", DEFAULT_LIMITS.max_seconds)
+    return RenderLimits(max_chars=int(chars), max_seconds=float(seconds))
+
+
+def _positive(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ConfigError(f"{name} must be a positive number, not {raw!r}")
+    return value

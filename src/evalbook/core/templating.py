@@ -1,8 +1,17 @@
 """Sandboxed Jinja2: templates are data, never code.
 
-One environment for prompts and for templated scorer values: ``SandboxedEnvironment``,
-``StrictUndefined`` (a missing variable is an error, never an empty string), no globals,
-no access to the process environment.
+One environment for prompts and for templated scorer values: Jinja's immutable sandbox,
+``StrictUndefined`` (a missing variable is an error, never an empty string), no globals
+but a few pure helpers, no access to the process environment, and the limits of
+:mod:`evalbook.core.template_limits` (size and time of a render).
+
+What the user wrote is what is rendered, byte for byte: trailing newlines are kept
+(``keep_trailing_newline``). The two whitespace rules that remain apply to block tags
+(``{% ... %}``) only, never to text or ``{{ ... }}``: the first newline after a block
+tag is removed (``trim_blocks``), and spaces and tabs before a block tag at the start of
+a line are removed (``lstrip_blocks``), so a ``{% for %}`` on a line of its own leaves
+no blank line behind. ``{%+`` keeps the spaces before a tag; ``+%}`` keeps the newline
+after it.
 """
 
 from __future__ import annotations
@@ -11,22 +20,38 @@ from functools import lru_cache
 from typing import Any
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment
 
+from evalbook.core.template_limits import (
+    DEFAULT_LIMITS,
+    GuardedEnvironment,
+    RenderLimitError,
+    RenderLimits,
+    bounded_globals,
+    render_budget,
+)
 from evalbook.errors import TemplateError
 
+__all__ = [
+    "DEFAULT_LIMITS",
+    "RenderLimits",
+    "compile_template",
+    "is_template",
+    "render_string",
+    "template_variables",
+]
 
-def _make_env() -> SandboxedEnvironment:
-    env = SandboxedEnvironment(
+
+def _make_env() -> GuardedEnvironment:
+    env = GuardedEnvironment(
         undefined=jinja2.StrictUndefined,
         autoescape=False,
-        keep_trailing_newline=False,
+        keep_trailing_newline=True,
         trim_blocks=True,
         lstrip_blocks=True,
     )
     env.globals.clear()
     # Only pure, harmless helpers; nothing that reads the environment or files.
-    env.globals.update({"range": range, "len": len, "enumerate": enumerate, "zip": zip})
+    env.globals.update(bounded_globals())
     return env
 
 
@@ -46,13 +71,31 @@ def is_template(text: str) -> bool:
     return "{{" in text or "{%" in text
 
 
-def render_string(source: str, variables: dict[str, Any], *, case_id: str | None = None) -> str:
-    """Render ``source`` with ``variables``; a missing variable names the case and variable."""
+def render_string(
+    source: str,
+    variables: dict[str, Any],
+    *,
+    case_id: str | None = None,
+    limits: RenderLimits = DEFAULT_LIMITS,
+) -> str:
+    """Render ``source`` with ``variables``; a missing variable names the case and variable.
+
+    The render is bounded by ``limits`` (characters, seconds); going past one is a
+    :class:`TemplateError` like any other, so the case errors and nothing else does.
+    """
     if not is_template(source):
+        if len(source) > limits.max_chars:
+            where = f"case {case_id!r}: " if case_id else ""
+            why = (
+                f"the text is {len(source):,} characters, over the limit of"
+                f" {limits.max_chars:,} (EVALBOOK_MAX_PROMPT_CHARS)"
+            )
+            raise TemplateError(where + why, case_id=case_id) from RenderLimitError(why)
         return source
     template = compile_template(source)
     try:
-        return template.render(variables)
+        with render_budget(limits):
+            return template.render(variables)
     except jinja2.UndefinedError as exc:
         variable = _undefined_name(str(exc))
         where = f"case {case_id!r}: " if case_id else ""
@@ -62,9 +105,13 @@ def render_string(source: str, variables: dict[str, Any], *, case_id: str | None
             case_id=case_id,
             variable=variable,
         ) from exc
-    except jinja2.TemplateError as exc:
+    except (jinja2.TemplateError, ArithmeticError, LookupError, TypeError, ValueError) as exc:
         where = f"case {case_id!r}: " if case_id else ""
         raise TemplateError(f"{where}template failed to render: {exc}", case_id=case_id) from exc
+    except (MemoryError, RecursionError) as exc:
+        where = f"case {case_id!r}: " if case_id else ""
+        what = "ran out of memory" if isinstance(exc, MemoryError) else "recursed too deeply"
+        raise TemplateError(f"{where}template {what} while rendering", case_id=case_id) from exc
 
 
 def _undefined_name(message: str) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 from evalbook.core.messages import Message
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.suite import Case, PromptVersion
+from evalbook.core.templating import DEFAULT_LIMITS, RenderLimits
 from evalbook.errors import TemplateError
 from evalbook.executor.cache import cache_key
 from evalbook.prompts.render import render_messages
@@ -53,9 +54,12 @@ def render_item(
     *,
     reads_case: bool = False,
     identity: dict[str, Any] | None = None,
+    limits: RenderLimits = DEFAULT_LIMITS,
 ) -> None:
     try:
-        item.messages = render_messages(version, item.case, system_prompt=config.system_prompt)
+        item.messages = render_messages(
+            version, item.case, system_prompt=config.system_prompt, limits=limits
+        )
     except TemplateError as exc:
         item.render_error = exc
         return

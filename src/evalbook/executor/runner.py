@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from evalbook.config import render_limits
 from evalbook.core.identity import stable_uuid
 from evalbook.core.messages import ImagePart, messages_text
 from evalbook.core.model_config import ModelConfig
@@ -84,6 +85,7 @@ class RunExecutor:
         )
         self.flight = SingleFlight()
         self.identity = provider.answer_identity()
+        self.render_limits = render_limits()
         self.budget = Budget(run.options.max_cost)
         self.price = provider.price()
         self.stop = _Stop()
@@ -138,15 +140,9 @@ class RunExecutor:
         for chunk in chunks(items, CHUNK):
             if self.stop.reason:
                 break
-            for item in chunk:
-                render_item(
-                    item,
-                    self.version,
-                    self.model,
-                    self.scope,
-                    reads_case=self.provider.reads_case,
-                    identity=self.identity,
-                )
+            # Off the event loop: a template is bounded (size, time) but may still take up
+            # to its time limit, and the loop may be a server's, answering health checks.
+            await asyncio.to_thread(self._render_chunk, chunk)
             if self.run.options.use_cache:
                 keys = [i.key for i in chunk if i.key]
                 hits = await self.io.call(self.store.cache_get_many, keys)
@@ -157,6 +153,18 @@ class RunExecutor:
                 await queue.put(item)
         for _ in range(workers):
             await queue.put(_DONE)
+
+    def _render_chunk(self, chunk: list[WorkItem]) -> None:
+        for item in chunk:
+            render_item(
+                item,
+                self.version,
+                self.model,
+                self.scope,
+                reads_case=self.provider.reads_case,
+                identity=self.identity,
+                limits=self.render_limits,
+            )
 
     async def _work(self, queue: asyncio.Queue[Any], writer: ResultWriter) -> None:
         while True:

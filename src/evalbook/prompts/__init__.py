@@ -2,6 +2,7 @@
 
 from evalbook.prompts.render import (
     RESERVED_VARIABLES,
+    check_render_limits,
     missing_variables_everywhere,
     render_messages,
     template_context,
@@ -9,6 +10,7 @@ from evalbook.prompts.render import (
 
 __all__ = [
     "RESERVED_VARIABLES",
+    "check_render_limits",
     "missing_variables_everywhere",
     "render_messages",
     "template_context",

@@ -13,11 +13,20 @@ from collections.abc import Iterable
 from typing import Any
 
 from evalbook.core.messages import ContentPart, ImagePart, Message, TextPart
-from evalbook.core.suite import Case, PromptVersion
-from evalbook.core.templating import compile_template, render_string, template_variables
+from evalbook.core.suite import Case, PromptVersion, Suite
+from evalbook.core.template_limits import RenderLimitError
+from evalbook.core.templating import (
+    DEFAULT_LIMITS,
+    RenderLimits,
+    compile_template,
+    render_string,
+    template_variables,
+)
+from evalbook.errors import TemplateError
 
 __all__ = [
     "RESERVED_VARIABLES",
+    "check_render_limits",
     "missing_variables_everywhere",
     "render_messages",
     "template_context",
@@ -44,33 +53,64 @@ def template_context(case: Case) -> dict[str, Any]:
 
 
 def render_messages(
-    prompt_version: PromptVersion, case: Case, *, system_prompt: str | None = None
+    prompt_version: PromptVersion,
+    case: Case,
+    *,
+    system_prompt: str | None = None,
+    limits: RenderLimits = DEFAULT_LIMITS,
 ) -> list[Message]:
     """The rendered conversation for ``case``.
 
     The case's own ``messages`` replace the prompt version's. A system message comes
     first: the prompt version's ``system``, else ``system_prompt`` (the model config's),
     unless the messages already open with one. The case's images are appended to the last
-    user message (a new user message when there is none).
+    user message (a new user message when there is none). The text of all messages
+    together is bounded by ``limits.max_chars``.
     """
     variables = template_context(case)
     source = case.messages if case.messages is not None else prompt_version.messages
-    rendered = [_render(m, variables, case.id) for m in source]
+    rendered = [_render(m, variables, case.id, limits) for m in source]
     system = prompt_version.system if prompt_version.system is not None else system_prompt
     if system is not None and not (rendered and rendered[0].role == "system"):
-        text = render_string(system, variables, case_id=case.id)
+        text = render_string(system, variables, case_id=case.id, limits=limits)
         rendered.insert(0, Message(role="system", content=text))
+    total = sum(len(m.text) for m in rendered)
+    if total > limits.max_chars:
+        why = (
+            f"the rendered prompt is {total:,} characters, over the limit of"
+            f" {limits.max_chars:,} (EVALBOOK_MAX_PROMPT_CHARS)"
+        )
+        raise TemplateError(f"case {case.id!r}: {why}", case_id=case.id) from RenderLimitError(why)
     if case.assets:
         _attach_images(rendered, case.assets)
     return rendered
 
 
-def _render(message: Message, variables: dict[str, Any], case_id: str) -> Message:
+def check_render_limits(suite: Suite, limits: RenderLimits = DEFAULT_LIMITS) -> None:
+    """Render every prompt version for the suite's first case and raise the
+    :class:`TemplateError` of one that goes past ``limits`` (a template that would take
+    the server's memory or time is refused when it is submitted, not when it runs).
+    Other render errors (a variable the first case lacks) are left to the run, which
+    reports them per case."""
+    if not suite.cases:
+        return
+    case = suite.cases[0]
+    for version in suite.prompt.versions:
+        try:
+            render_messages(version, case, limits=limits)
+        except TemplateError as exc:
+            if isinstance(exc.__cause__, RenderLimitError):
+                raise
+
+
+def _render(
+    message: Message, variables: dict[str, Any], case_id: str, limits: RenderLimits
+) -> Message:
     if isinstance(message.content, str):
-        text = render_string(message.content, variables, case_id=case_id)
+        text = render_string(message.content, variables, case_id=case_id, limits=limits)
         return Message(role=message.role, content=text)
     parts: list[ContentPart] = [
-        TextPart(text=render_string(p.text, variables, case_id=case_id))
+        TextPart(text=render_string(p.text, variables, case_id=case_id, limits=limits))
         if isinstance(p, TextPart)
         else p
         for p in message.content

@@ -67,6 +67,9 @@ class TestServerConfig:
     served_model: str | None = None
     system_fingerprint: str = "fp_evalbook_test"
     hang_seconds: float = 30.0
+    #: Keep every model request's raw body (``server.bodies``): what a client sent, byte
+    #: for byte, for tests of prompt fidelity. Off by default (benchmarks send 100k).
+    record_bodies: bool = False
 
     def __post_init__(self) -> None:
         if not 0.0 <= self.fail_rate <= 1.0:
@@ -123,6 +126,7 @@ class OpenAICompatibleTestServer:
         self._faults: Counter[str] = Counter()
         self._by_key: Counter[str] = Counter()
         self._random_faults: Counter[str] = Counter()
+        self._bodies: list[bytes] = []
         self._in_flight = 0
         self._max_in_flight = 0
         self._ids = itertools.count(1)
@@ -199,10 +203,17 @@ class OpenAICompatibleTestServer:
                 "by_key": dict(self._by_key),
             }
 
+    @property
+    def bodies(self) -> list[bytes]:
+        """Raw bodies of the model requests since the last reset (``record_bodies``)."""
+        with self._lock:
+            return list(self._bodies)
+
     def reset(self) -> None:
         """Clear counters and per-key fault history and reseed the RNG."""
         with self._lock:
             self._requests = 0
+            self._bodies.clear()
             self._by_status.clear()
             self._faults.clear()
             self._by_key.clear()
@@ -296,6 +307,8 @@ class OpenAICompatibleTestServer:
             return 200, b'{"ok":true}', {}
         with self._lock:
             self._requests += 1
+            if self.config.record_bodies:
+                self._bodies.append(body)
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
         try:

@@ -12,7 +12,9 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Path, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from evalbook.config import render_limits
 from evalbook.errors import NotFoundError
+from evalbook.prompts import check_render_limits
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.launching import latest_ref
 from evalbook.server.routes._common import (
@@ -93,6 +95,8 @@ async def create_suite(
         raise HTTPException(415, "send the suite as application/json or application/yaml")
     body = await request.body()
     suite = await run_in_threadpool(parse_suite, body, content_type)
+    # A prompt that would take the server's memory or time is a 422 now, not a stall later.
+    await run_in_threadpool(check_render_limits, suite, render_limits())
     _hash, state = await run_in_threadpool(register_suite, store, workspace.id, suite)
     if state == "conflict":
         raise HTTPException(
