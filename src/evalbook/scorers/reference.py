@@ -35,6 +35,10 @@ __all__ = [
 _PREVIEW = 60
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _ASCII_PUNCTUATION = str.maketrans("", "", string.punctuation)
+_LEVELS = {
+    1: "articles kept: SQuAD's normalisation would empty this reference",
+    2: "only case and spacing ignored",
+}
 
 
 def preview(text: str) -> str:
@@ -56,18 +60,39 @@ def normalize_answer(text: str) -> str:
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 
+def _normalize_level(text: str, level: int) -> str:
+    """Normalisation of strength ``level``: 0 SQuAD's; 1 without removing articles; 2 only
+    case and spacing. See :func:`_reference_tokens`."""
+    if level == 0:
+        return normalize_answer(text)
+    if level == 1:
+        text = text.lower().translate(_ASCII_PUNCTUATION)
+        if not text.isascii():
+            text = "".join(ch for ch in text if not unicodedata.category(ch).startswith("P"))
+        return " ".join(text.split())
+    return " ".join(text.casefold().split())
+
+
 @lru_cache(maxsize=4096)
-def _reference_tokens(reference: str) -> tuple[str, Counter[str], int]:
-    # References repeat across results (a static value, a case's expected): normalise once.
+def _reference_tokens(reference: str) -> tuple[str, Counter[str], int, int]:
+    """The normalised reference, its tokens, their count, and the normalisation level
+    used. A normalisation must never erase a reference: when SQuAD's empties a non-empty
+    one (the answer "A", or "The"), articles are kept; when that still empties it ("?"),
+    only case and spacing are ignored. The output is then normalised at the same level,
+    so "A. A. A." no longer equals "A"."""
+    level = 0
     normalized = normalize_answer(reference)
+    while not normalized and reference.strip() and level < 2:
+        level += 1
+        normalized = _normalize_level(reference, level)
     tokens = normalized.split()
-    return normalized, Counter(tokens), len(tokens)
+    return normalized, Counter(tokens), len(tokens), level
 
 
 def token_f1(prediction: str, reference: str) -> float:
     """SQuAD's token F1 of the normalised texts (v2 script: two empty texts score 1)."""
-    pred = normalize_answer(prediction).split()
-    _, gold, gold_len = _reference_tokens(reference)
+    _, gold, gold_len, level = _reference_tokens(reference)
+    pred = _normalize_level(prediction, level).split()
     if not pred or not gold_len:
         return float(len(pred) == gold_len)
     same = sum((Counter(pred) & gold).values())
@@ -139,15 +164,22 @@ class ExactMatch(TextReferenceScorer):
 
     def score(self, ctx: ScoreContext) -> ScoreOutcome:
         refs = self.references(ctx)
-        got = normalize_answer(ctx.output or "")
+        output = ctx.output or ""
+        got = normalize_answer(output)
         for ref in refs:
-            if _reference_tokens(ref)[0] == got:
+            normalized, _, _, level = _reference_tokens(ref)
+            mine = got if level == 0 else _normalize_level(output, level)
+            if normalized == mine:
+                kept = "" if level == 0 else f" ({_LEVELS[level]})"
                 return ScoreOutcome(
-                    score=1.0, passed=True, rationale=f"normalised output matches {preview(ref)}"
+                    score=1.0,
+                    passed=True,
+                    rationale=f"normalised output matches {preview(ref)}{kept}",
                 )
         want = preview(refs[0]) if len(refs) == 1 else f"any of {len(refs)} references"
+        shown = _normalize_level(output, _reference_tokens(refs[0])[3])
         return ScoreOutcome(
-            score=0.0, passed=False, rationale=f"normalised {preview(got)} does not match {want}"
+            score=0.0, passed=False, rationale=f"normalised {preview(shown)} does not match {want}"
         )
 
 
