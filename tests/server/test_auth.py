@@ -9,6 +9,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+import evalbook
 from evalbook.cli.app import app as cli
 from evalbook.errors import ConfigError
 from evalbook.server import ServerSettings
@@ -17,6 +18,8 @@ from evalbook.server.settings import is_loopback
 from evalbook.storage import tables
 from evalbook.storage.store import Store
 from evalbook.storage.workspaces import create_key, list_keys, resolve_key, revoke_key
+
+from ..executor.helpers import yes_no_suite
 
 
 async def test_without_keys_loopback_is_single_user(api: httpx.AsyncClient) -> None:
@@ -95,3 +98,45 @@ async def test_oversized_bodies_are_refused(api: httpx.AsyncClient) -> None:
     big = b"x" * (10 * 1024 * 1024 + 1)
     response = await api.post("/api/whoami", content=big)
     assert response.status_code == 413
+
+
+async def test_creating_the_first_key_hides_no_run(
+    api: httpx.AsyncClient, store: Store, server: object
+) -> None:
+    """Runs recorded before keys existed (by the CLI, or in single-user mode) stay visible
+    to the first key, whatever workspace name it asks for; later keys see only their own."""
+    suite = yes_no_suite(3, server.base_url)  # type: ignore[attr-defined]
+    before = [(await evalbook.arun(suite, store=store)).id for _ in range(2)]
+    assert {r["id"] for r in (await api.get("/api/runs")).json()["items"]} == set(before)
+
+    first, record = create_key(store, "ml-team", "ci")
+    assert record.workspace_id == "default"
+    other, _ = create_key(store, "other-team")
+    as_first = {"Authorization": f"Bearer {first}"}
+    as_other = {"Authorization": f"Bearer {other}"}
+
+    listed = (await api.get("/api/runs", headers=as_first)).json()["items"]
+    assert sorted(r["id"] for r in listed) == sorted(before)
+    me = (await api.get("/api/whoami", headers=as_first)).json()
+    assert me == {"workspace_id": "default", "workspace": "ml-team"}
+    assert (await api.get(f"/api/runs/{before[0]}", headers=as_first)).status_code == 200
+    # What the CLI records afterwards lands there too.
+    after = (await evalbook.arun(suite, store=store, use_cache=False)).id
+    listed = (await api.get("/api/runs", headers=as_first)).json()["items"]
+    assert after in {r["id"] for r in listed}
+    # The second key's workspace is another one: nothing of the above.
+    assert (await api.get("/api/runs", headers=as_other)).json()["items"] == []
+    assert (await api.get(f"/api/runs/{before[0]}", headers=as_other)).status_code == 404
+    # "default" still names the default workspace, whatever it is called now.
+    _, again = create_key(store, "default")
+    assert again.workspace_id == "default"
+    assert [k.id for k in list_keys(store, "default")] == [record.id, again.id]
+
+
+def test_first_key_from_the_cli_says_where_earlier_runs_are(db_url: str) -> None:
+    runner = CliRunner()
+    created = runner.invoke(cli, ["keys", "create", "--workspace", "ml"])
+    assert created.exit_code == 0, created.output
+    assert "is the default workspace" in created.stderr
+    second = runner.invoke(cli, ["keys", "create", "--workspace", "other"])
+    assert "default workspace" not in second.stderr

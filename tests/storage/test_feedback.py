@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
+import asyncio
+import json
+import time
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
 
+import evalbook
+from evalbook.analysis.feedback import record_feedback
 from evalbook.core.feedback import MAX_COMMENT
 from evalbook.core.run import RunStatus
 from evalbook.errors import NotFoundError, UserError
@@ -19,7 +24,9 @@ from evalbook.storage.feedback import (
     set_feedback_scores,
 )
 from evalbook.storage.store import Store
+from evalbook.suites import load_suite_from_dict
 
+from ..executor.helpers import server_model
 from .feedback_runs import reviewed_run
 
 
@@ -112,12 +119,39 @@ async def test_longest_comment_is_kept_whole(store: Store) -> None:
     assert row.comment == "é" * MAX_COMMENT and row.score is None and row.name == "human"
 
 
-async def test_an_unfinished_run_takes_no_feedback(store: Store) -> None:
-    run = await reviewed_run(store, scorers=["human"])
-    running = run.model_copy(update={"id": str(uuid.uuid4()), "status": RunStatus.running})
-    store.insert_run(running)
-    with pytest.raises(UserError, match="is running; add feedback once it has finished"):
-        add_feedback(store, running.id, "c0", score=1)
+async def test_a_running_run_takes_feedback_on_what_it_has_answered(
+    store: Store, server: Any
+) -> None:
+    """Reviews are appended rows: a run still executing takes them for its recorded
+    results, and finishing the run keeps them and the summary they made."""
+    suite = load_suite_from_dict(
+        {
+            "id": "live-review",
+            "model": server_model(server.base_url),
+            "prompt": "{{ q }}",
+            "scorers": [{"human": {"criterion": "helpfulness", "scale": [1, 5]}}],
+            "cases": [
+                {"id": "fast", "vars": {"q": "hi"}},
+                {"id": "slow", "vars": {"q": "[[latency=1500]] there"}},
+            ],
+        }
+    )
+    task = asyncio.create_task(evalbook.arun(suite, store=store, concurrency=2))
+    deadline = time.monotonic() + 30
+    while not (runs := store.list_runs()) or ("fast", 0) not in store.result_statuses(runs[0].id):
+        assert time.monotonic() < deadline and not task.done()
+        await asyncio.sleep(0.02)
+    run_id = runs[0].id
+    assert store.get_run(run_id).status is RunStatus.running
+    with pytest.raises(NotFoundError, match=r"no case .slow. yet .*still executing"):
+        add_feedback(store, run_id, "slow", score=1)
+    row = record_feedback(store, run_id, "fast", score=4, author="ann")
+    assert store.get_run(run_id).status is RunStatus.running  # it really was still running
+    finished = await task
+    assert finished.status is RunStatus.completed
+    assert [r.id for r in list_feedback(store, run_id)] == [row.id]
+    stored = store.get_run(run_id).feedback_scores
+    assert stored is not None and json.loads(stored)["helpfulness"]["n"] == 1
 
 
 async def test_feedback_scores_is_the_only_field_written(store: Store) -> None:

@@ -9,14 +9,20 @@ from rich.table import Table
 
 from evalbook.cli.console import console, err_console
 from evalbook.storage.store import Store
-from evalbook.storage.workspaces import create_key, list_keys, revoke_key
+from evalbook.storage.workspaces import DEFAULT_WORKSPACE, create_key, list_keys, revoke_key
 
 app = typer.Typer(help="API keys for `evalbook serve` (stored hashed).", no_args_is_help=True)
 
 
 @app.command("create")
 def create_command(
-    workspace: str = typer.Option(..., "--workspace", "-w", help="Workspace (created if new)."),
+    workspace: str = typer.Option(
+        DEFAULT_WORKSPACE,
+        "--workspace",
+        "-w",
+        help="Workspace (created if new). The first key joins the default workspace, which"
+        " holds what was recorded before keys, and gives it this name.",
+    ),
     name: str = typer.Option("default", "--name", help="A label to tell keys apart."),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
@@ -29,6 +35,11 @@ def create_command(
     if as_json:
         print(json.dumps({"key": key, "id": record.id, "workspace": workspace, "name": name}))
         return
+    if record.workspace_id == DEFAULT_WORKSPACE and workspace != DEFAULT_WORKSPACE:
+        err_console.print(
+            f"first key: workspace {workspace!r} is the default workspace, with every run,"
+            " suite and prompt recorded before keys (and what the CLI records from now on)"
+        )
     err_console.print(
         f"created key {record.prefix}… ({name}) for workspace {workspace!r}; it is shown only now:"
     )

@@ -1,6 +1,8 @@
 """Queries of human feedback: appended as rows of their own, never updated or deleted.
 
-A finished run is a permanent record; feedback is the one thing added to it later. Each
+A finished run is a permanent record; feedback is the one thing added to it later. A run
+still executing takes feedback too, on every result it has recorded: a review is a row of
+its own, and the executor never writes the run's feedback summary. Each
 call of :func:`add_feedback` inserts one row, so a reviewer who changes their mind adds a
 second row and the first stays on record (the summaries read the latest per author). The
 only column of the run row that feedback touches is the derived ``feedback_scores``
@@ -53,16 +55,15 @@ def add_feedback(
     ``run_id`` may be an id prefix. Unknown runs and cases raise
     :class:`~evalbook.errors.NotFoundError` naming them; feedback that says nothing, a
     non-finite score or an over-long comment raise :class:`~evalbook.errors.UserError`.
-    A run still pending or running is refused: its executor rewrites the run row when it
-    finishes. Rows of one result are strictly ordered by ``created_at`` (a later row is
-    stamped at least a microsecond after the one before), so "latest" is never a tie.
+    A run still pending or running takes feedback on the results it has recorded (a case
+    not answered yet is a :class:`~evalbook.errors.NotFoundError` saying so). Rows of one
+    result are strictly ordered by ``created_at`` (a later row is stamped at least a
+    microsecond after the one before), so "latest" is never a tie.
     """
     run = store.get_run(run_id)
-    if not run.status.finished:
-        raise UserError(f"run {run.id} is {run.status.value}; add feedback once it has finished")
     now = datetime.now(UTC)
     with store._writer.begin() as conn:
-        result_id = _result_id(conn, run.id, case_id, epoch)
+        result_id = _result_id(conn, run.id, case_id, epoch, still=not run.status.finished)
         last = conn.execute(
             sa.select(sa.func.max(t.feedback.c.created_at)).where(
                 t.feedback.c.result_id == result_id
@@ -94,17 +95,20 @@ def add_feedback(
     return row
 
 
-def _result_id(conn: sa.Connection, run_id: str, case_id: str, epoch: int) -> str:
+def _result_id(
+    conn: sa.Connection, run_id: str, case_id: str, epoch: int, *, still: bool = False
+) -> str:
     r = t.results.c
     epochs = sorted(
         conn.execute(sa.select(r.epoch).where(r.run_id == run_id, r.case_id == case_id)).scalars()
     )
+    yet = " yet (the run is still executing; review it once it is answered)" if still else ""
     if not epochs:
-        raise NotFoundError(f"run {run_id} has no case {case_id!r}")
+        raise NotFoundError(f"run {run_id} has no case {case_id!r}{yet}")
     if epoch not in epochs:
         raise NotFoundError(
             f"run {run_id} has no epoch {epoch} of case {case_id!r}"
-            f" (recorded epochs: {', '.join(map(str, epochs))})"
+            f" (recorded epochs: {', '.join(map(str, epochs))}){yet}"
         )
     found: str = conn.execute(
         sa.select(r.id).where(r.run_id == run_id, r.case_id == case_id, r.epoch == epoch)

@@ -61,21 +61,44 @@ def _hash(key: str) -> str:
 
 
 def ensure_workspace(store: Store, name: str) -> Workspace:
-    """The workspace called ``name``, created on first use (``default`` has id ``default``)."""
+    """The workspace called ``name``, created on first use. ``default`` always means the
+    default workspace (id ``default``: what the CLI and single-user mode record into),
+    whatever it was renamed to when the first key was created."""
+    _check_name(name)
+    with store._writer.begin() as conn:
+        return _ensure(conn, name)
+
+
+def _check_name(name: str) -> None:
     if not re.match(_NAME, name):
         raise ConfigError(
             f"workspace name {name!r}: use letters, digits, '.', '_' or '-' (at most 100)"
         )
+
+
+def _ensure(conn: sa.Connection, name: str) -> Workspace:
     w = t.workspaces.c
-    with store._writer.begin() as conn:
-        row = conn.execute(sa.select(w.id, w.name).where(w.name == name)).first()
-        if row is not None:
-            return Workspace(row.id, row.name)
-        ws_id = DEFAULT_WORKSPACE if name == DEFAULT_WORKSPACE else str(uuid.uuid4())
-        conn.execute(
-            sa.insert(t.workspaces).values(id=ws_id, name=name, created_at=datetime.now(UTC))
-        )
-        return Workspace(ws_id, name)
+    where = w.id == DEFAULT_WORKSPACE if name == DEFAULT_WORKSPACE else w.name == name
+    row = conn.execute(sa.select(w.id, w.name).where(where)).first()
+    if row is not None:
+        return Workspace(row.id, row.name)
+    ws_id = DEFAULT_WORKSPACE if name == DEFAULT_WORKSPACE else str(uuid.uuid4())
+    conn.execute(sa.insert(t.workspaces).values(id=ws_id, name=name, created_at=datetime.now(UTC)))
+    return Workspace(ws_id, name)
+
+
+def _workspace_of_first_key(conn: sa.Connection, name: str) -> Workspace:
+    """The first key joins the default workspace, which holds everything recorded before
+    keys existed (turning auth on must never hide a run); named otherwise, the default
+    workspace takes that name — unless a workspace of that name already exists apart."""
+    w = t.workspaces.c
+    default = _ensure(conn, DEFAULT_WORKSPACE)
+    if name == DEFAULT_WORKSPACE or name == default.name:
+        return default
+    if conn.execute(sa.select(w.id).where(w.name == name)).first() is not None:
+        return _ensure(conn, name)
+    conn.execute(sa.update(t.workspaces).where(w.id == DEFAULT_WORKSPACE).values(name=name))
+    return Workspace(DEFAULT_WORKSPACE, name)
 
 
 def get_workspace(store: Store, workspace_id: str) -> Workspace:
@@ -87,21 +110,30 @@ def get_workspace(store: Store, workspace_id: str) -> Workspace:
     return Workspace(row.id, row.name)
 
 
-def create_key(store: Store, workspace: str, name: str = "default") -> tuple[str, ApiKey]:
+def create_key(
+    store: Store, workspace: str = DEFAULT_WORKSPACE, name: str = "default"
+) -> tuple[str, ApiKey]:
     """A new key for ``workspace`` (created if needed): ``(the key, its record)``. The key
-    itself is not stored anywhere; show it to the user now."""
-    ws = ensure_workspace(store, workspace)
+    itself is not stored anywhere; show it to the user now.
+
+    The first key ever created belongs to the default workspace, which holds what was
+    recorded before keys existed (renamed ``workspace`` when another name is asked for):
+    creating keys never hides a run. ``record.workspace_id == "default"`` says so.
+    """
+    _check_name(workspace)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    record = ApiKey(
-        id=str(uuid.uuid4()),
-        workspace_id=ws.id,
-        name=name,
-        prefix=key[:10],
-        created_at=datetime.now(UTC),
-        last_used_at=None,
-        revoked_at=None,
-    )
     with store._writer.begin() as conn:
+        first = conn.execute(sa.select(t.api_keys.c.id).limit(1)).first() is None
+        ws = _workspace_of_first_key(conn, workspace) if first else _ensure(conn, workspace)
+        record = ApiKey(
+            id=str(uuid.uuid4()),
+            workspace_id=ws.id,
+            name=name,
+            prefix=key[:10],
+            created_at=datetime.now(UTC),
+            last_used_at=None,
+            revoked_at=None,
+        )
         conn.execute(
             sa.insert(t.api_keys).values(
                 id=record.id,
@@ -149,7 +181,8 @@ def list_keys(store: Store, workspace: str | None = None) -> list[ApiKey]:
     k, w = t.api_keys.c, t.workspaces.c
     query = sa.select(t.api_keys).order_by(k.created_at)
     if workspace is not None:
-        query = query.join(t.workspaces, w.id == k.workspace_id).where(w.name == workspace)
+        named = w.id == DEFAULT_WORKSPACE if workspace == DEFAULT_WORKSPACE else w.name == workspace
+        query = query.join(t.workspaces, w.id == k.workspace_id).where(named)
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
     return [
