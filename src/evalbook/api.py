@@ -51,7 +51,9 @@ async def arun(
     concurrency: int = 8,
     max_cost: float | None = None,
     use_cache: bool = True,
-    max_attempts: int = 6,
+    max_attempts: int | None = None,
+    retry_budget_s: float = 600.0,
+    max_error_rate: float = 0.0,
     alias: str | None = None,
     label: str | None = None,
     tags: list[str] | None = None,
@@ -74,6 +76,8 @@ async def arun(
             max_cost=max_cost,
             use_cache=use_cache,
             max_attempts=max_attempts,
+            retry_budget_s=retry_budget_s,
+            max_error_rate=max_error_rate,
         )
         record, version, config, provider = await asyncio.to_thread(
             lambda: prepare_run(

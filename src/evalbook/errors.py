@@ -13,6 +13,7 @@
         ├── ProviderError          a model call failed (classified for retries)
         │   ├── RateLimitError     429: retry after the server's Retry-After
         │   ├── TransientError     5xx, timeout, connection reset, malformed reply
+        │   │   └── EndpointUnreachable  no connection at all (refused, no route, DNS)
         │   └── FatalProviderError auth, 4xx validation: never retried
         │       └── AuthError      credentials refused / the site asks to log in: stops the run
         ├── StorageError           the database refused or is out of date
@@ -29,6 +30,7 @@ __all__ = [
     "AuthError",
     "BudgetExceeded",
     "ConfigError",
+    "EndpointUnreachable",
     "EvalbookError",
     "FatalProviderError",
     "NotFoundError",
@@ -134,6 +136,17 @@ class TransientError(ProviderError):
 
     kind = "transient"
     retryable = True
+
+
+class EndpointUnreachable(TransientError):
+    """No connection could be made to the endpoint at all (refused, no route, unknown
+    host). Retried like any transient failure, but a run whose calls all fail this way
+    stops early (``executor/runner.py``): every case would fail the same way."""
+
+    def __init__(self, message: str, *, url: str, cause: str) -> None:
+        self.url = url
+        self.cause = cause
+        super().__init__(message)
 
 
 class FatalProviderError(ProviderError):

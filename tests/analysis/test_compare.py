@@ -84,14 +84,15 @@ async def test_cases_only_in_one_run_and_changed_suite_are_reported(store: Store
     assert any("2 only in the candidate" in w for w in c.warnings)
 
 
-async def test_errored_cases_count_zero_and_latency_leaves_them_out(store: Store) -> None:
+async def test_errored_cases_are_in_no_mean_and_latency_leaves_them_out(store: Store) -> None:
     base = summary_suite(6, versions=(4,))
     a = await evalbook.arun(base, store=store, prompt_version=4)
     fail = evalbook.ModelConfig(provider="mock", name="fail", params={"kind": "fatal"})
     b = await evalbook.arun(base, store=store, model=fail, prompt_version=4, max_attempts=1)
     c = compare_runs(store, a.id, b.id)
     score = c.metric("score")
-    assert score is not None and score.candidate == 0.0
+    # One rule with the run's own score: errored cases are in no mean, paired or not.
+    assert score is not None and score.n == 0 and score.candidate is None
     assert c.candidate.usage.errored == 6 and c.candidate.usage.error_rate == 100.0
     assert c.candidate.latency.n == 0
     assert len(c.regressions) == 6

@@ -124,7 +124,8 @@ async def test_transient_errors_exhaust_attempts_into_an_error_result(
     run = await evalbook.arun(suite, store=store, max_attempts=3)
     result = next(store.iter_results(run.id))
     assert result.status.value == "error" and len(result.attempts) == 3
-    assert run.score == 0.0  # an errored case counts 0
+    assert "gave up after 3 attempt(s), the most allowed" in (result.error_message or "")
+    assert run.score is None and run.passed is False  # no case scored: never a pass
 
 
 async def test_bad_api_key_fails_fast(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -26,6 +26,7 @@ from evalbook.gate import (
     to_junit,
     to_markdown,
 )
+from evalbook.gate.evaluate import detectable_drop
 from evalbook.storage.store import Store
 
 from ..analysis.seed import seed_runs
@@ -160,3 +161,56 @@ async def test_python_api(store: Store) -> None:
     v = gate(store, rules=GateRules(), candidate=runs[5].id)  # evalbook.gate: the package
     assert not v.passed and "faithfulness" in v.failing_metrics
     assert not hasattr(evalbook, "__all__") or "gate" not in evalbook.__all__
+
+
+def test_the_default_gate_fails_a_clear_regression_too_small_to_be_significant() -> None:
+    """8 cases, 3 of them now wrong: a 0.375 drop that no paired test calls significant at
+    this n. The old default (significant drops only) passed it; the drop is beyond the
+    allowed 0.02, so the default fails it, and says in words what was tested."""
+    base = np.ones(8)
+    cand = np.array([1, 1, 1, 1, 1, 0, 0, 0], dtype=float)
+    c = compare_facts(_facts("a", base), _facts("b", cand))
+    score = c.metric("score")
+    assert score is not None and score.p_value is not None and score.p_value > 0.05
+    verdict = evaluate(c, GateRules())
+    assert not verdict.passed and "score" in verdict.failing_metrics
+    [outcome] = [o for o in verdict.rules if o.metric == "score"]
+    detail = outcome.detail
+    assert "score dropped by 0.375 (1 → 0.625)" in detail
+    assert "paired interval of the drop [" in detail
+    assert "n = 8 paired cases" in detail and "p = " in detail
+    assert "allowed drop 0.02" in detail
+    assert "the smallest drop 8 cases could detect is about" in detail
+    assert "FAILS: beyond the allowed drop" in detail
+
+
+def test_the_default_gate_fails_a_significant_drop_under_the_allowed_size() -> None:
+    base = np.full(2000, 0.9)
+    cand = base - 0.015  # every case a little worse: small, certain
+    verdict = evaluate(compare_facts(_facts("a", base), _facts("b", cand)), GateRules())
+    [outcome] = [o for o in verdict.rules if o.metric == "score"]
+    assert not outcome.passed and "significant at alpha 0.05" in outcome.detail
+    assert "beyond the allowed drop" not in outcome.detail
+
+
+def test_the_smallest_detectable_drop_shrinks_with_n() -> None:
+    small = compare_facts(_facts("a", np.ones(10) * 0.5), _facts("b", np.ones(10) * 0.5))
+    large = compare_facts(_facts("a", np.ones(1000) * 0.5), _facts("b", np.ones(1000) * 0.5))
+    d_small = detectable_drop(small.metric("score"))  # type: ignore[arg-type]
+    d_large = detectable_drop(large.metric("score"))  # type: ignore[arg-type]
+    assert d_small is not None and d_large is not None
+    assert d_small == pytest.approx(2.8016 * (2 * 0.25 / 10) ** 0.5, rel=1e-3)
+    assert d_large == pytest.approx(d_small / 10, rel=1e-3)
+
+
+def test_errored_candidate_cases_are_gated_and_nothing_comparable_fails() -> None:
+    base = np.ones(4)
+    cand = _facts("b", np.full(4, np.nan))
+    cand = RunFacts(**{**cand.__dict__, "status": np.full(4, 2, dtype=np.int8)})
+    cand.usage.update(errored=4, error_rate=100.0)
+    verdict = evaluate(compare_facts(_facts("a", base), cand), GateRules())
+    assert not verdict.passed
+    by_rule = {o.rule: o for o in verdict.rules}
+    assert "no case was scored in both runs" in by_rule["score max-drop 0.02"].detail
+    assert not by_rule["max-error-rate 0%"].passed
+    assert "4 errored case(s) of 4" in by_rule["max-error-rate 0%"].detail

@@ -89,14 +89,22 @@ def test_grade_line_rubric_and_a_planted_grade(store: Store) -> None:
 def test_an_unusable_verdict_is_an_error_on_that_score(store: Store, judge: str) -> None:
     spec = {"llm-judge": "Is it good?", "judge": f"{FIX}:{judge}"}
     suite = _suite([spec, {"contains": "Paris"}], ["Paris"])
-    _, (result,) = _run(store, suite)
+    run, (result,) = _run(store, suite)
     record = _by_name(result)["llm-judge"]
     assert record.score is None and record.passed is False
     assert "JudgeError" in (record.error or "")
     assert ("no verdict" in record.error) if judge == "mute_judge" else ("outside" in record.error)
     assert _by_name(result)["contains"].passed is True
-    assert result.status == "failed"
-    assert result.score == 1.0  # the unscored judge is not averaged in as a 0
+    # A scorer error, not a failed case: never a silent 0, counted apart from call errors.
+    assert result.status == "error" and result.error_type == "ScorerError"
+    assert "scorer 'llm-judge'" in (result.error_message or "")
+    assert result.output == "Paris"  # the answer is kept; only its grade is missing
+    assert run.counts.errored == 1 and run.counts.failed == 0
+    assert run.metrics["errors_by_kind"] == {"scorer": 1}
+    assert run.metrics["errors"][0]["case_id"] == "c0"
+    assert run.score is None and run.passed is False  # nothing was scored
+    scorers = {m["name"]: m for m in store.get_metrics(run.id) if m["scope"] == "scorer"}
+    assert scorers["contains"]["n"] == 1 and "llm-judge" not in scorers
 
 
 def test_a_panel_records_every_vote_and_the_mean(store: Store) -> None:

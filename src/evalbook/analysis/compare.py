@@ -13,7 +13,7 @@ from dataclasses import asdict
 import numpy as np
 
 from evalbook.analysis.align import Alignment, align
-from evalbook.analysis.facts import FloatArray, RunFacts, load_facts
+from evalbook.analysis.facts import ERROR, FloatArray, RunFacts, load_facts
 from evalbook.analysis.flips import find_flips
 from evalbook.analysis.latency import latency_summary, shared_edges, usage_summary
 from evalbook.analysis.models import CaseKey, Comparison, MetricComparison, RunSide
@@ -87,12 +87,15 @@ def compare_facts(
         stat["test"] = str(stat["test"])
         return MetricComparison(key=key, kind=kind, name=name, higher_is_better=hib, **stat)
 
+    # One rule with the run aggregates: a case errored in either run is in no paired mean.
     score_a, score_b = a.score[al.a], b.score[al.b]
+    scored = np.isfinite(score_a) & np.isfinite(score_b)
+    neither_errored = (a.status[al.a] != ERROR) & (b.status[al.b] != ERROR)
     pass_a = a.passed[al.a].astype(np.float64)
     pass_b = b.passed[al.b].astype(np.float64)
     metrics = [
-        metric("score", "run", "score", score_a, score_b),
-        metric("pass_rate", "run", "pass rate", pass_a, pass_b),
+        metric("score", "run", "score", score_a[scored], score_b[scored]),
+        metric("pass_rate", "run", "pass rate", pass_a[neither_errored], pass_b[neither_errored]),
     ]
     warnings = _warnings(a, b, al)
     for name in sorted(set(a.scorers) & set(b.scorers)):
@@ -105,7 +108,7 @@ def compare_facts(
         metrics.append(metric(name, "scorer", name, va[both], vb[both], hib))
     sections = a.sections[al.a]
     for section in sorted({s for s in sections.tolist() if s is not None}):
-        mask = sections == section
+        mask = (sections == section) & scored
         metrics.append(
             metric(f"section:{section}", "section", section, score_a[mask], score_b[mask])
         )

@@ -7,9 +7,9 @@ output and attempts. The store hands over only the columns below, as lists per c
 case by case (tokens, cost, counts) is summed by the database.
 
 Conventions are those of the run aggregates (``executor/aggregate.py``), so a compared
-mean equals the recorded metric: an errored case scores 0 in the overall score; a
-scorer's mean covers the cases it scored; latency leaves cached and errored cases out;
-tokens and cost count what the run consumed (cached answers are free).
+mean equals the recorded metric: an errored case has no score (NaN) and is left out of
+every mean, paired or not; a scorer's mean covers the cases it scored; latency leaves
+cached and errored cases out; tokens and cost count what the run consumed (cached answers are free).
 """
 
 from __future__ import annotations
@@ -105,7 +105,7 @@ def load_facts(store: Store, run: RunRecord) -> RunFacts:
         run=run,
         keys=[keys[i] for i in order],
         status=codes,
-        score=np.where(errored | np.isnan(raw), 0.0, raw),  # an errored case scores 0
+        score=np.where(errored, np.nan, raw),  # an errored case is in no mean
         sections=section_array,
         scorers=_scorer_columns(store, run.id, seq_sorted),
         latency=lat[~np.isnan(lat)],

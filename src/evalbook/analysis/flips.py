@@ -46,7 +46,9 @@ def _flips(
     # Columns first (vectorised), then one pydantic call for the whole list: thousands of
     # flips in a 100k-case comparison cost milliseconds, not a model call each.
     i, j = ia[where], ib[where]
-    score_a, score_b = a.score[i], b.score[j]
+    # A flip shows the verdict: an errored side has status ``error`` and reads 0 here
+    # (it is in no mean; this is a display of the change, not a statistic).
+    score_a, score_b = np.nan_to_num(a.score[i]), np.nan_to_num(b.score[j])
     rows = [
         {
             "case_id": a.keys[x][0],

@@ -36,7 +36,8 @@ class CaseKey(_Model):
 class MetricComparison(_Model):
     """One metric of the two runs over their paired cases.
 
-    ``key`` names it: ``score`` (the overall weighted score, an errored case counting 0),
+    ``key`` names it: ``score`` (the overall weighted score over the cases scored in both
+    runs: a case errored in either is left out, as in the run aggregates),
     ``pass_rate`` (the share of passed cases), a scorer's name, or ``section:NAME``.
     """
 

@@ -53,7 +53,22 @@ def run_command(
         None, "--experiment", help="Experiment id grouping runs."
     ),
     title: str | None = typer.Option(None, "--title", help="Display title of the run."),
-    max_attempts: int = typer.Option(6, "--max-attempts", min=1, help="Attempts per model call."),
+    max_attempts: int | None = typer.Option(
+        None, "--max-attempts", min=1, help="Attempts per model call (default: the budget's)."
+    ),
+    retry_budget: float = typer.Option(
+        600.0,
+        "--retry-budget",
+        min=0.001,
+        help="Seconds a call may spend retrying rate limits and 5xx before its case errors.",
+    ),
+    max_error_rate: float = typer.Option(
+        0.0,
+        "--max-error-rate",
+        min=0,
+        max=100,
+        help="Percent of cases that may error in a passing run (render errors: none).",
+    ),
     as_json: bool = typer.Option(False, "--json", help="Print the run record as JSON."),
     gate_against: str | None = typer.Option(
         None,
@@ -108,6 +123,8 @@ def run_command(
             max_cost=max_cost,
             use_cache=not no_cache,
             max_attempts=max_attempts,
+            retry_budget_s=retry_budget,
+            max_error_rate=max_error_rate,
         )
         run, version, config, _ = prepare_run(
             store,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.markup import escape
 from rich.table import Table
 
 from evalbook.cli.console import console
@@ -41,11 +42,22 @@ def print_summary(store: Store, run: RunRecord) -> None:
     table.add_row(
         "status", f"{run.status.value}" + (f" ({run.stop_reason})" if run.stop_reason else "")
     )
-    table.add_row("score", f"{fmt_score(run.score)}  threshold {run.threshold:g}  {verdict(run)}")
+    scored = m.get("scored", c.passed + c.failed)
+    table.add_row(
+        "score",
+        f"{fmt_score(run.score)} over {scored} scored case(s), {c.errored} errored left out"
+        f"  threshold {run.threshold:g}  {verdict(run)}",
+    )
+    for reason in m.get("failing") or []:
+        table.add_row("", f"[red]fails:[/] {escape(reason)}")
+    kinds = m.get("errors_by_kind") or {}
+    shown = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
     table.add_row(
         "cases",
         f"{c.total} total · [green]{c.passed} passed[/] · [red]{c.failed} failed[/]"
-        f" · [yellow]{c.errored} errors[/] · {c.cached} cached",
+        f" · [yellow]{c.errored} errors[/]"
+        + (f" ({shown})" if shown else "")
+        + f" · {c.cached} cached",
     )
     lat = m.get("latency_ms") or {}
     table.add_row(
@@ -69,10 +81,22 @@ def print_summary(store: Store, run: RunRecord) -> None:
         breakdown = Table(title="breakdown", title_justify="left")
         breakdown.add_column("kind")
         breakdown.add_column("name")
-        breakdown.add_column("mean score", justify="right")
+        breakdown.add_column("mean score (errored cases left out)", justify="right")
         for name, value in sections.items():
             breakdown.add_row("section", name, fmt_score(value))
         for name, value in scorers.items():
             breakdown.add_row("scorer", name, fmt_score(value))
         console.print(breakdown)
+    errors = m.get("errors") or []
+    if errors:
+        listing = Table(title="errored cases", title_justify="left")
+        for column in ("case", "kind", "why"):
+            listing.add_column(column)
+        for e in errors:
+            case = e["case_id"] + (f" (epoch {e['epoch']})" if e.get("epoch") else "")
+            why = f"{e.get('type') or 'error'}: {e.get('message') or ''}"
+            listing.add_row(escape(case), e.get("kind", ""), escape(why[:200]))
+        console.print(listing)
+        if c.errored > len(errors):
+            console.print(f"… and {c.errored - len(errors)} more (evalbook runs show --failed)")
     console.print(f"recorded in {store.location} as run [bold]{run.id}[/]")

@@ -41,7 +41,14 @@ class RunOptions(BaseModel):
     case_ids: list[str] | None = None
     max_cost: float | None = Field(default=None, ge=0)
     use_cache: bool = True
-    max_attempts: int = Field(default=6, ge=1)
+    #: Attempts per model call; ``None``: as many as ``retry_budget_s`` allows.
+    max_attempts: int | None = Field(default=None, ge=1)
+    #: Seconds one call may spend on retryable failures (waits included) before its case
+    #: errors: rate limits and 5xx cost time, not cases.
+    retry_budget_s: float = Field(default=600.0, gt=0)
+    #: The most errored cases (percent of all) a run may have and still pass. Render
+    #: errors are defects of the suite: any one fails the run, whatever this says.
+    max_error_rate: float = Field(default=0.0, ge=0, le=100)
 
 
 class RunRecord(BaseModel):

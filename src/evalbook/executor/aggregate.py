@@ -1,8 +1,12 @@
 """Run aggregates: the numbers the run record carries and the metrics table keeps.
 
 Conventions (stated once, used everywhere):
-- the run score is the mean case score, an errored case counting 0 (an outage must not
-  raise a score);
+- one rule for every mean (the run's score, pass rate, sections, scorers): it is taken
+  over the cases that were scored; an errored case (the call failed, the prompt did not
+  render, or a scorer could not score the output) is in none of them. Errors are counted
+  beside every score instead (``errored``, by kind, with the cases and why), and a run
+  whose error rate is over its limit does not pass (``executor/finish.py``): an outage
+  cannot raise a score, and a score never mixes in a made-up 0;
 - latency percentiles leave cached results out (a cache hit is not a model latency);
 - tokens and cost count what this run consumed (cached answers cost nothing again); cost is
   unknown (``None``) as soon as one call had an unknown price — never a silent 0;
@@ -22,6 +26,19 @@ import numpy as np
 
 from evalbook.core.run import RunCounts
 
+#: How many errored cases a summary lists by name (the counts are always complete).
+LISTED_ERRORS = 20
+
+
+def error_kind(error_type: str | None) -> str:
+    """``render`` (the suite's template), ``scorer`` (the measurement) or ``call`` (the
+    model call: connection, timeout, rate limit, refusal...)."""
+    if error_type == "TemplateError":
+        return "render"
+    if error_type == "ScorerError":
+        return "scorer"
+    return "call"
+
 
 @dataclass
 class Summary:
@@ -36,10 +53,19 @@ class Summary:
     sections: dict[str, float]
     scorers: dict[str, float]
     metric_rows: list[dict[str, Any]] = field(default_factory=list)
+    #: Cases in the means, and errored cases by kind (``render``, ``scorer``, ``call``).
+    scored: int = 0
+    errors_by_kind: dict[str, int] = field(default_factory=dict)
+    #: The first errored cases: ``{case_id, epoch, kind, type, message}``.
+    errors: list[dict[str, Any]] = field(default_factory=list)
 
     def as_metrics(self) -> dict[str, Any]:
         return {
             "score": self.score,
+            "scored": self.scored,
+            "errored": self.counts.errored,
+            "errors_by_kind": self.errors_by_kind,
+            "errors": self.errors,
             "pass_rate": self.pass_rate,
             "latency_ms": self.latency,
             "sections": self.sections,
@@ -142,6 +168,8 @@ def summarize(result_facts: Iterable[Any], score_facts: Iterable[Any]) -> Summar
     case_scores: list[float] = []
     sections: dict[str, list[float]] = defaultdict(list)
     latencies: list[float] = []
+    by_kind: dict[str, int] = defaultdict(int)
+    listed: list[dict[str, Any]] = []
     input_tokens = output_tokens = 0
     cost: float | None = 0.0
     for r in result_facts:
@@ -152,10 +180,23 @@ def summarize(result_facts: Iterable[Any], score_facts: Iterable[Any]) -> Summar
             counts.failed += 1
         else:
             counts.errored += 1
-        value = 0.0 if r.status == "error" or r.score is None else float(r.score)
-        case_scores.append(value)
-        if r.section:
-            sections[r.section].append(value)
+            kind = error_kind(r.error_type)
+            by_kind[kind] += 1
+            if len(listed) < LISTED_ERRORS:
+                listed.append(
+                    {
+                        "case_id": r.case_id,
+                        "epoch": r.epoch,
+                        "kind": kind,
+                        "type": r.error_type,
+                        "message": (r.error_message or "")[:300],
+                    }
+                )
+        if r.status != "error" and r.score is not None:
+            value = float(r.score)
+            case_scores.append(value)
+            if r.section:
+                sections[r.section].append(value)
         if r.cached:
             counts.cached += 1
             continue
@@ -192,7 +233,7 @@ def summarize(result_facts: Iterable[Any], score_facts: Iterable[Any]) -> Summar
         return mean
 
     score = add("run", "score", case_scores)
-    pass_rate = add("run", "pass_rate", [1.0] * counts.passed + [0.0] * (total - counts.passed))
+    pass_rate = add("run", "pass_rate", [1.0] * counts.passed + [0.0] * counts.failed)
     error_rate = 100.0 * counts.errored / total if total else None
     rows.append(
         {
@@ -245,4 +286,7 @@ def summarize(result_facts: Iterable[Any], score_facts: Iterable[Any]) -> Summar
         sections={k: v for k, v in section_means.items() if v is not None},
         scorers={k: v for k, v in scorer_means.items() if v is not None},
         metric_rows=rows,
+        scored=len(case_scores),
+        errors_by_kind=dict(by_kind),
+        errors=listed,
     )

@@ -10,12 +10,12 @@ import time
 from datetime import UTC, datetime
 
 from evalbook.core.run import RunRecord, RunStatus
-from evalbook.executor.aggregate import summarize
+from evalbook.executor.aggregate import Summary, summarize
 from evalbook.executor.events import EventSink, RunFinished, ignore
 from evalbook.executor.store_io import StoreIO
 from evalbook.storage.store import Store
 
-__all__ = ["finish_run"]
+__all__ = ["failing_reasons", "finish_run"]
 
 
 async def finish_run(
@@ -32,7 +32,9 @@ async def finish_run(
     ``stop_status`` when ``stop_reason`` says why it stopped early).
 
     ``started`` is the ``time.perf_counter()`` of this session; a resumed run adds its
-    sessions' durations. Only a completed run can pass its threshold.
+    sessions' durations. Only a completed run can pass, and only when (see
+    :func:`failing_reasons`) some case was scored, its score reaches the threshold, no
+    case failed to render and its error rate is within ``options.max_error_rate``.
     """
     summary = await io.call(
         lambda: summarize(store.result_facts(run.id), store.score_facts(run.id))
@@ -43,17 +45,14 @@ async def finish_run(
     run.score = summary.score
     run.status = stop_status if stop_reason else RunStatus.completed
     run.stop_reason = stop_reason
-    run.passed = (
-        summary.score is not None and summary.score >= run.threshold
-        if run.status is RunStatus.completed
-        else False
-    )
+    reasons = failing_reasons(run, summary)
+    run.passed = run.status is RunStatus.completed and not reasons
     run.input_token_count = summary.input_tokens
     run.output_token_count = summary.output_tokens
     run.token_count = summary.input_tokens + summary.output_tokens
     run.cost = summary.cost
     run.error_rate = summary.error_rate
-    run.metrics = summary.as_metrics()
+    run.metrics = {**summary.as_metrics(), "failing": reasons}
     judge_cost, judge_in, judge_out = await io.call(store.scorer_usage, run.id)
     if judge_in or judge_out or judge_cost:
         run.judge_cost, run.judge_token_count = judge_cost, judge_in + judge_out
@@ -62,3 +61,24 @@ async def finish_run(
     await io.call(store.update_run, run)
     on_event(RunFinished(run))
     return run
+
+
+def failing_reasons(run: RunRecord, summary: Summary) -> list[str]:
+    """Why the run does not pass, in plain words (empty when it does)."""
+    reasons = []
+    total, errored = summary.counts.total, summary.counts.errored
+    if summary.score is None:
+        reasons.append(f"no case was scored ({errored} of {total} errored)")
+    elif summary.score < run.threshold:
+        reasons.append(f"score {summary.score:.4g} is below the threshold {run.threshold:g}")
+    render = summary.errors_by_kind.get("render", 0)
+    if render:
+        reasons.append(f"{render} case(s) failed to render (a defect of the suite)")
+    rate = summary.error_rate or 0.0
+    limit = run.options.max_error_rate
+    if errored and rate > limit:
+        reasons.append(
+            f"{errored} of {total} cases errored ({rate:.3g}%), over the allowed"
+            f" {limit:g}% (--max-error-rate)"
+        )
+    return reasons

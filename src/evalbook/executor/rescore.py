@@ -54,7 +54,13 @@ from evalbook.executor.retry import RetryPolicy
 from evalbook.executor.store_io import StoreIO
 from evalbook.executor.writer import ResultWriter
 from evalbook.prompts.render import template_context
-from evalbook.scorers.apply import DEFAULT_SPECS, ScorerSet, weighted_score
+from evalbook.scorers.apply import (
+    DEFAULT_SPECS,
+    SCORER_ERROR,
+    ScorerSet,
+    case_verdict,
+    weighted_score,
+)
 from evalbook.scorers.base import ScoreContext
 from evalbook.storage.store import Store
 
@@ -246,7 +252,9 @@ class _Rescorer:
         self.on_event = on_event
         self.cases = {case.id: case for case in job.suite.cases}
         self.io = StoreIO()
-        retry = retry or RetryPolicy.from_env(self.run.options.max_attempts)
+        retry = retry or RetryPolicy.from_env(
+            self.run.options.max_attempts, self.run.options.retry_budget_s
+        )
         self.judge = JudgeClient(store, self.io, retry, use_cache=self.run.options.use_cache)
 
     async def execute(self) -> RunRecord:
@@ -327,7 +335,7 @@ class _Rescorer:
             "run_id": self.run.id,
             "created_at": datetime.now(UTC),
         }
-        if source.status is ResultStatus.error:
+        if source.status is ResultStatus.error and source.error_type != SCORER_ERROR:
             reason = f"case errored before scoring: {source.error_type}"
             scores = [*kept, *self.job.scorers.not_scored(reason)]
             return source.model_copy(update={**fields, "scores": scores}), seq
@@ -346,13 +354,15 @@ class _Rescorer:
         )
         records, _, _ = await self.job.scorers.score(ctx, template_context(case))
         scores = [*kept, *records]
-        passed = all(r.passed is not False for r in scores)
+        verdict = case_verdict(scores)
         update = {
             **fields,
             "scores": scores,
             "score": weighted_score(scores),
-            "status": ResultStatus.passed if passed else ResultStatus.failed,
-            "failure_reason": None if passed else FailureReason.assertion,
+            "status": verdict.status,
+            "failure_reason": verdict.failure_reason,
+            "error_type": verdict.error_type,
+            "error_message": verdict.error_message,
         }
         return source.model_copy(update=update), seq
 

@@ -6,8 +6,11 @@
 - fatal (auth, request validation): fail the item at once — a bad API key must not cost
   a thousand retries.
 
-Waiting uses tenacity's wait strategies; ``RetryPolicy.scale`` multiplies every wait so
-tests run with zero waits (``EVALBOOK_RETRY_SCALE=0``).
+Retryable failures are bounded by a time budget per call (``budget_s``, ten minutes by
+default: a provider that rate-limits a third of the requests for a while costs time, not
+cases), not by a small count; a count (``max_attempts``) can still be set. Waiting uses
+tenacity's wait strategies; ``RetryPolicy.scale`` multiplies every wait so tests run with
+zero waits (``EVALBOOK_RETRY_SCALE=0``).
 """
 
 from __future__ import annotations
@@ -28,18 +31,39 @@ from evalbook.errors import ProviderError, RateLimitError, TransientError
 T = TypeVar("T")
 
 
+#: Attempts when no count is set and waits are zero (tests): a bound, not a policy.
+ATTEMPTS_CEILING = 1000
+DEFAULT_BUDGET_S = 600.0
+
+
 @dataclass(frozen=True)
 class RetryPolicy:
-    max_attempts: int = 6
+    max_attempts: int | None = None
+    budget_s: float = DEFAULT_BUDGET_S
     base_delay_s: float = 0.5
     max_delay_s: float = 30.0
     max_retry_after_s: float = 120.0
     scale: float = 1.0
 
     @classmethod
-    def from_env(cls, max_attempts: int = 6) -> RetryPolicy:
+    def from_env(
+        cls, max_attempts: int | None = None, budget_s: float = DEFAULT_BUDGET_S
+    ) -> RetryPolicy:
         scale = float(os.environ.get("EVALBOOK_RETRY_SCALE", "1") or 1)
-        return cls(max_attempts=max_attempts, scale=scale)
+        return cls(max_attempts=max_attempts, budget_s=budget_s, scale=scale)
+
+    def give_up(self, number: int, spent_s: float, wait_s: float) -> str | None:
+        """Why not to try again after attempt ``number`` (``None``: try again)."""
+        if self.max_attempts is not None and number >= self.max_attempts:
+            return f"{number} attempt(s), the most allowed (--max-attempts)"
+        if number >= ATTEMPTS_CEILING:
+            return f"{number} attempts"
+        if spent_s + wait_s > self.budget_s:
+            return (
+                f"{number} attempt(s) in {spent_s:.0f} s; waiting {wait_s:.0f} s more would"
+                f" pass the retry budget of {self.budget_s:g} s (--retry-budget)"
+            )
+        return None
 
     def delay(self, attempt_number: int, error: ProviderError) -> float:
         if isinstance(error, RateLimitError) and error.retry_after is not None:
@@ -58,9 +82,13 @@ class _RetryState:
 class AttemptsFailed(Exception):
     """All attempts failed (or one failed fatally); carries every attempt."""
 
-    def __init__(self, error: BaseException, attempts: list[Attempt]) -> None:
+    def __init__(
+        self, error: BaseException, attempts: list[Attempt], why: str | None = None
+    ) -> None:
         self.error = error
         self.attempts = attempts
+        #: Why retrying stopped, when it was retryable (budget, count, run stopping).
+        self.why = why
         super().__init__(str(error))
 
 
@@ -77,16 +105,19 @@ async def call_with_retries(
     policy: RetryPolicy,
     *,
     timeout_s: float | None = None,
+    stopping: Callable[[], str | None] | None = None,
 ) -> tuple[T, list[Attempt]]:
-    """Run ``call`` until it succeeds, fails fatally or runs out of attempts.
+    """Run ``call`` until it succeeds, fails fatally or runs out of budget or attempts.
 
     Returns the value and the attempts; raises :class:`AttemptsFailed` otherwise. A
     ``timeout_s`` bounds each attempt and counts as a transient failure. Errors that are
-    not :class:`ProviderError` (bugs, user code) are not retried.
+    not :class:`ProviderError` (bugs, user code) are not retried. ``stopping`` is asked
+    before each retry: when it names a reason (the run is stopping), retrying ends.
     """
     attempts: list[Attempt] = []
     waited = 0.0
-    for number in range(1, policy.max_attempts + 1):
+    first = time.perf_counter()
+    for number in range(1, ATTEMPTS_CEILING + 1):
         started = datetime.now(UTC)
         t0 = time.perf_counter()
         try:
@@ -99,9 +130,14 @@ async def call_with_retries(
                     raise TransientError(f"request timed out after {timeout_s:g} s") from None
         except ProviderError as exc:
             attempts.append(_attempt(number, started, t0, exc, waited))
-            if not exc.retryable or number == policy.max_attempts:
+            if not exc.retryable:
                 raise AttemptsFailed(exc, attempts) from exc
             waited = policy.delay(number, exc)
+            why = policy.give_up(number, time.perf_counter() - first, waited)
+            if why is None and stopping is not None:
+                why = stopping()
+            if why is not None:
+                raise AttemptsFailed(exc, attempts, why) from exc
             if waited > 0:
                 await asyncio.sleep(waited)
             continue
@@ -118,7 +154,7 @@ async def call_with_retries(
             )
         )
         return value, attempts
-    raise AssertionError("unreachable")  # pragma: no cover
+    raise AssertionError("unreachable: give_up() ends the loop")  # pragma: no cover
 
 
 def _attempt(

@@ -23,7 +23,13 @@ from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import Attempt, FailureReason, ProviderEvidence, Result, ResultStatus
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.core.suite import PromptVersion, Suite
-from evalbook.errors import AuthError, FatalProviderError, TransientError, UserError
+from evalbook.errors import (
+    AuthError,
+    EndpointUnreachable,
+    FatalProviderError,
+    TransientError,
+    UserError,
+)
 from evalbook.executor.budget import Budget
 from evalbook.executor.cache import SingleFlight, response_from_json, response_to_json
 from evalbook.executor.events import EventSink, ItemDone, ItemStarted, RunStarted, ignore
@@ -36,7 +42,7 @@ from evalbook.executor.store_io import StoreIO
 from evalbook.executor.writer import ResultWriter
 from evalbook.prompts.render import template_context
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider, cost_usd
-from evalbook.scorers.apply import ScorerSet
+from evalbook.scorers.apply import ScorerSet, case_verdict
 from evalbook.scorers.base import ScoreContext
 from evalbook.storage.store import Store
 
@@ -47,6 +53,8 @@ QUESTION_CHARS = 500
 PREVIEW_CHARS = 200
 #: Seconds between two "now asking" events of one run.
 ANNOUNCE_S = 0.2
+#: Attempts in a row that fail to connect, with no call ever answered, before a run stops.
+UNREACHABLE_STOP = 5
 
 
 @dataclass
@@ -77,7 +85,9 @@ class RunExecutor:
         self.model = model
         self.provider = provider
         self.on_event = on_event
-        self.retry = retry or RetryPolicy.from_env(run.options.max_attempts)
+        self.retry = retry or RetryPolicy.from_env(
+            run.options.max_attempts, run.options.retry_budget_s
+        )
         self.scope = run.prompt_name
         self.scorer_sets = ScorerSet.build(suite.scorers)
         self.render_set = (
@@ -89,6 +99,10 @@ class RunExecutor:
         self.budget = Budget(run.options.max_cost)
         self.price = provider.price()
         self.stop = _Stop()
+        #: Attempts in a row that could not connect at all, and whether any call was
+        #: answered in this session: an endpoint that was never reached stops the run.
+        self.unreachable = 0
+        self.answered = False
         #: Set by a worker before it cancels ``execute()`` to shut down (or after losing its
         #: lease): finished results are still flushed, but the run is left ``running`` for
         #: another worker to resume instead of being marked ``canceled`` (a user's cancel).
@@ -280,7 +294,8 @@ class RunExecutor:
                 response, latency_ms, attempts = await self._ask(item)
             except AttemptsFailed as failed:
                 exc = failed.error
-                error = self._error(base, type(exc).__name__, str(exc), failed.attempts, scorers)
+                message = str(exc) + (f" (gave up after {failed.why})" if failed.why else "")
+                error = self._error(base, type(exc).__name__, message, failed.attempts, scorers)
                 evidence = getattr(exc, "evidence", None)
                 if isinstance(evidence, ProviderEvidence):
                     error.provider_evidence = evidence
@@ -306,11 +321,14 @@ class RunExecutor:
             cost_usd=cost,
             judge=self.judge,
         )
-        records, score, passed = await scorers.score(ctx, variables)
+        records, score, _ = await scorers.score(ctx, variables)
+        verdict = case_verdict(records)
         result = Result(
             **base,
-            status=ResultStatus.passed if passed else ResultStatus.failed,
-            failure_reason=None if passed else FailureReason.assertion,
+            status=verdict.status,
+            failure_reason=verdict.failure_reason,
+            error_type=verdict.error_type,
+            error_message=verdict.error_message,
             output=response.text,
             output_structured=response.structured,
             scores=records,
@@ -335,7 +353,7 @@ class RunExecutor:
             self.flight.begin(key)
         try:
             (response, latency_ms), attempts = await call_with_retries(
-                lambda: self._call(item), self.retry
+                lambda: self._call(item), self.retry, stopping=lambda: self.stop.reason
             )
         except AttemptsFailed as failed:
             if key is not None:
@@ -382,7 +400,24 @@ class RunExecutor:
                 raise TransientError(
                     f"request timed out after {self.model.timeout_s:g} s"
                 ) from None
+            except EndpointUnreachable as exc:
+                self._unreachable(exc)
+                raise
+            self.answered = True
+            self.unreachable = 0
             return response, (time.perf_counter() - t0) * 1000
+
+    def _unreachable(self, error: EndpointUnreachable) -> None:
+        """An endpoint never reached in this session stops the run after a few attempts
+        in a row: every case would fail the same way, and the run can be resumed."""
+        self.unreachable += 1
+        if self.answered or self.unreachable < UNREACHABLE_STOP or self.stop.reason:
+            return
+        self.stop = _Stop(
+            f"cannot reach {error.url}: {error.cause} ({self.unreachable} attempts in a row"
+            " failed to connect, none succeeded); fix the endpoint and resume the run",
+            RunStatus.failed,
+        )
 
     def _maybe_abort(self, error: BaseException) -> None:
         """Failures that doom every case stop the run instead of failing them one by one:

@@ -13,7 +13,7 @@ from evalbook.analysis.models import Comparison, Flip, MetricComparison
 from evalbook.errors import UserError
 from evalbook.gate.rules import GateRules
 
-__all__ = ["RuleOutcome", "Verdict", "evaluate"]
+__all__ = ["RuleOutcome", "Verdict", "detectable_drop", "evaluate"]
 
 _EPS = 1e-12
 
@@ -64,6 +64,8 @@ def evaluate(comparison: Comparison, rules: GateRules) -> Verdict:
             outcomes.append(_drop(m, rule.max_drop, rules))
         if rule.min is not None:
             outcomes.append(_minimum(m, rule.min, "min"))
+    if comparison.candidate.usage.errored:  # errored cases are in no score: gated here
+        outcomes.append(_errors(comparison, rules))
     regressions = comparison.regressions
     if rules.max_new_failures is not None:
         outcomes.append(_new_failures(comparison, rules))
@@ -108,28 +110,95 @@ def _drop(m: MetricComparison, limit: float, rules: GateRules) -> RuleOutcome:
     name = f"{m.key} max-drop {limit:g}"
     if drop is None:
         return RuleOutcome(
-            rule=name, metric=m.key, passed=True, observed=None, limit=limit,
-            detail=f"{m.key}: no paired cases to compare",
+            rule=name, metric=m.key, passed=False, observed=None, limit=limit,
+            detail=f"{m.key}: no case was scored in both runs, so nothing shows the"
+            " candidate is no worse",
         )  # fmt: skip
     beyond = drop > max(limit, floor) + _EPS
-    significant = rules.alpha is None or m.significant(rules.alpha)
-    words = [f"{m.key} dropped {drop:+.4g}" if drop > 0 else f"{m.key} changed {-drop:+.4g}"]
-    words.append(f"limit {limit:g}")
-    if floor:
-        words.append(f"noise floor {floor:.4g}")
+    significant_drop = drop > _EPS and m.significant(rules.significant_at or 0.0)
+    tempered = rules.alpha is not None and not m.significant(rules.alpha)
+    failed = (beyond and not tempered) or (rules.significant_at is not None and significant_drop)
+    low, high = m.difference_ci
+    sign = -1.0 if m.higher_is_better else 1.0  # the interval of the drop, not the difference
+    interval = (
+        ""
+        if low is None or high is None
+        else f" (paired interval of the drop"
+        f" [{min(sign * low, sign * high):+.4g}, {max(sign * low, sign * high):+.4g}])"
+    )
+    words = [
+        f"{m.key} {'dropped' if drop > 0 else 'rose'} by {abs(drop):.4g}"
+        f" ({_fmt(m.baseline)} → {_fmt(m.candidate)}){interval}"
+    ]
+    words.append(f"n = {m.n} paired cases")
     if m.p_value is not None:
         words.append(f"p = {m.p_value:.3g} ({m.test})")
-    if beyond and not significant:
-        words.append(f"not significant at alpha {rules.alpha:g}")
+    words.append(f"allowed drop {limit:g}" + (f", noise floor {floor:.4g}" if floor else ""))
+    detectable = detectable_drop(m)
+    if detectable is not None:
+        words.append(f"the smallest drop {m.n} cases could detect is about {detectable:.2g}")
+    if failed:
+        why = "beyond the allowed drop" if beyond and not tempered else ""
+        if rules.significant_at is not None and significant_drop:
+            why = (why + " and " if why else "") + (
+                f"significant at alpha {rules.significant_at:g}"
+            )
+        words.append(f"FAILS: {why}")
+    elif beyond and tempered:
+        words.append(f"passes: beyond the allowed drop but not significant at {rules.alpha:g}")
     return RuleOutcome(
         rule=name,
         metric=m.key,
-        passed=not (beyond and significant),
+        passed=not failed,
         observed=drop,
         limit=limit,
         p_value=m.p_value,
         noise_floor=floor or None,
-        detail=", ".join(words),
+        detail="; ".join(words),
+    )
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.4g}"
+
+
+#: z(0.975) + z(0.80): a two-sided test at alpha 0.05 with 80% power.
+_Z_SUM = 1.959964 + 0.841621
+
+
+def detectable_drop(m: MetricComparison) -> float | None:
+    """The smallest drop ``m.n`` paired cases would find significant (alpha 0.05) four
+    times in five: ``(z(0.975) + z(0.8)) × se``. The standard error comes from the paired
+    interval when the runs differ; when they do not, from the baseline's own spread as if
+    the cases flipped independently (a proportion's ``p(1 − p)``), so identical runs still
+    say how small a suite is. ``None`` when n is 0."""
+    if m.n < 1:
+        return None
+    low, high = m.difference_ci
+    if low is not None and high is not None and high - low > _EPS:
+        se = (high - low) / (2 * 1.959964)
+        return _Z_SUM * se
+    p = m.baseline
+    if p is None or not 0.0 <= p <= 1.0:
+        return None
+    spread = max(p * (1 - p), 1 / (4 * m.n))  # never 0: a perfect baseline can still drop
+    return float(_Z_SUM * (2 * spread / m.n) ** 0.5)
+
+
+def _errors(comparison: Comparison, rules: GateRules) -> RuleOutcome:
+    usage = comparison.candidate.usage
+    limit = rules.max_error_rate or 0.0
+    rate = usage.error_rate or 0.0
+    ok = usage.errored == 0 or rate <= limit + _EPS
+    return RuleOutcome(
+        rule=f"max-error-rate {limit:g}%",
+        metric=None,
+        passed=ok,
+        observed=rate,
+        limit=limit,
+        detail=f"the candidate has {usage.errored} errored case(s) of {usage.total}"
+        f" ({rate:.3g}%), allowed {limit:g}%: errored cases are in no score, so they are"
+        " gated here",
     )
 
 

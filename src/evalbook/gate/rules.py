@@ -6,8 +6,15 @@ the metric's units and direction). Drop rules can be tempered: ``alpha`` makes t
 only when the drop is statistically significant, and a noise floor (flat, or per metric
 from A/A runs) makes them fail only when the drop exceeds run-to-run noise.
 
-With no rule at all the gate is "no metric (overall or any scorer) may drop
-significantly at alpha 0.05" — a safe default that never fails on identical runs.
+With no rule at all the gate is: the overall score and every scorer's mean fail when
+they drop significantly (paired test, alpha 0.05) *or* when the point estimate drops by
+more than 0.02 — so a clear regression on a suite too small to make it significant still
+fails, and identical runs never do. Every drop rule reports the drop, its paired interval,
+p, n and the smallest drop that n could have detected.
+
+Whatever the rules, the candidate may have at most ``max_error_rate`` percent errored
+cases (default: the candidate run's own ``--max-error-rate``, 0 unless set), and a drop
+rule with no case scored in both runs fails: nothing shows the candidate is no worse.
 """
 
 from __future__ import annotations
@@ -19,9 +26,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from evalbook.analysis.noise import NoiseEstimate
 from evalbook.errors import UserError
 
-__all__ = ["DEFAULT_ALPHA", "GateRules", "MetricRule", "parse_metric_rule"]
+__all__ = ["DEFAULT_ALLOWED_DROP", "DEFAULT_ALPHA", "GateRules", "MetricRule", "parse_metric_rule"]
 
 DEFAULT_ALPHA = 0.05
+#: The drop of a point estimate the default gate allows (scores are in [0, 1]).
+DEFAULT_ALLOWED_DROP = 0.02
 _RULE = re.compile(r"^(?P<metric>[^:=]+(?::[^:=,]+)?):(?P<body>[a-z-]+=[^,]+(?:,[a-z-]+=[^,]+)*)$")
 
 
@@ -46,6 +55,10 @@ class GateRules(BaseModel):
     alpha: float | None = Field(default=None, gt=0, lt=1)
     noise_floor: float | None = Field(default=None, ge=0)
     noise: NoiseEstimate | None = None
+    #: Also fail a drop rule on any significant drop at this alpha, whatever its size.
+    significant_at: float | None = Field(default=None, gt=0, lt=1)
+    #: Percent of the candidate's cases that may have errored (None: 0).
+    max_error_rate: float | None = Field(default=None, ge=0, le=100)
 
     @property
     def has_rules(self) -> bool:
@@ -62,7 +75,12 @@ class GateRules(BaseModel):
         if self.has_rules:
             return self
         return self.model_copy(
-            update={"max_drop": 0.0, "max_metric_drop": 0.0, "alpha": self.alpha or DEFAULT_ALPHA}
+            update={
+                "max_drop": DEFAULT_ALLOWED_DROP,
+                "max_metric_drop": DEFAULT_ALLOWED_DROP,
+                "alpha": None,
+                "significant_at": self.alpha or DEFAULT_ALPHA,
+            }
         )
 
 

@@ -48,4 +48,6 @@ def gate(
     base, cand = resolve_pair(
         store, candidate=candidate, baseline=baseline, suite_id=suite_id, prompt_name=prompt_name
     )
+    if rules.max_error_rate is None:  # the candidate's own allowance, as its run applied
+        rules = rules.model_copy(update={"max_error_rate": cand.options.max_error_rate})
     return evaluate(compare_runs(store, base, cand), rules)

@@ -15,7 +15,7 @@ from evalbook.core.messages import ImagePart, Message
 from evalbook.core.model_config import ModelConfig
 from evalbook.errors import ConfigError, FatalProviderError, TransientError
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider
-from evalbook.providers.http_errors import server_message, status_error
+from evalbook.providers.http_errors import connection_error, server_message, status_error
 from evalbook.providers.http_pool import aiohttp_available, pool_limits
 
 if TYPE_CHECKING:
@@ -115,8 +115,7 @@ class AnthropicProvider(Provider):
                 f"{self.name}: no reply within {self.config.timeout_s:g}s (timeout_s)"
             ) from None
         except anthropic.APIConnectionError as exc:
-            cause = exc.__cause__ or exc
-            raise TransientError(f"{self.name}: connection failed: {cause!r}") from None
+            raise connection_error(self.name, str(client.base_url), exc) from None
         except anthropic.AnthropicError as exc:
             raise FatalProviderError(f"{self.name}: {type(exc).__name__}: {exc}") from None
         return parse_message(self.name, reply.content)

@@ -13,6 +13,7 @@ from email.utils import parsedate_to_datetime
 
 from evalbook.errors import (
     AuthError,
+    EndpointUnreachable,
     FatalProviderError,
     ProviderError,
     RateLimitError,
@@ -75,3 +76,43 @@ def server_message(body: object, fallback: str) -> str:
         if isinstance(body.get("message"), str):
             return str(body["message"])
     return fallback
+
+
+def connection_cause(exc: BaseException) -> str:
+    """A short cause of a failed connection ("connection refused"), never a repr dump."""
+    import errno as errno_names
+    import os
+    import socket
+
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return f"host name not resolved ({current.strerror or current})"
+        if isinstance(current, OSError) and current.errno:
+            name = os.strerror(current.errno)
+            if current.errno in (errno_names.ECONNREFUSED,):
+                return "connection refused"
+            return name[:1].lower() + name[1:]
+        current = getattr(current, "os_error", None) or current.__cause__ or current.__context__
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0][:200]
+
+
+def connection_error(provider: str, url: str, exc: BaseException) -> TransientError:
+    """An SDK's connection error as ours: :class:`EndpointUnreachable` when no connection
+    was made at all (the cause chain holds a connect error), else a transient failure."""
+    cause = connection_cause(exc)
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and current not in chain:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    if any(type(c).__name__ in ("ConnectError", "ClientConnectorError") for c in chain) or any(
+        isinstance(c, ConnectionRefusedError) for c in chain
+    ):
+        return EndpointUnreachable(
+            f"{provider}: cannot connect to {url}: {cause}", url=url, cause=cause
+        )
+    return TransientError(f"{provider}: connection failed: {cause}")

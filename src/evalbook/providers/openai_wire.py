@@ -13,8 +13,8 @@ from __future__ import annotations
 import json
 from typing import TYPE_CHECKING, Any
 
-from evalbook.errors import TransientError
-from evalbook.providers.http_errors import server_message, status_error
+from evalbook.errors import EndpointUnreachable, TransientError
+from evalbook.providers.http_errors import connection_cause, server_message, status_error
 
 if TYPE_CHECKING:
     import aiohttp
@@ -77,8 +77,15 @@ class OpenAIWireClient:
             raise TransientError(
                 f"{self.provider}: no reply within {self.timeout_s:g}s (timeout_s)"
             ) from None
+        except aiohttp.ClientConnectorError as exc:
+            cause = connection_cause(exc)
+            raise EndpointUnreachable(
+                f"{self.provider}: cannot connect to {self.url}: {cause}", url=self.url, cause=cause
+            ) from None
         except aiohttp.ClientError as exc:
-            raise TransientError(f"{self.provider}: connection failed: {exc!r}") from None
+            raise TransientError(
+                f"{self.provider}: connection failed: {connection_cause(exc)}"
+            ) from None
 
     async def close(self) -> None:
         if self._session is not None:

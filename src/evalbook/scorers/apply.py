@@ -20,17 +20,29 @@ import math
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from evalbook.core.identity import content_hash
-from evalbook.core.result import ScoreRecord
+from evalbook.core.result import FailureReason, ResultStatus, ScoreRecord
 from evalbook.core.suite import Case, ScorerSpec
 from evalbook.core.templating import render_string
 from evalbook.scorers.base import ScoreContext, ScoreOutcome, Scorer, Usage, value_has_template
 from evalbook.scorers.extract import Extraction
 from evalbook.scorers.registry import build_scorer, spec_to_dict
 
-__all__ = ["DEFAULT_SPECS", "ScorerSet", "weighted_score"]
+__all__ = [
+    "DEFAULT_SPECS",
+    "SCORER_ERROR",
+    "CaseVerdict",
+    "ScorerSet",
+    "case_verdict",
+    "weighted_score",
+]
+
+#: ``error_type`` of a case whose output could not be scored (a judge's verdict did not
+#: parse, a scorer raised): an error of the measurement, counted apart from call errors.
+SCORER_ERROR = "ScorerError"
 
 #: What a suite without scorers is judged by (seed 004: non-empty output, no error).
 DEFAULT_SPECS: tuple[ScorerSpec, ...] = (ScorerSpec(type="non-empty"),)
@@ -256,6 +268,27 @@ def _entries(specs: Sequence[ScorerSpec], built: Sequence[Scorer]) -> tuple[_Ent
         scorer_id = base_id if seen[base_id] == 1 else f"{base_id}-{seen[base_id]}"
         entries.append(_Entry(scorer, spec, scorer_id))
     return tuple(entries)
+
+
+@dataclass(frozen=True)
+class CaseVerdict:
+    """What a case's score records make of it: passed, failed, or an error when a scorer
+    could not score (never a silent 0: the case leaves every mean and counts as errored)."""
+
+    status: ResultStatus
+    failure_reason: FailureReason | None
+    error_type: str | None = None
+    error_message: str | None = None
+
+
+def case_verdict(records: Sequence[ScoreRecord]) -> CaseVerdict:
+    broken = [r for r in records if r.error]
+    if broken:
+        message = "; ".join(f"scorer {r.name!r}: {r.error}" for r in broken)
+        return CaseVerdict(ResultStatus.error, FailureReason.error, SCORER_ERROR, message[:4000])
+    if all(r.passed is not False for r in records):
+        return CaseVerdict(ResultStatus.passed, None)
+    return CaseVerdict(ResultStatus.failed, FailureReason.assertion)
 
 
 def weighted_score(records: Sequence[ScoreRecord]) -> float | None:

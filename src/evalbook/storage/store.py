@@ -415,6 +415,10 @@ class Store:
     def result_facts(self, run_id: str) -> Iterator[Any]:
         """The few columns aggregates need, without rebuilding whole results."""
         cols = [
+            t.results.c.case_id,
+            t.results.c.epoch,
+            t.results.c.error_type,
+            t.results.c.error_message,
             t.results.c.status,
             t.results.c.score,
             t.results.c.section,
