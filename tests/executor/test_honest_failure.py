@@ -113,7 +113,7 @@ async def test_a_render_error_fails_the_run_whatever_the_allowed_rate(
     assert run.score == 1.0 and run.passed is False
     assert run.metrics["failing"] == ["1 case(s) failed to render (a defect of the suite)"]
     assert run.metrics["errors"][0]["kind"] == "render"
-    assert "typo" == run.metrics["errors"][0]["case_id"]
+    assert run.metrics["errors"][0]["case_id"] == "typo"
 
 
 async def test_retryable_faults_cost_time_not_cases(store: Store) -> None:
