@@ -212,7 +212,9 @@ def test_run_options(tmp_path: Path, db_url: str, server: Any) -> None:
         "case_ids": ["c0", "c2"],
         "max_cost": None,
         "use_cache": False,
-        "max_attempts": 6,
+        "max_attempts": None,
+        "retry_budget_s": 600.0,
+        "max_error_rate": 0.0,
     }
     other = json.loads(
         evalbook_cmd("run", str(suite), "--model", "mock:echo", "--json", check=100).stdout
