@@ -11,7 +11,9 @@ guards stop the cheap bombs it leaves open:
 - whatever a call, filter or block produces is checked after it, so no chain of small
   growths can pass the cap either;
 - every ``for`` loop, call, operator and piece of output checks the render's deadline, so
-  a loop that prints nothing cannot run for ever.
+  a loop that prints nothing cannot run for ever. The deadline is in CPU time of the
+  rendering thread (``time.thread_time``): a render that waits for the GIL behind a busy
+  process is not cut short, one that computes for its whole allowance is.
 
 A limit that is hit raises :class:`RenderLimitError` (a Jinja ``SecurityError``), which
 :func:`evalbook.core.templating.render_string` turns into a ``TemplateError`` naming the
@@ -82,10 +84,10 @@ class _Budget:
             )
 
     def tick(self) -> None:
-        if self.deadline is not None and time.monotonic() > self.deadline:
+        if self.deadline is not None and time.thread_time() > self.deadline:
             raise RenderLimitError(
-                f"rendering took longer than {self.limits.max_seconds:g} s (the render time"
-                " limit, EVALBOOK_RENDER_TIMEOUT_S)"
+                f"rendering took longer than {self.limits.max_seconds:g} s of CPU time"
+                " (the render time limit, EVALBOOK_RENDER_TIMEOUT_S)"
             )
 
     def size(self, n: int, what: str = "the rendered text") -> None:
@@ -108,7 +110,7 @@ def _budget() -> _Budget:
 @contextmanager
 def render_budget(limits: RenderLimits) -> Iterator[None]:
     """Bound every template evaluation inside the block by ``limits``."""
-    token = _ACTIVE.set(_Budget(limits, time.monotonic() + limits.max_seconds))
+    token = _ACTIVE.set(_Budget(limits, time.thread_time() + limits.max_seconds))
     try:
         yield
     finally:
