@@ -45,13 +45,16 @@ async def _reviews(store: Store) -> RunRecord:
 
 async def test_feedback_scores_are_exact_and_stored_on_the_run(store: Store) -> None:
     run = await _reviews(store)
-    # Latest per (result, author): 5, 2, 3, 2, 1 → mean 2.6, sd² 2.3 (t interval, n = 5),
-    # clipped to the scale 1–5: [1, 2.6 + t·sem].
+    # Latest per (result, author): 5, 2, 3, 2, 1 → mean 2.6. A t interval would read
+    # [2.6 - t·sem, 2.6 + t·sem] = [0.72, 4.48], past the scale's 1; the bootstrap stays in.
     half = T_4 * (2.3 / 5) ** 0.5
+    assert 2.6 - half < 1
     summary = feedback_summary(store, run.id[:8])
     h = summary["helpfulness"]
     assert (h.mean, h.n, h.scale) == (pytest.approx(2.6), 5, (1.0, 5.0))
-    assert h.ci_low == 1.0 and h.ci_high == pytest.approx(2.6 + half) and 2.6 - half < 1
+    assert h.ci_low is not None and h.ci_high is not None
+    assert 1.0 <= h.ci_low < 2.6 < h.ci_high <= 5.0
+    assert h.ci_method == "percentile-bootstrap:10000:0.95"
     assert h.authors == {"ann": 4, "bob": 1} and h.reviewed == 4 and h.awaiting == 0
     stored = store.get_run(run.id).feedback_scores
     assert stored is not None and stored == feedback_scores_json(summary)
@@ -59,8 +62,9 @@ async def test_feedback_scores_are_exact_and_stored_on_the_run(store: Store) -> 
     parsed = json.loads(stored)
     assert list(parsed) == ["helpfulness"]
     assert parsed["helpfulness"]["n"] == 5 and parsed["helpfulness"]["mean"] == pytest.approx(2.6)
-    assert parsed["helpfulness"]["ci_low"] == 1.0
-    assert parsed["helpfulness"]["ci_high"] == pytest.approx(2.6 + half)
+    assert parsed["helpfulness"]["ci_low"] == h.ci_low
+    assert parsed["helpfulness"]["ci_high"] == h.ci_high
+    assert parsed["helpfulness"]["ci_method"] == h.ci_method
     assert len(list_feedback(store, run.id)) == 6  # the correction of c0 is kept
 
 
@@ -81,7 +85,13 @@ async def test_awaiting_count_drops_as_reviews_arrive(store: Store) -> None:
     after_label = feedback_summary(store, run.id)["helpfulness"]
     assert after_label.awaiting == 2 and after_label.labels == {"off-topic": 2}
     assert json.loads(store.get_run(run.id).feedback_scores or "") == {
-        "helpfulness": {"mean": 5.0, "n": 1, "ci_low": None, "ci_high": None}
+        "helpfulness": {
+            "mean": 5.0,
+            "n": 1,
+            "ci_low": None,
+            "ci_high": None,
+            "ci_method": "too-few-ratings:n<5",
+        }
     }
     # Feedback under another name is summarised beside it; nothing awaits it.
     record_feedback(store, run.id, "c2", name="tone", score=0.5)
@@ -185,3 +195,19 @@ async def test_export_carries_feedback_as_human_records(store: Store) -> None:
     assert by["c2", "human"]["label"] == "awaiting review" and by["c2", "human"]["score"] == 0
     assert by["c0", "human"]["label"] == "awaiting review"
     assert len({r["id"] for r in records}) == len(records)
+
+
+def test_rating_intervals_stay_on_the_scale_and_say_how() -> None:
+    from evalbook.analysis.feedback import describe_method, rating_interval
+
+    # Two ratings of a 1-5 scale: a t interval said [-16.6, 21.6]; now: too few.
+    assert rating_interval([1.0, 4.0]) == (2.5, None, None, "too-few-ratings:n<5")
+    assert describe_method("too-few-ratings:n<5") == "too few ratings for an interval (n < 5)"
+    assert describe_method("percentile-bootstrap:10000:0.95") == (
+        "95% percentile bootstrap, 10,000 resamples"
+    )
+    mean, low, high, method = rating_interval([1.0, 5.0, 1.0, 5.0, 5.0, 1.0])
+    assert mean == pytest.approx(3.0) and low is not None and high is not None
+    assert 1.0 <= low < 3.0 < high <= 5.0 and method.startswith("percentile-bootstrap")
+    assert rating_interval([1.0, 5.0, 1.0, 5.0, 5.0, 1.0]) == (mean, low, high, method)
+    assert rating_interval([4.0] * 6)[1:3] == (4.0, 4.0)

@@ -36,7 +36,10 @@ def test_record_then_list(capsys: pytest.CaptureFixture[str], run: RunRecord, st
     assert code == 0, err
     assert "recorded 'helpfulness' feedback on case c0 (epoch 0)" in out
     assert "score 4, a comment, by ann" in out
-    assert "helpfulness: mean 4.000 over 1 scores (scale 1–5) · ann 1" in out
+    assert (
+        "helpfulness: mean 4.000 over 1 scores (too few ratings for an interval (n < 5))"
+        " (scale 1–5) · ann 1" in out
+    )
     assert "1 reviewed, 3 awaiting review" in out
 
     code, out, _ = cli(capsys, "feedback", run.id, "c0", "--score", "5", "--author", "bob")

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from evalbook.core.feedback import Feedback, HumanVerdict, latest_scores
 from evalbook.core.identity import canonical_json
 from evalbook.errors import UserError
-from evalbook.executor.aggregate import mean_ci
 from evalbook.storage.feedback import (
     KindRecord,
     add_feedback,
@@ -103,9 +102,11 @@ class HumanScales:
 class CriterionFeedback:
     """Feedback under one name (criterion) of a run.
 
-    ``mean`` and its interval (clipped to ``scale``) are over the latest score of each
-    reviewer on each result, in the reviewers' scale (``scale``; ``None`` when no ``human``
-    scorer gave one).
+    ``mean`` and its interval are over the latest score of each reviewer on each result,
+    in the reviewers' scale (``scale``; ``None`` when no ``human`` scorer gave one). The
+    interval is a seeded percentile bootstrap of the mean, so it never leaves the range of
+    the ratings (a t interval on two ratings of a 1–5 scale read [-16.6, 21.6]); below
+    :data:`MIN_RATINGS` there is none. ``ci_method`` says which.
     ``authors`` counts the results each reviewer gave any feedback on; ``reviewed`` the
     results with a score or a label; ``awaiting`` the results a ``human`` scorer marked
     for review that have neither yet (a comment alone does not complete a review)."""
@@ -120,6 +121,7 @@ class CriterionFeedback:
     labels: dict[str, int]
     reviewed: int
     awaiting: int
+    ci_method: str = ""
 
 
 def feedback_summary(store: Store, run_id: str) -> dict[str, CriterionFeedback]:
@@ -140,10 +142,8 @@ def _summarise(rows: list[Feedback], scales: HumanScales) -> dict[str, Criterion
     for name in sorted(by_name.keys() | wanted.keys()):
         named = by_name.get(name, [])
         scores = [row.score for row in latest_scores(named) if row.score is not None]
-        mean, low, high = mean_ci(scores)
+        mean, low, high, method = rating_interval(scores)
         scale = scales.by_criterion.get(name)
-        if scale is not None and low is not None and high is not None:
-            low, high = max(low, scale[0]), min(high, scale[1])  # a mean stays in its scale
         reviewed = {r.result_id for r in named if r.score is not None or r.label is not None}
         authors: dict[str, set[str]] = defaultdict(set)
         for row in named:
@@ -159,15 +159,50 @@ def _summarise(rows: list[Feedback], scales: HumanScales) -> dict[str, Criterion
             labels=dict(Counter(r.label for r in named if r.label is not None).most_common()),
             reviewed=len(reviewed),
             awaiting=len(wanted.get(name, set()) - reviewed),
+            ci_method=method,
         )
     return out
+
+
+#: Fewer ratings than this get no interval: "too few ratings" is the honest answer.
+MIN_RATINGS = 5
+_RESAMPLES = 10_000
+
+
+def rating_interval(
+    scores: list[float], confidence: float = 0.95
+) -> tuple[float | None, float | None, float | None, str]:
+    """``(mean, low, high, method)`` of ratings (``method`` a compact code, see
+    :func:`describe_method`): a percentile bootstrap of the mean
+    (seeded, so the same ratings give the same interval), inside the ratings' range and so
+    inside their scale; no interval below :data:`MIN_RATINGS` ratings."""
+    import numpy as np
+
+    if not scores:
+        return None, None, None, "none"
+    mean = float(sum(scores) / len(scores))
+    if len(scores) < MIN_RATINGS:
+        return mean, None, None, f"too-few-ratings:n<{MIN_RATINGS}"
+    values = np.asarray(scores, dtype=np.float64)
+    rng = np.random.default_rng(0)
+    means = values[rng.integers(0, values.size, size=(_RESAMPLES, values.size))].mean(axis=1)
+    tail = (1 - confidence) / 2 * 100
+    low, high = np.percentile(means, [tail, 100 - tail])
+    method = f"percentile-bootstrap:{_RESAMPLES}:{confidence:g}"
+    return mean, float(low), float(high), method
 
 
 def feedback_scores_json(summary: dict[str, CriterionFeedback]) -> str | None:
     """Seed 000's ``feedback_scores``: compact JSON ``{name: {mean, n, ci_low, ci_high}}``
     of every name with at least one score; ``None`` when no feedback has a score."""
     scored = {
-        name: {"mean": c.mean, "n": c.n, "ci_low": c.ci_low, "ci_high": c.ci_high}
+        name: {
+            "mean": c.mean,
+            "n": c.n,
+            "ci_low": c.ci_low,
+            "ci_high": c.ci_high,
+            "ci_method": c.ci_method,
+        }
         for name, c in summary.items()
         if c.n > 0
     }
@@ -263,3 +298,14 @@ def human_verdicts(store: Store, run_id: str) -> dict[str, list[HumanVerdict]]:
             )
         )
     return dict(out)
+
+
+def describe_method(code: str) -> str:
+    """The interval method of :func:`rating_interval` in words."""
+    kind, _, rest = code.partition(":")
+    if kind == "percentile-bootstrap":
+        resamples, _, confidence = rest.partition(":")
+        return f"{float(confidence):.0%} percentile bootstrap, {int(resamples):,} resamples"
+    if kind == "too-few-ratings":
+        return f"too few ratings for an interval ({rest.replace('<', ' < ')})"
+    return "no ratings"

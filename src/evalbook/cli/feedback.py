@@ -12,6 +12,7 @@ from rich.table import Table
 
 from evalbook.analysis.feedback import (
     CriterionFeedback,
+    describe_method,
     feedback_summary,
     record_feedback,
 )
@@ -162,7 +163,8 @@ def _print_summary(summary: dict[str, CriterionFeedback]) -> None:
             interval = (
                 f" [{fmt_score(c.ci_low)}, {fmt_score(c.ci_high)}]" if c.ci_low is not None else ""
             )
-            parts.append(f"mean {fmt_score(c.mean)}{interval} over {c.n} scores")
+            method = describe_method(c.ci_method)
+            parts.append(f"mean {fmt_score(c.mean)}{interval} over {c.n} scores ({method})")
         else:
             parts.append("no scores")
         if c.scale is not None:
