@@ -58,8 +58,13 @@ def _fact(
     cached: bool = False,
     latency: float | None = 10.0,
     cost: float | None = 0.5,
+    error_type: str | None = None,
 ) -> SimpleNamespace:
     return SimpleNamespace(
+        case_id=f"c-{status}-{section}",
+        epoch=0,
+        error_type=error_type if status == "error" else None,
+        error_message="it broke" if status == "error" else None,
         status=status,
         score=score,
         section=section,
@@ -90,10 +95,16 @@ def test_summary_conventions() -> None:
         s.counts.errored,
         s.counts.cached,
     ) == (4, 2, 1, 1, 1)
-    assert s.score == pytest.approx((1 + 0.5 + 0 + 1) / 4)  # an errored case counts 0
+    # One rule for every mean: the errored case is in none of them, and counted apart.
+    assert s.score == pytest.approx((1 + 0.5 + 1) / 3) and s.scored == 3
+    assert s.pass_rate == pytest.approx(2 / 3)
     assert s.error_rate == 25.0
+    assert s.errors_by_kind == {"call": 1}
+    assert s.errors == [
+        {"case_id": "c-error-b", "epoch": 0, "kind": "call", "type": None, "message": "it broke"}
+    ]
     assert s.latency["p50"] == pytest.approx(20.0)  # the cached and the errored are left out
-    assert s.sections == {"a": 0.75, "b": 0.5}
+    assert s.sections == {"a": 0.75, "b": 1.0}
     assert s.scorers == {"equals": 1.0}  # unscored records are not zeros
     assert s.input_tokens == 9 and s.cost == pytest.approx(1.5)  # cached answers cost nothing
 
