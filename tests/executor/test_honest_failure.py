@@ -136,7 +136,10 @@ async def test_retryable_faults_cost_time_not_cases(store: Store) -> None:
     assert retried, "some case needed more than six attempts"
 
 
-async def test_the_retry_budget_ends_a_case_that_never_succeeds(store: Store, server: Any) -> None:
+async def test_the_retry_budget_ends_a_case_that_never_succeeds(
+    store: Store, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVALBOOK_RETRY_SCALE", "0.05")  # real (short) waits: time passes
     suite = _suite(server.base_url, "[[fail=503:100000]] {{ q }}", [{"id": "a", "vars": {"q": 1}}])
     run = await evalbook.arun(suite, store=store, retry_budget_s=0.3)
     [result] = store.iter_results(run.id)

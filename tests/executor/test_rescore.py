@@ -108,7 +108,8 @@ async def test_new_scores_no_model_call_source_unchanged(store: Store) -> None:
     assert new.counts.model_dump() == {
         "total": 4, "passed": 1, "failed": 2, "errored": 1, "cached": 0
     }  # fmt: skip
-    assert new.score == pytest.approx(0.25) and new.passed is False
+    # c0 0, c1 1, c3 (render assertion failed) 0; the errored c2 is in no mean.
+    assert new.score == pytest.approx(1 / 3) and new.passed is False
     assert new.cost == source.cost  # the outputs' cost, repeated
     assert new.judge_cost is None  # no judge asked
 
