@@ -7,12 +7,12 @@ from typing import Any
 
 
 def board_suite(suite_id: str = "board", n: int = 12, latency_ms: int = 120) -> dict[str, Any]:
-    """``n`` cases: most pass, ``c3`` fails (wrong answer), ``c5`` errors (HTTP 500 on every
-    attempt)."""
+    """``n`` cases: most pass, ``c3`` fails (wrong answer), ``c5`` errors (HTTP 400: a
+    request the endpoint refuses, never retried; a 500 would be retried until it passes)."""
     cases = []
     for i in range(n):
         answer = "wrong" if i == 3 else "yes"
-        fault = "[[fail=500:99]]" if i == 5 else ""
+        fault = "[[fail=400:99]]" if i == 5 else ""
         cases.append(
             {
                 "id": f"c{i}",
@@ -39,7 +39,8 @@ HOSTILE = [
 ]
 
 
-def hostile_suite(big: int = 1_000_000) -> dict[str, Any]:
+def hostile_suite(big: int = 990_000) -> dict[str, Any]:
+    # ``big``: an answer of about 1 MB whose prompt stays under the 1,000,000-character cap.
     cases = [
         {"id": f"h{i}", "vars": {"q": f"[[answer={text}]][[latency=300]]"}, "expected": "safe"}
         for i, text in enumerate(HOSTILE)
