@@ -104,4 +104,6 @@ async def test_template_bombs_never_stall_the_server(store: Store, server: Any) 
     assert server.requests == 1  # only the case that rendered was sent
     assert not health.failures
     assert health.answers > 10
-    assert health.slowest < 1.0, f"a health check took {health.slowest:.2f} s"
+    # Within a second on a quiet machine (0.2 s measured); 2 s leaves room for a loaded CI
+    # box. Before the limits, one such suite froze the server for over 15 s.
+    assert health.slowest < 2.0, f"a health check took {health.slowest:.2f} s"
