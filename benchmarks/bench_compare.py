@@ -49,7 +49,7 @@ def build(db: Path, n: int) -> tuple[str, str]:
     base_conc = rng.uniform(0.4, 1.0, n)
     ids = []
     for version, shift in ((0, 0.0), (1, -0.05)):
-        run, *_ = prepare_run(store, suite, model="mock:echo", alias="bench")
+        run = prepare_run(store, suite, model="mock:echo", alias="bench").run
         faith = np.clip(base_faith + shift + rng.normal(0, 0.05, n), 0, 1).round(4)
         conc = np.clip(base_conc + rng.normal(0, 0.05, n), 0, 1).round(4)
         errors = rng.random(n) < 0.01

@@ -34,7 +34,11 @@ def model_home() -> Path:
 def _isolated_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("EVALBOOK_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("EVALBOOK_RETRY_SCALE", "0")
+    # The local test servers run on loopback; a server refuses such model endpoints unless
+    # allowed (tests of that policy set their own allowlist).
+    monkeypatch.setenv("EVALBOOK_ALLOW_MODEL_HOSTS", "127.0.0.1,::1,localhost")
     monkeypatch.delenv("EVALBOOK_DATABASE_URL", raising=False)
+    monkeypatch.delenv("EVALBOOK_BROKER_URL", raising=False)
 
 
 @pytest.fixture(scope="session")

@@ -18,10 +18,8 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from evalbook.analysis.compare import compare_runs
-from evalbook.analysis.models import Comparison
-from evalbook.analysis.pairwise_compare import PairwiseResult, judge_pairwise
-from evalbook.analysis.refs import resolve_run
+from evalbook.analysis.compare.comparison import Comparison
+from evalbook.analysis.compare.runs import compare_runs
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import Result
 from evalbook.core.run import RunOptions, RunRecord
@@ -29,9 +27,12 @@ from evalbook.core.suite import ScorerSpec, Suite
 from evalbook.errors import ConfigError
 from evalbook.executor.events import EventSink, ignore
 from evalbook.executor.launch import execute, load_for_resume, prepare_run
+from evalbook.executor.lease import execute_held
+from evalbook.executor.pairwise_job import PairwiseResult, judge_pairwise
 from evalbook.executor.rescore import rescore as _rescore
 from evalbook.executor.retry import RetryPolicy
 from evalbook.scorers.registry import parse_scorer_spec
+from evalbook.storage.run_refs import resolve_run
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite
 
@@ -79,7 +80,7 @@ async def arun(
             retry_budget_s=retry_budget_s,
             max_error_rate=max_error_rate,
         )
-        record, version, config, provider = await asyncio.to_thread(
+        job = await asyncio.to_thread(
             lambda: prepare_run(
                 store,
                 suite,
@@ -93,8 +94,8 @@ async def arun(
                 title=title,
             )
         )
-        return await execute(
-            store, record, suite, version, config, provider=provider, on_event=on_event, retry=retry
+        return await execute_held(
+            store, job.run.id, lambda: execute(store, job, on_event=on_event, retry=retry)
         )
     finally:
         if own_store:
@@ -120,8 +121,10 @@ async def aresume(
     own_store = store is None
     store = store or open_store()
     try:
-        record, suite, version, config = load_for_resume(store, run_id)
-        return await execute(store, record, suite, version, config, on_event=on_event, retry=retry)
+        job = await asyncio.to_thread(load_for_resume, store, run_id)
+        return await execute_held(
+            store, job.run.id, lambda: execute(store, job, on_event=on_event, retry=retry)
+        )
     finally:
         if own_store:
             store.close()
@@ -227,7 +230,7 @@ async def apairwise(
     """Judge ``candidate``'s answers against ``baseline``'s, case by case and in both
     orders, and record the comparison (async form of :func:`pairwise`). Runs are named
     as in :func:`compare`; ``options`` are those of
-    :func:`evalbook.analysis.pairwise_compare.judge_pairwise` (``concurrency``,
+    :func:`evalbook.executor.pairwise_job.judge_pairwise` (``concurrency``,
     ``use_cache``, ``template``, ``confidence``, ``on_progress``)."""
     own_store = store is None
     store = store or open_store()

@@ -5,6 +5,7 @@
     EvalbookError
     ├── UserError                  fix your input; the CLI exits 1
     │   ├── ConfigError            bad option, model spec, environment
+    │   │   └── MissingExtraError  an optional part is not installed (says the pip command)
     │   ├── SuiteError             a suite file, dataset file or case is wrong
     │   ├── TemplateError          a prompt template does not render
     │   ├── UnknownNameError       unknown provider / scorer (with "did you mean")
@@ -17,6 +18,7 @@
         │   └── FatalProviderError auth, 4xx validation: never retried
         │       └── AuthError      credentials refused / the site asks to log in: stops the run
         ├── StorageError           the database refused or is out of date
+        │   └── StorageFull        the database or its disk is full: the run is resumable
         └── BudgetExceeded         --max-cost reached (stops launching, not an error of a case)
 
 Inside a run a failing case is data on its result (type, message, attempts), never an
@@ -33,11 +35,13 @@ __all__ = [
     "EndpointUnreachable",
     "EvalbookError",
     "FatalProviderError",
+    "MissingExtraError",
     "NotFoundError",
     "ProviderError",
     "RateLimitError",
     "RuntimeFailure",
     "StorageError",
+    "StorageFull",
     "SuiteError",
     "TemplateError",
     "TransientError",
@@ -56,6 +60,14 @@ class UserError(EvalbookError):
 
 class ConfigError(UserError):
     """An option, model spec or environment variable is wrong."""
+
+
+class MissingExtraError(ConfigError):
+    """What was asked for needs an optional part of evalbook that is not installed."""
+
+    def __init__(self, what: str, extra: str) -> None:
+        self.extra = extra
+        super().__init__(f"{what} needs the {extra!r} extra: pip install 'evalbook[{extra}]'")
 
 
 class SuiteError(UserError):
@@ -164,6 +176,11 @@ class AuthError(FatalProviderError):
 
 class StorageError(RuntimeFailure):
     """The database failed or its schema is not at the expected revision."""
+
+
+class StorageFull(StorageError):
+    """The database (or the disk under it) is full. Nothing partial was written: the
+    batch that did not fit was rolled back, and the run can be resumed once there is room."""
 
 
 class BudgetExceeded(RuntimeFailure):

@@ -15,7 +15,7 @@ from evalbook.analysis.feedback import (
     record_feedback,
     refresh_feedback_scores,
 )
-from evalbook.analysis.feedback_agreement import feedback_agreement
+from evalbook.analysis.judges.agreement import feedback_agreement
 from evalbook.core.run import RunRecord
 from evalbook.errors import UserError
 from evalbook.io.export import record_schema, to_string

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 import evalbook
 from evalbook.analysis import compare_runs
-from evalbook.analysis.aliases import alias_groups, latest_by_alias
-from evalbook.analysis.diffs import case_diff, word_diff
-from evalbook.analysis.noise import estimate_noise
-from evalbook.analysis.refs import resolve_run
-from evalbook.analysis.trends import sparkline, trend
+from evalbook.analysis.compare.diffs import case_diff, word_diff
+from evalbook.analysis.history.aliases import alias_groups, latest_by_alias
+from evalbook.analysis.history.noise import estimate_noise
+from evalbook.analysis.history.trends import sparkline, trend
 from evalbook.errors import NotFoundError, UserError
+from evalbook.storage.run_refs import resolve_run
 from evalbook.storage.store import Store
 
 from .seed import seed_runs, summary_suite
@@ -35,6 +37,23 @@ def test_word_diff_marks_whole_words() -> None:
         ("insert", "dog"),
         ("equal", " sat on the mat"),
     ]
+
+
+def test_word_diff_stays_quick_on_long_repetitive_texts() -> None:
+    # Quadratic (or worse) in difflib at the token level: over the pair budget the diff
+    # compares words, then lines, then shows the middle as one replacement.
+    hostile_a, hostile_b = "X" + "A<b>" * 5000, "Y" + "A<b>" * 4990 + "B<i>" * 10
+    lines_a, lines_b = "a\n" + "yes\n" * 5000 + "b", "c\n" + "yes\n" * 4999 + "d"
+    for a, b in ((hostile_a, hostile_b), (lines_a, lines_b)):
+        ops = word_diff(a, b)  # a hang here fails the run's time limit
+        assert "".join(o.text for o in ops if o.op != "insert") == a
+        assert "".join(o.text for o in ops if o.op != "delete") == b
+    # An answer of a few hundred words is still diffed word by word.
+    pick = random.Random(1)
+    words = [pick.choice(["alpha", "beta", "gamma", "the", "of", "a"]) for _ in range(400)]
+    changed = [("omega" if i % 7 == 0 else w) for i, w in enumerate(words)]
+    ops = word_diff(" ".join(words), " ".join(changed))
+    assert [o.text for o in ops if o.op == "insert"] == ["omega"] * 58
 
 
 def test_sparkline() -> None:

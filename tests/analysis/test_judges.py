@@ -8,9 +8,9 @@ import pytest
 from typer.testing import CliRunner
 
 import evalbook
-from evalbook.analysis.agreement import krippendorff_alpha
-from evalbook.analysis.judges import judge_report
+from evalbook.analysis.judges.report import judge_report
 from evalbook.cli.app import app
+from evalbook.stats.agreement import krippendorff_alpha
 from evalbook.storage.store import Store
 
 from ..scorers.test_llm_judge import FIX, _suite

@@ -69,10 +69,22 @@ def write_suite(
     return path
 
 
+#: ``evalbook`` with Ctrl-C raising KeyboardInterrupt whatever the test was started from: a
+#: shell that runs background jobs (``cmd &``, ``nohup``) starts them with SIGINT ignored,
+#: children inherit that, and Python then installs no KeyboardInterrupt handler.
+INTERRUPTIBLE_EVALBOOK = (
+    "import signal, sys\n"
+    "signal.signal(signal.SIGINT, signal.default_int_handler)\n"
+    "from evalbook.cli.app import main\n"
+    "main(sys.argv[1:])\n"
+)
+
+
 def start_run_until(suite: Path, server: Any, requests: int) -> subprocess.Popen[str]:
-    """``evalbook run`` in the background, returned once the server has seen ``requests``."""
+    """``evalbook run`` in the background, returned once the server has seen ``requests``.
+    Its SIGINT disposition is set, not inherited (see ``INTERRUPTIBLE_EVALBOOK``)."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "evalbook", "run", str(suite), "--concurrency", "4"],
+        [sys.executable, "-c", INTERRUPTIBLE_EVALBOOK, "run", str(suite), "--concurrency", "4"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -293,7 +305,9 @@ def test_schema_commands() -> None:
 
 
 @pytest.mark.slow
-def test_kill_9_then_resume_requests_nothing_twice(tmp_path: Path, db_url: str) -> None:
+def test_kill_9_shows_interrupted_then_resume_asks_nothing_twice(
+    tmp_path: Path, db_url: str
+) -> None:
     n = 150
     with run_test_server_in_thread(TestServerConfig(latency_ms=40)) as srv:
         suite = write_suite(tmp_path / "suite.yaml", srv.base_url, n=n)
@@ -308,7 +322,11 @@ def test_kill_9_then_resume_requests_nothing_twice(tmp_path: Path, db_url: str) 
         finally:
             store.close()
         assert 0 < len(recorded) < n
-        evalbook_cmd("run", str(suite), "--resume", run_id, check=0)
+        # Its process is gone: shown as interrupted, with the way to continue it.
+        assert "interrupted" in evalbook_cmd("runs", "list", check=0).stdout
+        shown = evalbook_cmd("runs", "show", run_id[:8], check=0).stdout
+        assert f"evalbook resume {run_id[:8]}" in shown
+        evalbook_cmd("resume", run_id[:8], check=0)
         by_key = srv.stats()["by_key"]
     store = Store.open(db_url)
     try:
@@ -323,6 +341,7 @@ def test_kill_9_then_resume_requests_nothing_twice(tmp_path: Path, db_url: str) 
         assert by_key[server_key(r.prompt or "")] == 1, "a recorded case was requested again"
     # At most the items in flight at the kill (plus one unflushed batch) were asked twice.
     assert sum(by_key.values()) - n <= 4 + 200
+    assert "interrupted" not in evalbook_cmd("runs", "list", check=0).stdout
 
 
 @pytest.mark.slow
@@ -330,11 +349,17 @@ def test_ctrl_c_cancels_cleanly_and_resume_finishes(tmp_path: Path, db_url: str)
     n = 120
     with run_test_server_in_thread(TestServerConfig(latency_ms=40)) as srv:
         suite = write_suite(tmp_path / "suite.yaml", srv.base_url, n=n)
-        proc = start_run_until(suite, srv, n // 3)
+        # Start the run as a shell's background job would (SIGINT ignored, inherited): the
+        # run must still take Ctrl-C, because the test sets the disposition it relies on.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+        try:
+            proc = start_run_until(suite, srv, n // 3)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err
-        assert "--resume" in err
+        assert "canceled: finished cases are kept. Resume with" in err
         run_id = only_run_id(db_url)
         store = Store.open(db_url)
         try:

@@ -4,6 +4,7 @@ tests/executor/test_pairwise.py)."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,57 @@ def test_the_python_api_names_runs_as_the_cli_does(runs: tuple[str, str]) -> Non
     result = evalbook.pairwise(base[:8], cand[:8], judge=f"{FIX}:fair_pair_judge")
     assert result.summary is not None and result.summary.wins == 2
     assert (result.baseline_run_id, result.candidate_run_id) == (base, cand)
+
+
+def test_a_refused_judge_key_stops_the_comparison(
+    capsys: pytest.CaptureFixture[str], runs: tuple[str, str]
+) -> None:
+    from evalbook.testing import TestServerConfig, run_test_server_in_thread
+
+    base, cand = runs
+    with run_test_server_in_thread(TestServerConfig(required_api_key="the-right-key")) as srv:
+        code, _, err = cli(
+            capsys,
+            "pairwise",
+            base,
+            cand,
+            "--judge",
+            f"openai-compatible:judge@{srv.base_url}",
+            "--concurrency",
+            "1",
+            "--no-cache",
+        )
+        asked = srv.requests
+    assert code == 1, err
+    assert "401" in err or "authentication" in err.lower() or "key" in err.lower(), err
+    assert asked <= 2, f"{asked} judge calls after the key was refused; 8 were planned"
+    store = Store.open(os.environ["EVALBOOK_DATABASE_URL"])
+    try:
+        [comparison] = list_comparisons(store)
+    finally:
+        store.close()
+    assert comparison.summary["status"] == "failed"
+
+
+def test_list_and_show_read_what_was_recorded(
+    capsys: pytest.CaptureFixture[str], runs: tuple[str, str]
+) -> None:
+    base, cand = runs
+    code, out, _ = cli(capsys, "pairwise", "list")
+    assert code == 0 and "no pairwise comparisons recorded" in out
+    code, out, _ = cli(
+        capsys, "pairwise", base, cand, "--judge", f"{FIX}:fair_pair_judge", "--json"
+    )
+    recorded = json.loads(out)
+    code, out, _ = cli(capsys, "pairwise", "list", "--json")
+    [listed] = json.loads(out)
+    assert code == 0 and listed["id"] == recorded["id"] and listed["status"] == "completed"
+    assert listed["summary"]["wins"] == recorded["summary"]["wins"] == 2
+    code, out, _ = cli(capsys, "pairwise", "list")
+    assert code == 0 and recorded["id"][:8] in out and "0.667" in out
+    code, out, _ = cli(capsys, "pairwise", "show", recorded["id"][:8])
+    assert code == 0 and "2 wins" in out and "1 losses" in out and "completed" in out
+    code, _, err = cli(capsys, "pairwise", "show")
+    assert code == 1 and "comparison id is missing" in err
+    code, _, err = cli(capsys, "pairwise", base, cand)
+    assert code == 1 and "--judge is missing" in err

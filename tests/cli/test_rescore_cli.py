@@ -129,7 +129,7 @@ def test_bad_input_is_one_clear_line(
 def test_unfinished_and_unknown_runs_are_refused(
     capsys: pytest.CaptureFixture[str], store: Store
 ) -> None:
-    pending, *_ = prepare_run(store, load_suite_from_dict(_suite_dict()))
+    pending = prepare_run(store, load_suite_from_dict(_suite_dict())).run
     assert pending.status is RunStatus.pending
     code, _, err = cli(capsys, "rescore", pending.id, "--scorer", "non-empty")
     assert code == 1 and "pending" in err

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+import typer
 import typer.main
 
 from evalbook.cli.app import app
@@ -14,17 +16,19 @@ ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text()
 
 
-def _commands(group: object, prefix: str = "evalbook") -> list[str]:
+def _commands(group: Any, ctx: Any, prefix: str = "evalbook") -> list[str]:
     names = []
-    for name, cmd in getattr(group, "commands", {}).items():
+    for name in group.list_commands(ctx):
+        cmd = group.get_command(ctx, name)
         full = f"{prefix} {name}"
         sub = getattr(cmd, "commands", None)
-        names.extend(_commands(cmd, full) if sub else [full])
+        names.extend(_commands(cmd, ctx, full) if sub else [full])
     return names
 
 
 def test_readme_lists_every_command() -> None:
-    commands = _commands(typer.main.get_command(app))
+    root = typer.main.get_command(app)
+    commands = _commands(root, typer.Context(root))
     assert "evalbook run" in commands and "evalbook runs show" in commands
     missing = [c for c in commands if f"`{c}" not in README]
     assert not missing, f"README does not document {missing}"

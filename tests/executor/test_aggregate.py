@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from evalbook.executor.aggregate import mean_ci, summarize, t_critical
+from evalbook.executor.aggregate import summarize
+from evalbook.stats.intervals import mean_ci, t_critical
 
 
 @pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])

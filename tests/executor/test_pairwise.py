@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from evalbook.analysis.pairwise_compare import judge_pairwise, pairwise_result
 from evalbook.errors import ConfigError, UnknownNameError, UserError
 from evalbook.executor import pairwise as executor_pairwise
+from evalbook.executor.pairwise_job import judge_pairwise, pairwise_result
 from evalbook.storage.pairwise import get_comparison, iter_judgments, list_comparisons
 from evalbook.storage.store import Store
 

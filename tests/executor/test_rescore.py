@@ -215,7 +215,7 @@ async def test_bad_scorers_fail_before_anything_is_recorded(
 
 
 async def test_an_unfinished_run_is_refused(store: Store) -> None:
-    pending, *_ = prepare_run(store, _suite())
+    pending = prepare_run(store, _suite()).run
     with pytest.raises(UserError, match="is pending; only a finished run"):
         await rescore(store, pending.id, _specs("non-empty"))
     assert len(store.list_runs()) == 1

@@ -364,3 +364,26 @@ async def test_connections_per_endpoint_are_shared_by_runs(store: Store) -> None
         PROVIDERS.unregister("counting-test")  # the docs test lists registered providers
     assert all(r.counts.passed == 20 for r in runs)
     assert peak == 3
+
+
+async def test_concurrency_asked_is_concurrency_sent(store: Store) -> None:
+    """With no max_connections in the model config, the endpoint takes as many requests at
+    once as the run keeps in flight (it used to stop at 16 without a word); a config that
+    sets one is obeyed; the embedded model stays at one."""
+    with run_test_server_in_thread(TestServerConfig(latency_ms=150)) as srv:
+        suite = yes_no_suite(120, srv.base_url, prompt="[[answer={{ answer }}]] wide {{ i }}")
+        run = await evalbook.arun(suite, store=store, concurrency=40, use_cache=False)
+        assert run.status is RunStatus.completed
+        assert srv.max_in_flight >= 30, srv.max_in_flight
+        srv.reset()
+        capped = yes_no_suite(
+            60, srv.base_url, model=server_model(srv.base_url, max_connections=5), suite_id="cap"
+        )
+        await evalbook.arun(capped, store=store, concurrency=40, use_cache=False)
+        assert srv.max_in_flight <= 5
+    from evalbook.core.model_config import ModelConfig
+    from evalbook.providers import create_provider
+
+    local = create_provider(ModelConfig(provider="local", name="smollm2-135m"))
+    local.run_concurrency = 8
+    assert local.max_connections == 1

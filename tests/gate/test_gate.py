@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evalbook.analysis import compare_facts, compare_runs
-from evalbook.analysis.facts import RunFacts, ScorerColumn
-from evalbook.analysis.noise import MetricNoise, NoiseEstimate
+from evalbook.analysis.compare.facts import RunFacts, ScorerColumn
+from evalbook.analysis.history.noise import MetricNoise, NoiseEstimate
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.errors import UserError
 from evalbook.gate import (

@@ -99,3 +99,42 @@ async def test_report_renders_in_headless_chromium(tmp_path: Path) -> None:
     width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
     assert (width, height) == (1280, 2000)
     assert len(data) > 50_000  # a rendered page, not a blank one (a blank PNG is ~10 kB)
+
+
+async def test_report_of_one_run_lists_every_case_folded(store: Store) -> None:
+    from ..storage.feedback_runs import reviewed_run
+
+    run = await reviewed_run(store)
+    html = render_report(store, run.id)
+    _assert_self_contained(html)
+    assert 'id="cases"' in html
+    cases = re.findall(r'<details class="case" id="case-(c\d)-0">', html)
+    assert cases == ["c0", "c1", "c2", "c3"]  # plan order, each folded (no "open")
+    first = html[html.index('id="case-c0-0"') : html.index('id="case-c1-0"')]
+    assert "<dt>input</dt>" in first and "answer 0 judge=1.0" in first  # the rendered prompt
+    assert "<dt>output</dt>" in first
+    for name in ("contains", "human", "fake-judge"):
+        assert f"<dt>{name}</dt>" in first, name
+    assert "awaiting review" in first  # the human scorer has no score yet
+    assert "&#34;criterion&#34;: &#34;helpfulness&#34;" in first  # the judge's evidence
+    assert "Cases: 4 recorded" in html
+
+
+async def test_report_cases_are_escaped_and_long_texts_clipped(store: Store) -> None:
+    long = "<b>x</b>" * 1000
+    suite = load_suite_from_dict(
+        {
+            "id": "clip",
+            "model": "mock:echo",
+            "prompt": "{{ text }}",
+            "scorers": [{"contains": "nothing-like-this"}],
+            "cases": [{"id": "long", "vars": {"text": long}, "expected": "<i>y</i>"}],
+        }
+    )
+    run = await evalbook.arun(suite, store=store)
+    html = render_report(store, run.id)
+    _assert_self_contained(html)
+    assert "<b>x</b>" not in html and "&lt;b&gt;x&lt;/b&gt;" in html
+    assert "4,000 more characters)" in html  # 8,000 characters shown as the first 4,000
+    assert "&lt;i&gt;y&lt;/i&gt;" in html
+    assert 'Failed or errored: <a href="#case-long-0"><code>long</code></a>' in html

@@ -8,7 +8,7 @@ import pytest
 
 from evalbook.core.suite import Case
 from evalbook.scorers import ScoreContext, ScoreOutcome, build_scorer, parse_scorer_spec
-from evalbook.scorers.choice import extract_choice, resolve_answer
+from evalbook.scorers.builtin.choice import extract_choice, resolve_answer
 
 CHOICES = ["Paris", "London", "Berlin", "Madrid"]
 

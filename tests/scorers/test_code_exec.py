@@ -14,7 +14,7 @@ import evalbook
 from evalbook.core.suite import Case
 from evalbook.errors import SuiteError
 from evalbook.scorers import ScoreContext, ScorerSet, build_scorer, parse_scorer_spec
-from evalbook.scorers.code_exec import build_program, extract_code
+from evalbook.scorers.sandbox.code_exec import build_program, extract_code
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
 

@@ -11,7 +11,8 @@ import pytest
 
 from evalbook.core.suite import Case
 from evalbook.errors import ConfigError
-from evalbook.scorers import ScoreContext, ScorerSet, build_scorer, embedding, parse_scorer_spec
+from evalbook.scorers import ScoreContext, ScorerSet, build_scorer, parse_scorer_spec
+from evalbook.scorers.builtin import embedding
 
 
 async def score(raw: Any, output: str, expected: Any = None) -> Any:
@@ -75,8 +76,8 @@ def test_missing_extra_says_how_to_install(monkeypatch: pytest.MonkeyPatch) -> N
 
 def test_module_imports_no_heavy_dependency() -> None:
     # Building the registry or loading this module must not import torch.
-    assert "evalbook.scorers.embedding" in sys.modules
-    code = "import evalbook.scorers.embedding, sys; print('torch' in sys.modules)"
+    assert "evalbook.scorers.builtin.embedding" in sys.modules
+    code = "import evalbook.scorers.builtin.embedding, sys; print('torch' in sys.modules)"
     import subprocess
 
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

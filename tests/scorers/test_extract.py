@@ -9,7 +9,7 @@ import pytest
 from evalbook.core.result import ScoreRecord
 from evalbook.core.suite import Case
 from evalbook.scorers import ScoreContext, ScorerSet, build_scorer, parse_scorer_spec
-from evalbook.scorers.extract import parse_extraction
+from evalbook.scorers.builtin.extract import parse_extraction
 
 CASE = Case(id="c", expected="Paris")
 

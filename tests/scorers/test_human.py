@@ -10,7 +10,7 @@ from evalbook.core.result import ResultStatus
 from evalbook.core.suite import Case, ScorerKind
 from evalbook.scorers import SCORERS, build_scorer, parse_scorer_spec, spec_to_dict
 from evalbook.scorers.base import ScoreContext
-from evalbook.scorers.human import AWAITING_REVIEW, Human
+from evalbook.scorers.builtin.human import AWAITING_REVIEW, Human
 from evalbook.storage.store import Store
 
 from ..storage.feedback_runs import reviewed_run

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from evalbook.scorers.json_path import compile_json_path
+from evalbook.scorers.builtin.json_path import compile_json_path
 
 DOC = {
     "a": {"b": [{"c": 1}, {"c": [10, 20, 30]}]},

@@ -148,6 +148,13 @@ def test_a_reference_judge_needs_expected_on_every_case() -> None:
         _suite([spec], ["Paris"])
 
 
+def test_a_reference_judge_given_its_reference_as_value_needs_no_expected() -> None:
+    """promptfoo's factuality: the reference is the (templated) value, not ``expected``."""
+    spec = {"llm-judge": "{{ reference }}", "judge": "a:b", "criteria": ["correctness"]}
+    suite = _suite([spec], ["Paris"])
+    assert suite.cases[0].expected is None
+
+
 def _server_judge(base_url: str) -> dict[str, Any]:
     return {
         "provider": "openai-compatible",

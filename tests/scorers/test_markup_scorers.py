@@ -10,7 +10,7 @@ import pytest
 
 from evalbook.core.suite import Case
 from evalbook.scorers import ScoreContext, ScoreOutcome, build_scorer, parse_scorer_spec
-from evalbook.scorers.sql import split_statements
+from evalbook.scorers.builtin.sql import split_statements
 
 
 def run(raw: Any, output: str | None) -> ScoreOutcome:

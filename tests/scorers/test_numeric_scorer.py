@@ -8,7 +8,7 @@ import pytest
 
 from evalbook.core.suite import Case
 from evalbook.scorers import ScoreContext, ScoreOutcome, build_scorer, parse_scorer_spec
-from evalbook.scorers.numeric import find_numbers, to_number
+from evalbook.scorers.builtin.numeric import find_numbers, to_number
 
 
 def run(raw: Any, output: str | None, expected: Any = None) -> ScoreOutcome:

@@ -22,7 +22,7 @@ from rouge_score.rouge_scorer import RougeScorer
 
 from evalbook.core.suite import Case
 from evalbook.scorers import ScoreContext, ScoreOutcome, build_scorer, parse_scorer_spec
-from evalbook.scorers.reference import normalize_answer
+from evalbook.scorers.builtin.reference import normalize_answer
 
 
 def run(raw: Any, output: str | None, expected: Any = None) -> ScoreOutcome:
@@ -226,6 +226,30 @@ def test_levenshtein_and_fuzzy_edges() -> None:
         assert run({"fuzzy": {"value": "!!", "method": method}}, "?").score == 1.0
         assert run({"fuzzy": {"value": "abc", "method": method}}, "").score == 0.0
     assert run({"fuzzy": ["zzz", "Paris"]}, "paris").score == 1.0
+
+
+def test_exact_match_either_contains_is_openai_evals_fuzzy_match() -> None:
+    spec = {"exact-match": {"value": "Paris", "either_contains": True}}
+    assert passes(spec, "It is Paris.")  # the reference inside the output
+    assert passes({"exact-match": {"value": "the city of Paris", "either_contains": True}}, "paris")
+    assert not passes(spec, "London")
+    assert not passes(spec, "")  # an empty text contains nothing and is in nothing
+    assert not passes({"exact-match": "Paris"}, "It is Paris.")  # off by default
+
+
+def test_levenshtein_max_distance_counts_edits() -> None:
+    """promptfoo's levenshtein: pass on at most N edits, whatever the length."""
+    spec = {"levenshtein": {"value": "kitten", "max_distance": 3}}
+    outcome = run(spec, "sitting")
+    assert outcome.passed is True and outcome.score == pytest.approx(1 - 3 / 7)
+    assert outcome.evidence["details"] == {"distance": 3, "max_distance": 3}
+    assert not passes({"levenshtein": {"value": "kitten", "max_distance": 2}}, "sitting")
+    # a long text with few edits passes; the similarity alone would too, a short one not
+    assert passes({"levenshtein": {"value": "ab", "max_distance": 2}}, "cd")
+    assert not passes({"levenshtein": "ab"}, "cd")
+    # the best of several references, and a spec threshold still overrides
+    assert passes({"levenshtein": {"value": ["zzzzzz", "kitten"], "max_distance": 0}}, "kitten")
+    assert not passes({"levenshtein": "ab", "max_distance": 2, "threshold": 0.9}, "cd")
 
 
 @pytest.mark.parametrize("name", ["exact-match", "token-f1", "bleu", "chrf", "rouge-l", "fuzzy"])

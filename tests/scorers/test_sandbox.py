@@ -15,7 +15,12 @@ from pathlib import Path
 
 import pytest
 
-from evalbook.scorers.sandbox import SandboxLimits, SandboxStatus, max_concurrency, run_python
+from evalbook.scorers.sandbox.runner import (
+    SandboxLimits,
+    SandboxStatus,
+    max_concurrency,
+    run_python,
+)
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the sandbox needs Linux")
 

@@ -252,7 +252,7 @@ async def test_empty_and_unicode_outputs() -> None:
 @pytest.mark.parametrize("value", ["Paris", 42, 2.5, None, ["a", 1], {"k": "v"}, True])
 def test_simple_variable_renders_like_jinja(value: Any) -> None:
     from evalbook.core.templating import render_string
-    from evalbook.scorers.apply import _render_one
+    from evalbook.scorers.scorer_set import _render_one
 
     variables = {"x": value}
     for source in ("{{ x }}", "{{x}}", "{{  x  }}"):
@@ -262,7 +262,7 @@ def test_simple_variable_renders_like_jinja(value: Any) -> None:
 def test_context_copy_matches_dataclasses_replace() -> None:
     import dataclasses
 
-    from evalbook.scorers.apply import _derive
+    from evalbook.scorers.scorer_set import _derive
 
     base = ScoreContext(output="o", case=CASE, prompt="p", latency_ms=3.0, error="e")
     assert _derive(base, "value", ["v"]) == dataclasses.replace(base, value=["v"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from evalbook.scorers.judge_prompts import CRITERIA, Criterion
-from evalbook.scorers.verdict import JudgeVerdictError, parse_pair, parse_rubric
+from evalbook.scorers.judges.prompts import CRITERIA, Criterion
+from evalbook.scorers.judges.verdict import JudgeVerdictError, parse_pair, parse_rubric
 
 RUBRIC = [Criterion(name="rubric", description="x")]
 TWO = [CRITERIA["faithfulness"], CRITERIA["concision"]]

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 
 from evalbook.core.model_config import ModelConfig
-from evalbook.storage import queue
+from evalbook.storage import run_events
 from evalbook.storage.store import Store
 
 from .live import live_server, read_frames
@@ -137,7 +137,7 @@ async def test_workspace_stream_multiplexes_runs_and_resumes(store: Store) -> No
             def item(case: str, seq: int) -> dict[str, Any]:
                 return {"case_id": case, "epoch": 0, "status": "passed", "seq": seq}
 
-            queue.append_events(
+            run_events.append_events(
                 store,
                 [
                     (a1, "item", item("c1", 0)),

@@ -12,7 +12,7 @@ import httpx
 
 from evalbook.server import ServerSettings, create_app
 from evalbook.storage.store import Store
-from evalbook.worker.webhook_signing import verify_signature, webhook_secret
+from evalbook.webhooks.signing import verify_signature, webhook_secret
 
 from .live import free_socket, read_frames, receiver, serving
 

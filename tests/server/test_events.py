@@ -19,7 +19,7 @@ from evalbook.api import arun
 from evalbook.core.run import RunStatus
 from evalbook.core.suite import Suite
 from evalbook.executor.launch import prepare_run
-from evalbook.storage import queue, tables
+from evalbook.storage import queue, run_events, tables
 from evalbook.storage.store import Store
 from evalbook.storage.workspaces import create_key, ensure_workspace
 from evalbook.suites import load_suite_from_dict
@@ -45,7 +45,7 @@ def echo_suite(n: int = 3, **model: Any) -> Suite:
 
 
 def pending_run(store: Store, workspace_id: str = "default") -> str:
-    run, *_ = prepare_run(store, echo_suite(), workspace_id=workspace_id)
+    run = prepare_run(store, echo_suite(), workspace_id=workspace_id).run
     return run.id
 
 
@@ -81,10 +81,10 @@ async def write_progress(store: Store, run_id: str, *, pause_s: float = 0.05) ->
     ]
     for kind, data in steps:
         await asyncio.sleep(pause_s)
-        await asyncio.to_thread(queue.append_events, store, [(run_id, kind, data)])
+        await asyncio.to_thread(run_events.append_events, store, [(run_id, kind, data)])
     await asyncio.to_thread(finish, store, run_id)
     summary = {"status": "completed", "score": 2 / 3, "passed": True, "counts": {"total": 3}}
-    await asyncio.to_thread(queue.append_events, store, [(run_id, "finished", summary)])
+    await asyncio.to_thread(run_events.append_events, store, [(run_id, "finished", summary)])
 
 
 def named(frames: list[Frame]) -> list[Frame]:
@@ -221,15 +221,15 @@ async def test_a_late_summary_is_waited_for_and_a_missing_one_is_made(
 
     def half_logged() -> str:
         run_id = pending_run(store)
-        queue.append_events(store, [(run_id, "status", {"status": "running"})])
-        queue.append_events(store, [(run_id, "item", _item("c0"))])
+        run_events.append_events(store, [(run_id, "status", {"status": "running"})])
+        run_events.append_events(store, [(run_id, "item", _item("c0"))])
         finish(store, run_id, RunStatus.failed)  # the record says finished; no summary yet
         return run_id
 
     async def late_summary(run_id: str) -> None:
         await asyncio.sleep(0.3)
         summary = {"status": "failed", "late": True}
-        await asyncio.to_thread(queue.append_events, store, [(run_id, "finished", summary)])
+        await asyncio.to_thread(run_events.append_events, store, [(run_id, "finished", summary)])
 
     with live_server(store) as base:
         async with httpx.AsyncClient(base_url=base, timeout=30) as client:

@@ -39,3 +39,31 @@ async def test_the_document_is_served(api: httpx.AsyncClient) -> None:
     served = await api.get("/openapi.json")
     assert served.status_code == 200
     assert served.json() == json.loads(json.dumps(document()))
+
+
+def _words_shown(node: object, where: str = "") -> list[tuple[str, str]]:
+    """Every text the API docs show (names, titles, summaries, descriptions, tags), with
+    where it is; the sampling-seed property of a model config (a real setting) excepted."""
+    found: list[tuple[str, str]] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "properties" and isinstance(value, dict):
+                value = {k: v for k, v in value.items() if k != "seed"}
+            if key in ("title", "summary", "description") and isinstance(value, str):
+                found.append((f"{where}/{key}", value))
+            elif key == "tags" and isinstance(value, list):
+                found.extend((f"{where}/tags", str(tag)) for tag in value)
+            else:
+                found.extend(_words_shown(value, f"{where}/{key}"))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found.extend(_words_shown(value, f"{where}/{i}"))
+    return found
+
+
+def test_the_docs_speak_of_the_products_concepts() -> None:
+    doc = document()
+    shown = _words_shown(doc) + [("schema name", name) for name in doc["components"]["schemas"]]
+    assert len(shown) > 500
+    leaks = [f"{where}: {text[:80]}" for where, text in shown if "seed" in text.lower()]
+    assert not leaks, "\n".join(leaks)

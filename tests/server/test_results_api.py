@@ -10,7 +10,7 @@ import json
 import httpx
 
 import evalbook
-from evalbook.analysis.compare import compare_runs
+from evalbook.analysis.compare.runs import compare_runs
 from evalbook.analysis.feedback import human_verdicts
 from evalbook.io.export import to_string
 from evalbook.server.routes.results import _stream

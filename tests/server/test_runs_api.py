@@ -235,3 +235,18 @@ async def test_runs_of_another_workspace_are_not_found(
     mine = await api.get(f"/api/runs/{run['id']}", headers=keys["team-a"])
     assert mine.json()["status"] == "pending"
     assert (await api.get(f"/api/runs/{done.id}", headers=keys["default"])).status_code == 200
+
+
+async def test_error_budget_and_retry_options_reach_the_run(
+    api: httpx.AsyncClient, store: Store
+) -> None:
+    assert (await post_suite(api, suite_data())).status_code == 201
+    response = await submit(api, max_error_rate=12.5, max_attempts=3, retry_budget_s=90)
+    assert response.status_code == 202, response.text
+    options = store.get_run(response.json()["id"]).options
+    assert options.max_error_rate == 12.5
+    assert options.max_attempts == 3 and options.retry_budget_s == 90
+    default = (await submit(api)).json()
+    assert default["options"]["max_error_rate"] == 0.0  # errored cases fail a run by default
+    for bad in ({"max_error_rate": 101}, {"max_attempts": 0}, {"retry_budget_s": 0}):
+        assert (await submit(api, **bad)).status_code == 422, bad

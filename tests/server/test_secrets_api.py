@@ -46,6 +46,46 @@ async def test_key_values_and_key_exfiltration_are_refused(
         assert (await api.post("/api/prompts/qa-prompt/eval/run", json=seeded)).status_code == 422
 
 
+@pytest.mark.parametrize(
+    ("model", "offered", "why"),
+    [
+        ({"provider": "openai", "name": "gpt-4o", "api_key_env": "EVALBOOK_SECRET_KEY"},
+         "EVALBOOK_SECRET_KEY", "evalbook's own"),
+        ({"provider": "openai", "name": "gpt-4o", "api_key_env": "AWS_SECRET_ACCESS_KEY"},
+         "OPENAI_API_KEY", "does not offer the key AWS_SECRET_ACCESS_KEY"),
+        ("openai:gpt-4o", "", "does not offer the key OPENAI_API_KEY"),
+        ("anthropic:claude", "OPENAI_API_KEY", "does not offer the key ANTHROPIC_API_KEY"),
+        ({"provider": "vllm", "name": "m", "api_key_env": "AWS_SECRET_ACCESS_KEY"},
+         "OPENAI_API_KEY", "does not offer the key AWS_SECRET_ACCESS_KEY"),
+    ],
+)  # fmt: skip
+async def test_only_the_secrets_the_operator_offers_can_be_named(
+    api: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, model: Any, offered: str, why: str
+) -> None:
+    """A key holder cannot make the server use (and send) any variable of its environment:
+    not evalbook's own, not an unrelated one, not a provider's default one unless offered."""
+    for name in ("EVALBOOK_SECRET_KEY", "AWS_SECRET_ACCESS_KEY", "OPENAI_API_KEY"):
+        monkeypatch.setenv(name, SECRET)
+    monkeypatch.setenv("EVALBOOK_PROVIDER_SECRETS", offered)
+    assert (await post_suite(api, suite_data())).status_code == 201
+    answer = await api.post("/api/runs", json={"suite_id": "qa", "model": model})
+    assert answer.status_code == 422, answer.text
+    assert why in answer.text and SECRET not in answer.text
+    judged = suite_data("judged", scorers=[{"llm-judge": "polite?", "judge": model}])
+    answer = await post_suite(api, judged)
+    assert answer.status_code == 422 and why in answer.text, answer.text
+
+
+def test_offered_secrets_are_checked() -> None:
+    from evalbook.errors import ConfigError
+    from evalbook.server.schemas.policy import offer_secrets
+
+    with pytest.raises(ConfigError, match="evalbook's own"):
+        offer_secrets(["EVALBOOK_SECRET_KEY"])
+    with pytest.raises(ConfigError, match="must name a key variable"):
+        offer_secrets(["HOME"])
+
+
 def test_secret_field_names() -> None:
     data = {"max_tokens": 1, "stop": ["x"], "api_key_env": "A_KEY", "top_p": 1, "n": {"ok": 1}}
     assert list(secret_fields(data)) == []
@@ -59,14 +99,15 @@ async def test_no_answer_ever_holds_an_environment_value(
     api: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
-    monkeypatch.setenv("EVALBOOK_TEST_TOKEN", SECRET)
+    monkeypatch.setenv("TEAM_TEST_TOKEN", SECRET)
+    monkeypatch.setenv("EVALBOOK_PROVIDER_SECRETS", "OPENAI_API_KEY,TEAM_TEST_TOKEN")
     assert (await post_suite(api, suite_data())).status_code == 201
     done = await finished_run(store)
-    keyed = {"provider": "openai", "name": "gpt-4o", "api_key_env": "EVALBOOK_TEST_TOKEN"}
+    keyed = {"provider": "openai", "name": "gpt-4o", "api_key_env": "TEAM_TEST_TOKEN"}
     created = await api.post("/api/runs", json={"suite_id": "qa", "model": keyed})
     assert created.status_code == 202, created.text
     pending = created.json()["id"]
-    assert created.json()["model"]["api_key_env"] == "EVALBOOK_TEST_TOKEN"  # the name only
+    assert created.json()["model"]["api_key_env"] == "TEAM_TEST_TOKEN"  # the name only
     seeded = await api.post(
         "/api/prompts/qa-prompt/eval/run",
         json={"suiteId": "qa", "versionNo": 1, "modelConfig": {"model": "gpt-4o"}},

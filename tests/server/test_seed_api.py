@@ -153,6 +153,9 @@ async def test_a_bare_model_name_is_an_openai_model(
     missing = await api.post("/api/prompts/1-prompt/eval/run", json=body)
     assert missing.status_code == 422 and "OPENAI_API_KEY" in missing.json()["detail"]
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-secret")
+    not_offered = await api.post("/api/prompts/1-prompt/eval/run", json=body)
+    assert not_offered.status_code == 422 and "--provider-secret" in not_offered.text
+    monkeypatch.setenv("EVALBOOK_PROVIDER_SECRETS", "OPENAI_API_KEY")
     answer = await api.post("/api/prompts/1-prompt/eval/run", json=body)
     assert answer.status_code == 202
     run = (await api.get(f"/api/runs/{answer.json()['id']}")).json()

@@ -20,15 +20,15 @@ from evalbook.storage import tables
 from evalbook.storage import webhooks as store_hooks
 from evalbook.storage.store import Store
 from evalbook.storage.workspaces import create_key
-from evalbook.worker.webhook_signing import (
+from evalbook.webhooks.delivery import EVENTS
+from evalbook.webhooks.signing import (
     KEY_ENV,
     server_key,
     signature_header,
     verify_signature,
     webhook_secret,
 )
-from evalbook.worker.webhook_targets import address_refusal
-from evalbook.worker.webhooks import EVENTS
+from evalbook.webhooks.targets import address_refusal
 
 PUBLIC = "http://93.184.215.14/hooks"  # an IP literal: no DNS needed
 

@@ -1,4 +1,4 @@
-"""The run queue on real SQLite and PostgreSQL: exclusive claims, leases, cancel, events."""
+"""The run queue on real SQLite and PostgreSQL: exclusive claims, leases, cancel."""
 
 from __future__ import annotations
 
@@ -6,18 +6,16 @@ import threading
 import time
 from typing import Any
 
-import sqlalchemy as sa
-
 from evalbook.core.run import RunStatus
 from evalbook.executor.launch import prepare_run
-from evalbook.storage import queue, tables
+from evalbook.storage import queue
 from evalbook.storage.store import Store
 
 from ..executor.helpers import yes_no_suite
 
 
 def _pending(store: Store, server: Any, *, queued: bool = True) -> str:
-    run, *_ = prepare_run(store, yes_no_suite(3, server.base_url))
+    run = prepare_run(store, yes_no_suite(3, server.base_url)).run
     if queued:
         queue.mark_queued(store, run.id)
     return run.id
@@ -81,17 +79,3 @@ def test_idempotency_keys_are_per_workspace(store: Store, server: Any) -> None:
     assert queue.find_idempotent(store, "default", "k-1") == run_id
     assert queue.find_idempotent(store, "default", "k-2") is None
     assert queue.find_idempotent(store, "other", "k-1") is None
-
-
-def test_events_are_read_in_order_after_an_id(store: Store, server: Any) -> None:
-    run_id = _pending(store, server)
-    queue.append_events(store, [(run_id, "item", {"n": i}) for i in range(5)])
-    queue.append_events(store, [("other-run", "item", {"n": 99})])
-    events = queue.read_events(store, run_id)
-    assert [e.data["n"] for e in events] == [0, 1, 2, 3, 4]
-    later = queue.read_events(store, run_id, after=events[2].id)
-    assert [e.data["n"] for e in later] == [3, 4]
-    assert queue.read_events(store, run_id, after=events[-1].id) == []
-    with store.engine.connect() as conn:
-        total = conn.execute(sa.select(sa.func.count()).select_from(tables.run_events)).scalar()
-    assert total == 6

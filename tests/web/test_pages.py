@@ -78,6 +78,10 @@ def test_archive_filters_live_in_the_url_and_select_to_compare(
     first, second = boxes.nth(1).get_attribute("value"), boxes.nth(0).get_attribute("value")
     compare.click()
     page.wait_for_url(lambda url: f"/compare?runs={first},{second}" in url)
+    expect(page.locator("[data-metrics]")).to_contain_text("pass rate")
+    # The form without its script sends the ids as repeated parameters: the same page.
+    page.goto(f"/compare?runs={first}&runs={second}")
+    expect(page.locator("table.cmp-runs thead")).to_contain_text("Candidate")
     page.goto("/runs?suite=board")
     page.locator(".archive-table tbody tr").first.get_by_role("button", name="Archive").click()
     expect(

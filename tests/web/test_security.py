@@ -95,9 +95,26 @@ def test_another_workspace_run_answers_404_in_the_browser(
     context = browser.new_context(base_url=app.url, viewport=VIEWPORT)
     page = context.new_page()
     _sign_in(page, key_a)
-    for path in (f"/runs/{theirs}/card", f"/runs/new?from={theirs}", f"/api/runs/{theirs}"):
+    for path in (
+        f"/runs/{theirs}",
+        f"/runs/{theirs}?failed=1",
+        f"/runs/{theirs}/card",
+        f"/runs/new?from={theirs}",
+        f"/api/runs/{theirs}",
+        f"/api/runs/{theirs}/report",
+        "/suites/board",
+        "/prompts/board-prompt",
+    ):
         response = page.goto(path)
         assert response is not None and response.status == 404, path
+    page.goto(f"/runs/{theirs}")
+    expect(page.locator("h1")).to_contain_text("Not found")
+    token = page.locator("input[name=csrf]").first.get_attribute("value") or ""
+    for action in ("review", "cancel", "resume", "failures-suite", "archive"):
+        form = {"csrf": token, "case_id": "c0", "score": "1"}
+        answer = page.request.post(app.url + f"/runs/{theirs}/{action}", form=form)
+        assert answer.status == 404, action
+    assert app.store.get_run(theirs).feedback_scores is None
     page.goto("/runs")
     expect(page.locator(f'[data-run="{theirs}"]')).to_have_count(0)
     assert theirs not in page.content()
@@ -155,7 +172,15 @@ def test_hostile_model_output_renders_inert(page: Page, web: WebApp) -> None:
     page.goto("/runs")
     with web.api() as api:
         run2 = api.post(
-            "/api/runs", json={"suite_id": "hostile", "model": web.model(), "use_cache": False}
+            "/api/runs",
+            # One case at a time: the run streams for a few seconds, long enough for the
+            # board to receive its events even on a loaded machine.
+            json={
+                "suite_id": "hostile",
+                "model": web.model(),
+                "use_cache": False,
+                "concurrency": 1,
+            },
         ).json()["id"]
     card2 = page.locator(f'[data-run="{run2}"]')
     expect(card2).to_be_visible()

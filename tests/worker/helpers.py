@@ -19,7 +19,7 @@ from evalbook.worker import WorkerPool
 
 
 def queued_run(store: Store, suite: Suite, **options: Any) -> str:
-    run, *_ = prepare_run(store, suite, options=RunOptions(**options))
+    run = prepare_run(store, suite, options=RunOptions(**options)).run
     queue.mark_queued(store, run.id)
     return run.id
 

@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from evalbook.core.run import RunStatus
-from evalbook.storage import queue
+from evalbook.storage import run_events
 from evalbook.storage.store import Store
 
 from ..executor.helpers import expected_yes, server_key, yes_no_suite
@@ -136,4 +136,4 @@ async def test_sigterm_suspends_the_run_for_the_next_worker(
     by_key = server.by_key
     assert all(by_key[keys[c]] == 1 for c in before)
     assert len([n for n in by_key.values() if n > 1]) <= CONCURRENCY
-    assert queue.read_events(store, run_id, limit=1000)[-1].kind == "finished"
+    assert run_events.read_events(store, run_id, limit=1000)[-1].kind == "finished"

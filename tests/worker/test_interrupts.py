@@ -9,9 +9,9 @@ import sqlalchemy as sa
 
 from evalbook.core.result import ResultStatus
 from evalbook.core.run import RunStatus
-from evalbook.storage import queue, tables
+from evalbook.executor.dispatch import DatabaseDispatcher
+from evalbook.storage import queue, run_events, tables
 from evalbook.storage.store import Store
-from evalbook.worker import DatabaseDispatcher
 
 from ..executor.helpers import expected_yes, server_key, yes_no_suite
 from .helpers import lease_of, queued_run, result_rows, running_pool, wait_for
@@ -50,7 +50,7 @@ async def test_cancel_mid_run_leaves_a_consistent_canceled_run(store: Store, ser
     assert run.counts.failed == statuses.count(ResultStatus.failed.value)
     assert run.counts.errored == 0 and run.passed is False
     assert lease_of(store, run_id) == (None, None)
-    events = queue.read_events(store, run_id, limit=1000)
+    events = run_events.read_events(store, run_id, limit=1000)
     assert events[-1].kind == "finished" and events[-1].data["status"] == "canceled"
     assert events[-1].data["stop_reason"] == "canceled by the user"
     assert len([e for e in events if e.kind == "item"]) == run.counts.total
@@ -69,7 +69,7 @@ async def test_graceful_shutdown_leaves_the_run_to_be_resumed(store: Store, serv
     assert not queue.cancel_requested(store, run_id)
     kept = _keys(store, run_id)
     assert 30 <= len(kept) < N
-    last = queue.read_events(store, run_id, limit=1000)[-1]
+    last = run_events.read_events(store, run_id, limit=1000)[-1]
     assert last.kind == "status" and last.data["status"] == "running"
     assert "shut down" in last.data["reason"]
 
@@ -85,7 +85,7 @@ async def test_graceful_shutdown_leaves_the_run_to_be_resumed(store: Store, serv
     assert all(by_key[key] == 1 for key in kept.values()), "a finished case was asked again"
     # Only the items in flight at the shutdown were asked twice.
     assert len([n for n in by_key.values() if n > 1]) <= CONCURRENCY
-    events = queue.read_events(store, run_id, limit=1000)
+    events = run_events.read_events(store, run_id, limit=1000)
     assert len([e for e in events if e.kind == "item"]) == N
     assert events[-1].kind == "finished"
 
@@ -126,7 +126,7 @@ async def test_a_lost_lease_stops_execution_without_touching_the_run(
         await wait_for(lambda: pool.executing == [], timeout=5)
         assert store.get_run(run_id).status is RunStatus.running
         assert lease_of(store, run_id)[0] == "thief"  # not released: it is not ours
-        assert queue.read_events(store, run_id, limit=1000)[-1].kind == "item"
+        assert run_events.read_events(store, run_id, limit=1000)[-1].kind == "item"
 
         with store.engine.begin() as conn:  # the thief died: its lease expires
             conn.execute(

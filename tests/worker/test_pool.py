@@ -8,10 +8,10 @@ from typing import Any
 import sqlalchemy as sa
 
 from evalbook.core.run import RunRecord, RunStatus
+from evalbook.executor.dispatch import DatabaseDispatcher
 from evalbook.executor.launch import prepare_run
-from evalbook.storage import queue, tables
+from evalbook.storage import queue, run_events, tables
 from evalbook.storage.store import Store
-from evalbook.worker import DatabaseDispatcher
 
 from ..executor.helpers import expected_yes, server_model, yes_no_suite
 from .helpers import lease_of, queued_run, result_rows, running_pool, wait_for
@@ -51,7 +51,7 @@ async def test_pool_executes_queued_runs_at_most_max_runs_at_once(
         assert len(rows) == len(set(rows)) == 20
         assert lease_of(store, run_id) == (None, None)
 
-        events = queue.read_events(store, run_id, limit=1000)
+        events = run_events.read_events(store, run_id, limit=1000)
         assert [e.id for e in events] == sorted(e.id for e in events)
         first, *middle, last = events
         items = [e for e in middle if e.kind == "item"]
@@ -126,17 +126,17 @@ async def test_a_run_that_cannot_start_is_failed_and_the_pool_goes_on(
     run = store.get_run(broken)
     assert run.status is RunStatus.failed
     assert (run.stop_reason or "").startswith("could not start") and "99" in run.stop_reason
-    assert queue.read_events(store, broken)[-1].data["status"] == "failed"
+    assert run_events.read_events(store, broken)[-1].data["status"] == "failed"
     assert store.get_run(fine).status is RunStatus.completed
     assert lease_of(store, broken) == (None, None)
 
 
 async def test_the_dispatcher_queues_cancels_and_wakes_the_pool(store: Store, server: Any) -> None:
-    waiting, *_ = prepare_run(store, yes_no_suite(3, server.base_url))
+    waiting = prepare_run(store, yes_no_suite(3, server.base_url)).run
     async with running_pool(store, poll_s=30) as pool:  # only a wake can start it in time
         dispatcher = DatabaseDispatcher(store, wake=pool.wake)
         await asyncio.sleep(0.1)  # the pool's first look found nothing
-        run, *_ = prepare_run(store, yes_no_suite(4, server.base_url, suite_id="woken"))
+        run = prepare_run(store, yes_no_suite(4, server.base_url, suite_id="woken")).run
         await asyncio.to_thread(dispatcher.submit, run.id, idempotency_key="k-1")
         await wait_for(lambda: _finished(store, run.id), timeout=5)
         assert dispatcher.cancel(waiting.id) is RunStatus.canceled  # never started

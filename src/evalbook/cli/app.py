@@ -10,29 +10,7 @@ import sys
 
 import typer
 
-from evalbook.cli import (
-    browser,
-    compare,
-    db,
-    export,
-    feedback,
-    gate,
-    judges,
-    keys,
-    noise,
-    pairwise,
-    quickstart,
-    report,
-    rescore,
-    run,
-    runs,
-    schema,
-    serve,
-    trend,
-    view,
-    worker,
-)
-from evalbook.cli.console import err_console
+from evalbook.cli.lazy import LazyCommand, LazyGroup
 from evalbook.errors import EvalbookError
 
 EXIT_OK = 0
@@ -40,32 +18,113 @@ EXIT_ERROR = 1
 EXIT_FAILED = 100
 EXIT_INTERRUPTED = 130
 
+# Every command, in the order `evalbook --help` lists them. Its module is imported only when
+# the command runs, so that start-up stays cheap; the summary is the first paragraph of the
+# command's own help (a test keeps the two equal).
+COMMANDS: dict[str, LazyCommand] = {
+    "init": LazyCommand(
+        "evalbook.cli.init:init_command",
+        "Write a suite you can run at once: two prompt versions, a dataset, scorers, a model.",
+    ),
+    "run": LazyCommand("evalbook.cli.run:run_command", "Run SUITE.yaml and record every case."),
+    "resume": LazyCommand(
+        "evalbook.cli.resume:resume_command",
+        "Continue an interrupted or canceled run: only the cases it has not recorded are asked.",
+    ),
+    "quickstart": LazyCommand(
+        "evalbook.cli.quickstart:quickstart_command",
+        "Run the quickstart suite on the embedded SmolLM2-135M model (or --model).",
+    ),
+    "export": LazyCommand(
+        "evalbook.cli.export:export_command",
+        "Export every result of a run, one record per (case, scorer); human feedback adds\n"
+        "one record per (case, feedback name).",
+    ),
+    "import": LazyCommand(
+        "evalbook.cli.importing:import_command",
+        "Write SOURCE (FORMAT: see --help of each) as an evalbook suite; whatever cannot be\n"
+        "mapped is listed with its file and line.",
+    ),
+    "import-run": LazyCommand(
+        "evalbook.cli.import_run:import_run_command",
+        "Record FILE's results as completed runs tagged `imported` (one per prompt ×\n"
+        "provider), so compare, gate, trend and the web workspace see them; nothing is\n"
+        "recorded when the file is not valid.",
+    ),
+    "compare": LazyCommand(
+        "evalbook.cli.compare:compare_command",
+        "Compare runs case by case: metrics with CIs and paired tests, flips, latency, cost.",
+    ),
+    "pairwise": LazyCommand(
+        "evalbook.cli.pairwise:pairwise_command",
+        "Judge two runs' answers pairwise, in both orders: win rate, ties, position bias.",
+    ),
+    "gate": LazyCommand(
+        "evalbook.cli.gate:gate_command",
+        "Compare a candidate run with a baseline; exit 100 when a gate rule fails.",
+    ),
+    "noise": LazyCommand(
+        "evalbook.cli.noise:noise_command",
+        "Run a suite K times unchanged and estimate each metric's run-to-run noise.",
+    ),
+    "trend": LazyCommand(
+        "evalbook.cli.trend:trend_command",
+        "Runs of a suite over time: a terminal sparkline of one metric and the table behind it.",
+    ),
+    "report": LazyCommand(
+        "evalbook.cli.report:report_command",
+        "Write one HTML file (no CDN, opens offline): summary, charts, trend, flips, diffs.",
+    ),
+    "rescore": LazyCommand(
+        "evalbook.cli.rescore:rescore_command",
+        "Score a finished run's outputs with new scorers into a new linked run (no model calls).",
+    ),
+    "judges": LazyCommand(
+        "evalbook.cli.judges:judges_command",
+        "Judge reliability per judged criterion: parse errors, means, panel agreement, cost.",
+    ),
+    "feedback": LazyCommand(
+        "evalbook.cli.feedback:feedback_command",
+        "Record human feedback on a result (appended, never overwriting), or list it.",
+    ),
+    "worker": LazyCommand(
+        "evalbook.cli.worker:worker_command",
+        "Execute queued runs from the database until SIGINT/SIGTERM (or --max-runs N).",
+    ),
+    "serve": LazyCommand(
+        "evalbook.cli.serve:serve_command",
+        "Serve the REST API (OpenAPI at /openapi.json) and the web workspace (/), and\n"
+        "execute queued runs.",
+    ),
+    "view": LazyCommand(
+        "evalbook.cli.view:view_command",
+        "Open the web workspace (dashboard, runs, launch sheet) on 127.0.0.1.",
+    ),
+    "runs": LazyCommand("evalbook.cli.runs:app", "List and inspect recorded runs."),
+    "scorers": LazyCommand("evalbook.cli.catalog:scorers_app", "The scorers a suite can name."),
+    "providers": LazyCommand(
+        "evalbook.cli.catalog:providers_app", "The model providers a model spec can name."
+    ),
+    "schema": LazyCommand("evalbook.cli.schema:app", "Print a published JSON Schema."),
+    "db": LazyCommand("evalbook.cli.db:app", "Database schema migrations."),
+    "keys": LazyCommand("evalbook.cli.keys:app", "API keys for `evalbook serve` (stored hashed)."),
+    "browser": LazyCommand(
+        "evalbook.cli.browser:app", "Models behind a website: log in once, try a site profile."
+    ),
+}
+
+
+class EvalbookGroup(LazyGroup):
+    lazy_commands = COMMANDS
+
+
 app = typer.Typer(
     name="evalbook",
     help="Run LLM evaluation suites, keep every run, compare and gate.",
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=EvalbookGroup,
 )
-app.command("run")(run.run_command)
-app.command("quickstart")(quickstart.quickstart_command)
-app.command("export")(export.export_command)
-app.command("compare")(compare.compare_command)
-app.command("pairwise")(pairwise.pairwise_command)
-app.command("gate")(gate.gate_command)
-app.command("noise")(noise.noise_command)
-app.command("trend")(trend.trend_command)
-app.command("report")(report.report_command)
-app.command("rescore")(rescore.rescore_command)
-app.command("judges")(judges.judges_command)
-app.command("feedback")(feedback.feedback_command)
-app.command("worker")(worker.worker_command)
-app.add_typer(runs.app, name="runs")
-app.add_typer(schema.app, name="schema")
-app.add_typer(db.app, name="db")
-app.add_typer(keys.app, name="keys")
-app.add_typer(browser.app, name="browser")
-app.command("serve")(serve.serve_command)
-app.command("view")(view.view_command)
 
 
 @app.callback(invoke_without_command=True)
@@ -89,10 +148,19 @@ def main(argv: list[str] | None = None) -> None:
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
+        from evalbook.cli.console import err_console
+
         err_console.print("[yellow]interrupted[/]")
         sys.exit(EXIT_INTERRUPTED)
     except EvalbookError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        from rich.markup import escape
+
+        from evalbook.cli.console import err_console
+
+        # Escaped: a message may quote brackets (``pip install 'evalbook[server]'``).
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         sys.exit(EXIT_ERROR)
     except typer.Abort:
         sys.exit(EXIT_INTERRUPTED)

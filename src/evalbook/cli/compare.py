@@ -17,18 +17,18 @@ import typer
 from pydantic import BaseModel
 from rich.table import Table
 
-from evalbook.analysis.aliases import AliasGroup, alias_groups, latest_by_alias
-from evalbook.analysis.compare import compare_runs
-from evalbook.analysis.diffs import case_diff
-from evalbook.analysis.flips import SortKey
-from evalbook.analysis.refs import resolve_run
-from evalbook.analysis.stats import PairedTest
+from evalbook.analysis.compare.diffs import case_diff
+from evalbook.analysis.compare.flips import SortKey
+from evalbook.analysis.compare.runs import compare_runs
+from evalbook.analysis.history.aliases import AliasGroup, alias_groups, latest_by_alias
 from evalbook.cli.compare_view import print_case_diff, print_flips, print_metrics, print_runs
 from evalbook.cli.console import console
 from evalbook.cli.store import open_store
 from evalbook.cli.summary import fmt_score
 from evalbook.core.run import RunRecord
 from evalbook.errors import UserError
+from evalbook.stats.paired import PairedTest
+from evalbook.storage.run_refs import resolve_run
 from evalbook.storage.store import Store
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from rich.table import Table
 from rich.text import Text
 
-from evalbook.analysis.diffs import CaseDiff, DiffOp
-from evalbook.analysis.flips import SortKey, sort_flips
-from evalbook.analysis.models import Comparison, Flip, MetricComparison
-from evalbook.analysis.trends import sparkline
+from evalbook.analysis.compare.comparison import Comparison, Flip, MetricComparison
+from evalbook.analysis.compare.diffs import CaseDiff, DiffOp
+from evalbook.analysis.compare.flips import SortKey, sort_flips
+from evalbook.analysis.history.trends import sparkline
 from evalbook.cli.console import console
 from evalbook.cli.summary import fmt_cost, fmt_ms, fmt_score
 

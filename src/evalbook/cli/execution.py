@@ -1,58 +1,76 @@
-"""Run a prepared run in the terminal: a live progress bar, then the summary or JSON."""
+"""Execute a prepared run job in the terminal: a live progress bar, then the summary or
+JSON. The job comes from ``executor.launch`` like any library user's, so the CLI runs
+exactly what ``evalbook.run`` runs."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import signal
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from evalbook.cli.console import console, err_console
 from evalbook.cli.summary import print_summary
-from evalbook.core.model_config import ModelConfig
 from evalbook.core.run import RunRecord, RunStatus
-from evalbook.core.suite import PromptVersion, Suite
 from evalbook.executor.events import Event, EventSink, ItemDone, RunStarted
-from evalbook.executor.launch import execute
-from evalbook.providers.base import Provider
-from evalbook.providers.registry import create_provider
+from evalbook.executor.launch import RunJob, execute
+from evalbook.executor.lease import execute_held
 from evalbook.storage.store import Store
 
 EXIT_FAILED = 100
 
 
-def run_in_terminal(
-    store: Store,
-    run: RunRecord,
-    suite: Suite,
-    version: PromptVersion,
-    config: ModelConfig,
-    *,
-    provider: Provider | None = None,
-    as_json: bool = False,
-) -> RunRecord:
+def run_in_terminal(store: Store, job: RunJob, *, as_json: bool = False) -> RunRecord:
     """Execute with a progress bar on stderr; Ctrl-C leaves a ``canceled`` run behind."""
-    if provider is None:
-        provider = create_provider(config)
-    provider.prepare(progress=not as_json and err_console.is_terminal)
-    progress, on_event = progress_bar(suite.name, as_json=as_json)
+    announce_run(job.run, job.suite.source)
+    limit, asked = job.provider.max_connections, job.run.options.concurrency
+    if limit < asked:
+        err_console.print(
+            f"[yellow]note:[/] {job.provider.endpoint} takes {limit} request"
+            f"{'s' if limit != 1 else ''} at a time (max_connections); --concurrency {asked}"
+            f" keeps at most {limit} in flight"
+        )
+    # What the provider fetches (model weights) shows its own progress, before the bar.
+    job.provider.prepare(progress=not as_json and err_console.is_terminal)
+    progress, on_event = progress_bar(job.suite.name, as_json=as_json)
+    previous = signal.signal(signal.SIGTERM, _terminate)  # taken like Ctrl-C (CI timeouts)
     try:
         with progress:
             result = asyncio.run(
-                execute(store, run, suite, version, config, provider=provider, on_event=on_event)
+                execute_held(store, job.run.id, lambda: execute(store, job, on_event=on_event))
             )
     except KeyboardInterrupt:
         err_console.print(
             f"[yellow]canceled[/]: finished cases are kept. Resume with"
-            f" [bold]evalbook run {suite.source or 'SUITE.yaml'} --resume {run.id}[/]"
+            f" [bold]evalbook resume {job.run.id}[/]"
         )
         raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
     if as_json:
         console.print_json(json.dumps(result.model_dump(mode="json")))
     else:
         print_summary(store, result)
     return result
+
+
+def _terminate(signum: int, frame: object) -> None:
+    """SIGTERM: stop as Ctrl-C does — finished results written, the run ``canceled`` and
+    resumable — instead of dying with the run left ``running``."""
+    raise KeyboardInterrupt
+
+
+def announce_run(run: RunRecord, source: object) -> None:
+    """The run's id on stderr before its first case, so that a run stopped by anything (a
+    closed terminal, a killed job) can be found and resumed; stdout stays the result's."""
+    err_console.print(
+        f"run [bold]{run.id}[/] started; if it is stopped, continue it with"
+        f" evalbook resume {run.id}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def progress_bar(description: str, *, as_json: bool = False) -> tuple[Progress, EventSink]:

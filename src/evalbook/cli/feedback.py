@@ -16,7 +16,7 @@ from evalbook.analysis.feedback import (
     feedback_summary,
     record_feedback,
 )
-from evalbook.analysis.feedback_agreement import JudgeHumanAgreement, feedback_agreement
+from evalbook.analysis.judges.agreement import JudgeHumanAgreement, feedback_agreement
 from evalbook.cli.console import console
 from evalbook.cli.summary import fmt_score
 from evalbook.errors import UserError

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 from rich.table import Table
 
-from evalbook.analysis.noise import load_noise
-from evalbook.cli.compare_view import print_metrics
 from evalbook.cli.console import console, err_console
-from evalbook.gate import GateRules, Verdict, parse_metric_rule, to_json, to_junit, to_markdown
+
+if TYPE_CHECKING:  # the gate (numpy, the comparison) loads when a gate is asked for
+    from evalbook.gate import GateRules, Verdict
 
 MIN_SCORE = typer.Option(None, "--min-score", help="Candidate score must reach this.")
 MAX_DROP = typer.Option(None, "--max-drop", min=0, help="Max drop of the overall score.")
@@ -53,6 +54,9 @@ def build_rules(
     noise_floor: float | None,
     noise: Path | None,
 ) -> GateRules:
+    from evalbook.analysis.history.noise import load_noise
+    from evalbook.gate import GateRules, parse_metric_rule
+
     return GateRules(
         min_score=min_score,
         max_drop=max_drop,
@@ -75,6 +79,8 @@ def emit(
     out: Console = console,
 ) -> int:
     """Print and write the verdict; return the exit code."""
+    from evalbook.gate import to_json, to_junit, to_markdown
+
     text = to_markdown(verdict)
     if markdown:
         markdown.write_text(text)
@@ -94,6 +100,8 @@ def emit(
 
 
 def print_verdict(verdict: Verdict, out: Console = console) -> None:
+    from evalbook.cli.compare_view import print_metrics
+
     c = verdict.comparison
     for warning in c.warnings:
         err_console.print(f"[yellow]warning:[/] {warning}")

@@ -7,8 +7,9 @@ import json
 import typer
 from rich.table import Table
 
-from evalbook.analysis.feedback_agreement import JudgeHumanAgreement, feedback_agreement
-from evalbook.analysis.judges import CriterionReport, judge_report
+from evalbook.analysis.judges.agreement import feedback_agreement
+from evalbook.analysis.judges.payload import human_dict
+from evalbook.analysis.judges.report import CriterionReport, judge_report
 from evalbook.cli.console import console
 from evalbook.storage.store import Store
 
@@ -26,7 +27,7 @@ def judges_command(
     finally:
         store.close()
     if as_json:
-        payload = [r.as_dict() | {"human": _human_dict(humans.get(r.name))} for r in reports]
+        payload = [r.as_dict() | {"human": human_dict(humans.get(r.name))} for r in reports]
         print(json.dumps(payload, indent=2))
         return
     if not reports:
@@ -58,21 +59,6 @@ def judges_command(
                 f"{r.name}: judge vs {human.n} human review(s) α {human.alpha.value:.2f}"
                 f" ({human.alpha.interpretation})"
             )
-
-
-def _human_dict(h: JudgeHumanAgreement | None) -> dict[str, object] | None:
-    if h is None:
-        return None
-    alpha = h.alpha
-    return {
-        "n": h.n,
-        "alpha": None if alpha is None else alpha.value,
-        "alpha_ci": None if alpha is None else [alpha.ci_low, alpha.ci_high],
-        "pass_kappa": h.pass_kappa,
-        "judge_mean": h.judge_mean,
-        "human_mean": h.human_mean,
-        "problem": h.problem,
-    }
 
 
 def _mean(r: CriterionReport) -> str:

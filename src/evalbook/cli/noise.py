@@ -17,7 +17,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn
 from rich.table import Table
 
-from evalbook.analysis.noise import DEFAULT_Z, estimate_noise
+from evalbook.analysis.history.noise import DEFAULT_Z, estimate_noise
 from evalbook.cli.console import console, err_console
 from evalbook.cli.store import open_store
 from evalbook.core.run import RunOptions, RunStatus
@@ -51,7 +51,7 @@ def noise_command(
     )
     with progress:
         for k in range(runs):
-            run, version, config, provider = prepare_run(
+            job = prepare_run(
                 store,
                 suite,
                 model=model,
@@ -61,15 +61,13 @@ def noise_command(
                 experiment_id=experiment,
                 title=f"{suite.name} · A/A run {k + 1}/{runs}",
             )
-            task = progress.add_task(f"A/A run {k + 1}/{runs}", total=run.counts.total)
+            task = progress.add_task(f"A/A run {k + 1}/{runs}", total=job.run.counts.total)
 
             def on_event(event: Event, task: TaskID = task) -> None:
                 if isinstance(event, ItemDone):
                     progress.advance(task)
 
-            done = asyncio.run(
-                execute(store, run, suite, version, config, provider=provider, on_event=on_event)
-            )
+            done = asyncio.run(execute(store, job, on_event=on_event))
             if done.status is not RunStatus.completed:
                 raise EvalbookError(f"A/A run {done.id} ended {done.status.value}; no estimate")
             ids.append(done.id)

@@ -1,4 +1,5 @@
-"""``evalbook pairwise BASELINE CANDIDATE --judge MODEL``: which run's answers a judge prefers.
+"""``evalbook pairwise BASELINE CANDIDATE --judge MODEL``: which run's answers a judge prefers;
+``evalbook pairwise list`` and ``evalbook pairwise show ID``: the comparisons recorded.
 
 Every case both runs answered is judged twice, with the answers swapped; a preference
 that does not survive the swap is a tie. The table reports wins, losses and ties, the
@@ -15,21 +16,30 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from evalbook.analysis.pairwise import POSITION_BIAS_WARNING, PairwiseSummary
-from evalbook.analysis.pairwise_compare import PairwiseResult, judge_pairwise, resolve_criterion
 from evalbook.cli.console import console, err_console
 from evalbook.cli.store import open_store
 from evalbook.cli.summary import fmt_cost
+from evalbook.errors import UserError
+from evalbook.executor.pairwise_job import (
+    PairwiseResult,
+    judge_pairwise,
+    pairwise_result,
+    resolve_criterion,
+)
+from evalbook.stats.pairwise import POSITION_BIAS_WARNING, PairwiseSummary
+from evalbook.storage.pairwise import list_comparisons
 
 
 def pairwise_command(
     baseline: str = typer.Argument(
-        ..., metavar="BASELINE", help="Run id (or prefix), latest, alias:NAME."
+        ...,
+        metavar="BASELINE",
+        help="Run id (or prefix), latest, alias:NAME; or `list`, or `show` and a comparison id.",
     ),
-    candidate: str = typer.Argument(
-        ..., metavar="CANDIDATE", help="Run id (or prefix), latest, alias:NAME."
+    candidate: str | None = typer.Argument(
+        None, metavar="CANDIDATE", help="Run id (or prefix), latest, alias:NAME."
     ),
-    judge: str = typer.Option(..., "--judge", help="Judge model, e.g. openai:gpt-4o-mini."),
+    judge: str | None = typer.Option(None, "--judge", help="Judge model, e.g. openai:gpt-4o-mini."),
     criterion: str = typer.Option(
         "helpfulness", "--criterion", help="A built-in criterion, or a name for your own."
     ),
@@ -43,7 +53,20 @@ def pairwise_command(
     no_cache: bool = typer.Option(False, "--no-cache", help="Ask the judge again."),
     as_json: bool = typer.Option(False, "--json", help="Print the summary as JSON."),
 ) -> None:
-    """Judge two runs' answers pairwise, in both orders: win rate, ties, position bias."""
+    """Judge two runs' answers pairwise, in both orders: win rate, ties, position bias.
+
+    `evalbook pairwise list` lists the recorded comparisons (newest first; `--json`), and
+    `evalbook pairwise show ID` prints one as it was recorded, without calling the judge.
+    """
+    if baseline in ("list", "show"):
+        _recorded(baseline, candidate, as_json=as_json)
+        return
+    if candidate is None or judge is None:
+        raise UserError(
+            "evalbook pairwise BASELINE CANDIDATE --judge MODEL (or `pairwise list`,"
+            " `pairwise show ID`): "
+            + ("CANDIDATE is missing" if candidate is None else "--judge is missing")
+        )
     chosen = resolve_criterion(criterion, description)
     store = open_store()
     progress = Progress(
@@ -80,6 +103,47 @@ def pairwise_command(
         console.print_json(json.dumps(result.model_dump(mode="json")))
         return
     print_pairwise(result)
+
+
+def _recorded(what: str, comparison_id: str | None, *, as_json: bool) -> None:
+    store = open_store()
+    try:
+        if what == "show":
+            if comparison_id is None:
+                raise UserError("evalbook pairwise show ID: the comparison id is missing")
+            result = pairwise_result(store, comparison_id)
+            if as_json:
+                console.print_json(json.dumps(result.model_dump(mode="json")))
+            else:
+                print_pairwise(result)
+            return
+        results = [pairwise_result(store, c) for c in list_comparisons(store, comparison_id)]
+    finally:
+        store.close()
+    if as_json:
+        console.print_json(json.dumps([r.model_dump(mode="json") for r in results]))
+        return
+    if not results:
+        console.print("no pairwise comparisons recorded")
+        return
+    table = Table(box=None, header_style="bold", pad_edge=False)
+    for col in ("id", "date", "status", "baseline", "candidate", "criterion", "judge", "win rate"):
+        table.add_column(
+            col, no_wrap=col != "judge", justify="right" if col == "win rate" else "left"
+        )
+    for r in results:
+        s = r.summary
+        table.add_row(
+            r.id[:8],
+            r.created_at.strftime("%Y-%m-%d %H:%M"),
+            r.status,
+            r.baseline_run_id[:8],
+            r.candidate_run_id[:8],
+            r.criterion,
+            r.judge,
+            "—" if s is None or s.win_rate is None else f"{s.win_rate:.3f}",
+        )
+    console.print(table)
 
 
 def _pct(value: float | None) -> str:

@@ -45,14 +45,14 @@ def quickstart_command(
             f" ({', '.join(sorted({c.section or '-' for c in suite.cases}))}) on"
             f" {model or suite.model.spec if suite.model else 'local:smollm2-135m'}"
         )
-    run, version, config, provider = prepare_run(
+    job = prepare_run(
         store,
         suite,
         model=model,
         options=RunOptions(concurrency=concurrency, use_cache=not no_cache),
         tags=["quickstart"],
     )
-    result = run_in_terminal(store, run, suite, version, config, provider=provider, as_json=as_json)
+    result = run_in_terminal(store, job, as_json=as_json)
     if not as_json:
         console.print(
             f"next: [bold]evalbook runs show {result.id[:8]} --results[/]  ·  "

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import typer
 
-from evalbook.analysis.refs import resolve_run
 from evalbook.cli.console import console
 from evalbook.cli.store import open_store
 from evalbook.io.report import write_report
+from evalbook.storage.run_refs import resolve_run
 
 
 def report_command(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -9,12 +11,19 @@ import typer
 from evalbook.cli import gate_options as gate_opt
 from evalbook.cli.console import console, err_console
 from evalbook.cli.execution import finish, run_in_terminal
+from evalbook.cli.importing import report_import
 from evalbook.cli.store import open_store
+from evalbook.cli.worker import fleet_broker, submit_to_fleet
+from evalbook.core.model_config import ModelConfig
 from evalbook.core.run import RunOptions, RunStatus
 from evalbook.errors import ConfigError, EvalbookError
-from evalbook.executor.launch import load_for_resume, prepare_run
+from evalbook.executor.launch import load_for_resume, prepare_run, resolve_model
 from evalbook.gate import gate
-from evalbook.suites import load_suite
+from evalbook.importers import ImportOptions
+from evalbook.importers.load import load_any
+
+#: Providers that call an HTTP endpoint, so ``--base-url`` can point them elsewhere.
+_HTTP_PROVIDERS = frozenset({"openai", "openai-compatible", "ollama", "vllm", "anthropic"})
 
 
 def _split_ids(value: str | None) -> list[str] | None:
@@ -24,13 +33,42 @@ def _split_ids(value: str | None) -> list[str] | None:
     return ids or None
 
 
+def with_base_url(config: ModelConfig, base_url: str) -> ModelConfig:
+    """``config`` sending its requests to ``base_url`` (an OpenAI model becomes an
+    OpenAI-compatible one there, which needs no key)."""
+    if config.provider not in _HTTP_PROVIDERS:
+        raise ConfigError(
+            f"--base-url needs a model that calls an HTTP endpoint, not {config.spec!r}"
+        )
+    update: dict[str, object] = {"base_url": base_url}
+    if config.provider == "openai":
+        update.update(provider="openai-compatible", api_key_env=None)
+    return config.model_copy(update=update)
+
+
 def run_command(
-    suite_path: Path = typer.Argument(..., metavar="SUITE.yaml", help="Suite file to run."),
-    model: str | None = typer.Option(
-        None, "--model", "-m", help="provider:model, e.g. openai:gpt-4o-mini"
+    suite_path: Path = typer.Argument(
+        ...,
+        metavar="SUITE.yaml",
+        help="Suite file to run, or another tool's file evalbook can import (promptfoo …).",
     ),
-    prompt_version: int | None = typer.Option(
-        None, "--prompt-version", help="Prompt version (default: latest)."
+    models: list[str] = typer.Option(
+        [],
+        "--model",
+        "-m",
+        help="provider:model, e.g. openai:gpt-4o-mini; repeat it (or --prompt-version) to run"
+        " every combination as one experiment",
+    ),
+    base_url: str | None = typer.Option(
+        None,
+        "--base-url",
+        help="Send the model's requests (and an imported file's judges) to this endpoint.",
+    ),
+    prompt_versions: list[int] = typer.Option(
+        [], "--prompt-version", help="Prompt version (default: latest); repeatable."
+    ),
+    baseline: int = typer.Option(
+        1, "--baseline", min=1, help="With several combinations: the Nth is the baseline."
     ),
     alias: str | None = typer.Option(
         None, "--alias", help="A stable name to group runs by (e.g. 'prod')."
@@ -70,6 +108,15 @@ def run_command(
         help="Percent of cases that may error in a passing run (render errors: none).",
     ),
     as_json: bool = typer.Option(False, "--json", help="Print the run record as JSON."),
+    submit: bool = typer.Option(
+        False,
+        "--submit",
+        help="Record the run and send it to the fleet (EVALBOOK_BROKER_URL) instead of"
+        " executing it here; prints the run id.",
+    ),
+    shards: str = typer.Option(
+        "auto", "--shards", help="With --submit: N shards, or auto (about 500 items each)."
+    ),
     gate_against: str | None = typer.Option(
         None,
         "--gate-against",
@@ -99,23 +146,39 @@ def run_command(
         noise_floor=noise_floor,
         noise=noise,
     )  # parsed before the run, so a typo in a rule costs no model call
-    if resume and any(v is not None for v in (model, prompt_version, cases, max_cost)):
+    model = models[0] if len(models) == 1 else None
+    prompt_version = prompt_versions[0] if len(prompt_versions) == 1 else None
+    matrix = len(models) > 1 or len(prompt_versions) > 1
+    if matrix and (resume or submit or gate_against):
+        raise ConfigError(
+            "several --model/--prompt-version run as a matrix: drop"
+            " --resume/--submit/--gate-against"
+        )
+    if resume and (
+        models or prompt_versions or any(v is not None for v in (cases, max_cost, base_url))
+    ):
         raise ConfigError(
             "--resume continues a run as it was recorded;"
-            " drop --model/--prompt-version/--cases/--max-cost"
+            " drop --model/--base-url/--prompt-version/--cases/--max-cost"
         )
+    broker = fleet_broker(shards) if submit else ""  # checked before anything is recorded
     store = open_store()
     if resume:
-        run, suite, version, config = load_for_resume(store, resume)
-        current = load_suite(suite_path)
-        if current.hash != suite.hash:
+        job = load_for_resume(store, resume)
+        current = load_any(suite_path)[0]
+        if current.hash != job.suite.hash:
             err_console.print(
-                f"[yellow]warning:[/] {suite_path} changed since run {run.id} started;"
+                f"[yellow]warning:[/] {suite_path} changed since run {job.run.id} started;"
                 " resuming with the suite as recorded"
             )
-        suite = suite.model_copy(update={"source": str(suite_path)})
+        job = replace(job, suite=job.suite.model_copy(update={"source": str(suite_path)}))
     else:
-        suite = load_suite(suite_path)
+        suite, imported = load_any(suite_path, ImportOptions(base_url=base_url))
+        if imported is not None:
+            report_import(imported)
+        chosen: ModelConfig | str | None = model
+        if base_url is not None:
+            chosen = with_base_url(resolve_model(suite, model), base_url)
         options = RunOptions(
             concurrency=concurrency,
             epochs=epochs,
@@ -126,10 +189,26 @@ def run_command(
             retry_budget_s=retry_budget,
             max_error_rate=max_error_rate,
         )
-        run, version, config, _ = prepare_run(
+        if matrix:
+            # the comparison machinery is loaded only when a matrix ends with its table
+            from evalbook.cli.matrix import Combination, run_matrix
+
+            model_axis: list[str | None] = [*models] or [None]
+            version_axis: list[int | None] = [*prompt_versions] or [None]
+            combos = [
+                Combination(with_base_url(resolve_model(suite, m), base_url) if base_url else m, v)
+                for m in model_axis
+                for v in version_axis
+            ]
+            code = run_matrix(
+                store, suite, combos, options=options, experiment=experiment,
+                baseline=baseline, tags=tag, alias=alias, as_json=as_json,
+            )  # fmt: skip
+            raise typer.Exit(code)
+        job = prepare_run(
             store,
             suite,
-            model=model,
+            model=chosen,
             prompt_version=prompt_version,
             options=options,
             alias=alias,
@@ -138,7 +217,11 @@ def run_command(
             experiment_id=experiment,
             title=title,
         )
-    result = run_in_terminal(store, run, suite, version, config, as_json=as_json)
+    if submit:
+        asyncio.run(job.aclose())  # the fleet's workers build their own
+        submit_to_fleet(store, broker, job.run.id, shards)
+        return
+    result = run_in_terminal(store, job, as_json=as_json)
     if gate_against is None:
         finish(result)
         return

@@ -1,15 +1,19 @@
-"""``evalbook runs list`` and ``evalbook runs show RUN_ID``."""
+"""``evalbook runs list``, ``evalbook runs show RUN_ID`` and ``evalbook runs cancel RUN_ID``."""
 
 from __future__ import annotations
 
 import json
 
 import typer
+from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from evalbook.cli.console import console
 from evalbook.cli.store import open_store
-from evalbook.cli.summary import fmt_cost, fmt_ms, fmt_score, print_summary, verdict
+from evalbook.cli.summary import fmt_cost, fmt_ms, fmt_score, print_summary
+from evalbook.core.run import RunRecord, RunStatus
+from evalbook.storage import queue
 
 app = typer.Typer(help="List and inspect recorded runs.", no_args_is_help=True)
 
@@ -34,37 +38,95 @@ def list_command(
     if not runs:
         console.print(f"no runs recorded in {store.location}")
         return
-    table = Table()
-    for col in (
-        "id",
-        "date",
-        "suite",
-        "model",
-        "prompt",
-        "alias",
-        "status",
-        "score",
-        "cases",
-        "p50",
-        "cost",
-    ):
-        table.add_column(col, overflow="fold")
-    for r in runs:
-        lat = (r.metrics.get("latency_ms") or {}).get("p50")
-        table.add_row(
-            r.id[:8],
-            r.created_at.strftime("%Y-%m-%d %H:%M"),
-            r.suite_id,
-            f"{r.model.get('provider')}:{r.model.get('name')}",
-            f"{r.prompt_name} v{r.prompt_version}",
-            r.alias or "",
-            verdict(r),
-            fmt_score(r.score),
-            f"{r.counts.passed}/{r.counts.total}",
-            fmt_ms(lat),
-            fmt_cost(r.cost),
+    from evalbook.executor.lease import owner_gone  # lazy: keeps `runs` quick to start
+
+    gone = queue.interrupted(store, [r.id for r in runs], gone=owner_gone)
+    rows = [_row(r, interrupted=r.id in gone) for r in runs]
+    if console.is_terminal:
+        _print_fitted(rows)
+    else:
+        _print_plain(rows)
+
+
+#: The columns of ``runs list``; those after ``cases`` are dropped first on a narrow terminal.
+COLUMNS = ("id", "date", "suite", "model", "prompt", "status", "score", "cases")
+EXTRA_COLUMNS = ("alias", "p50", "cost")
+
+
+def _row(r: RunRecord, *, interrupted: bool = False) -> dict[str, str]:
+    lat = (r.metrics.get("latency_ms") or {}).get("p50")
+    if interrupted:
+        status = "interrupted"
+    elif r.status is not RunStatus.completed:
+        status = r.status.value
+    else:
+        status = "PASS" if r.passed else "FAIL"
+    return {
+        "id": r.id[:8],
+        "date": r.created_at.strftime("%Y-%m-%d %H:%M"),
+        "suite": r.suite_id,
+        "model": f"{r.model.get('provider')}:{r.model.get('name')}",
+        "prompt": f"{r.prompt_name} v{r.prompt_version}",
+        "status": status,
+        "score": fmt_score(r.score),
+        "cases": f"{r.counts.passed}/{r.counts.total}",
+        "alias": r.alias or "",
+        "p50": fmt_ms(lat),
+        "cost": fmt_cost(r.cost),
+    }
+
+
+def _print_plain(rows: list[dict[str, str]]) -> None:
+    """Not a terminal (a pipe, a file, a CI log): whole values, one run per line, aligned."""
+    columns = [*COLUMNS, *EXTRA_COLUMNS]
+    widths = {c: max(len(c), *(len(row[c]) for row in rows)) for c in columns}
+    for line in ({c: c for c in columns}, *rows):
+        typer.echo("  ".join(line[c].ljust(widths[c]) for c in columns).rstrip())
+
+
+_STYLE = {"PASS": "bold green", "FAIL": "bold red"}
+
+
+def _print_fitted(rows: list[dict[str, str]], out: Console = console) -> None:
+    """A terminal: one line per run at any width; long names end in "…" rather than wrap,
+    and the optional columns show when the terminal has room for them."""
+    narrow = out.width < 100
+    shown = []
+    for row in rows:
+        cells = dict(row)
+        if narrow:
+            cells["date"] = row["date"][5:]
+        if row["prompt"].startswith(f"{row['suite']} v"):
+            cells["prompt"] = row["prompt"][len(row["suite"]) + 1 :]
+        shown.append(cells)
+    columns = list(COLUMNS)
+    if out.width >= 140:
+        columns += EXTRA_COLUMNS
+    elif not narrow:
+        columns.insert(5, "alias")
+    widths = {c: max(len(c), *(len(cells[c]) for cells in shown)) for c in columns}
+    # Shorten the names (suite, model, prompt, alias), longest first, until the line fits.
+    room = out.width - 2 * (len(columns) - 1)
+    names = [c for c in ("suite", "model", "prompt", "alias") if c in widths]
+    while sum(widths.values()) > room and max(widths[c] for c in names) > 6:
+        widest = max(names, key=lambda c: widths[c])
+        widths[widest] -= 1
+    table = Table(box=None, pad_edge=False, padding=(0, 1), header_style="bold")
+    for c in columns:
+        table.add_column(
+            c,
+            no_wrap=True,
+            overflow="ellipsis",
+            width=widths[c],
+            justify="right" if c in ("score", "cases", "p50", "cost") else "left",
         )
-    console.print(table)
+    for cells in shown:
+        name, _, version = cells["prompt"].rpartition(" ")
+        if name and len(cells["prompt"]) > widths["prompt"]:  # keep the version in sight
+            keep = max(widths["prompt"] - len(version) - 2, 1)
+            cells["prompt"] = f"{name[:keep]}… {version}"
+        table.add_row(*(Text(cells[c], style=_STYLE.get(cells[c], "")) for c in columns))
+    out.print(table)
 
 
 @app.command("show")
@@ -90,6 +152,14 @@ def show_command(
         console.print_json(json.dumps(payload, default=str))
         return
     print_summary(store, run)
+    from evalbook.executor.lease import owner_gone
+
+    if queue.interrupted(store, [run.id], gone=owner_gone):
+        console.print(
+            f"[yellow]interrupted[/]: the process executing this run is gone. Continue it with"
+            f" [bold]evalbook resume {run.id[:8]}[/] or end it with"
+            f" [bold]evalbook runs cancel {run.id[:8]}[/]"
+        )
     if results or failed:
         table = Table(title="cases", title_justify="left")
         for col in ("case", "epoch", "status", "score", "latency", "output / error"):
@@ -108,3 +178,25 @@ def show_command(
                 text[:200].replace("\n", " "),
             )
         console.print(table)
+
+
+@app.command("cancel")
+def cancel_command(
+    run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+) -> None:
+    """End a run: a run being executed stops within seconds, keeping its finished cases; an
+    interrupted one is summarised from what it recorded and marked canceled."""
+    import asyncio
+
+    from evalbook.executor.lease import cancel_run
+
+    store = open_store()
+    run = store.get_run(run_id)
+    if run.status.finished:
+        console.print(f"run {run.id[:8]} already ended {run.status.value}; nothing to cancel")
+        return
+    after = asyncio.run(cancel_run(store, run.id))
+    if after.status.finished:
+        console.print(f"run {run.id[:8]} {after.status.value}: {after.stop_reason or ''}".rstrip())
+    else:
+        console.print(f"run {run.id[:8]}: cancel requested; its process stops it within seconds")

@@ -5,12 +5,24 @@ from __future__ import annotations
 import typer
 
 from evalbook.cli.console import err_console
+from evalbook.errors import MissingExtraError
+
+
+def require_server(command: str) -> None:
+    """The HTTP server is an optional extra: say how to install it when it is missing."""
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError as exc:
+        raise MissingExtraError(f"evalbook {command}", "server") from exc
 
 
 def serve_command(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on."),
     port: int = typer.Option(8000, "--port", "-p", min=1, max=65535),
-    max_runs: int = typer.Option(2, "--max-runs", min=1, help="Runs executing at once."),
+    concurrency: int = typer.Option(
+        2, "--concurrency", "-c", min=1, help="Runs executing at once in its worker."
+    ),
     worker: bool = typer.Option(
         True,
         "--worker/--no-worker",
@@ -24,6 +36,20 @@ def serve_command(
         "--allow-private-webhooks",
         help="Let webhooks created with allow_private send to loopback/private addresses.",
     ),
+    allow_model_host: list[str] = typer.Option(
+        [],
+        "--allow-model-host",
+        help="HOST or HOST:PORT a model endpoint of a run sent over the API may be on even"
+        " though it is not public (a self-hosted model on this machine or network)."
+        " Repeat for more; also EVALBOOK_ALLOW_MODEL_HOSTS (comma-separated).",
+    ),
+    provider_secret: list[str] = typer.Option(
+        [],
+        "--provider-secret",
+        help="NAME of an environment variable holding a provider key that runs sent over"
+        " the API may use (api_key_env, or openai's OPENAI_API_KEY). Repeat for more; also"
+        " EVALBOOK_PROVIDER_SECRETS (comma-separated). No other variable can be named.",
+    ),
     lease_s: float = typer.Option(
         30.0,
         "--lease-s",
@@ -34,16 +60,21 @@ def serve_command(
 ) -> None:
     """Serve the REST API (OpenAPI at /openapi.json) and the web workspace (/), and
     execute queued runs."""
+    require_server("serve")
     import uvicorn
 
+    from evalbook.providers.endpoints import allow_hosts
     from evalbook.server import ServerSettings, create_app
     from evalbook.server.app import check_bind
+    from evalbook.server.schemas.policy import offer_secrets
     from evalbook.storage.store import Store
 
+    allow_hosts(allow_model_host)
+    offer_secrets(provider_secret)
     settings = ServerSettings(
         host=host,
         port=port,
-        max_runs=max_runs,
+        max_runs=concurrency,
         worker=worker,
         public_url=public_url,
         allow_private_webhooks=allow_private_webhooks,
@@ -57,6 +88,8 @@ def serve_command(
         store.close()
     # Open event streams (SSE) would hold a graceful stop forever: give them a few
     # seconds, then close them (clients resume with Last-Event-ID).
-    uvicorn.run(
-        create_app(settings), host=host, port=port, log_level="info", timeout_graceful_shutdown=5
-    )
+    from evalbook.cli.worker import fleet_dispatcher
+
+    # With EVALBOOK_BROKER_URL set, every route hands runs to the fleet (Celery).
+    app = create_app(settings, dispatcher=fleet_dispatcher())
+    uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)

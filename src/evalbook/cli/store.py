@@ -3,14 +3,16 @@ commands in-process, where an unclosed PostgreSQL connection would outlive the t
 
 from __future__ import annotations
 
-import click
+# Typer carries its own copy of click: its context, not the ``click`` package's, is the
+# one a command runs in.
+from typer._click.globals import get_current_context
 
 from evalbook.storage.store import Store
 
 
 def open_store() -> Store:
     store = Store.open()
-    ctx = click.get_current_context(silent=True)
+    ctx = get_current_context(silent=True)
     if ctx is not None:
         ctx.call_on_close(store.close)
     return store

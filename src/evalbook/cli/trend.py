@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
-from evalbook.analysis.trends import sparkline, trend
+from evalbook.analysis.history.trends import sparkline, trend
 from evalbook.cli.console import console
 from evalbook.cli.summary import fmt_score
 from evalbook.storage.store import Store

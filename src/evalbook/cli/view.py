@@ -10,6 +10,7 @@ import webbrowser
 import typer
 
 from evalbook.cli.console import err_console
+from evalbook.cli.serve import require_server
 
 
 def _free_port(preferred: int) -> int:
@@ -31,6 +32,7 @@ def view_command(
     ),
 ) -> None:
     """Open the web workspace (dashboard, runs, launch sheet) on 127.0.0.1."""
+    require_server("view")
     import uvicorn
 
     from evalbook.server import ServerSettings, create_app

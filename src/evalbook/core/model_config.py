@@ -24,7 +24,8 @@ class Price(BaseModel):
 class ModelConfig(BaseModel):
     """Provider + model + generation parameters.
 
-    Transport knobs (``timeout_s``, ``max_connections``, ``api_key_env``) are kept apart
+    Transport knobs (``timeout_s``, ``max_connections``, ``rpm``, ``tpm``, ``api_key_env``)
+    are kept apart
     from identity: changing them never changes a cache key or a model hash.
     """
 
@@ -43,6 +44,10 @@ class ModelConfig(BaseModel):
     api_key_env: str | None = None
     timeout_s: float = Field(default=60.0, gt=0)
     max_connections: int | None = Field(default=None, ge=1)
+    #: Requests and tokens per minute allowed on the endpoint. With ``EVALBOOK_REDIS_URL``
+    #: set, these and ``max_connections`` hold across every process of the fleet.
+    rpm: int | None = Field(default=None, ge=1)
+    tpm: int | None = Field(default=None, ge=1)
     price: Price | None = None
 
     @field_validator("api_key_env")

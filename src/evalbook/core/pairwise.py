@@ -80,7 +80,7 @@ class PairwiseJudgment(BaseModel):
 
 class PairwiseComparison(BaseModel):
     """A recorded pairwise comparison of two runs; ``summary`` is its statistics (see
-    :class:`evalbook.analysis.pairwise.PairwiseSummary`) and what judging cost.
+    :class:`evalbook.stats.pairwise.PairwiseSummary`) and what judging cost.
     ``summary["status"]`` is ``running`` until the comparison finishes."""
 
     model_config = ConfigDict(extra="forbid")

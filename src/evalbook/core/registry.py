@@ -59,6 +59,17 @@ class Registry(Generic[T]):
         self._load_entry_points()
         return name in self._entries
 
+    def target(self, name: str) -> str:
+        """Where ``name`` comes from, as ``module:attr``, without importing it."""
+        self._load_entry_points()
+        try:
+            entry = self._entries[name]
+        except KeyError:
+            raise UnknownNameError(self.kind, name, list(self._entries)) from None
+        if isinstance(entry, str):
+            return entry
+        return f"{getattr(entry, '__module__', '?')}:{getattr(entry, '__qualname__', '?')}"
+
     def get(self, name: str) -> T:
         """The object registered as ``name``; unknown names raise with suggestions."""
         self._load_entry_points()

@@ -52,7 +52,8 @@ class RunOptions(BaseModel):
 
 
 class RunRecord(BaseModel):
-    """A run row. The first block is seed 000's BaseNode + EvalRun fields, exactly."""
+    """A run row. The first block holds the fields every node of the product graph has
+    (id, type, title, …) and those of an eval run, as the interchange format names them."""
 
     model_config = ConfigDict(extra="forbid")
 

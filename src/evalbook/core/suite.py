@@ -13,7 +13,7 @@ from evalbook.core.model_config import ModelConfig
 
 
 class ScorerKind(StrEnum):
-    """The seed interchange record's scorer types, exactly."""
+    """The scorer types of the EvalRun interchange record, exactly."""
 
     code = "code"
     llm_judge = "llm_judge"

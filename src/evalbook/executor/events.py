@@ -1,9 +1,11 @@
-"""Progress events a run emits: the CLI draws bars from them, the server streams them."""
+"""Progress events a run emits: the CLI draws bars from them, the server streams them
+(each stored as one ``run_events`` row, :func:`event_row`; see ``storage/run_events.py``)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from evalbook.core.run import RunRecord
 
@@ -60,3 +62,47 @@ EventSink = Callable[[Event], None]
 
 def ignore(_event: Event) -> None:
     return None
+
+
+def event_row(event: Event) -> tuple[str, dict[str, Any]]:
+    """``(kind, data)`` of an event as stored in ``run_events`` (the kinds and their data
+    are listed in ``storage/run_events.py``)."""
+    if isinstance(event, RunStarted):
+        return "status", {
+            "status": "running",
+            "total": event.total,
+            "already_done": event.already_done,
+        }
+    if isinstance(event, ItemStarted):
+        return "started", {
+            "case_id": event.case_id,
+            "epoch": event.epoch,
+            "seq": event.seq,
+            "question": event.question,
+            "images": list(event.images),
+        }
+    if isinstance(event, ItemDone):
+        return "item", {
+            "case_id": event.case_id,
+            "epoch": event.epoch,
+            "status": event.status,
+            "score": event.score,
+            "latency_ms": event.latency_ms,
+            "cached": event.cached,
+            "error": event.error,
+            "seq": event.seq,
+            "output": event.output,
+            "attempts": event.attempts,
+            "retry_error": event.retry_error,
+        }
+    run = event.run
+    return "finished", {
+        "status": run.status.value,
+        "score": run.score,
+        "passed": run.passed,
+        "counts": run.counts.model_dump(mode="json"),
+        "cost": run.cost,
+        "judge_cost": run.judge_cost,
+        "duration_ms": run.duration_ms,
+        "stop_reason": run.stop_reason,
+    }

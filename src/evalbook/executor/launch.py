@@ -1,13 +1,23 @@
-"""Create, execute and resume runs: what the CLI, the Python API and the server call.
+"""Create, execute and resume runs: the one launch path of the CLI, the Python API, the
+server and the worker.
+
+A run is launched in two steps. :func:`prepare_run` (or :func:`load_for_resume`) returns a
+:class:`RunJob`: the recorded run and everything executing it needs, the provider
+included. :func:`execute` then runs the job and closes its provider. The CLI and
+``evalbook.arun`` do both in one process; the server prepares and queues the run (see
+``executor/dispatch.py``), and a worker loads it for resume and executes it.
 
 Everything that would doom every case is checked before a run is recorded: the prompt
 version exists, the selected case ids exist, no template variable is missing from every
-case, the provider is known, and ``max_cost`` has a price to work with.
+case, the provider is known and accepts the model config, and ``max_cost`` has a price
+to work with.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,6 +34,37 @@ from evalbook.providers.base import Provider
 from evalbook.providers.registry import create_provider, resolve_config
 from evalbook.providers.tiers import resolve_tier, tier_name
 from evalbook.storage.store import Store
+
+__all__ = [
+    "RunJob",
+    "execute",
+    "kind_tier",
+    "load_for_resume",
+    "prepare_run",
+    "resolve_model",
+    "suite_folder",
+]
+
+
+@dataclass(frozen=True)
+class RunJob:
+    """A recorded run and what executing it needs (the twin of ``RescoreJob``).
+
+    ``provider`` is the instance built while the job was prepared (building it is what
+    checks the model config: its key, file or name); :func:`execute` takes it over and
+    closes it, so a job executes once. A job that is queued instead of executed here
+    gives its provider back with :meth:`aclose`.
+    """
+
+    run: RunRecord
+    suite: Suite
+    version: PromptVersion
+    config: ModelConfig
+    provider: Provider
+
+    async def aclose(self) -> None:
+        """Close the provider without executing (the run was queued for a worker)."""
+        await self.provider.aclose()
 
 
 def resolve_model(suite: Suite, model: ModelConfig | str | None) -> ModelConfig:
@@ -76,9 +117,9 @@ def prepare_run(
     title: str | None = None,
     description: str | None = None,
     workspace_id: str = "default",
-) -> tuple[RunRecord, PromptVersion, ModelConfig, Provider]:
+) -> RunJob:
     """Validate everything up front, record the definitions and a ``pending`` run (owned
-    by ``workspace_id``: the server's workspace of the request)."""
+    by ``workspace_id``: the server's workspace of the request); return it as a job."""
     options = options or RunOptions()
     config = resolve_config(resolve_model(suite, model), base_dir=suite_folder(suite))
     try:
@@ -98,6 +139,7 @@ def prepare_run(
             variable=sorted(missing)[0],
         )
     provider = create_provider(config)
+    provider.run_concurrency = options.concurrency
     if options.max_cost is not None and provider.price() is None:
         raise ConfigError(
             f"--max-cost needs a known price for {config.spec}; add `price: {{input_per_mtok: …,"
@@ -134,13 +176,12 @@ def prepare_run(
     )
     run.counts.total = len(cases) * options.epochs
     store.insert_run(run)
-    return run, version, config, provider
+    return RunJob(run, suite, version, config, provider)
 
 
-def load_for_resume(
-    store: Store, run_id: str
-) -> tuple[RunRecord, Suite, PromptVersion, ModelConfig]:
-    """The recorded run with the exact suite, prompt version and model it was started with."""
+def load_for_resume(store: Store, run_id: str) -> RunJob:
+    """The recorded run as a job, with the exact suite, prompt version and model it was
+    started with."""
     run = store.get_run(run_id)
     if run.rescored_from is not None:
         raise UserError(
@@ -157,24 +198,40 @@ def load_for_resume(
     suite = store.get_suite(run.suite_hash)
     version = store.get_prompt_version(run.prompt_name, run.prompt_version)
     config = ModelConfig.model_validate(run.model)
-    return run, suite, version, config
+    provider = create_provider(config)
+    provider.run_concurrency = run.options.concurrency
+    return RunJob(run, suite, version, config, provider)
+
+
+def _never() -> bool:
+    return False
 
 
 async def execute(
     store: Store,
-    run: RunRecord,
-    suite: Suite,
-    version: PromptVersion,
-    config: ModelConfig,
+    job: RunJob,
     *,
-    provider: Provider | None = None,
     on_event: EventSink = ignore,
     retry: RetryPolicy | None = None,
+    suspended: Callable[[], bool] = _never,
 ) -> RunRecord:
-    provider = provider or create_provider(config)
+    """Execute ``job`` to its end and close its provider; return the run as recorded.
+
+    Canceling the call cancels the run (recorded ``canceled``, finished results kept),
+    unless ``suspended()`` is true by then: a worker shutting down leaves the run
+    ``running``, with its results flushed, for the next claim to resume.
+    """
     try:
         return await RunExecutor(
-            store, run, suite, version, config, provider, on_event=on_event, retry=retry
+            store,
+            job.run,
+            job.suite,
+            job.version,
+            job.config,
+            job.provider,
+            on_event=on_event,
+            retry=retry,
+            suspended=suspended,
         ).execute()
     finally:
-        await provider.aclose()
+        await job.provider.aclose()

@@ -24,13 +24,13 @@ from typing import Any, NamedTuple
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.pairwise import PairwiseJudgment, Slot, pair_outcome
 from evalbook.core.result import ResultStatus
-from evalbook.errors import UserError
+from evalbook.errors import AuthError, FatalProviderError, UserError
 from evalbook.executor.judging import JudgeClient
 from evalbook.executor.retry import RetryPolicy
 from evalbook.executor.store_io import StoreIO
 from evalbook.scorers.base import JudgeReply
-from evalbook.scorers.judge_prompts import Criterion, JudgeTemplate, render_judge
-from evalbook.scorers.verdict import JudgeVerdictError, parse_pair
+from evalbook.scorers.judges.prompts import Criterion, JudgeTemplate, render_judge
+from evalbook.scorers.judges.verdict import JudgeVerdictError, parse_pair
 from evalbook.storage.pairwise import PairedRow, add_judgments, pair_counts, paired_rows
 from evalbook.storage.store import Store
 
@@ -262,6 +262,11 @@ class _Judging:
             reply = await self.client(self.judge.config, messages, scope=self.judge.template.id)
         except UserError:  # the judge's config is wrong: no pair can be judged
             raise
+        except FatalProviderError as exc:
+            # A refused key dooms every pair alike: stop, as a run stops on 401/403.
+            if isinstance(exc, AuthError) or exc.status_code in (401, 403):
+                raise
+            return _Order(None, error=f"{type(exc).__name__}: {exc}")
         except Exception as exc:  # recorded on the pair: one failing call is data
             return _Order(None, error=f"{type(exc).__name__}: {exc}")
         try:

@@ -54,14 +54,14 @@ from evalbook.executor.retry import RetryPolicy
 from evalbook.executor.store_io import StoreIO
 from evalbook.executor.writer import ResultWriter
 from evalbook.prompts.render import template_context
-from evalbook.scorers.apply import (
+from evalbook.scorers.base import ScoreContext
+from evalbook.scorers.scorer_set import (
     DEFAULT_SPECS,
     SCORER_ERROR,
     ScorerSet,
     case_verdict,
     weighted_score,
 )
-from evalbook.scorers.base import ScoreContext
 from evalbook.storage.store import Store
 
 __all__ = ["RescoreJob", "execute_rescore", "prepare_rescore", "rescore"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +28,8 @@ from evalbook.errors import (
     AuthError,
     EndpointUnreachable,
     FatalProviderError,
+    RateLimitError,
+    StorageFull,
     TransientError,
     UserError,
 )
@@ -34,6 +37,7 @@ from evalbook.executor.budget import Budget
 from evalbook.executor.cache import SingleFlight, response_from_json, response_to_json
 from evalbook.executor.events import EventSink, ItemDone, ItemStarted, RunStarted, ignore
 from evalbook.executor.finish import finish_run
+from evalbook.executor.fleet_limits import EndpointLimits, estimate_tokens, open_limits
 from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
 from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item
@@ -42,8 +46,8 @@ from evalbook.executor.store_io import StoreIO
 from evalbook.executor.writer import ResultWriter
 from evalbook.prompts.render import template_context
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider, cost_usd
-from evalbook.scorers.apply import ScorerSet, case_verdict
 from evalbook.scorers.base import ScoreContext
+from evalbook.scorers.scorer_set import ScorerSet, case_verdict
 from evalbook.storage.store import Store
 
 _DONE = object()
@@ -55,6 +59,17 @@ PREVIEW_CHARS = 200
 ANNOUNCE_S = 0.2
 #: Attempts in a row that fail to connect, with no call ever answered, before a run stops.
 UNREACHABLE_STOP = 5
+
+
+def _storage_full(exc: BaseException) -> StorageFull | None:
+    """The :class:`StorageFull` in ``exc``, also inside a task group's exception group."""
+    if isinstance(exc, StorageFull):
+        return exc
+    if isinstance(exc, BaseExceptionGroup):
+        for inner in exc.exceptions:
+            if (found := _storage_full(inner)) is not None:
+                return found
+    return None
 
 
 @dataclass
@@ -77,6 +92,7 @@ class RunExecutor:
         *,
         on_event: EventSink = ignore,
         retry: RetryPolicy | None = None,
+        suspended: Callable[[], bool] = lambda: False,
     ) -> None:
         self.store = store
         self.run = run
@@ -103,18 +119,24 @@ class RunExecutor:
         #: answered in this session: an endpoint that was never reached stops the run.
         self.unreachable = 0
         self.answered = False
-        #: Set by a worker before it cancels ``execute()`` to shut down (or after losing its
-        #: lease): finished results are still flushed, but the run is left ``running`` for
-        #: another worker to resume instead of being marked ``canceled`` (a user's cancel).
-        self.suspend_on_cancel = False
+        #: True once a worker is about to cancel ``execute()`` to shut down (or after losing
+        #: its lease): finished results are still flushed, but the run is left ``running``
+        #: for another worker to resume instead of being marked ``canceled`` (a user's cancel).
+        self.suspended = suspended
         self.io = StoreIO()
         self._announced = -ANNOUNCE_S
         self.judge = JudgeClient(store, self.io, self.retry, use_cache=run.options.use_cache)
+        #: ``max_connections`` / ``rpm`` / ``tpm`` of the endpoint, across the fleet when
+        #: Redis is configured (:mod:`evalbook.executor.fleet_limits`).
+        self.limits = EndpointLimits.of(provider.endpoint, model)
 
     # -- the run ---------------------------------------------------------------------------
 
     async def execute(self) -> RunRecord:
-        return await closing_after(self._execute(), self.judge, self.io)
+        if self.limits is None:
+            return await closing_after(self._execute(), self.judge, self.io)
+        async with open_limits() as self.limiter:
+            return await closing_after(self._execute(), self.judge, self.io)
 
     async def _execute(self) -> RunRecord:
         opts = self.run.options
@@ -139,12 +161,20 @@ class RunExecutor:
                     for _ in range(opts.concurrency):
                         tg.create_task(self._work(queue, writer))
         except asyncio.CancelledError:
-            if self.suspend_on_cancel:
+            if self.suspended():
                 raise  # results are flushed; the run stays `running`, to be resumed
             self.stop = _Stop("canceled by the user", RunStatus.canceled)
             await asyncio.shield(self._finish(started))
             raise
         except BaseException as exc:
+            full = _storage_full(exc)
+            if full is not None:
+                # Not a failure of the run: nothing partial was written, and the run stays
+                # `running` without a holder (interrupted), to be resumed once there is room.
+                raise StorageFull(
+                    f"{full}; run {self.run.id} is kept as interrupted: free space, then"
+                    f" `evalbook resume {self.run.id}`"
+                ) from exc
             self.stop = _Stop(f"{type(exc).__name__}: {exc}", RunStatus.failed)
             await asyncio.shield(self._finish(started))
             raise
@@ -391,21 +421,33 @@ class RunExecutor:
             case_id=item.case.id,
         )
         async with endpoint_limit(self.provider.endpoint, self.provider.max_connections):
-            t0 = time.perf_counter()
-            try:
-                # asyncio.timeout, not wait_for: no extra task per call on the hot path.
-                async with asyncio.timeout(self.model.timeout_s):
-                    response = await self.provider.generate(request)
-            except TimeoutError:
-                raise TransientError(
-                    f"request timed out after {self.model.timeout_s:g} s"
-                ) from None
-            except EndpointUnreachable as exc:
-                self._unreachable(exc)
-                raise
-            self.answered = True
-            self.unreachable = 0
-            return response, (time.perf_counter() - t0) * 1000
+            if self.limits is None:
+                return await self._generate(request)
+            est = estimate_tokens(len(messages_text(item.messages)), self.model)
+            async with self.limiter.slot(self.limits, est) as slot:
+                try:
+                    response, ms = await self._generate(request)
+                except RateLimitError:
+                    slot.refused()
+                    raise
+                used = (response.input_tokens or 0) + (response.output_tokens or 0)
+                slot.done(used or None)
+                return response, ms
+
+    async def _generate(self, request: GenerateRequest) -> tuple[GenerateResponse, float]:
+        t0 = time.perf_counter()
+        try:
+            # asyncio.timeout, not wait_for: no extra task per call on the hot path.
+            async with asyncio.timeout(self.model.timeout_s):
+                response = await self.provider.generate(request)
+        except TimeoutError:
+            raise TransientError(f"request timed out after {self.model.timeout_s:g} s") from None
+        except EndpointUnreachable as exc:
+            self._unreachable(exc)
+            raise
+        self.answered = True
+        self.unreachable = 0
+        return response, (time.perf_counter() - t0) * 1000
 
     def _unreachable(self, error: EndpointUnreachable) -> None:
         """An endpoint never reached in this session stops the run after a few attempts

@@ -67,10 +67,11 @@ class ResultWriter:
             raise
 
     def _write(self, results: list[tuple[Result, int]], cache: list[dict[str, Any]]) -> None:
-        # Cache first: a result must never be recorded without its reusable answer.
-        self.store.cache_put_many(cache)
+        # The record first: a paid answer is never lost to a cache that fails (a cache
+        # that fails costs only reuse; see storage.redis_cache).
         self.store.save_results(results)
         self.written += len(results)
+        self.store.cache_put_many(cache)
 
     async def close(self) -> None:
         """Stop the loop and write what is left (also when the run is being canceled)."""

@@ -7,10 +7,10 @@
     sys.exit(verdict.exit_code)   # 0 pass, 100 gate failed
 """
 
+from evalbook.gate.check import gate, resolve_pair
 from evalbook.gate.evaluate import RuleOutcome, Verdict, evaluate
 from evalbook.gate.outputs import to_json, to_junit, to_markdown
 from evalbook.gate.rules import DEFAULT_ALPHA, GateRules, MetricRule, parse_metric_rule
-from evalbook.gate.run import gate, resolve_pair
 
 __all__ = [
     "DEFAULT_ALPHA",

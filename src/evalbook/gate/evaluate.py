@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from evalbook.analysis.models import Comparison, Flip, MetricComparison
+from evalbook.analysis.compare.comparison import Comparison, Flip, MetricComparison
 from evalbook.errors import UserError
 from evalbook.gate.rules import GateRules
 

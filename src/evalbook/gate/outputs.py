@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import xml.etree.ElementTree as ET
 
-from evalbook.analysis.models import MetricComparison
+from evalbook.analysis.compare.comparison import MetricComparison
 from evalbook.gate.evaluate import Verdict
 
 __all__ = ["to_json", "to_junit", "to_markdown"]

@@ -23,7 +23,7 @@ import re
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from evalbook.analysis.noise import NoiseEstimate
+from evalbook.analysis.history.noise import NoiseEstimate
 from evalbook.errors import UserError
 
 __all__ = ["DEFAULT_ALLOWED_DROP", "DEFAULT_ALPHA", "GateRules", "MetricRule", "parse_metric_rule"]

@@ -1,6 +1,8 @@
 """``evalbook report``: one self-contained HTML file about a run, optionally against a
 baseline — summary, section and scorer charts, latency histogram, trend sparkline,
-metric table with intervals and p-values, flips and word-level diffs.
+metric table with intervals and p-values, flips and word-level diffs; a report of one run
+lists every case (input, output, expected, each score with its evidence), each folded
+away until opened, streamed from the database as the file is written.
 
 Why one file with everything inline: a report is attached to a pull request, mailed,
 archived next to a release; it must open offline, years later, with no CDN. Charts are
@@ -10,6 +12,8 @@ model's output can never inject markup.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -17,13 +21,13 @@ from typing import Any
 import jinja2
 
 from evalbook._version import __version__
-from evalbook.analysis.compare import compare_runs, run_side
-from evalbook.analysis.diffs import case_diffs
-from evalbook.analysis.facts import load_facts
-from evalbook.analysis.latency import shared_edges
-from evalbook.analysis.models import Comparison, RunSide
-from evalbook.analysis.run_metrics import recorded_metrics
-from evalbook.analysis.trends import trend
+from evalbook.analysis.compare.comparison import Comparison, RunSide
+from evalbook.analysis.compare.diffs import case_diffs
+from evalbook.analysis.compare.facts import load_facts
+from evalbook.analysis.compare.latency import shared_edges
+from evalbook.analysis.compare.run_metrics import recorded_metrics
+from evalbook.analysis.compare.runs import compare_runs, run_side
+from evalbook.analysis.history.trends import trend
 from evalbook.core.run import RunRecord
 from evalbook.io.report_charts import bar_chart, histogram, sparkline_svg
 from evalbook.storage.store import Store
@@ -31,16 +35,29 @@ from evalbook.storage.store import Store
 __all__ = ["render_report", "write_report"]
 
 TEMPLATES = Path(__file__).with_name("templates")
+#: Longest text shown for one field of a case (a prompt, an output); the rest is counted.
+CLIP = 4000
+#: Failing cases linked from the top of the case list.
+MAX_FAILING_LINKS = 500
+
+
+def _clip(text: object, limit: int = CLIP) -> str:
+    value = text if isinstance(text, str) else json.dumps(text, ensure_ascii=False, default=str)
+    if len(value) <= limit:
+        return value
+    return f"{value[:limit]}… ({len(value) - limit:,} more characters)"
 
 
 def _env() -> jinja2.Environment:
-    return jinja2.Environment(
+    env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,
         undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters["clip"] = _clip
+    return env
 
 
 def render_report(
@@ -52,6 +69,17 @@ def render_report(
     max_diffs: int = 20,
 ) -> str:
     """The report's HTML. ``baseline`` adds the comparison, flips and diffs."""
+    return "".join(_stream(store, run, baseline=baseline, max_flips=max_flips, max_diffs=max_diffs))
+
+
+def _stream(
+    store: Store,
+    run: str | RunRecord,
+    *,
+    baseline: str | RunRecord | None = None,
+    max_flips: int = 50,
+    max_diffs: int = 20,
+) -> Iterator[str]:
     record = store.get_run(run) if isinstance(run, str) else run
     base = store.get_run(baseline) if isinstance(baseline, str) else baseline
     comparison: Comparison | None = None
@@ -79,11 +107,19 @@ def render_report(
         context["diffs"] = case_diffs(store, base, record, keys) if base is not None else []
     else:
         context["metrics"] = sorted(recorded_metrics(store, record.id).values(), key=_order)
-    return _env().get_template("report.html.j2").render(**context)
+        statuses = store.result_statuses(record.id)
+        context["failing"] = sorted(k for k, v in statuses.items() if v != "passed")
+        context["max_failing_links"] = MAX_FAILING_LINKS
+        context["cases"] = store.iter_results(record.id)  # read in batches as the page is written
+    return _env().get_template("report.html.j2").generate(**context)
 
 
 def write_report(store: Store, run: str | RunRecord, path: Path, **options: Any) -> Path:
-    path.write_text(render_report(store, run, **options), encoding="utf-8")
+    """Write the report to ``path`` as it renders (a 10,000-case report never sits whole
+    in memory)."""
+    with path.open("w", encoding="utf-8") as out:
+        for chunk in _stream(store, run, **options):
+            out.write(chunk)
     return path
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from evalbook.core.messages import ImagePart, Message
 from evalbook.core.model_config import ModelConfig
-from evalbook.errors import ConfigError, FatalProviderError, TransientError
+from evalbook.errors import FatalProviderError, MissingExtraError, TransientError
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider
 from evalbook.providers.http_errors import connection_error, server_message, status_error
 from evalbook.providers.http_pool import aiohttp_available, pool_limits
@@ -56,10 +56,8 @@ class AnthropicProvider(Provider):
         if self._client is None:
             try:
                 import anthropic
-            except ImportError as exc:  # pragma: no cover - anthropic is a core dependency
-                raise ConfigError(
-                    "provider 'anthropic' needs the anthropic SDK: pip install anthropic"
-                ) from exc
+            except ImportError as exc:
+                raise MissingExtraError("provider 'anthropic'", "anthropic") from exc
             pool = (
                 anthropic.DefaultAioHttpClient
                 if aiohttp_available()
@@ -97,10 +95,10 @@ class AnthropicProvider(Provider):
         return body
 
     async def generate(self, request: GenerateRequest) -> GenerateResponse:
+        client = self._sdk()  # first: without the SDK, it says which extra installs it
         import anthropic
         import httpx2
 
-        client = self._sdk()
         try:
             reply = await client.post(
                 "/v1/messages", cast_to=httpx2.Response, body=self.request_body(request)

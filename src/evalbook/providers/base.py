@@ -55,8 +55,12 @@ class Provider(ABC):
 
     #: Registry name (``openai``, ``local`` …).
     name: ClassVar[str]
-    #: Default connections per endpoint when the model config names none.
+    #: Connections per endpoint when the model config names none and no run says how
+    #: many items it keeps in flight (a judge, a one-off call).
     default_max_connections: ClassVar[int] = 16
+    #: Whether ``default_max_connections`` is all the provider can take (one model in this
+    #: process, one browser page) rather than a default: a run's concurrency never raises it.
+    fixed_max_connections: ClassVar[bool] = False
     #: Whether the provider accepts image parts.
     supports_images: ClassVar[bool] = False
     #: Whether answers may depend on the case (its variables and id) beyond the rendered
@@ -65,6 +69,9 @@ class Provider(ABC):
 
     def __init__(self, config: ModelConfig) -> None:
         self.config = config
+        #: Items the run keeps in flight (``--concurrency``): the endpoint's connection
+        #: limit when the model config sets none, so that asking for 100 gives 100.
+        self.run_concurrency: int | None = None
 
     @classmethod
     def resolve_config(cls, config: ModelConfig, *, base_dir: Path | None = None) -> ModelConfig:
@@ -85,7 +92,13 @@ class Provider(ABC):
 
     @property
     def max_connections(self) -> int:
-        return self.config.max_connections or self.default_max_connections
+        """Connections this process opens to the endpoint at most: the model config's
+        ``max_connections``, else the run's concurrency, else the provider's default."""
+        if self.config.max_connections:
+            return self.config.max_connections
+        if self.run_concurrency and not self.fixed_max_connections:
+            return self.run_concurrency
+        return self.default_max_connections
 
     def price(self) -> Price | None:
         """Price per million tokens; ``None`` means unknown (cost is then unknown, not 0)."""

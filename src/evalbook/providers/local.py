@@ -11,13 +11,36 @@ thread, serialised by a per-model lock, and the provider allows one connection.
 
 Why a default seed: with ``seed`` unset llama.cpp picks a random one, and even temperature
 0 runs would not be reproducible. The seed used is part of ``system_fingerprint``.
+
+Why the prompt cache is off: llama.cpp reuses the key/value cache of the previous prompt's
+common prefix (per request, ``cache_prompt``) and keeps older prompts' states in memory
+(``cache_ram_mib``). The reused states are computed in different batches, so an answer at
+temperature 0 depended on what the process had asked before. Every prompt is evaluated
+from scratch unless a model config asks for ``params: {cache_prompt: true}``.
+
+Why one thread and no polling on a small machine: llama.cpp's threads meet at a barrier
+after every layer and spin (``poll`` 50) while they wait. When another process holds a
+core, one of them is not scheduled and the rest spin: the 18-case quickstart went from
+about 4 s to over 60 s next to one busy process. Half the cores (at most 4) with sleeping
+waits keeps the model fast when idle and degrades gracefully under load;
+``EVALBOOK_LOCAL_THREADS`` sets the count. The count is part of ``system_fingerprint``
+(a different count may sum floats in a different order).
+
+Why a Unix socket: llama.cpp's server code always opens a listener. Left to itself it
+listens on a loopback TCP port that any local user could call; here it listens on a
+socket in a private (0700) directory and requires a random key, so nothing outside this
+process can reach the model.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import os
+import secrets
+import shutil
 import sys
+import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,13 +52,28 @@ from evalbook.errors import ConfigError, FatalProviderError, TransientError
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider
 from evalbook.providers.model_files import ensure_smollm2
 
-__all__ = ["DEFAULT_MODEL", "DEFAULT_SEED", "LocalProvider"]
+__all__ = ["DEFAULT_MODEL", "DEFAULT_SEED", "LocalProvider", "thread_count"]
 
 #: The model name that means "the bundled SmolLM2-135M-Instruct".
 DEFAULT_MODEL = "smollm2-135m"
 #: Used when the model config sets no seed.
 DEFAULT_SEED = 0
 _N_CTX = 2048
+_THREADS_ENV = "EVALBOOK_LOCAL_THREADS"
+
+
+def thread_count() -> int:
+    """Threads llama.cpp computes with: ``EVALBOOK_LOCAL_THREADS``, else half the cores (1–4)."""
+    raw = os.environ.get(_THREADS_ENV)
+    if raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            value = 0
+        if value < 1:
+            raise ConfigError(f"{_THREADS_ENV} must be a whole number of at least 1, not {raw!r}")
+        return value
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
 
 
 @dataclass
@@ -44,6 +82,7 @@ class _Loaded:
 
     server: Any
     lock: threading.Lock
+    threads: int = 1
 
 
 _LOADED: dict[Path, _Loaded] = {}
@@ -55,6 +94,7 @@ class LocalProvider(Provider):
 
     name = "local"
     default_max_connections = 1
+    fixed_max_connections = True
     supports_images = False
 
     def __init__(self, config: ModelConfig) -> None:
@@ -96,7 +136,10 @@ class LocalProvider(Provider):
         with _LOAD_LOCK:
             loaded = _LOADED.get(path)
             if loaded is None:
-                loaded = _Loaded(server=_load_server(path), lock=threading.Lock())
+                threads = thread_count()
+                loaded = _Loaded(
+                    server=_load_server(path, threads), lock=threading.Lock(), threads=threads
+                )
                 _LOADED[path] = loaded
         return loaded
 
@@ -119,7 +162,7 @@ class LocalProvider(Provider):
         messages = [{"role": m.role, "content": m.text} for m in request.messages]
         if cfg.system_prompt and not any(m.role == "system" for m in request.messages):
             messages.insert(0, {"role": "system", "content": cfg.system_prompt})
-        body: dict[str, Any] = {"messages": messages, "seed": self.seed}
+        body: dict[str, Any] = {"messages": messages, "seed": self.seed, "cache_prompt": False}
         if cfg.max_tokens is not None:
             body["max_tokens"] = cfg.max_tokens
         if cfg.temperature is not None:
@@ -149,7 +192,8 @@ class LocalProvider(Provider):
         return GenerateResponse(
             text=str(text),
             served_model=self._path.name,
-            system_fingerprint=f"{build} seed={self.seed}",
+            system_fingerprint=f"{build} threads={self._model.threads if self._model else 0}"
+            f" seed={self.seed}",
             input_tokens=usage.get("prompt_tokens"),
             output_tokens=usage.get("completion_tokens"),
             finish_reason=choice.get("finish_reason"),
@@ -168,7 +212,14 @@ def _complete(model: _Loaded, payload: dict[str, Any]) -> dict[str, Any]:
     return reply
 
 
-def _load_server(path: Path) -> Any:
+def _private_socket() -> str:
+    """A Unix socket path in a new 0700 directory, removed when the process exits."""
+    directory = tempfile.mkdtemp(prefix="evalbook-llama-")
+    atexit.register(shutil.rmtree, directory, ignore_errors=True)
+    return os.path.join(directory, "llama.sock")
+
+
+def _load_server(path: Path, threads: int) -> Any:
     """Start llama.cpp's server code in-process on ``path``, with its logging silenced."""
     try:
         import xllamacpp as xlc
@@ -181,7 +232,12 @@ def _load_server(path: Path) -> Any:
     params.model.path = str(path)
     params.n_ctx = _N_CTX
     params.n_parallel = 1
-    params.cpuparams.n_threads = os.cpu_count() or 2
+    for cpu in (params.cpuparams, params.cpuparams_batch):
+        cpu.n_threads = threads
+        cpu.poll = 0  # sleep, don't spin, while waiting for the other threads
+    params.cache_ram_mib = 0  # no states of earlier prompts kept for reuse
+    params.hostnames = [_private_socket()]  # no TCP listener
+    params.api_keys = [secrets.token_hex(32)]  # and nobody else may call the socket
     params.verbosity = 0  # llama.cpp logs every load and request to stderr above 0
     try:
         return xlc.Server(params)

@@ -12,8 +12,16 @@ from __future__ import annotations
 
 import json
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from evalbook.errors import EndpointUnreachable, TransientError
+from evalbook.providers.endpoints import (
+    HostPolicy,
+    active_policy,
+    guarded,
+    ip_literal,
+    refuse_connection,
+)
 from evalbook.providers.http_errors import connection_cause, server_message, status_error
 
 if TYPE_CHECKING:
@@ -41,12 +49,22 @@ class OpenAIWireClient:
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._session: aiohttp.ClientSession | None = None
+        #: The host policy of the context the first call was made in (a server's run).
+        self._policy: HostPolicy | None = None
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             import aiohttp
 
-            connector = aiohttp.TCPConnector(limit=self.max_connections, ttl_dns_cache=300)
+            self._policy = active_policy()
+            resolver = None
+            if self._policy is not None:
+                from evalbook.providers.guarded_resolver import GuardedResolver
+
+                resolver = GuardedResolver(self.provider, self._policy)
+            connector = aiohttp.TCPConnector(
+                limit=self.max_connections, ttl_dns_cache=300, resolver=resolver
+            )
             self._session = aiohttp.ClientSession(
                 connector=connector,
                 timeout=aiohttp.ClientTimeout(total=self.timeout_s),
@@ -60,6 +78,8 @@ class OpenAIWireClient:
         import aiohttp
 
         session = self._get_session()
+        if self._policy is not None:
+            self._check_literal(self._policy)
         try:
             async with session.post(self.url, data=json.dumps(body)) as reply:
                 raw = await reply.read()
@@ -86,6 +106,16 @@ class OpenAIWireClient:
             raise TransientError(
                 f"{self.provider}: connection failed: {connection_cause(exc)}"
             ) from None
+
+    def _check_literal(self, policy: HostPolicy) -> None:
+        """An IP address in the URL is connected to without a lookup: check it here."""
+        parts = urlsplit(self.url)
+        host = parts.hostname or ""
+        address = ip_literal(host)
+        if address is not None:
+            port = parts.port or (443 if parts.scheme == "https" else 80)
+            with guarded(policy):
+                refuse_connection(self.provider, host, port, address)
 
     async def close(self) -> None:
         if self._session is not None:

@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.registry import Registry
+from evalbook.core.secrets import check_no_secrets
 from evalbook.errors import ConfigError, FatalProviderError, ProviderError
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider
 
@@ -47,7 +48,9 @@ def create_provider(config: ModelConfig) -> Provider:
 
 
 def resolve_config(config: ModelConfig, *, base_dir: Path | None = None) -> ModelConfig:
-    """The model config as a run records it (see :meth:`Provider.resolve_config`)."""
+    """The model config as a run records it (see :meth:`Provider.resolve_config`); one
+    that would record a secret is refused (:mod:`evalbook.core.secrets`)."""
+    check_no_secrets(config)
     return _provider_class(config).resolve_config(config, base_dir=base_dir)
 
 

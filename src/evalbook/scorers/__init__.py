@@ -5,7 +5,6 @@ and code second (a :class:`Scorer` found by name in :data:`SCORERS`). Built-ins 
 entry points of ``evalbook.scorers`` like any plugin; ``@scorer`` registers a function.
 """
 
-from evalbook.scorers.apply import ScorerSet
 from evalbook.scorers.base import ScoreContext, ScoreOutcome, Scorer
 from evalbook.scorers.registry import (
     SCORERS,
@@ -14,6 +13,7 @@ from evalbook.scorers.registry import (
     scorer,
     spec_to_dict,
 )
+from evalbook.scorers.scorer_set import ScorerSet
 
 __all__ = [
     "SCORERS",

@@ -13,7 +13,7 @@ from evalbook.core.messages import Message
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.suite import Case, ScorerKind, ScorerSpec
 from evalbook.core.templating import is_template
-from evalbook.scorers.extract import EXTRACT_KEY, Extraction, parse_extraction
+from evalbook.scorers.builtin.extract import EXTRACT_KEY, Extraction, parse_extraction
 
 
 def value_has_template(value: Any) -> bool:

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 from evalbook.core.suite import ScorerKind, ScorerSpec
 from evalbook.core.templating import is_template
 from evalbook.scorers.base import ScoreContext, ScoreOutcome, Scorer
-from evalbook.scorers.numbers import to_number
+from evalbook.scorers.builtin.number_parsing import to_number
 
 __all__ = ["Cost", "Latency"]
 

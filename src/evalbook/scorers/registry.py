@@ -24,7 +24,7 @@ from evalbook.core.registry import Registry
 from evalbook.core.suite import Case, ScorerKind, ScorerSpec
 from evalbook.errors import ConfigError
 from evalbook.scorers.base import ScoreContext, ScoreOutcome, Scorer
-from evalbook.scorers.extract import EXTRACT_KEY
+from evalbook.scorers.builtin.extract import EXTRACT_KEY
 
 __all__ = [
     "SCORERS",

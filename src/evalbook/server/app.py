@@ -11,12 +11,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 
 from fastapi import FastAPI
 
 from evalbook._version import __version__
 from evalbook.errors import ConfigError
+from evalbook.executor.dispatch import Dispatcher
+from evalbook.server import api_docs
 from evalbook.server.errors import BodyLimit, install_error_handlers
 from evalbook.server.routes import ROUTERS
 from evalbook.server.schemas.common import ERRORS
@@ -46,10 +48,13 @@ def create_app(
     *,
     store: Store | None = None,
     services: Sequence[Service] | None = None,
+    dispatcher: Callable[[ServerState], Dispatcher] | None = None,
 ) -> FastAPI:
     """The app. ``store`` is opened from ``settings.database_url`` when not given (and
     then closed with the app); ``services`` default to :func:`default_services` (the
-    worker pool when ``settings.worker`` is on, and webhook delivery)."""
+    worker pool when ``settings.worker`` is on, and webhook delivery); ``dispatcher``
+    makes the backend every route hands runs to (default: the database queue, see
+    ``executor/dispatch.py``)."""
     settings = settings or ServerSettings()
     chosen = services if services is not None else default_services(settings)
 
@@ -65,6 +70,8 @@ def create_app(
             await asyncio.to_thread(check_bind, settings, opened)
             await asyncio.to_thread(ensure_workspace, opened, DEFAULT_WORKSPACE)
             state = ServerState(settings=settings, store=opened)
+            if dispatcher is not None:
+                state.dispatcher = dispatcher(state)
             app.state.evalbook = state
             stop = asyncio.Event()
             tasks = [asyncio.ensure_future(service(state, stop)) for service in chosen]
@@ -87,10 +94,13 @@ def create_app(
         summary="LLM evaluation runs: suites, prompts, runs, results, comparisons.",
         lifespan=lifespan,
         responses=ERRORS,  # the error answers any route may give, documented once
+        docs_url=None,  # served from the package by api_docs (FastAPI's page uses a CDN)
+        redoc_url=None,
     )
     install_error_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(api_docs.router)
     if settings.web:
         from evalbook.server.web import install_web
 

@@ -18,6 +18,7 @@ import time
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
 
 from evalbook.server import sessions
 from evalbook.server.state import ServerState, server_state
@@ -37,23 +38,29 @@ def keys_exist(state: ServerState) -> bool:
     return cached[0]
 
 
-def current_workspace(request: Request) -> Workspace:
+async def current_workspace(request: Request) -> Workspace:
+    # async, with the database asked in the thread pool only when needed: most requests
+    # (a known key aside) are answered from memory, without a hop through the pool.
     state = server_state(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if header:
         if scheme.lower() != "bearer" or not token:
             raise HTTPException(401, "use 'Authorization: Bearer <key>'")
-        workspace = resolve_key(state.store, token.strip())
+        workspace = await run_in_threadpool(resolve_key, state.store, token.strip())
         if workspace is None:
             raise HTTPException(401, "unknown or revoked API key")
         return workspace
-    if request.method in ("GET", "HEAD"):
-        workspace = cookie_workspace(request)
+    if request.method in ("GET", "HEAD") and request.cookies.get(sessions.SESSION_COOKIE):
+        workspace = await run_in_threadpool(cookie_workspace, request)
         if workspace is not None:
             return workspace
-    if state.settings.single_user_allowed and not keys_exist(state):
-        return Workspace(DEFAULT_WORKSPACE, DEFAULT_WORKSPACE)
+    if state.settings.single_user_allowed:
+        cached = state.keys_exist
+        fresh = cached is not None and time.monotonic() - cached[1] <= _KEYS_TTL_S
+        exist = cached[0] if fresh and cached else await run_in_threadpool(keys_exist, state)
+        if not exist:
+            return Workspace(DEFAULT_WORKSPACE, DEFAULT_WORKSPACE)
     raise HTTPException(
         401,
         "an API key is required (create one with `evalbook keys create --workspace NAME`)",

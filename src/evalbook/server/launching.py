@@ -1,36 +1,30 @@
 """The one way the server starts a run: ``POST /api/runs`` and the web launch sheet both
 call :func:`launch` with a :class:`~evalbook.server.schemas.runs.RunCreate`, so a run
 launched from a browser is composed exactly as one posted by a script (validated by
-``prepare_run``, recorded, queued, the worker woken; idempotent)."""
+``prepare_run``, recorded, handed to the server's dispatcher; idempotent)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
-import sqlalchemy as sa
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
-from evalbook.core.model_config import ModelConfig
-from evalbook.core.run import RunOptions, RunRecord
-from evalbook.core.suite import PromptVersion, Suite
+from evalbook.core.run import RunOptions
+from evalbook.core.suite import Suite
 from evalbook.errors import NotFoundError
 from evalbook.executor.estimate import Estimate, estimate_run
-from evalbook.executor.launch import prepare_run
-from evalbook.providers.base import Provider
+from evalbook.executor.launch import RunJob, prepare_run
 from evalbook.server.schemas.models import model_or_tier
 from evalbook.server.schemas.runs import RunCreate
 from evalbook.server.state import server_state
 from evalbook.storage.catalog import SuiteRef, suite_refs
-from evalbook.storage.queue import find_idempotent, mark_queued
-from evalbook.storage.run_admin import discard_unqueued
+from evalbook.storage.queue import find_idempotent
 from evalbook.storage.runs_query import WorkspaceRun, get_workspace_run
 from evalbook.storage.store import Store
 from evalbook.storage.workspaces import Workspace
 
 __all__ = ["estimate", "latest_ref", "launch", "submit_run"]
-
-Prepared = tuple[RunRecord, PromptVersion, ModelConfig, Provider]
 
 
 def latest_ref(store: Store, workspace_id: str, suite_id: str, version: str | None) -> SuiteRef:
@@ -51,6 +45,9 @@ def _options(body: RunCreate) -> RunOptions:
         case_ids=body.cases,
         max_cost=body.max_cost,
         use_cache=body.use_cache,
+        max_attempts=body.max_attempts,
+        retry_budget_s=body.retry_budget_s,
+        max_error_rate=body.max_error_rate,
     )
 
 
@@ -77,7 +74,7 @@ async def launch(
     """Validate, record and queue the run ``body`` describes; see :func:`submit_run`."""
     store = server_state(request).store
 
-    def prepare() -> Prepared:
+    def prepare() -> RunJob:
         config = model_or_tier(body.model)
         return prepare_run(
             store,
@@ -101,28 +98,23 @@ async def submit_run(
     request: Request,
     workspace: Workspace,
     key: str | None,
-    prepare: Callable[[], tuple[RunRecord, PromptVersion, ModelConfig, Provider]],
+    prepare: Callable[[], RunJob],
 ) -> tuple[WorkspaceRun, bool]:
     """Record a run with ``prepare`` (``executor.launch.prepare_run``, which validates
-    everything first), queue it and wake the worker. Returns the run and whether this
-    request created it: with an ``Idempotency-Key`` already used in the workspace, the
-    first request's run comes back instead, even when both requests race (the database's
-    unique key decides; the loser's unqueued run is removed before anyone saw it)."""
-    store = server_state(request).store
+    everything first) and hand it to the server's dispatcher. Returns the run and whether
+    this request created it: with an ``Idempotency-Key`` already used in the workspace,
+    the first request's run comes back instead, even when both requests race (the
+    dispatcher settles it; the loser's unqueued run is removed before anyone saw it)."""
+    state = server_state(request)
+    store = state.store
     if key is not None:
         existing = await run_in_threadpool(find_idempotent, store, workspace.id, key)
         if existing is not None:
             return await run_in_threadpool(get_workspace_run, store, workspace.id, existing), False
-    run, _version, _config, provider = await run_in_threadpool(prepare)
-    await provider.aclose()
-    try:
-        await run_in_threadpool(mark_queued, store, run.id, idempotency_key=key)
-    except sa.exc.IntegrityError:
-        await run_in_threadpool(discard_unqueued, store, run.id)
-        assert key is not None  # only the idempotency key is unique among these columns
-        winner = await run_in_threadpool(find_idempotent, store, workspace.id, key)
-        if winner is None:  # pragma: no cover - the winner cannot vanish
-            raise
-        return await run_in_threadpool(get_workspace_run, store, workspace.id, winner), False
-    server_state(request).wake_worker()
-    return await run_in_threadpool(get_workspace_run, store, workspace.id, run.id), True
+    job = await run_in_threadpool(prepare)
+    await job.aclose()  # a worker executes it, with a provider of its own
+    queued = await run_in_threadpool(
+        lambda: state.dispatcher.submit(job.run.id, idempotency_key=key)
+    )
+    found = await run_in_threadpool(get_workspace_run, store, workspace.id, queued)
+    return found, queued == job.run.id

@@ -14,8 +14,8 @@ from typing import Any
 
 from evalbook.server.settings import ServerSettings
 from evalbook.server.state import ServerState
+from evalbook.webhooks.delivery import deliver_forever, webhook_hook
 from evalbook.worker.pool import WorkerPool
-from evalbook.worker.webhooks import deliver_forever, webhook_hook
 
 __all__ = ["Service", "default_services", "webhook_service", "worker_service"]
 

@@ -28,7 +28,7 @@ import sqlalchemy as sa
 from evalbook.storage import tables as t
 from evalbook.storage.store import Store
 from evalbook.storage.workspaces import KEY_PREFIX, Workspace
-from evalbook.worker.webhook_signing import server_key
+from evalbook.webhooks.signing import server_key
 
 __all__ = [
     "ANON_COOKIE",

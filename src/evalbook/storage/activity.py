@@ -22,10 +22,12 @@ from evalbook.storage.store import Store
 
 __all__ = [
     "MAX_CELLS",
+    "AliasSummary",
     "Grid",
     "Readiness",
     "SavedModel",
     "active_runs",
+    "alias_summary",
     "compare_readiness",
     "newest_failure",
     "plan_keys",
@@ -185,8 +187,36 @@ def plan_keys(store: Store, run: RunRecord) -> list[tuple[str, int]]:
     return found
 
 
+#: Grids of finished runs (they change only when the run does: a resume changes its
+#: status, so its key): the board shows recently finished runs on every load.
+_GRIDS: dict[tuple[Any, ...], Grid] = {}
+_GRIDS_LOCK = threading.Lock()
+
+
 def progress_grid(store: Store, run: RunRecord, *, max_cells: int = MAX_CELLS) -> Grid:
     """The run's cells from its recorded results (plan position ``seq``)."""
+    if not run.status.finished:
+        return _progress_grid(store, run, max_cells)
+    key = (
+        str(store.engine.url),
+        run.id,
+        run.status.value,
+        run.finished_at,
+        run.counts.model_dump_json(),
+        max_cells,
+    )
+    with _GRIDS_LOCK:
+        found = _GRIDS.get(key)
+    if found is None:
+        found = _progress_grid(store, run, max_cells)
+        with _GRIDS_LOCK:
+            if len(_GRIDS) >= 64:
+                _GRIDS.pop(next(iter(_GRIDS)))
+            _GRIDS[key] = found
+    return found
+
+
+def _progress_grid(store: Store, run: RunRecord, max_cells: int) -> Grid:
     total = max(run.counts.total, 0)
     per = max(1, -(-total // max_cells))
     n = -(-total // per) if total else 0
@@ -194,17 +224,25 @@ def progress_grid(store: Store, run: RunRecord, *, max_cells: int = MAX_CELLS) -
     failed = [0] * n
     errored = [0] * n
     r = t.results.c
+    # Counted per cell by the database: a finished run of 100,000 cases sends back a
+    # thousand rows, not a hundred thousand.
+    bucket = r.seq // per if per > 1 else r.seq
+    query = (
+        sa.select(
+            bucket,
+            sa.func.count(),
+            sa.func.sum(sa.case((r.status == "failed", 1), else_=0)),
+            sa.func.sum(sa.case((r.status == "error", 1), else_=0)),
+        )
+        .where(r.run_id == run.id, r.seq >= 0, r.seq < total)
+        .group_by(bucket)
+    )
     with store.engine.connect() as conn:
-        rows = conn.execute(sa.select(r.seq, r.status).where(r.run_id == run.id)).all()
-    for seq, status in rows:
-        if seq is None or not 0 <= seq < total:
-            continue
-        i = seq // per
-        done[i] += 1
-        if status == "failed":
-            failed[i] += 1
-        elif status == "error":
-            errored[i] += 1
+        rows = conn.execute(query).all() if total else []
+    for i, count, fails, errors in rows:
+        done[i] += int(count)
+        failed[i] += int(fails or 0)
+        errored[i] += int(errors or 0)
     keys = plan_keys(store, run) if total else []
     cells = []
     for i in range(n):
@@ -243,3 +281,42 @@ def recent_models(store: Store, workspace_id: str, *, limit: int = 20) -> list[S
         return [
             SavedModel(row.hash, dict(row.config), as_utc(row.last)) for row in conn.execute(query)
         ]
+
+
+@dataclass(frozen=True)
+class AliasSummary:
+    """An alias of the workspace: its completed runs and the latest one."""
+
+    alias: str
+    completed: int
+    latest: RunRecord
+
+
+def alias_summary(store: Store, workspace_id: str, *, limit: int = 30) -> list[AliasSummary]:
+    """The workspace's aliases with completed runs, the most recently run first."""
+    c = t.runs.c
+    live = sa.and_(
+        c.workspace_id == workspace_id,
+        c.archived_at.is_(None),
+        c.status == "completed",
+        c.alias.is_not(None),
+    )
+    groups = (
+        sa.select(c.alias, sa.func.count().label("n"), sa.func.max(c.created_at).label("last"))
+        .where(live)
+        .group_by(c.alias)
+        .order_by(sa.desc("last"))
+        .limit(limit)
+    )
+    found = []
+    with store.engine.connect() as conn:
+        for alias, n, _last in conn.execute(groups).all():
+            row = conn.execute(
+                sa.select(t.runs)
+                .where(live, c.alias == alias)
+                .order_by(c.created_at.desc(), c.id.desc())
+                .limit(1)
+            ).first()
+            if row is not None:
+                found.append(AliasSummary(alias, int(n), row_to_run(row)))
+    return found

@@ -17,6 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from evalbook.storage import tables as t
+from evalbook.storage.rows import JsonText
 
 
 def _is_json(column: sa.Column[Any]) -> bool:
@@ -36,12 +37,13 @@ class BulkUpsert:
         self.columns = list(table.c)
         self.names = [c.name for c in self.columns]
         is_json_col = [_is_json(c) for c in self.columns]
-        # Per column: (name, converter or None, whether NULL must be written as JSON null).
-        self._plan: list[tuple[str, Any, bool]] = []
-        for column, is_json in zip(self.columns, is_json_col, strict=True):
+        # The columns whose values need work: (position, converter or None, whether NULL
+        # must be written as JSON null); every other value is passed as it is.
+        self._plan: list[tuple[int, Any, bool]] = []
+        for i, (column, is_json) in enumerate(zip(self.columns, is_json_col, strict=True)):
             sqlite_time = _is_time(column) and dialect == "sqlite"
-            convert = _dump if is_json else _sqlite_time if sqlite_time else None
-            self._plan.append((column.name, convert, is_json))
+            if is_json or sqlite_time:
+                self._plan.append((i, _dump if is_json else _sqlite_time, is_json))
         mark = "?" if dialect == "sqlite" else "%s"
         values = ", ".join(
             f"{mark}::jsonb" if dialect == "postgresql" and j else mark for j in is_json_col
@@ -53,15 +55,16 @@ class BulkUpsert:
             f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
         )
 
-    def params(self, row: dict[str, Any]) -> tuple[Any, ...]:
-        out: list[Any] = []
-        for name, convert, is_json in self._plan:
-            value = row.get(name)
+    def params(self, row: dict[str, Any]) -> list[Any]:
+        out = list(map(row.get, self.names))
+        for i, convert, is_json in self._plan:
+            value = out[i]
             if value is None:
-                out.append("null" if is_json else None)
+                if is_json:
+                    out[i] = "null"
             else:
-                out.append(value if convert is None else convert(value))
-        return tuple(out)
+                out[i] = convert(value)
+        return out
 
     def execute(self, cursor: Any, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
@@ -69,6 +72,8 @@ class BulkUpsert:
 
 
 def _dump(value: Any) -> str:
+    if isinstance(value, JsonText):
+        return value
     return json.dumps(value, ensure_ascii=False)
 
 
@@ -80,13 +85,18 @@ def _sqlite_time(value: datetime) -> str:
 
 
 class ResultWriterSQL:
-    """Upserts results and replaces their scores, in the caller's transaction."""
+    """Upserts results and replaces their scores, in the caller's transaction.
+
+    On SQLite: ``executemany`` of ``INSERT … ON CONFLICT`` (one writer, in-process, already
+    the fastest way in). On PostgreSQL: :class:`PgCopyWriter`.
+    """
 
     def __init__(self, dialect: str) -> None:
         self.dialect = dialect
         self.results = BulkUpsert(t.results, dialect, conflict=["id"])
         self.scores = BulkUpsert(t.scores, dialect, conflict=["result_id", "scorer_id"])
         self._mark = "?" if dialect == "sqlite" else "%s"
+        self._copy = PgCopyWriter() if dialect == "postgresql" else None
 
     def write(
         self,
@@ -94,13 +104,90 @@ class ResultWriterSQL:
         result_rows: Sequence[dict[str, Any]],
         score_rows: Sequence[dict[str, Any]],
     ) -> None:
+        if not result_rows:
+            return
         cursor = conn.connection.cursor()
         try:
+            if self._copy is not None:
+                self._copy.write(cursor, self.results, self.scores, result_rows, score_rows)
+                return
             ids = [r["id"] for r in result_rows]
-            if ids:
-                marks = ", ".join([self._mark] * len(ids))
-                cursor.execute(f"DELETE FROM scores WHERE result_id IN ({marks})", ids)
+            marks = ", ".join([self._mark] * len(ids))
+            cursor.execute(f"DELETE FROM scores WHERE result_id IN ({marks})", ids)
             self.results.execute(cursor, result_rows)
             self.scores.execute(cursor, score_rows)
         finally:
             cursor.close()
+
+
+def _stage(table: sa.Table) -> str:
+    return f"evalbook_stage_{table.name}"
+
+
+def _merge_sql(table: sa.Table, conflict: Sequence[str]) -> str:
+    """Move the staged rows into ``table``: new keys inserted, changed rows updated, rows
+    equal to what is stored left alone (a duplicate delivery writes no tuple)."""
+    names = [c.name for c in table.c]
+    rest = [n for n in names if n not in conflict]
+    cols = ", ".join(names)
+    mine = ", ".join(f"{table.name}.{n}" for n in rest)
+    theirs = ", ".join(f"excluded.{n}" for n in rest)
+    return (
+        f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {_stage(table)}"
+        f" ORDER BY {', '.join(conflict)}"
+        f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET"
+        f" {', '.join(f'{n} = excluded.{n}' for n in rest)}"
+        f" WHERE ({mine}) IS DISTINCT FROM ({theirs})"
+    )
+
+
+class PgCopyWriter:
+    """PostgreSQL: ``COPY`` into session-local staging tables, then one statement per
+    table moves the rows in (``INSERT … SELECT … ON CONFLICT``).
+
+    Why: row-at-a-time ``INSERT`` costs a server round of parsing, planning and executing
+    per row (measured 630 result rows/s on a loaded 2-core machine); ``COPY`` streams the
+    batch and the merge is one set-based statement. The upsert stays idempotent by the
+    result's identity (``id`` is derived from ``(run_id, case_id, epoch)``), rows are
+    merged in key order so two workers delivering the same shard cannot deadlock, and a
+    score a newer delivery no longer has is deleted. The staging tables are ``TEMP … ON
+    COMMIT DELETE ROWS``: created once per connection, emptied by every commit, invisible
+    to other sessions.
+    """
+
+    def __init__(self) -> None:
+        r, s = t.results, t.scores
+        self.create = "; ".join(
+            f"CREATE TEMP TABLE IF NOT EXISTS {_stage(x)} (LIKE {x.name}) ON COMMIT DELETE ROWS"
+            for x in (r, s)
+        )
+        self.merge = f"{_merge_sql(r, ['id'])}; {_merge_sql(s, ['result_id', 'scorer_id'])}"
+        # Scores of a stored result that the new delivery does not have. Found per staged
+        # result through the scores' primary key (the LATERAL with OFFSET 0 cannot be
+        # flattened into a join, which the planner, knowing nothing of the unanalysed
+        # staging table, would run as a scan of every score) and deleted by row address.
+        self.stale = (
+            "DELETE FROM scores WHERE ctid = ANY(ARRAY("
+            f"SELECT old.ctid FROM {_stage(r)} r, LATERAL (SELECT ctid, scorer_id FROM scores"
+            " WHERE scores.result_id = r.id OFFSET 0) old"
+            f" WHERE NOT EXISTS (SELECT 1 FROM {_stage(s)} n"
+            " WHERE n.result_id = r.id AND n.scorer_id = old.scorer_id)))"
+        )
+
+    def write(
+        self,
+        cursor: Any,
+        results: BulkUpsert,
+        scores: BulkUpsert,
+        result_rows: Sequence[dict[str, Any]],
+        score_rows: Sequence[dict[str, Any]],
+    ) -> None:
+        cursor.execute(self.create)
+        for upsert, rows in ((results, result_rows), (scores, score_rows)):
+            if not rows:
+                continue
+            names = ", ".join(upsert.names)
+            with cursor.copy(f"COPY {_stage(upsert.table)} ({names}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(upsert.params(row))
+        cursor.execute(f"{self.merge}; {self.stale}")

@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 
-from evalbook.core.suite import PromptVersion, Suite
+from evalbook.core.suite import Case, PromptVersion, Suite
 from evalbook.errors import UserError
 from evalbook.storage import tables as t
 from evalbook.storage.rows import as_utc
@@ -26,7 +26,9 @@ __all__ = [
     "SuiteRef",
     "prompt_refs",
     "register_suite",
+    "suite_cases",
     "suite_refs",
+    "suite_run_counts",
 ]
 
 Registration = Literal["created", "exists", "conflict"]
@@ -67,12 +69,12 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
     mapped = sa.select(ws.suite_hash).where(
         ws.workspace_id == workspace_id, ws.suite_id == suite.id, ws.version == suite.version
     )
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         existing = conn.execute(mapped).scalar_one_or_none()
         if existing is not None:
             return existing, ("exists" if existing == suite_hash else "conflict")
         _check_prompt_versions(conn, suite.prompt.name, suite.prompt.versions)
-        store._insert_ignore(
+        store.insert_ignore(
             conn,
             t.prompt_versions,
             [
@@ -86,7 +88,7 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
                 for v in suite.prompt.versions
             ],
         )
-        store._insert_ignore(
+        store.insert_ignore(
             conn,
             t.suites,
             [
@@ -102,7 +104,7 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
                 }
             ],
         )
-        store._insert_ignore(
+        store.insert_ignore(
             conn,
             t.workspace_suites,
             [
@@ -118,7 +120,7 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
         winner = conn.execute(mapped).scalar_one()
         if winner != suite_hash:  # a concurrent registration of other content won
             return winner, "conflict"
-        store._insert_ignore(
+        store.insert_ignore(
             conn,
             t.workspace_prompts,
             [
@@ -205,3 +207,21 @@ def prompt_refs(store: Store, workspace_id: str, name: str | None = None) -> lis
     for pname, version, h, at in sorted(rows, key=lambda row: as_utc(row[3])):
         found.setdefault((pname, version), PromptRef(pname, version, h, as_utc(at)))
     return sorted(found.values(), key=lambda ref: (ref.name, ref.version))
+
+
+def suite_run_counts(store: Store, workspace_id: str) -> dict[str, int]:
+    """``suite id → how many runs`` of the workspace."""
+    c = t.runs.c
+    query = (
+        sa.select(c.suite_id, sa.func.count())
+        .where(c.workspace_id == workspace_id)
+        .group_by(c.suite_id)
+    )
+    with store.engine.connect() as conn:
+        return {sid: int(n) for sid, n in conn.execute(query)}
+
+
+def suite_cases(store: Store, ref: SuiteRef, start: int, limit: int) -> list[Case]:
+    """Cases ``start`` … ``start + limit`` of a suite version, in suite order (the parsed
+    suite is cached by the store: paging does not parse it again)."""
+    return list(store.get_suite(ref.hash).cases[start : start + limit])

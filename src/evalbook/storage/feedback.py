@@ -29,6 +29,7 @@ from evalbook.storage.store import Store
 __all__ = [
     "KindRecord",
     "add_feedback",
+    "feedback_of_results",
     "latest_feedback",
     "list_feedback",
     "records_of_kind",
@@ -62,7 +63,7 @@ def add_feedback(
     """
     run = store.get_run(run_id)
     now = datetime.now(UTC)
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         result_id = _result_id(conn, run.id, case_id, epoch, still=not run.status.finished)
         last = conn.execute(
             sa.select(sa.func.max(t.feedback.c.created_at)).where(
@@ -141,6 +142,21 @@ def list_feedback(
     ]
 
 
+def feedback_of_results(store: Store, result_ids: Sequence[str]) -> dict[str, list[Feedback]]:
+    """``result_id → feedback rows`` (oldest first) of a few results (a page of them)."""
+    if not result_ids:
+        return {}
+    f = t.feedback.c
+    q = sa.select(t.feedback).where(f.result_id.in_(list(result_ids)))
+    with store.engine.connect() as conn:
+        rows = conn.execute(q.order_by(f.created_at, f.id)).all()
+    out: dict[str, list[Feedback]] = {}
+    for r in rows:
+        row = Feedback.model_validate({**r._mapping, "created_at": as_utc(r.created_at)})
+        out.setdefault(row.result_id, []).append(row)
+    return out
+
+
 def latest_feedback(store: Store, run_id: str, *, name: str | None = None) -> list[Feedback]:
     """The latest scored row per (result, name, author), oldest first (see
     :func:`~evalbook.core.feedback.latest_scores`): what feedback means count."""
@@ -149,7 +165,7 @@ def latest_feedback(store: Store, run_id: str, *, name: str | None = None) -> li
 
 def set_feedback_scores(store: Store, run_id: str, summary: str | None) -> None:
     """Write the run's derived ``feedback_scores`` (and nothing else of the run row)."""
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(feedback_scores=summary))
 
 

@@ -20,7 +20,7 @@ __all__ = ["latest_kinds", "save_kind", "workspace_kind"]
 def save_kind(store: Store, workspace_id: str, kind: GenerationKind) -> tuple[GenerationKind, bool]:
     """Record ``kind`` (its ``version`` is assigned); returns it and whether it is new."""
     body_hash = kind.hash
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         latest = conn.execute(
             sa.select(t.kinds.c.version, t.kinds.c.hash, t.kinds.c.body)
             .where(t.kinds.c.workspace_id == workspace_id, t.kinds.c.name == kind.name)

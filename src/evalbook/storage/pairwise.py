@@ -146,7 +146,7 @@ def create_comparison(
         summary={"status": "running"},
         created_at=datetime.now(UTC),
     )
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         conn.execute(sa.insert(t.pairwise_comparisons), [record.model_dump()])
     return record
 
@@ -156,13 +156,13 @@ def add_judgments(store: Store, comparison_id: str, judgments: Sequence[Pairwise
     if not judgments:
         return
     rows = [{"comparison_id": comparison_id, **j.model_dump()} for j in judgments]
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         conn.execute(sa.insert(t.pairwise_judgments), rows)
 
 
 def finish_comparison(store: Store, comparison_id: str, summary: dict[str, Any]) -> None:
     """Write a comparison's summary (and nothing else of its row)."""
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         conn.execute(
             sa.update(t.pairwise_comparisons)
             .where(t.pairwise_comparisons.c.id == comparison_id)

@@ -1,4 +1,4 @@
-"""The run queue, in the database: submit, claim with a lease, renew, cancel, events.
+"""The run queue, in the database: submit, claim with a lease, renew, cancel.
 
 Why the database and not an in-memory queue: a queued run must survive the server
 dying, and any process sharing the database (a second server, ``evalbook worker``) may
@@ -17,8 +17,7 @@ executing in-process holds no lease and must not be taken over.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,16 +30,17 @@ from evalbook.storage.rows import as_utc
 from evalbook.storage.store import Store
 
 __all__ = [
-    "StoredEvent",
-    "append_events",
     "cancel_requested",
     "claim",
     "find_idempotent",
+    "hold",
+    "interrupted",
+    "lease_owner",
     "mark_queued",
-    "read_events",
     "release",
     "renew",
     "request_cancel",
+    "take_over",
 ]
 
 _ACTIVE = (RunStatus.pending.value, RunStatus.running.value)
@@ -56,7 +56,7 @@ def mark_queued(store: Store, run_id: str, *, idempotency_key: str | None = None
     values: dict[str, Any] = {"queued_at": _now()}
     if idempotency_key is not None:
         values["idempotency_key"] = idempotency_key
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(**values))
 
 
@@ -68,8 +68,10 @@ def find_idempotent(store: Store, workspace_id: str, key: str) -> str | None:
         return conn.execute(query).scalar_one_or_none()
 
 
-def claim(store: Store, owner: str, *, lease_s: float) -> str | None:
-    """Take the oldest queued run nobody holds (or whose holder's lease ran out)."""
+def claim(store: Store, owner: str, *, lease_s: float, holding: Collection[str] = ()) -> str | None:
+    """Take the oldest queued run nobody holds (or whose holder's lease ran out), other
+    than the runs in ``holding``: those the caller executes already, whose lease may have
+    run out while a write stalled — claiming one again would execute it twice."""
     r = t.runs.c
     now = _now()
     free = sa.or_(r.lease_expires_at.is_(None), r.lease_expires_at < now)
@@ -80,13 +82,14 @@ def claim(store: Store, owner: str, *, lease_s: float) -> str | None:
             r.status.in_(_ACTIVE),
             r.archived_at.is_(None),
             free,
+            *([r.id.not_in(list(holding))] if holding else []),
         )
         .order_by(r.queued_at, r.id)
         .limit(1)
     )
     if store.dialect == "postgresql":
         candidates = candidates.with_for_update(skip_locked=True)
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         run_id = conn.execute(candidates).scalar_one_or_none()
         if run_id is None:
             return None
@@ -98,11 +101,75 @@ def claim(store: Store, owner: str, *, lease_s: float) -> str | None:
         return run_id if taken.rowcount == 1 else None
 
 
+def hold(store: Store, run_id: str, owner: str, *, lease_s: float) -> bool:
+    """Take the lease of a run this process executes itself (the CLI, ``evalbook.run``).
+
+    False when another owner holds a lease that has not expired: that process is still
+    executing the run, and two executions of one run must not overlap."""
+    r = t.runs.c
+    now = _now()
+    free = sa.or_(r.lease_owner.is_(None), r.lease_owner == owner, r.lease_expires_at < now)
+    with store.write() as conn:
+        taken = conn.execute(
+            sa.update(t.runs)
+            .where(r.id == run_id, free)
+            .values(lease_owner=owner, lease_expires_at=now + timedelta(seconds=lease_s))
+        )
+    return taken.rowcount == 1
+
+
+def interrupted(
+    store: Store, run_ids: Sequence[str], *, gone: Callable[[str], bool] | None = None
+) -> set[str]:
+    """Which of ``run_ids`` are active runs whose executing process is gone: run in a
+    process (not queued for a worker) whose lease expired, or whose owner ``gone(owner)``
+    says is dead (a process of this machine that no longer exists). They stay as
+    recorded until a user resumes (``evalbook resume``) or cancels (``evalbook runs
+    cancel``) them."""
+    if not run_ids:
+        return set()
+    r = t.runs.c
+    query = sa.select(r.id, r.lease_owner, r.lease_expires_at).where(
+        r.id.in_(list(run_ids)),
+        r.status.in_(_ACTIVE),
+        r.queued_at.is_(None),
+        r.lease_owner.is_not(None),
+    )
+    now = _now()
+    with store.engine.connect() as conn:
+        rows = conn.execute(query).all()
+    out = set()
+    for row in rows:
+        expires = as_utc(row.lease_expires_at)
+        if (expires is not None and expires < now) or (gone is not None and gone(row.lease_owner)):
+            out.add(row.id)
+    return out
+
+
+def take_over(store: Store, run_id: str, old_owner: str, owner: str, *, lease_s: float) -> bool:
+    """Take the lease from ``old_owner`` (known to be gone) unless someone else did first."""
+    r = t.runs.c
+    with store.write() as conn:
+        taken = conn.execute(
+            sa.update(t.runs)
+            .where(r.id == run_id, r.lease_owner == old_owner)
+            .values(lease_owner=owner, lease_expires_at=_now() + timedelta(seconds=lease_s))
+        )
+    return taken.rowcount == 1
+
+
+def lease_owner(store: Store, run_id: str) -> str | None:
+    with store.engine.connect() as conn:
+        return conn.execute(
+            sa.select(t.runs.c.lease_owner).where(t.runs.c.id == run_id)
+        ).scalar_one_or_none()
+
+
 def renew(store: Store, run_id: str, owner: str, *, lease_s: float) -> bool:
     """Extend ``owner``'s lease; False when the lease was lost (another worker took the
     run after this one stalled past its lease) — the caller must stop working on it."""
     r = t.runs.c
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         result = conn.execute(
             sa.update(t.runs)
             .where(r.id == run_id, r.lease_owner == owner)
@@ -114,7 +181,7 @@ def renew(store: Store, run_id: str, owner: str, *, lease_s: float) -> bool:
 def release(store: Store, run_id: str, owner: str) -> None:
     """Give the run up (finished, or shutting down: another worker may resume it now)."""
     r = t.runs.c
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         conn.execute(
             sa.update(t.runs)
             .where(r.id == run_id, r.lease_owner == owner)
@@ -123,14 +190,15 @@ def release(store: Store, run_id: str, owner: str) -> None:
 
 
 def request_cancel(store: Store, run_id: str) -> RunStatus:
-    """Cancel a run: at once when nobody has started it, else by asking its worker (which
-    stops launching, lets finished results land, and marks it ``canceled``).
+    """Cancel a run: at once when nobody has started it, else by asking its executor (which
+    stops launching, lets finished results land, and marks it ``canceled``). A run whose
+    process is gone is ended by ``executor.lease.cancel_run``, which summarises it.
 
     Returns the status the run has after the call; a finished run is left as it was.
     """
     r = t.runs.c
     now = _now()
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         row = conn.execute(
             sa.select(r.status, r.lease_owner, r.lease_expires_at).where(r.id == run_id)
         ).first()
@@ -163,40 +231,3 @@ def cancel_requested(store: Store, run_id: str) -> bool:
             sa.select(t.runs.c.cancel_requested).where(t.runs.c.id == run_id)
         ).scalar_one_or_none()
     return bool(value)
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    id: int
-    run_id: str
-    kind: str
-    data: dict[str, Any]
-    created_at: datetime
-
-
-def append_events(store: Store, events: Sequence[tuple[str, str, dict[str, Any]]]) -> None:
-    """Append ``(run_id, kind, data)`` events in one transaction, in order."""
-    if not events:
-        return
-    now = _now()
-    rows = [
-        {"run_id": run, "kind": kind, "data": data, "created_at": now} for run, kind, data in events
-    ]
-    with store._writer.begin() as conn:
-        conn.execute(sa.insert(t.run_events), rows)
-
-
-def read_events(
-    store: Store, run_id: str, *, after: int = 0, limit: int = 500
-) -> list[StoredEvent]:
-    """Events of ``run_id`` with an id above ``after`` (a stream's ``Last-Event-ID``)."""
-    e = t.run_events.c
-    query = (
-        sa.select(e.id, e.run_id, e.kind, e.data, e.created_at)
-        .where(e.run_id == run_id, e.id > after)
-        .order_by(e.id)
-        .limit(limit)
-    )
-    with store.engine.connect() as conn:
-        rows = conn.execute(query).all()
-    return [StoredEvent(row.id, row.run_id, row.kind, row.data, row.created_at) for row in rows]

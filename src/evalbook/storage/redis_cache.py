@@ -6,28 +6,62 @@ the run database and forgets them on its own (default 24 hours, ``EVALBOOK_CACHE
 so the cache never grows without bound. Entries are scoped per prompt: the scope is part
 of every cache key's hash, and each scope keeps a set of its keys so one prompt's entries
 can be cleared alone. The first writer of a key wins (``SET NX``), as in the database.
+
+A cache is an optimisation, never a reason to lose an answer: when Redis fails (stopped,
+unreachable, out of memory) reads answer "not cached" and writes are dropped, with one
+warning, and the cache is tried again a minute later.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import os
+import time
 from collections.abc import Sequence
 from typing import Any
+
+from evalbook.errors import MissingExtraError
 
 __all__ = ["DEFAULT_TTL_S", "RedisCache", "redis_cache_from_env"]
 
 DEFAULT_TTL_S = 24 * 3600
+#: Seconds a failed cache is left alone before it is tried again.
+RETRY_AFTER_S = 60.0
+
+log = logging.getLogger("evalbook.cache")
 
 
 class RedisCache:
     def __init__(self, url: str, *, ttl_s: int = DEFAULT_TTL_S, prefix: str = "evalbook:") -> None:
-        import redis
+        try:
+            import redis
+        except ImportError as exc:
+            raise MissingExtraError("a Redis response cache", "redis") from exc
 
         self.client = redis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
         self.ttl_s = ttl_s
         self.prefix = prefix
         self.url = url
+        #: While set (a monotonic time), the cache failed and is skipped until then.
+        self.down_until: float | None = None
+
+    def _available(self) -> bool:
+        return self.down_until is None or time.monotonic() >= self.down_until
+
+    def _failed(self, exc: Exception) -> None:
+        if self.down_until is None:
+            log.warning(
+                "response cache %s failed (%s); going on without it and trying again in %gs",
+                self._shown_url(),
+                exc,
+                RETRY_AFTER_S,
+            )
+        self.down_until = time.monotonic() + RETRY_AFTER_S
+
+    def _shown_url(self) -> str:
+        host = self.url.rsplit("@", 1)[-1]  # never a password in a log
+        return host if "://" in host else f"redis://{host}"
 
     def _key(self, key: str) -> str:
         return f"{self.prefix}cache:{key}"
@@ -36,13 +70,18 @@ class RedisCache:
         return f"{self.prefix}scope:{scope}"
 
     def get_many(self, keys: Sequence[str]) -> dict[str, dict[str, Any]]:
-        if not keys:
+        if not keys or not self._available():
             return {}
-        values = self.client.mget([self._key(k) for k in keys])
+        try:
+            values = self.client.mget([self._key(k) for k in keys])
+        except Exception as exc:  # redis.RedisError, OSError: a cache miss, never an error
+            self._failed(exc)
+            return {}
+        self.down_until = None
         return {k: json.loads(v) for k, v in zip(keys, values, strict=True) if v is not None}
 
     def put_many(self, entries: Sequence[dict[str, Any]]) -> None:
-        if not entries:
+        if not entries or not self._available():
             return
         pipe = self.client.pipeline(transaction=False)
         for entry in entries:
@@ -50,7 +89,12 @@ class RedisCache:
             pipe.set(self._key(entry["key"]), body, ex=self.ttl_s, nx=True)
             pipe.sadd(self._scope(entry["scope"]), entry["key"])
             pipe.expire(self._scope(entry["scope"]), self.ttl_s)
-        pipe.execute()
+        try:
+            pipe.execute()
+        except Exception as exc:  # the answers are recorded already; only reuse is lost
+            self._failed(exc)
+            return
+        self.down_until = None
 
     def clear(self, scope: str | None = None) -> int:
         """Delete one scope's entries (or every entry of this prefix); the number deleted."""

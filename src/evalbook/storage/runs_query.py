@@ -28,9 +28,13 @@ __all__ = [
     "ResultFilter",
     "RunFilter",
     "WorkspaceRun",
+    "asks_for_review",
+    "awaiting_review",
+    "count_awaiting_review",
     "get_workspace_run",
     "list_workspace_runs",
     "query_results",
+    "result_seq",
 ]
 
 
@@ -143,14 +147,49 @@ def get_workspace_run(store: Store, workspace_id: str, run_id: str) -> Workspace
     return _workspace_run(row)
 
 
+def awaiting_review(result_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
+    """Whether a ``human`` scorer marked the result for review (and it did not error) and
+    no feedback row gives it a score or a label yet (a comment alone is not a review)."""
+    sc, f = t.scores.c, t.feedback.c
+    wanted = sa.select(sa.literal(1)).where(
+        sc.result_id == result_id, sc.kind == "human", sc.error.is_(None)
+    )
+    reviewed = sa.select(sa.literal(1)).where(
+        f.result_id == result_id, sa.or_(f.score.is_not(None), f.label.is_not(None))
+    )
+    return sa.and_(sa.exists(wanted), ~sa.exists(reviewed))
+
+
+def asks_for_review(store: Store, run: RunRecord) -> bool:
+    """Whether the run's suite has a ``human`` scorer (suite-wide or on a case): without
+    one nothing awaits review, and the queue needs no query."""
+    suite = store.get_suite(run.suite_hash)
+    if any(spec.base_type == "human" for spec in suite.scorers):
+        return True
+    return any(spec.base_type == "human" for case in suite.cases for spec in case.scorers)
+
+
+def count_awaiting_review(store: Store, run_id: str) -> int:
+    """How many results of the run await a human review."""
+    r = t.results.c
+    query = sa.select(sa.func.count()).where(r.run_id == run_id, awaiting_review(r.id))
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
 @dataclass(frozen=True)
 class ResultFilter:
-    """``failed_only``: failed and errored results; ``q``: a case-insensitive substring of
-    the output or the case id."""
+    """``failed_only``: failed and errored results; ``errored_only``: errored results;
+    ``scorer``: results this scorer scored (with ``failed_only``: that it did not pass);
+    ``q``: a case-insensitive substring of the output or the case id."""
 
     failed_only: bool = False
     section: str | None = None
     q: str | None = None
+    errored_only: bool = False
+    scorer: str | None = None
+    #: Results a ``human`` scorer marked for review that have no score or label yet.
+    awaiting_review: bool = False
 
 
 def query_results(
@@ -167,6 +206,16 @@ def query_results(
     q = sa.select(t.results).where(r.run_id == run_id, r.seq > after_seq)
     if flt.failed_only:
         q = q.where(r.status != "passed")
+    if flt.errored_only:
+        q = q.where(r.status == "error")
+    if flt.scorer is not None:
+        sc = t.scores.c
+        scored = sa.select(sa.literal(1)).where(sc.result_id == r.id, sc.name == flt.scorer)
+        if flt.failed_only:
+            scored = scored.where(sa.or_(sc.passed.is_not(True), sc.error.is_not(None)))
+        q = q.where(sa.exists(scored))
+    if flt.awaiting_review:
+        q = q.where(awaiting_review(r.id))
     if flt.section is not None:
         q = q.where(r.section == flt.section)
     if flt.q:
@@ -182,7 +231,7 @@ def query_results(
         rows: Sequence[Any] = conn.execute(q).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        results = store._hydrate(conn, rows) if rows else []
+        results = store.hydrate(conn, rows) if rows else []
     return results, (rows[-1].seq if more else None)
 
 
@@ -208,3 +257,11 @@ def result_previews(store: Store, run_id: str, *, chars: int = 200) -> list[Resu
     )
     with store.engine.connect() as conn:
         return [ResultPreview(*row) for row in conn.execute(query)]
+
+
+def result_seq(store: Store, run_id: str, case_id: str, epoch: int = 0) -> int | None:
+    """The plan position of a result (``None`` when it is not recorded)."""
+    r = t.results.c
+    query = sa.select(r.seq).where(r.run_id == run_id, r.case_id == case_id, r.epoch == epoch)
+    with store.engine.connect() as conn:
+        return conn.execute(query).scalar_one_or_none()

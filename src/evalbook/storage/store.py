@@ -8,7 +8,9 @@ duplicates a case.
 from __future__ import annotations
 
 import base64
+import errno
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +21,7 @@ from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import Result
 from evalbook.core.run import RunRecord
 from evalbook.core.suite import PromptVersion, Suite
-from evalbook.errors import NotFoundError, StorageError, UserError
+from evalbook.errors import NotFoundError, StorageError, StorageFull, UserError
 from evalbook.storage import tables as t
 from evalbook.storage.bulk import ResultWriterSQL
 from evalbook.storage.columns import CaseChunk, ScoreChunk, case_chunks, score_chunks
@@ -28,6 +30,27 @@ from evalbook.storage.redis_cache import redis_cache_from_env
 from evalbook.storage.rows import result_to_rows, row_to_run, rows_to_result, run_to_row
 
 _SUITES_KEPT = 32
+
+
+def is_full(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what caused it) says the database or its disk is full: SQLite's
+    SQLITE_FULL, PostgreSQL's disk_full (53100), or ENOSPC."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        orig = getattr(seen, "orig", None)
+        for err in (seen, orig):
+            if err is None:
+                continue
+            if getattr(err, "sqlite_errorcode", None) == 13:  # SQLITE_FULL
+                return True
+            if getattr(err, "sqlstate", None) == "53100":
+                return True
+            if isinstance(err, OSError) and err.errno == errno.ENOSPC:
+                return True
+            if "database or disk is full" in str(err):
+                return True
+        seen = seen.__cause__ or seen.__context__
+    return False
 
 
 def _now() -> datetime:
@@ -65,9 +88,19 @@ class Store:
 
         return redact_url(str(self.engine.url))
 
-    # -- helpers -------------------------------------------------------------------------
+    # -- transactions: the one idiom of the query modules of storage/ -------------------
 
-    def _insert(self, table: sa.Table) -> Any:
+    def write(self) -> AbstractContextManager[sa.Connection]:
+        """A write transaction, committed at the end of the block (on SQLite it takes the
+        write lock up front, so that two writers never deadlock upgrading a read)."""
+        return self._writer.begin()
+
+    def read(self) -> AbstractContextManager[sa.Connection]:
+        """A connection for reading."""
+        return self.engine.connect()
+
+    def insert(self, table: sa.Table) -> Any:
+        """An ``INSERT`` of the database's dialect (with ``on_conflict_do_…``)."""
         if self.dialect == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
 
@@ -76,11 +109,12 @@ class Store:
 
         return sqlite_insert(table)
 
-    def _insert_ignore(
+    def insert_ignore(
         self, conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
     ) -> None:
+        """Insert ``rows``, skipping those whose key is already recorded."""
         if rows:
-            conn.execute(self._insert(table).on_conflict_do_nothing(), list(rows))
+            conn.execute(self.insert(table).on_conflict_do_nothing(), list(rows))
 
     # -- definitions ---------------------------------------------------------------------
 
@@ -109,7 +143,7 @@ class Store:
                     " different content; prompt versions are immutable — add a new version"
                     f" (e.g. {version.version + 1}) instead of editing this one"
                 )
-            self._insert_ignore(
+            self.insert_ignore(
                 conn,
                 t.prompt_versions,
                 [
@@ -122,7 +156,7 @@ class Store:
                     }
                 ],
             )
-            self._insert_ignore(
+            self.insert_ignore(
                 conn,
                 t.suites,
                 [
@@ -138,7 +172,7 @@ class Store:
                     }
                 ],
             )
-            self._insert_ignore(
+            self.insert_ignore(
                 conn,
                 t.model_configs,
                 [
@@ -279,9 +313,14 @@ class Store:
                     }
         try:
             with self._writer.begin() as conn:
-                self._insert_ignore(conn, t.blobs, list(blob_rows.values()))
+                self.insert_ignore(conn, t.blobs, list(blob_rows.values()))
                 self._bulk.write(conn, result_rows, score_rows)
         except (sa.exc.SQLAlchemyError, self._dbapi_error) as exc:
+            if is_full(exc):
+                raise StorageFull(
+                    f"{self.location} is full: saving {len(result_rows)} results failed"
+                    " (nothing of them was written)"
+                ) from exc
             raise StorageError(f"saving {len(result_rows)} results failed: {exc}") from exc
 
     def result_statuses(self, run_id: str) -> dict[tuple[str, int], str]:
@@ -307,7 +346,7 @@ class Store:
                 ).all()
                 if not rows:
                     return
-                results = self._hydrate(conn, rows)
+                results = self.hydrate(conn, rows)
             yield from results
             last_seq = rows[-1].seq
 
@@ -325,14 +364,17 @@ class Store:
                 raise NotFoundError(
                     f"run {run_id} has no result for case {case_id!r} epoch {epoch}"
                 )
-            return self._hydrate(conn, [row])[0]
+            return self.hydrate(conn, [row])[0]
 
     @staticmethod
-    def _hydrate(conn: sa.Connection, rows: Sequence[Any]) -> list[Result]:
+    def hydrate(conn: sa.Connection, rows: Sequence[Any]) -> list[Result]:
         """Result rows with their scores and image blobs, as domain results."""
         query = sa.select(t.scores).where(t.scores.c.result_id.in_([r.id for r in rows]))
         run_ids = {r.run_id for r in rows}
-        if len(run_ids) == 1:  # the usual page of one run: its scores by the run's index
+        # The usual page of one run: PostgreSQL reads its scores by the run's index. Not
+        # SQLite: without ANALYZE statistics it would then scan every score of the run
+        # (200,000 rows for 100,000 cases) instead of looking up the page's by key.
+        if len(run_ids) == 1 and conn.dialect.name == "postgresql":
             query = query.where(t.scores.c.run_id == next(iter(run_ids)))
         srows = conn.execute(query.order_by(t.scores.c.scorer_id)).all()
         shas = {
@@ -399,7 +441,7 @@ class Store:
             return
         now = _now()
         with self._writer.begin() as conn:
-            self._insert_ignore(conn, t.cache, [{**e, "created_at": now} for e in entries])
+            self.insert_ignore(conn, t.cache, [{**e, "created_at": now} for e in entries])
 
     def cache_clear(self, scope: str | None = None) -> int:
         if self.redis is not None:
@@ -494,7 +536,8 @@ class Store:
     def case_texts(
         self, run_id: str, keys: Sequence[tuple[str, int]]
     ) -> dict[tuple[str, int], dict[str, Any]]:
-        """Prompt, output and error of a few cases (for diffs), by ``(case_id, epoch)``."""
+        """Section, verdict, prompt, output and error of a few cases (for diffs), by
+        ``(case_id, epoch)``."""
         wanted = set(keys)
         out: dict[tuple[str, int], dict[str, Any]] = {}
         case_ids = sorted({k[0] for k in wanted})
@@ -502,7 +545,14 @@ class Store:
         with self.engine.connect() as conn:
             for start in range(0, len(case_ids), 500):
                 q = sa.select(
-                    r.case_id, r.epoch, r.status, r.score, r.prompt, r.output, r.error_message
+                    r.case_id,
+                    r.epoch,
+                    r.section,
+                    r.status,
+                    r.score,
+                    r.prompt,
+                    r.output,
+                    r.error_message,
                 ).where(r.run_id == run_id, r.case_id.in_(case_ids[start : start + 500]))
                 for row in conn.execute(q):
                     key = (row.case_id, row.epoch)

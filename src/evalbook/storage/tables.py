@@ -363,3 +363,22 @@ webhook_deliveries = sa.Table(
     sa.Index("ix_webhook_deliveries_webhook_id_created_at", "webhook_id", "created_at"),
     sa.UniqueConstraint("webhook_id", "run_id", "event"),
 )
+
+#: The shards of a run executed by a fleet (Celery): ranges ``[seq_start, seq_stop)`` of
+#: the plan's items, each held by one worker under a lease. ``idx = -1`` is the run's
+#: finish: claimed by whoever sees every shard settled, so a run finishes exactly once.
+run_shards = sa.Table(
+    "run_shards",
+    metadata,
+    sa.Column("run_id", sa.String(36), sa.ForeignKey("runs.id"), primary_key=True),
+    sa.Column("idx", sa.Integer, primary_key=True),
+    sa.Column("seq_start", sa.Integer, nullable=False),
+    sa.Column("seq_stop", sa.Integer, nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),  # queued | running | done | canceled
+    sa.Column("owner", sa.String(100)),
+    sa.Column("lease_expires_at", TS),
+    sa.Column("deliveries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("stop_reason", sa.Text),
+    sa.Column("updated_at", TS, nullable=False),
+    sa.Index("ix_run_shards_status_lease_expires_at", "status", "lease_expires_at"),
+)

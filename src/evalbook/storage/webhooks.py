@@ -137,7 +137,7 @@ def create_webhook(
         active=True,
         created_at=_now(),
     )
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         conn.execute(
             sa.insert(t.webhooks).values(
                 id=hook.id,
@@ -173,7 +173,7 @@ def list_webhooks(store: Store, workspace_id: str) -> list[Webhook]:
 
 def deactivate_webhook(store: Store, webhook_id: str) -> None:
     """Stop sending to it (deleting would lose its delivery log)."""
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         conn.execute(
             sa.update(t.webhooks).where(t.webhooks.c.id == webhook_id).values(active=False)
         )
@@ -214,11 +214,11 @@ def enqueue_deliveries(
         for webhook_id, payload in payloads
     ]
     insert = (
-        store._insert(t.webhook_deliveries)
+        store.insert(t.webhook_deliveries)
         .on_conflict_do_nothing()
         .returning(t.webhook_deliveries.c.id)
     )
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         return len(conn.execute(insert, rows).all())  # only the rows actually inserted
 
 
@@ -241,7 +241,7 @@ def claim_due(store: Store, *, limit: int, lease_s: float) -> list[ClaimedDelive
             return []
     if store.dialect == "postgresql":
         due = due.with_for_update(skip_locked=True)
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         taken = []
         for row in conn.execute(due).all():
             bumped = conn.execute(
@@ -289,7 +289,7 @@ def record_attempt(
         values.update(status=PENDING, next_attempt_at=retry_at)
     else:
         values.update(status=FAILED, next_attempt_at=None)
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         result = conn.execute(
             sa.update(t.webhook_deliveries)
             .where(d.id == delivery_id, d.attempts == attempt, d.status == PENDING)
@@ -328,7 +328,7 @@ def redeliver(store: Store, webhook_id: str, delivery_id: str) -> Delivery:
     """Send a delivery again, now, with a fresh count of attempts (the same id and body,
     so a receiver that already has it can tell)."""
     d = t.webhook_deliveries.c
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         result = conn.execute(
             sa.update(t.webhook_deliveries)
             .where(d.id == delivery_id, d.webhook_id == webhook_id)

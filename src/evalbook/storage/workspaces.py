@@ -65,7 +65,7 @@ def ensure_workspace(store: Store, name: str) -> Workspace:
     default workspace (id ``default``: what the CLI and single-user mode record into),
     whatever it was renamed to when the first key was created."""
     _check_name(name)
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         return _ensure(conn, name)
 
 
@@ -122,7 +122,7 @@ def create_key(
     """
     _check_name(workspace)
     key = KEY_PREFIX + secrets.token_urlsafe(32)
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         first = conn.execute(sa.select(t.api_keys.c.id).limit(1)).first() is None
         ws = _workspace_of_first_key(conn, workspace) if first else _ensure(conn, workspace)
         record = ApiKey(
@@ -164,7 +164,7 @@ def resolve_key(store: Store, key: str) -> Workspace | None:
     now = datetime.now(UTC)
     last = as_utc(row.last_used_at)
     if last is None or (now - last).total_seconds() > 60:  # not a write per request
-        with store._writer.begin() as conn:
+        with store.write() as conn:
             conn.execute(sa.update(t.api_keys).where(k.id == row.key_id).values(last_used_at=now))
     return Workspace(row.id, row.name)
 
@@ -200,7 +200,7 @@ def revoke_key(store: Store, key_id_or_prefix: str) -> ApiKey:
     ]
     if len(matches) != 1:
         raise NotFoundError(f"no single API key with id or prefix {key_id_or_prefix!r}")
-    with store._writer.begin() as conn:
+    with store.write() as conn:
         conn.execute(
             sa.update(t.api_keys).where(k.id == matches[0].id).values(revoked_at=datetime.now(UTC))
         )

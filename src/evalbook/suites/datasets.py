@@ -82,6 +82,9 @@ def _read_jsonl(text: str, display: str, problems: Problems) -> list[DatasetRow]
         except json.JSONDecodeError as exc:
             problems.add(where, f"invalid JSON at column {exc.colno}: {exc.msg}")
             continue
+        except RecursionError:
+            problems.add(where, "JSON nested too deeply")
+            continue
         if not isinstance(value, dict):
             problems.add(where, f"a JSONL line must be a JSON object, not {_json_type(value)}")
             continue

@@ -120,6 +120,8 @@ _MODEL_FIELDS = {
     },
     "timeout_s": {"type": "number", "exclusiveMinimum": 0},
     "max_connections": {"type": ["integer", "null"], "minimum": 1},
+    "rpm": {"type": ["integer", "null"], "minimum": 1, "description": "Requests per minute."},
+    "tpm": {"type": ["integer", "null"], "minimum": 1, "description": "Tokens per minute."},
     "price": {
         "type": ["object", "null"],
         "description": "US dollars per million tokens.",

@@ -46,8 +46,72 @@ def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
 
+#: How many nodes aliases may add to a document by repeating what they name. A suite that
+#: reuses a block (``scorers: *common``) adds a few; an alias bomb (a few KB naming lists
+#: of lists of aliases) adds billions and would never finish loading.
+MAX_ALIAS_EXPANSION = 1_000_000
+
+
+class AliasBomb(yaml.YAMLError):
+    """The document's aliases expand it past :data:`MAX_ALIAS_EXPANSION` nodes."""
+
+    def __init__(self, message: str, line: int) -> None:
+        super().__init__(message)
+        self.line = line
+
+
 class _LineLoader(yaml.SafeLoader):
-    """``SafeLoader`` whose mappings and sequences carry line numbers."""
+    """``SafeLoader`` whose mappings and sequences carry line numbers, and which refuses
+    a document its aliases would blow up before building any of it."""
+
+    def get_single_data(self) -> Any:
+        node = self.get_single_node()
+        if node is None:
+            return None
+        _check_expansion(node)
+        return self.construct_document(node)
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [n for pair in node.value for n in pair]
+    return []
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Count the nodes the document becomes with every alias expanded (memoised, so the
+    count itself is linear in the document) and refuse it past the budget."""
+    size: dict[int, int] = {}
+    refs: dict[int, int] = {}
+    nodes: dict[int, yaml.Node] = {}
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    on_stack: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            size[key] = 1 + sum(size.get(id(c), 1) for c in _children(node))
+            on_stack.discard(key)
+            continue
+        refs[key] = refs.get(key, 0) + 1
+        if key in size or key in on_stack:
+            continue  # counted already, or a recursive alias (counted once)
+        nodes[key] = node
+        on_stack.add(key)
+        stack.append((node, True))
+        stack.extend((c, False) for c in _children(node))
+    added = size[id(root)] - len(size)
+    if added > MAX_ALIAS_EXPANSION:
+        worst = max((k for k in refs if refs[k] > 1), key=lambda k: size.get(k, 1) * (refs[k] - 1))
+        anchor = nodes[worst]
+        raise AliasBomb(
+            f"YAML aliases would expand the document by {added:,} nodes (more than"
+            f" {MAX_ALIAS_EXPANSION:,}): the anchor at line {_line(anchor)} is repeated"
+            f" {refs[worst]} times; write the data out instead of aliasing it",
+            _line(anchor),
+        )
 
 
 def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> Iterator[LineDict]:
@@ -95,8 +159,12 @@ def parse_yaml(text: str, source: str) -> Any:
             context += f" (started at line {start.line + 1}, column {start.column + 1})"
         problem = " ".join(p for p in (context, exc.problem) if p) or "invalid YAML"
         raise SuiteError(f"invalid YAML: {problem}", location=where) from exc
+    except AliasBomb as exc:
+        raise SuiteError(str(exc), location=f"{source}:{exc.line}") from None
     except yaml.YAMLError as exc:
         raise SuiteError(f"invalid YAML: {exc}", location=source) from exc
+    except RecursionError:
+        raise SuiteError("invalid YAML: nested too deeply", location=source) from None
 
 
 def line_at(node: Any, path: Sequence[str | int]) -> int | None:

@@ -129,6 +129,7 @@ class OpenAICompatibleTestServer:
         self._bodies: list[bytes] = []
         self._in_flight = 0
         self._max_in_flight = 0
+        self._started: list[float] = []
         self._ids = itertools.count(1)
         self._server: asyncio.Server | None = None
         self._conns: set[asyncio.Task[None]] = set()
@@ -193,6 +194,24 @@ class OpenAICompatibleTestServer:
         with self._lock:
             return self._max_in_flight
 
+    @property
+    def in_flight(self) -> int:
+        """Model requests being answered now."""
+        with self._lock:
+            return self._in_flight
+
+    def most_in_window(self, seconds: float) -> int:
+        """The most model requests that arrived within any ``seconds`` since the last
+        reset: what a test of a requests-per-minute limit checks."""
+        with self._lock:
+            times = sorted(self._started)
+        most, first = 0, 0
+        for last, t in enumerate(times):
+            while t - times[first] >= seconds:
+                first += 1
+            most = max(most, last - first + 1)
+        return most
+
     def stats(self) -> dict[str, Any]:
         """Snapshot in the ``GET /_stats`` shape (status codes as string keys)."""
         with self._lock:
@@ -219,6 +238,7 @@ class OpenAICompatibleTestServer:
             self._by_key.clear()
             self._random_faults.clear()
             self._max_in_flight = self._in_flight
+            self._started.clear()
             self._rng = random.Random(self.config.seed)
 
     # -- HTTP ------------------------------------------------------------------------------
@@ -311,6 +331,7 @@ class OpenAICompatibleTestServer:
                 self._bodies.append(body)
             self._in_flight += 1
             self._max_in_flight = max(self._max_in_flight, self._in_flight)
+            self._started.append(time.monotonic())
         try:
             result = await self._route(method, path, headers, body, path == _MESSAGES)
         finally:

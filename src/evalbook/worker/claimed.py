@@ -25,12 +25,11 @@ from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
 from evalbook.core.run import RunRecord, RunStatus
-from evalbook.errors import UserError
+from evalbook.errors import StorageFull, UserError
 from evalbook.executor.events import Event, RunFinished, RunStarted
-from evalbook.executor.launch import load_for_resume
-from evalbook.executor.runner import RunExecutor
+from evalbook.executor.launch import execute, load_for_resume
 from evalbook.executor.store_io import StoreIO
-from evalbook.providers.registry import create_provider
+from evalbook.providers.endpoints import HostPolicy, guarded
 from evalbook.storage import queue
 from evalbook.storage.store import Store
 from evalbook.worker.events import EventRecorder
@@ -64,12 +63,14 @@ class ClaimedRun:
         self.on_finished = tuple(on_finished)
         #: Set when another worker took the run over; this one must not touch it again.
         self.lost = False
+        #: Set when the database was full: the lease is kept to run out on its own, so
+        #: the run is tried again a lease later instead of at once, over and over.
+        self._back_off = False
         self._suspended: str | None = None
         self._cancel_sent = False
         self._started = False
         #: The record the executor finished the run with (its ``RunFinished`` event).
         self._finished: RunRecord | None = None
-        self._executor: RunExecutor | None = None
         self._task: asyncio.Task[RunRecord] | None = None
         self._poke = asyncio.Event()
 
@@ -80,8 +81,6 @@ class ClaimedRun:
         if self._suspended is not None or self._cancel_sent or self._finished is not None:
             return
         self._suspended = reason
-        if self._executor is not None:
-            self._executor.suspend_on_cancel = True
         if self._task is not None:
             self._task.cancel()
 
@@ -98,7 +97,7 @@ class ClaimedRun:
             async with EventRecorder(self.store, self.run_id, io) as events:
                 record = await self._execute(io, events)
         finally:
-            if not self.lost:
+            if not self.lost and not self._back_off:
                 try:
                     await asyncio.shield(
                         io.call(queue.release, self.store, self.run_id, self.owner)
@@ -116,13 +115,16 @@ class ClaimedRun:
         return record
 
     async def _execute(self, io: StoreIO, events: EventRecorder) -> RunRecord | None:
-        heartbeat = asyncio.create_task(self._heartbeat(io), name=f"evalbook-lease-{self.run_id}")
+        # The lease is renewed on a thread of its own: loading a large run or recording
+        # events must never delay a renewal past the lease (another worker would take
+        # the run while this one still executes it).
+        lease_io = StoreIO()
+        heartbeat = asyncio.create_task(
+            self._heartbeat(lease_io), name=f"evalbook-lease-{self.run_id}"
+        )
         try:
             try:
-                run, suite, version, config = await io.call(
-                    load_for_resume, self.store, self.run_id
-                )
-                provider = create_provider(config)
+                job = await io.call(load_for_resume, self.store, self.run_id)
             except (UserError, ValueError) as exc:  # it will never start: say why
                 log.error("run %s cannot be started: %s", self.run_id, exc)
                 if self.lost:
@@ -134,7 +136,7 @@ class ClaimedRun:
                 log.exception("run %s: loading it failed", self.run_id)
                 return None
             if self._suspended is not None or self.lost:
-                await provider.aclose()
+                await job.aclose()
                 return None
 
             def on_event(event: Event) -> None:
@@ -145,18 +147,28 @@ class ClaimedRun:
                     self._finished = event.run
                 events(event)
 
-            executor = RunExecutor(
-                self.store, run, suite, version, config, provider, on_event=on_event
-            )
-            self._executor = executor
-            task = asyncio.create_task(executor.execute(), name=f"evalbook-run-{self.run_id}")
+            # The one launch path (executor.launch.execute), which closes the provider; a
+            # cancel while suspended leaves the run `running` for the next claim. Runs here
+            # came from the API (or were handed over to the server): every connection their
+            # providers open is checked against the host policy.
+            with guarded(HostPolicy.from_env()):
+                task = asyncio.create_task(
+                    execute(
+                        self.store,
+                        job,
+                        on_event=on_event,
+                        suspended=lambda: self._suspended is not None,
+                    ),
+                    name=f"evalbook-run-{self.run_id}",
+                )
             self._task = task
-            try:
-                await _wait(task, self)
-            finally:
-                await provider.aclose()
-            if not task.cancelled() and task.exception() is not None:
-                log.error("run %s failed", self.run_id, exc_info=task.exception())
+            await _wait(task, self)
+            failure = None if task.cancelled() else task.exception()
+            if isinstance(failure, StorageFull):
+                log.error("run %s: %s", self.run_id, failure)
+                self._back_off = True
+            elif failure is not None:
+                log.error("run %s failed", self.run_id, exc_info=failure)
             if self._finished is None and not self.lost:
                 # A stop that landed while the executor was recording the end (after the
                 # record was written, before its event): the run did finish — say so, so
@@ -175,6 +187,7 @@ class ClaimedRun:
             heartbeat.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await heartbeat
+            lease_io.close()
 
     async def _heartbeat(self, io: StoreIO) -> None:
         while True:

@@ -1,24 +1,9 @@
-"""A run's progress events, appended to ``run_events`` so any process can stream them.
-
-Why the database and not an in-memory broadcast: the server answering an SSE request is
-not necessarily the process executing the run (``evalbook worker`` elsewhere, or a worker
-that took over after a crash). The stream reads ``run_events`` after its last event id.
+"""Writing a run's progress events to ``run_events`` while a worker executes it.
 
 The executor calls the sink synchronously on the event loop, once per case, so the sink
 only appends to a buffer; a background task writes the buffer in one transaction every
-``interval_s`` or every ``batch_size`` events, on the run's store thread.
-
-Kinds and their data:
-
-- ``status``: ``{status, …}`` — ``running`` when execution starts (with ``total`` and
-  ``already_done``), ``running`` with a ``reason`` when a worker shut down and left the
-  run for another to resume.
-- ``started``: ``{case_id, epoch, seq, question, images}``: the item being asked now
-  (a few times a second at most).
-- ``item``: ``{case_id, epoch, status, score, latency_ms, cached, error, seq, output,
-  attempts, retry_error}`` per case (``output``: its first 200 characters).
-- ``finished``: ``{status, score, passed, counts, cost, judge_cost, duration_ms,
-  stop_reason}``, last.
+``interval_s`` or every ``batch_size`` events, on the run's store thread. The rows, and
+how they are read and followed, are ``storage/run_events.py``.
 """
 
 from __future__ import annotations
@@ -28,57 +13,14 @@ import contextlib
 import logging
 from typing import Any
 
-from evalbook.executor.events import Event, ItemDone, ItemStarted, RunFinished, RunStarted
+from evalbook.executor.events import Event, RunFinished, event_row
 from evalbook.executor.store_io import StoreIO
-from evalbook.storage import queue
+from evalbook.storage.run_events import append_events
 from evalbook.storage.store import Store
 
-__all__ = ["EventRecorder", "event_row"]
+__all__ = ["EventRecorder"]
 
 log = logging.getLogger("evalbook.worker")
-
-
-def event_row(event: Event) -> tuple[str, dict[str, Any]]:
-    """``(kind, data)`` of an executor event as stored in ``run_events``."""
-    if isinstance(event, RunStarted):
-        return "status", {
-            "status": "running",
-            "total": event.total,
-            "already_done": event.already_done,
-        }
-    if isinstance(event, ItemStarted):
-        return "started", {
-            "case_id": event.case_id,
-            "epoch": event.epoch,
-            "seq": event.seq,
-            "question": event.question,
-            "images": list(event.images),
-        }
-    if isinstance(event, ItemDone):
-        return "item", {
-            "case_id": event.case_id,
-            "epoch": event.epoch,
-            "status": event.status,
-            "score": event.score,
-            "latency_ms": event.latency_ms,
-            "cached": event.cached,
-            "error": event.error,
-            "seq": event.seq,
-            "output": event.output,
-            "attempts": event.attempts,
-            "retry_error": event.retry_error,
-        }
-    run = event.run
-    return "finished", {
-        "status": run.status.value,
-        "score": run.score,
-        "passed": run.passed,
-        "counts": run.counts.model_dump(mode="json"),
-        "cost": run.cost,
-        "judge_cost": run.judge_cost,
-        "duration_ms": run.duration_ms,
-        "stop_reason": run.stop_reason,
-    }
 
 
 class EventRecorder:
@@ -134,7 +76,7 @@ class EventRecorder:
             return
         batch, self._buffer = self._buffer, []
         try:
-            await self.io.call(queue.append_events, self.store, batch)
+            await self.io.call(append_events, self.store, batch)
         except Exception:
             # Progress, not the record: keep the events for the next attempt.
             log.warning("run %s: writing %d events failed", self.run_id, len(batch), exc_info=True)

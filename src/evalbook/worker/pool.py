@@ -41,7 +41,8 @@ def default_worker_name() -> str:
 
 
 class WorkerPool:
-    """Executes up to ``max_runs`` queued runs at once until told to stop."""
+    """Executes up to ``max_runs`` queued runs at once until told to stop, or, with a
+    ``limit``, until it has executed that many runs in all (``evalbook worker --max-runs``)."""
 
     def __init__(
         self,
@@ -52,9 +53,12 @@ class WorkerPool:
         poll_s: float = 0.5,
         name: str | None = None,
         on_finished: Sequence[FinishedHook] = (),
+        limit: int | None = None,
     ) -> None:
         if max_runs < 1:
             raise ValueError(f"max_runs must be at least 1, got {max_runs}")
+        if limit is not None and limit < 1:
+            raise ValueError(f"limit must be at least 1, got {limit}")
         if lease_s <= 0 or poll_s <= 0:
             raise ValueError("lease_s and poll_s must be positive")
         self.store = store
@@ -63,6 +67,8 @@ class WorkerPool:
         self.poll_s = poll_s
         self.name = name or default_worker_name()
         self.on_finished = tuple(on_finished)
+        self.limit = limit
+        self._claimed = 0
         self._executing: dict[str, tuple[ClaimedRun, asyncio.Task[None]]] = {}
         self._wake = asyncio.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -100,16 +106,17 @@ class WorkerPool:
         io = StoreIO()
         watcher = asyncio.create_task(self._wake_on(stop))
         log.info(
-            "worker %s: executing up to %d runs from %s",
+            "worker %s: executing up to %d runs at once from %s%s",
             self.name,
             self.max_runs,
             self.store.location,
+            "" if self.limit is None else f", {self.limit} in all",
         )
         try:
             while not stop.is_set():
                 self._wake.clear()
                 await self._fill(io, stop)
-                if stop.is_set():
+                if stop.is_set() or self._all_done():
                     break
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self.poll_s):
@@ -120,19 +127,31 @@ class WorkerPool:
             io.close()
             log.info("worker %s: stopped", self.name)
 
+    def _all_done(self) -> bool:
+        return self.limit is not None and self._claimed >= self.limit and not self._executing
+
     async def _wake_on(self, stop: asyncio.Event) -> None:
         await stop.wait()
         self._wake.set()
 
     async def _fill(self, io: StoreIO, stop: asyncio.Event) -> None:
         while len(self._executing) < self.max_runs and not stop.is_set():
+            if self.limit is not None and self._claimed >= self.limit:
+                return
             try:
-                run_id = await io.call(queue.claim, self.store, self.name, lease_s=self.lease_s)
+                run_id = await io.call(
+                    queue.claim,
+                    self.store,
+                    self.name,
+                    lease_s=self.lease_s,
+                    holding=tuple(self._executing),
+                )
             except Exception:
                 log.exception("worker %s: claiming a run failed", self.name)
                 return
             if run_id is None:
                 return
+            self._claimed += 1
             self._start(run_id)
 
     def _start(self, run_id: str) -> None:

@@ -47,6 +47,7 @@ class BrowserProvider(Provider):
 
     name = "browser"
     default_max_connections = 1
+    fixed_max_connections = True
     supports_images = False
 
     def __init__(self, config: ModelConfig) -> None:

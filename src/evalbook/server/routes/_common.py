@@ -33,7 +33,8 @@ __all__ = [
 _TEXT = r"^[^\x00-\x1f\x7f]+$"
 
 
-def _store(request: Request) -> Store:
+async def _store(request: Request) -> Store:
+    # async: a sync dependency would cost every request a hop through the thread pool.
     return server_state(request).store
 
 

@@ -36,29 +36,29 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from evalbook.core.identity import short_hash
 from evalbook.core.model_config import ModelConfig
-from evalbook.core.run import RunRecord, RunStatus
-from evalbook.core.suite import PromptVersion, Suite
+from evalbook.core.run import RunRecord
+from evalbook.core.suite import Suite
 from evalbook.errors import NotFoundError, UnknownNameError, UserError
-from evalbook.executor.launch import prepare_run
+from evalbook.executor.launch import RunJob, prepare_run
 from evalbook.prompts.kinds import KIND_KEY, case_of_kind, find_kind, known_kinds
-from evalbook.providers.base import Provider
 from evalbook.providers.tiers import TIER_PREFIX
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.routes._common import IdempotencyKey, RunId, StoreDep, submit_run
-from evalbook.server.schemas.models import model_or_tier
-from evalbook.server.schemas.policy import check_suite_data
-from evalbook.server.schemas.seeds import (
+from evalbook.server.schemas.evals import (
     EvalCaseResult,
     EvalCreate,
     EvalMetrics,
     EvalOut,
     EvalSummary,
     EvalSummaryMetrics,
-    SeedStatus,
+    eval_status,
 )
+from evalbook.server.schemas.models import model_or_tier
+from evalbook.server.schemas.policy import check_suite_data
 from evalbook.storage.catalog import prompt_refs, register_suite
 from evalbook.storage.kinds import latest_kinds
 from evalbook.storage.runs_query import (
@@ -71,16 +71,12 @@ from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
 from evalbook.suites.datasets import case_from_row
 
-router = APIRouter(prefix="/api/evals", tags=["seed: evals"])
+router = APIRouter(prefix="/api/evals", tags=["evals"])
 
 #: The prompt of evals made without a template: each input's ``prompt``, as is.
 INLINE_PROMPT = "evals-inline"
 _PREVIEW = 200
 _RECENT = 50
-
-
-def seed_status(status: RunStatus) -> SeedStatus:
-    return "failed" if status is RunStatus.canceled else status.value  # type: ignore[return-value]
 
 
 def _prompt(store: Store, workspace_id: str, body: EvalCreate) -> dict[str, Any]:
@@ -174,7 +170,7 @@ async def create_eval(
     """Queue an eval run over ``inputSet`` (202 Accepted); poll ``GET /api/evals/{id}``
     or subscribe to the ``eval.completed`` webhook."""
 
-    def prepare() -> tuple[RunRecord, PromptVersion, ModelConfig, Provider]:
+    def prepare() -> RunJob:
         suite, tiers = _suite(store, workspace.id, body)
         config = _model(body, tiers)
         register_suite(store, workspace.id, suite)
@@ -184,7 +180,7 @@ async def create_eval(
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/evals/{found.run.id}"
-    return eval_out(store, found.run)
+    return await run_in_threadpool(eval_out, store, found.run)  # reads: not on the loop
 
 
 def _average(run: RunRecord) -> int | None:
@@ -198,7 +194,7 @@ def _summary(run: RunRecord) -> dict[str, Any]:
         "id": run.id,
         "name": run.title,
         "templateId": None if run.prompt_name == INLINE_PROMPT else run.prompt_name,
-        "status": seed_status(run.status),
+        "status": eval_status(run.status),
         "totalCases": run.counts.total,
         "passedCases": run.counts.passed,
         "startedAt": run.started_at,
@@ -227,10 +223,12 @@ def eval_out(store: Store, run: RunRecord) -> EvalOut:
     return EvalOut(**_summary(run), inputSet=inputs, metrics=metrics)
 
 
-@router.get("")
-def list_evals(workspace: CurrentWorkspace, store: StoreDep) -> list[EvalSummary]:
-    """The 50 most recent eval runs of the workspace, newest first."""
-    found = list_workspace_runs(store, workspace.id, RunFilter(), limit=_RECENT)
+# Read routes: async, the database asked in one trip through the thread pool (a sync
+# route costs a hop for the route and another for checking its answer).
+
+
+def _summaries(store: Store, workspace_id: str) -> list[EvalSummary]:
+    found = list_workspace_runs(store, workspace_id, RunFilter(), limit=_RECENT)
     return [
         EvalSummary(
             **_summary(f.run),
@@ -240,7 +238,15 @@ def list_evals(workspace: CurrentWorkspace, store: StoreDep) -> list[EvalSummary
     ]
 
 
+@router.get("")
+async def list_evals(workspace: CurrentWorkspace, store: StoreDep) -> list[EvalSummary]:
+    """The 50 most recent eval runs of the workspace, newest first."""
+    return await run_in_threadpool(_summaries, store, workspace.id)
+
+
 @router.get("/{id}")
-def get_eval(id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> EvalOut:
+async def get_eval(id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> EvalOut:
     """The full eval-run row, including ``metrics.results[]``."""
-    return eval_out(store, get_workspace_run(store, workspace.id, id).run)
+    return await run_in_threadpool(
+        lambda: eval_out(store, get_workspace_run(store, workspace.id, id).run)
+    )

@@ -29,12 +29,11 @@ from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
 from evalbook.errors import NotFoundError, UserError
-from evalbook.executor.events import RunFinished
+from evalbook.executor.events import RunFinished, event_row
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.state import server_state
-from evalbook.storage.progress import Tail, run_owner, tail
+from evalbook.storage.run_events import Tail, run_owner, tail
 from evalbook.storage.store import Store
-from evalbook.worker.events import event_row
 
 router = APIRouter(tags=["runs"])
 

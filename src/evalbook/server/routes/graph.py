@@ -17,8 +17,15 @@ from fastapi import APIRouter, Query, Request
 
 from evalbook.core.identity import stable_uuid
 from evalbook.core.run import RunRecord
+from evalbook.errors import NotFoundError
 from evalbook.server.auth import CurrentWorkspace
-from evalbook.server.routes._common import LimitQuery, OffsetQuery, StoreDep, next_url
+from evalbook.server.routes._common import (
+    LimitQuery,
+    OffsetQuery,
+    StoreDep,
+    SuiteIdPath,
+    next_url,
+)
 from evalbook.server.schemas.graph import (
     EDGE_TYPES,
     NODE_TYPES,
@@ -33,6 +40,7 @@ from evalbook.server.schemas.graph import (
     NodePage,
     NodeType,
     PromptVersionNode,
+    SuiteGraph,
 )
 from evalbook.storage.catalog import prompt_refs, suite_refs
 from evalbook.storage.graph_query import (
@@ -42,6 +50,7 @@ from evalbook.storage.graph_query import (
     model_rows,
     run_rows,
 )
+from evalbook.storage.runs_query import RunFilter, list_workspace_runs
 from evalbook.storage.store import Store
 
 router = APIRouter(prefix="/api/graph", tags=["graph"])
@@ -247,3 +256,57 @@ def list_edges(
     kinds = [type] if type is not None else list(EDGE_TYPES)
     items, more = _page([sources[k] for k in kinds], offset, limit)
     return EdgePage(items=items, next=next_url(request, offset=offset + limit) if more else None)
+
+
+#: Runs a suite's graph shows (the newest).
+SUITE_GRAPH_RUNS = 20
+
+
+def suite_graph(
+    store: Store, workspace_id: str, suite_id: str, *, runs: int = SUITE_GRAPH_RUNS
+) -> SuiteGraph:
+    """Benchmark → runs → metrics for one suite: every version, the ``runs`` newest runs
+    (archived ones included) and the run-level and scorer metrics each produced."""
+    refs = suite_refs(store, workspace_id, suite_id)
+    if not refs:
+        raise NotFoundError(f"no suite {suite_id!r} in this workspace")
+    found = [
+        w.run
+        for w in list_workspace_runs(
+            store, workspace_id, RunFilter(suite_id=suite_id, archived=None), limit=runs
+        )
+    ]
+    nodes: list[GraphNode] = [
+        EvalBenchmarkNode(
+            id=benchmark_id(ref.hash),
+            title=ref.name,
+            status="active",
+            suite_id=ref.suite_id,
+            version=ref.version,
+            hash=ref.hash,
+            case_count=ref.case_count,
+        )
+        for ref in refs
+    ]
+    edges: list[GraphEdge] = []
+    for run in found:
+        nodes.append(_run_node(run))
+        edges.append(
+            _edge("eval_benchmark_executed_as_eval_run", benchmark_id(run.suite_hash), run.id)
+        )
+        for row in store.get_metrics(run.id):
+            if row["scope"] not in ("run", "scorer"):
+                continue
+            metric = _metric_node({**row, "run_id": run.id})
+            nodes.append(metric)
+            edges.append(_edge("eval_run_produces_metric", run.id, metric.id))
+    return SuiteGraph(suite_id=suite_id, nodes=nodes, edges=edges)
+
+
+@router.get("/suites/{suite_id}")
+def get_suite_graph(
+    suite_id: SuiteIdPath, workspace: CurrentWorkspace, store: StoreDep
+) -> SuiteGraph:
+    """One suite's benchmark → runs → metrics: its versions, its 20 newest runs and the
+    run and scorer metrics they produced, with the edges between them."""
+    return suite_graph(store, workspace.id, suite_id)

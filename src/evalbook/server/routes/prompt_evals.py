@@ -24,25 +24,22 @@ from urllib.parse import quote
 
 from fastapi import APIRouter, Path, Request, Response
 
-from evalbook.core.model_config import ModelConfig
 from evalbook.core.run import RunOptions, RunRecord
-from evalbook.core.suite import PromptVersion
 from evalbook.errors import NotFoundError, UserError
-from evalbook.executor.launch import prepare_run
-from evalbook.providers.base import Provider
+from evalbook.executor.launch import RunJob, prepare_run
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.launching import latest_ref
 from evalbook.server.routes._common import IdempotencyKey, RunId, StoreDep, submit_run
-from evalbook.server.routes.evals import seed_status
-from evalbook.server.schemas.seeds import (
+from evalbook.server.schemas.evals import (
     PromptEvalRunIn,
     PromptEvalRunOut,
-    SeedStatusOut,
-    seed_model,
+    PromptEvalStatusOut,
+    eval_status,
+    prompt_eval_model,
 )
 from evalbook.storage.runs_query import get_workspace_run
 
-router = APIRouter(prefix="/api/prompts/{promptId}/eval", tags=["seed: prompt evals"])
+router = APIRouter(prefix="/api/prompts/{promptId}/eval", tags=["prompt evals"])
 
 PromptId = Annotated[
     str, Path(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]+$", description="Prompt")
@@ -55,7 +52,7 @@ def _out(run: RunRecord, prompt_id: str) -> PromptEvalRunOut:
         promptId=prompt_id,
         suiteId=run.suite_id,
         versionNo=run.prompt_version,
-        status=seed_status(run.status),
+        status=eval_status(run.status),
         testIds=run.options.case_ids,
         createdAt=run.created_at,
     )
@@ -78,8 +75,8 @@ async def run_prompt_eval(
     """Create a ``pending`` run of the suite with prompt version ``versionNo`` and return
     it at once (202); the worker pool executes it in the background."""
 
-    def prepare() -> tuple[RunRecord, PromptVersion, ModelConfig, Provider]:
-        config = seed_model(body.modelConfig)
+    def prepare() -> RunJob:
+        config = prompt_eval_model(body.modelConfig)
         ref = latest_ref(store, workspace.id, str(body.suiteId), None)
         suite = store.get_suite(ref.hash)
         if suite.prompt.name != promptId:
@@ -107,9 +104,9 @@ async def run_prompt_eval(
 @router.get("/runs/{runId}/status")
 def prompt_eval_status(
     promptId: PromptId, runId: RunId, workspace: CurrentWorkspace, store: StoreDep
-) -> SeedStatusOut:
+) -> PromptEvalStatusOut:
     """``{status}`` of a run of this prompt."""
     run = get_workspace_run(store, workspace.id, runId).run
     if run.prompt_name != promptId:
         raise NotFoundError(f"prompt {promptId!r} has no run {runId!r}")
-    return SeedStatusOut(status=seed_status(run.status))
+    return PromptEvalStatusOut(status=eval_status(run.status))

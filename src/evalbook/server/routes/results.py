@@ -59,7 +59,14 @@ def list_results(
     workspace: CurrentWorkspace,
     store: StoreDep,
     failed_only: Annotated[bool, Query(description="Failed and errored results only")] = False,
+    errored_only: Annotated[bool, Query(description="Errored results only")] = False,
+    awaiting_review: Annotated[
+        bool, Query(description="Results a human scorer marked that have no review yet")
+    ] = False,
     section: Annotated[str | None, text_query("Cases of this section")] = None,
+    scorer: Annotated[
+        str | None, text_query("Results this scorer scored (with failed_only: did not pass)")
+    ] = None,
     q: Annotated[str | None, text_query("Text in the output or the case id")] = None,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
@@ -72,7 +79,14 @@ def list_results(
         if len(position) != 1 or not isinstance(position[0], int):
             raise UserError("cursor: not a cursor this server gave out")
         after = position[0]
-    flt = ResultFilter(failed_only=failed_only, section=section, q=q)
+    flt = ResultFilter(
+        failed_only=failed_only,
+        errored_only=errored_only,
+        section=section,
+        q=q,
+        scorer=scorer,
+        awaiting_review=awaiting_review,
+    )
     results, last = query_results(store, run_id, flt, limit=limit, after_seq=after)
     link = None if last is None else next_url(request, cursor=encode_cursor([last]))
     return ResultPage(items=results, next=link)
@@ -205,7 +219,7 @@ def get_metrics(run_id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> 
     response_class=StreamingResponse,
     responses={
         200: {
-            "description": "Every result as seed 001 EvalRun records, one per (case, scorer)",
+            "description": "Every result as EvalRun interchange records, one per (case, scorer)",
             "content": {
                 "application/x-ndjson": {"schema": {"type": "string"}},
                 "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},

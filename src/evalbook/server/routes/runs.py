@@ -7,9 +7,12 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse
+from starlette.concurrency import run_in_threadpool
 
 from evalbook.core.run import RunStatus
 from evalbook.errors import UserError
+from evalbook.io.report import render_report
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.launching import estimate, launch
 from evalbook.server.routes._common import (
@@ -24,10 +27,16 @@ from evalbook.server.routes._common import (
     text_query,
 )
 from evalbook.server.schemas.common import INT32, ErrorOut
-from evalbook.server.schemas.runs import EstimateOut, RunCreate, RunOut, RunPage
+from evalbook.server.schemas.runs import (
+    EstimateOut,
+    FailuresSuiteOut,
+    RunCreate,
+    RunOut,
+    RunPage,
+)
 from evalbook.server.state import server_state
-from evalbook.storage.queue import request_cancel
-from evalbook.storage.run_admin import requeue, set_archived
+from evalbook.storage.regression import save_failures_as_suite
+from evalbook.storage.run_admin import resume_refusal, set_archived
 from evalbook.storage.runs_query import RunFilter, get_workspace_run, list_workspace_runs
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
@@ -75,8 +84,12 @@ def estimate_run(body: RunCreate, workspace: CurrentWorkspace, store: StoreDep) 
     return EstimateOut.of(estimate(store, workspace.id, body))
 
 
+# The read routes are async and ask the database in one trip through the thread pool: a
+# sync route costs a hop for the route and another for checking its answer.
+
+
 @router.get("")
-def list_runs(
+async def list_runs(
     request: Request,
     workspace: CurrentWorkspace,
     store: StoreDep,
@@ -123,7 +136,9 @@ def list_runs(
         created_before=created_before,
         archived=archived,
     )
-    found = list_workspace_runs(store, workspace.id, flt, limit=limit + 1, after=after)
+    found = await run_in_threadpool(
+        lambda: list_workspace_runs(store, workspace.id, flt, limit=limit + 1, after=after)
+    )
     page = found[:limit]
     next_link = None
     if len(found) > limit:
@@ -133,18 +148,20 @@ def list_runs(
 
 
 @router.get("/{run_id}")
-def get_run(run_id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> RunOut:
+async def get_run(run_id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> RunOut:
     """One run: its status, counts, score and metrics summary as they stand now."""
-    return RunOut.of(get_workspace_run(store, workspace.id, run_id))
+    return RunOut.of(await run_in_threadpool(get_workspace_run, store, workspace.id, run_id))
 
 
 @router.post("/{run_id}/cancel")
-def cancel_run(run_id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> RunOut:
+def cancel_run(
+    run_id: RunId, request: Request, workspace: CurrentWorkspace, store: StoreDep
+) -> RunOut:
     """Cancel a run: a run nobody started is ``canceled`` at once; a running one is asked
     to stop (its worker lets finished results land, then marks it ``canceled``). A
     finished run is left as it is."""
     get_workspace_run(store, workspace.id, run_id)
-    request_cancel(store, run_id)
+    server_state(request).dispatcher.cancel(run_id)
     return RunOut.of(get_workspace_run(store, workspace.id, run_id))
 
 
@@ -155,18 +172,11 @@ def resume_run(
     """Queue a failed or canceled run (or a completed one with errored cases) again: the
     worker re-runs only the cases that are missing or errored, under the same run id."""
     run = get_workspace_run(store, workspace.id, run_id).run
-    if not run.status.finished:
-        raise HTTPException(409, f"run {run.id} is {run.status.value}; nothing to resume")
-    if run.archived_at is not None:
-        raise HTTPException(409, f"run {run.id} is archived; unarchive it first")
-    if run.rescored_from is not None:
-        raise HTTPException(409, f"run {run.id} re-scored another run; it has no model calls")
-    complete = run.status is RunStatus.completed and run.counts.errored == 0
-    if complete and len(store.result_statuses(run.id)) >= run.counts.total:
-        raise HTTPException(409, f"run {run.id} completed with every case; nothing to do")
-    if not requeue(store, run.id):
+    refusal = resume_refusal(store, run)
+    if refusal is not None:
+        raise HTTPException(409, refusal)
+    if not server_state(request).dispatcher.requeue(run.id):
         raise HTTPException(409, f"run {run.id} changed state meanwhile; read it again")
-    server_state(request).wake_worker()
     return RunOut.of(get_workspace_run(store, workspace.id, run_id))
 
 
@@ -187,3 +197,45 @@ def unarchive_run(run_id: RunId, workspace: CurrentWorkspace, store: StoreDep) -
     get_workspace_run(store, workspace.id, run_id)
     set_archived(store, run_id, False)
     return RunOut.of(get_workspace_run(store, workspace.id, run_id))
+
+
+@router.post("/{run_id}/failures-suite", status_code=201)
+def failures_suite(
+    run_id: RunId, response: Response, workspace: CurrentWorkspace, store: StoreDep
+) -> FailuresSuiteOut:
+    """Register the run's failed and errored cases as a suite version of their own
+    (``<suite>-failures``, version ``run-<run id>``): the regression suite to run next.
+    Saving again answers 200 with the same version."""
+    run = get_workspace_run(store, workspace.id, run_id).run
+    saved = save_failures_as_suite(store, workspace.id, run)
+    if saved.state != "created":
+        response.status_code = 200
+    response.headers["Location"] = f"/api/suites/{saved.suite_id}/versions/{saved.version}"
+    return FailuresSuiteOut(
+        suite_id=saved.suite_id,
+        version=saved.version,
+        name=saved.name,
+        case_count=saved.case_count,
+        created=saved.state == "created",
+    )
+
+
+#: The report is one self-contained file: its own inline style, no script, no requests.
+REPORT_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; base-uri 'none'"
+
+
+@router.get(
+    "/{run_id}/report",
+    response_class=HTMLResponse,
+    responses={200: {"content": {"text/html": {"schema": {"type": "string"}}}}},
+)
+def run_report(run_id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> HTMLResponse:
+    """The run's HTML report, as ``evalbook report`` writes it (one self-contained file)."""
+    run = get_workspace_run(store, workspace.id, run_id).run
+    return HTMLResponse(
+        render_report(store, run),
+        headers={
+            "Content-Security-Policy": REPORT_CSP,
+            "Content-Disposition": f'inline; filename="{run.id}.html"',
+        },
+    )

@@ -25,6 +25,7 @@ from evalbook.server.routes._common import (
     next_url,
 )
 from evalbook.server.schemas.catalog import (
+    CasePage,
     SuiteDefinitionOut,
     SuiteOut,
     SuitePage,
@@ -32,7 +33,7 @@ from evalbook.server.schemas.catalog import (
 )
 from evalbook.server.schemas.common import ErrorOut
 from evalbook.server.suite_upload import JSON_TYPES, YAML_TYPES, parse_suite
-from evalbook.storage.catalog import SuiteRef, register_suite, suite_refs
+from evalbook.storage.catalog import SuiteRef, register_suite, suite_cases, suite_refs
 
 router = APIRouter(prefix="/api/suites", tags=["suites"])
 
@@ -157,3 +158,24 @@ def get_suite_version(
     if not cases:
         definition.pop("cases", None)
     return SuiteDefinitionOut(**_versions([ref])[0].model_dump(), definition=definition)
+
+
+@router.get("/{suite_id}/versions/{version}/cases")
+def list_suite_cases(
+    suite_id: SuiteIdPath,
+    version: SuiteVersion,
+    request: Request,
+    workspace: CurrentWorkspace,
+    store: StoreDep,
+    limit: LimitQuery = 50,
+    offset: OffsetQuery = 0,
+) -> CasePage:
+    """The cases of a suite version, a page at a time, in suite order."""
+    ref = latest_ref(store, workspace.id, suite_id, version)
+    cases = suite_cases(store, ref, offset, limit)
+    more = offset + limit < ref.case_count
+    return CasePage(
+        items=cases,
+        next=next_url(request, offset=offset + limit) if more else None,
+        total=ref.case_count,
+    )

@@ -20,9 +20,9 @@ from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.state import server_state
 from evalbook.storage import webhooks as store_hooks
 from evalbook.storage.webhooks import Delivery, Webhook
-from evalbook.worker.webhook_signing import webhook_secret
-from evalbook.worker.webhook_targets import resolve_target
-from evalbook.worker.webhooks import EVAL_COMPLETED
+from evalbook.webhooks.delivery import EVAL_COMPLETED
+from evalbook.webhooks.signing import webhook_secret
+from evalbook.webhooks.targets import resolve_target
 
 router = APIRouter(tags=["webhooks"])
 

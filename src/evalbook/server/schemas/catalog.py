@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from evalbook.core.messages import Message
+from evalbook.core.suite import Case
 from evalbook.server.schemas.common import Page
 
 __all__ = [
@@ -50,6 +51,12 @@ class SuiteOut(BaseModel):
 
 class SuitePage(Page[SuiteOut]):
     pass
+
+
+class CasePage(Page[Case]):
+    """Cases of a suite version, in suite order."""
+
+    total: int
 
 
 class PromptVersionOut(BaseModel):

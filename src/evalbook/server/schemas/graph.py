@@ -40,7 +40,7 @@ EDGE_TYPES: tuple[EdgeType, ...] = (
 
 
 class BaseNode(BaseModel):
-    """Seed 000's BaseNode: ``id`` a UUID (derived from the content for benchmarks,
+    """A node of the product graph: ``id`` a UUID (derived from the content for benchmarks,
     models, prompt versions and metrics, so it never changes), ``type`` the discriminator."""
 
     id: str
@@ -51,7 +51,7 @@ class BaseNode(BaseModel):
 
 
 class EvalRunNode(BaseNode):
-    """A run, with seed 000's type-specific fields exactly."""
+    """A run as a node of the product graph, with its run-specific fields."""
 
     type: Literal["eval_run"] = "eval_run"
     run_date: str | None = None
@@ -128,3 +128,12 @@ class GraphEdge(BaseModel):
 
 class EdgePage(Page[GraphEdge]):
     pass
+
+
+class SuiteGraph(BaseModel):
+    """One suite's part of the graph: its versions (``eval_benchmark``), its latest runs
+    (``eval_run``, newest first) and their run and scorer metrics, with the edges."""
+
+    suite_id: str
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]

@@ -40,6 +40,8 @@ class ModelConfigIn(Strict):
     api_key_env: str | None = Field(default=None, max_length=200)
     timeout_s: float | None = Field(default=None, gt=0, le=3600)
     max_connections: int | None = Field(default=None, ge=1, le=1000)
+    rpm: int | None = Field(default=None, ge=1, le=10_000_000)
+    tpm: int | None = Field(default=None, ge=1, le=10_000_000_000)
     price: PriceIn | None = None
 
 

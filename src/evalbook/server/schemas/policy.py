@@ -4,12 +4,19 @@ A suite or model config sent over HTTP is run by the server, with the server's f
 code and secrets within reach. The CLI trusts its user; the API trusts a key holder
 only with data:
 
-- **Secrets come only from the server's environment.** A request names a variable
-  (``api_key_env``, which must look like ``*_API_KEY`` / ``*_KEY`` / ``*_TOKEN``), never a
-  value: key-like fields anywhere in a model config are refused. A config that points
-  at its own ``base_url`` cannot also use a key (``api_key_env``, or a provider that
-  sends ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` by default), or it would send the
-  server's key to an address of the requester's choosing.
+- **Secrets come only from the server's environment, and only those the operator
+  offers.** A request names a variable (``api_key_env``), never a value: key-like fields
+  anywhere in a model config are refused. The variables a request may name — by
+  ``api_key_env`` or by using a provider that reads one by default (``openai`` reads
+  ``OPENAI_API_KEY``) — are the operator's list (``evalbook serve --provider-secret
+  NAME``, ``EVALBOOK_PROVIDER_SECRETS``); evalbook's own (``EVALBOOK_*``) never are.
+  A config that points at its own ``base_url`` cannot also use a key (``api_key_env``,
+  or a provider that sends ``OPENAI_API_KEY`` / ``ANTHROPIC_API_KEY`` by default), or it
+  would send the server's key to an address of the requester's choosing.
+- **Model endpoints only on hosts the operator allowed.** ``base_url`` (or the default
+  loopback endpoint of ``vllm`` / ``ollama``) must be ``http(s)`` and public unless the
+  operator allowed the host (:mod:`evalbook.providers.endpoints`); the server's worker
+  checks the address again at every connection.
 - **No code and no server files.** The ``python`` provider and scorer import code by
   name, ``code-exec`` runs what the model wrote, a ``local`` model path and an
   embedding ``model_path`` read the server's disk: all refused. (Suites posted over
@@ -20,19 +27,25 @@ Judges inside a suite's scorers are model configs too, and get the same checks.
 
 from __future__ import annotations
 
+import os
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from evalbook.core.model_config import ModelConfig
+from evalbook.core.secrets import secret_fields, url_secrets
 from evalbook.core.suite import ScorerSpec
-from evalbook.errors import ConfigError
+from evalbook.errors import ConfigError, UserError
+from evalbook.providers.endpoints import check_endpoint
 
 __all__ = [
     "REFUSED_PROVIDERS",
     "REFUSED_SCORERS",
+    "SECRETS_ENV",
     "check_model",
     "check_suite_data",
+    "offer_secrets",
+    "offered_secrets",
     "secret_fields",
 ]
 
@@ -41,25 +54,36 @@ REFUSED_SCORERS = frozenset({"python", "code-exec"})
 #: Providers that send a key from the environment by default (to ``base_url`` if set).
 _KEYED_BY_DEFAULT = frozenset({"openai", "anthropic"})
 _KEY_ENV = re.compile(r"^[A-Z][A-Z0-9_]*_(API_KEY|KEY|TOKEN)$")
-_SECRET_NAME = re.compile(
-    r"(^|[_-])(api[_-]?key|apikey|secret|password|passwd|authorization|bearer|credentials?)"
-    r"($|[_-])|access[_-]?token|auth[_-]?token|^token$",
-    re.IGNORECASE,
-)
-_ALLOWED_NAMES = frozenset({"api_key_env", "apiKeyEnv"})
+#: The key variables requests may use, comma-separated (``--provider-secret`` adds).
+SECRETS_ENV = "EVALBOOK_PROVIDER_SECRETS"
+_DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
 
 
-def secret_fields(value: Any, path: str = "") -> Iterator[str]:
-    """Paths of mapping keys in ``value`` that look like they carry a secret."""
-    if isinstance(value, Mapping):
-        for key, item in value.items():
-            here = f"{path}.{key}" if path else str(key)
-            if str(key) not in _ALLOWED_NAMES and _SECRET_NAME.search(str(key)):
-                yield here
-            yield from secret_fields(item, here)
-    elif isinstance(value, list):
-        for i, item in enumerate(value):
-            yield from secret_fields(item, f"{path}[{i}]")
+def _check_secret_name(name: str, where: str) -> None:
+    if name.upper().startswith("EVALBOOK_"):
+        raise ConfigError(f"{where}: {name!r} is one of evalbook's own secrets; never offered")
+    if not _KEY_ENV.match(name):
+        raise ConfigError(
+            f"{where}: {name!r} must name a key variable (UPPER_CASE ending in _API_KEY, _KEY"
+            " or _TOKEN)"
+        )
+
+
+def offered_secrets() -> frozenset[str]:
+    """The key variables of the server's environment a request may use."""
+    names = {n.strip() for n in os.environ.get(SECRETS_ENV, "").split(",")} - {""}
+    for name in names:
+        _check_secret_name(name, SECRETS_ENV)
+    return frozenset(names)
+
+
+def offer_secrets(names: Iterable[str]) -> None:
+    """Add ``names`` to this process's offered secrets (``--provider-secret``)."""
+    names = [n.strip() for n in names if n.strip()]
+    for name in names:
+        _check_secret_name(name, "--provider-secret")
+    if names:
+        os.environ[SECRETS_ENV] = ",".join(sorted(offered_secrets() | set(names)))
 
 
 def check_model(config: ModelConfig, where: str = "model") -> None:
@@ -101,12 +125,41 @@ def check_model(config: ModelConfig, where: str = "model") -> None:
             " environment (it would send the server's key to that address); use a"
             " key-less endpoint (openai-compatible, vllm, ollama) or drop base_url"
         )
+    key_env = config.api_key_env or _DEFAULT_KEY_ENV.get(config.provider)
+    if key_env is not None and key_env not in offered_secrets():
+        own = key_env.upper().startswith("EVALBOOK_")
+        raise ConfigError(
+            f"{where}: {key_env} is one of evalbook's own secrets, never offered to requests"
+            if own
+            else f"{where}: this server does not offer the key {key_env} to requests (its"
+            f" operator can: evalbook serve --provider-secret {key_env})"
+        )
+    if config.base_url and (in_url := url_secrets(config.base_url)):
+        raise ConfigError(
+            f"{where}: base_url holds {', '.join(in_url)}; the API never accepts secrets"
+        )
+    endpoint = config.base_url or _default_endpoint(config.provider)
+    if endpoint is not None:
+        check_endpoint(endpoint, f"{where}: base_url")
+
+
+def _default_endpoint(provider: str) -> str | None:
+    """The URL a provider calls when no base_url is given, if it is a fixed address
+    (``vllm`` and ``ollama`` default to loopback ports); None for providers without one."""
+    from evalbook.providers.registry import PROVIDERS
+
+    try:
+        cls = PROVIDERS.get(provider)
+    except UserError:
+        return None  # unknown: reported when the run is prepared
+    default = getattr(cls, "default_base_url", None)
+    return default if isinstance(default, str) else None
 
 
 def check_suite_data(data: Mapping[str, Any]) -> None:
     """Refuse a suite (as posted, before it is built: building imports ``python``
     scorers) whose scorers run code, read the server's files or use a refused judge."""
-    from evalbook.scorers.judge import judge_config
+    from evalbook.scorers.judges.llm_judge import judge_config
     from evalbook.scorers.registry import parse_scorer_spec
 
     for where, raw in _scorer_items(data):

@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 from evalbook.core.feedback import MAX_COMMENT, Feedback
 from evalbook.core.result import Result
 from evalbook.core.run import RunRecord
+from evalbook.core.trusted import built
 from evalbook.executor.estimate import Estimate
 from evalbook.server.schemas.common import INT32, Page, Strict
 from evalbook.server.schemas.models import ModelIn
@@ -46,6 +47,13 @@ class RunCreate(Strict):
     concurrency: int = Field(default=8, ge=1, le=64)
     max_cost: float | None = Field(default=None, ge=0)
     use_cache: bool = True
+    #: Attempts per model call; unset: as many as ``retry_budget_s`` allows.
+    max_attempts: int | None = Field(default=None, ge=1, le=100)
+    #: Seconds one call may spend on retryable failures (waits included).
+    retry_budget_s: float = Field(default=600.0, gt=0, le=86_400)
+    #: The most errored cases (percent of all) the run may have and still pass; render
+    #: errors always fail it.
+    max_error_rate: float = Field(default=0.0, ge=0, le=100)
     alias: str | None = _Name
     label: str | None = _Name
     experiment_id: str | None = _Name
@@ -101,11 +109,13 @@ class RunOut(RunRecord):
 
     @classmethod
     def of(cls, found: WorkspaceRun) -> RunOut:
-        return cls(
-            **dict(found.run),
-            queued_at=found.queued_at,
-            cancel_requested=found.cancel_requested,
-        )
+        # The run came from the store, whole and typed: not validated a second time.
+        fields = {
+            **found.run.__dict__,
+            "queued_at": found.queued_at,
+            "cancel_requested": found.cancel_requested,
+        }
+        return built(cls, fields)
 
 
 class RunPage(Page[RunOut]):
@@ -167,3 +177,13 @@ class RunMetrics(BaseModel):
     run_id: str
     summary: dict[str, Any]
     metrics: list[MetricOut]
+
+
+class FailuresSuiteOut(BaseModel):
+    """The regression suite a run's failing cases became."""
+
+    suite_id: str
+    version: str
+    name: str
+    case_count: int
+    created: bool = Field(description="False when this version was saved before")

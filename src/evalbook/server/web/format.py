@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
+
+from markupsafe import Markup, escape
 
 __all__ = ["FILTERS", "ago", "duration", "money", "pct", "score"]
 
@@ -74,7 +77,33 @@ def num(value: float | None) -> str:
     return f"{value:,.0f}"
 
 
+def grid_cells(grid: Any, run_id: str) -> Markup:
+    """A progress grid's cells (up to a thousand per card) as HTML, built here rather than
+    in a template loop: the sandboxed loop cost 40–140 ms per card; this costs about 1 ms.
+    Case ids are user text: escaped (and URL-quoted in links) like everything else."""
+    run = escape(run_id)
+    parts = []
+    for i, (state, n, first) in enumerate(grid.cells):
+        if first:
+            case, epoch = first
+            title = escape(f"{case}{f' · epoch {epoch}' if epoch else ''}: {state}")
+            link = (
+                f' href="/runs/{run}?case={escape(quote(str(case), safe=""))}&amp;epoch={epoch}"'
+                f' title="{title}"'
+            )
+            label = escape(f"{case}: {state}")
+        else:
+            link = ""
+            label = escape(f"{i}: {state}")
+        parts.append(
+            f'<a class="cell c-{escape(state)}" data-i="{i}" data-done="{int(n)}"{link}'
+            f' aria-label="{label}"></a>'
+        )
+    return Markup("".join(parts))
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
+    "grid_cells": grid_cells,
     "score": score,
     "pct": pct,
     "money": money,

@@ -32,13 +32,11 @@ _HEADERS = {
     b"x-frame-options": b"DENY",
     b"cross-origin-opener-policy": b"same-origin",
 }
-#: FastAPI's interactive docs load their scripts from a CDN; they keep their own policy.
-_NO_CSP = ("/docs", "/redoc")
 
 
 def is_page_path(path: str) -> bool:
     """Whether a path is a page (answered in HTML) rather than the API or a file."""
-    return not path.startswith(("/api/", "/static/", "/openapi.json", "/docs", "/redoc"))
+    return not path.startswith(("/api/", "/static/", "/openapi.json", "/docs"))
 
 
 class SecurityHeaders:
@@ -52,7 +50,6 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
 
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -61,7 +58,7 @@ class SecurityHeaders:
                 for name, value in _HEADERS.items():
                     if name not in present:
                         headers.append((name, value))
-                if b"content-security-policy" not in present and not path.startswith(_NO_CSP):
+                if b"content-security-policy" not in present:
                     headers.append((b"content-security-policy", CSP.encode()))
                 message["headers"] = headers
             await send(message)

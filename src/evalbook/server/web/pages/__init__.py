@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from evalbook.server.web.pages import archive, board, dashboard, launch, signin
+from evalbook.server.web.pages import (
+    archive,
+    board,
+    compare,
+    dashboard,
+    graph,
+    inspector,
+    judges,
+    launch,
+    prompts,
+    review,
+    signin,
+    suites,
+)
 
 __all__ = ["PAGES"]
 
@@ -14,4 +27,11 @@ PAGES: tuple[APIRouter, ...] = (
     board.router,
     launch.router,
     archive.router,
+    inspector.router,
+    review.router,
+    suites.router,
+    prompts.router,
+    compare.router,
+    judges.router,
+    graph.router,
 )

@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response
@@ -188,8 +188,11 @@ async def _toggle(request: Request, viewer: CheckedViewer, run_id: str, archived
     if request.headers.get("HX-Request") == "true":
         context = {"item": found, "moved": True}
         return render(request, "_archive_row.html", context, viewer=viewer)
-    back = request.headers.get("referer") or "/runs"
-    return RedirectResponse(back if back.startswith("/") else "/runs#archive", status_code=303)
+    # Back where the button was (the archive, the inspector): a page of this server only.
+    back = urlsplit(request.headers.get("referer") or "")
+    here = back.netloc in ("", request.headers.get("host")) and back.path.startswith("/")
+    target = back.path + (f"?{back.query}" if back.query else "") if here else "/runs#archive"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.post("/runs/{run_id}/archive")

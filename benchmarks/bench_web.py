@@ -1,0 +1,255 @@
+"""Web workspace page times at scale: a 100,000-case run among 1,000 runs.
+
+    python benchmarks/bench_web.py                                   # SQLite, 100,000 cases
+    python benchmarks/bench_web.py --database-url postgresql://127.0.0.1/test   # a fresh
+                                          # database is created beside it and dropped after
+    python benchmarks/bench_web.py --cases 20000 --runs 200          # smaller
+
+The database gets two completed runs of ``--cases`` cases each (two scorers, ten
+sections, 1 % errors, answers that differ on 10 % of the cases, a candidate that
+regresses), written straight through ``Store.save_results``, and ``--runs`` − 2 small
+completed runs cloned from one real run. The server then runs under uvicorn on a loopback
+socket (no worker) and each page is asked ``--requests`` times, one request at a time,
+after a short warm-up. Printed per page: p50 / p95 / max wall milliseconds of the whole
+request (server time plus a loopback round trip), and the first, cold request of the
+comparison (it reads both runs; later looks come from memory). Target: p95 ≤ 150 ms.
+The board's one event stream per tab with twenty active runs is checked in a browser by
+``tests/web/test_board_streams.py``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import numpy as np
+import sqlalchemy as sa
+import uvicorn
+
+import evalbook
+from evalbook.core.identity import stable_uuid
+from evalbook.core.result import Result, ResultStatus, ScoreRecord
+from evalbook.core.run import RunRecord, RunStatus
+from evalbook.core.suite import ScorerKind
+from evalbook.executor.aggregate import summarize
+from evalbook.executor.launch import prepare_run
+from evalbook.server import ServerSettings, create_app
+from evalbook.storage.store import Store
+from evalbook.suites import load_suite_from_dict
+
+BATCH = 5000
+TARGET_P95_MS = 150.0
+PAGE = 20
+
+
+def big_runs(store: Store, n: int) -> tuple[str, str]:
+    """Baseline and candidate of ``n`` cases each, finished, with their aggregates."""
+    suite = load_suite_from_dict(
+        {"id": "bench-web", "name": "bench web", "prompt": "{{ q }}", "cases": [{"vars": {"q": 1}}]}
+    )
+    rng = np.random.default_rng(11)
+    base_f = rng.uniform(0.5, 1.0, n)
+    base_c = rng.uniform(0.4, 1.0, n)
+    changed = rng.random(n) < 0.10
+    ids = []
+    for version, shift in ((0, 0.0), (1, -0.03)):
+        run = prepare_run(store, suite, model="mock:echo", alias=f"bench-{version}").run
+        faith = np.clip(base_f + shift + rng.normal(0, 0.05, n), 0, 1).round(4)
+        conc = np.clip(base_c + rng.normal(0, 0.05, n), 0, 1).round(4)
+        errors = rng.random(n) < 0.01
+        latency = rng.lognormal(6.0, 0.5, n)
+        now = datetime.now(UTC)
+        batch: list[tuple[Result, int]] = []
+        for i in range(n):
+            err = bool(errors[i])
+            f, c = float(faith[i]), float(conc[i])
+            scores = [
+                ScoreRecord(
+                    scorer_id=f"s{k}", name=name, type=name, kind=ScorerKind.code,
+                    score=None if err else value, passed=None if err else value >= 0.7,
+                )
+                for k, (name, value) in enumerate((("faithfulness", f), ("concision", c)))
+            ]  # fmt: skip
+            passed = f >= 0.7 and c >= 0.7
+            status = ResultStatus.error if err else (
+                ResultStatus.passed if passed else ResultStatus.failed
+            )  # fmt: skip
+            words = "the quick brown fox jumps over the lazy dog"
+            if version and changed[i]:
+                words = "the quick red fox leaps over the sleepy dog"
+            result = Result(
+                id=f"{run.id[:8]}-{i}",
+                run_id=run.id,
+                case_id=f"case-{i:06d}",
+                status=status,
+                section=f"section-{i % 10}",
+                prompt=f"Summarise document {i}.",
+                output=None if err else f"Summary {i}: {words}.",
+                error_type="HTTPError" if err else None,
+                error_message="HTTP 500" if err else None,
+                scores=scores,
+                score=None if err else (f + c) / 2,
+                latency_ms=float(latency[i]),
+                input_tokens=50,
+                output_tokens=20,
+                cost_usd=0.0,
+                served_model="mock-echo",
+                created_at=now,
+            )
+            batch.append((result, i))
+            if len(batch) == BATCH:
+                store.save_results(batch)
+                batch = []
+        store.save_results(batch)
+        summary = summarize(store.result_facts(run.id), store.score_facts(run.id))
+        store.save_metrics(run.id, summary.metric_rows)
+        run.status = RunStatus.completed
+        run.counts = summary.counts
+        run.score = summary.score
+        run.metrics = summary.as_metrics()
+        run.finished_at = datetime.now(UTC)
+        store.update_run(run)
+        ids.append(run.id)
+    return ids[0], ids[1]
+
+
+def small_runs(store: Store, count: int) -> None:
+    """``count`` finished runs of 10 cases, cloned from one real run of the mock model."""
+    suite = load_suite_from_dict(
+        {
+            "id": "bench-small",
+            "model": {"provider": "mock", "name": "echo"},
+            "prompt": "answer {{ i }}",
+            "scorers": [{"contains": "7"}],
+            "cases": [{"id": f"c{i}", "vars": {"i": i}} for i in range(10)],
+        }
+    )
+    template: RunRecord = evalbook.run(suite, store=store)
+    results = list(store.iter_results(template.id))
+    metrics = store.get_metrics(template.id)
+    for _ in range(count - 1):
+        run_id = str(uuid.uuid4())
+        store.insert_run(template.model_copy(update={"id": run_id}))
+        store.save_results(
+            [
+                (r.model_copy(update={"id": stable_uuid(run_id, r.case_id), "run_id": run_id}), s)
+                for s, r in enumerate(results)
+            ]
+        )
+        store.save_metrics(run_id, [{k: v for k, v in m.items() if k != "run_id"} for m in metrics])
+
+
+def serve(store: Store) -> tuple[str, uvicorn.Server, threading.Thread]:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    app = create_app(ServerSettings(port=port, worker=False), store=store, services=())
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    while not server.started:
+        time.sleep(0.01)
+    return f"http://127.0.0.1:{port}", server, thread
+
+
+def measure(base: str, a: str, b: str, n: int, requests: int) -> tuple[dict[str, Any], float]:
+    compare = f"/compare?runs={a},{b}"
+    pages = {
+        "/": "/",
+        "/runs": "/runs",
+        "/runs/{id} (first page)": f"/runs/{b}",
+        "/runs/{id} (page 50)": f"/runs/{b}?after={PAGE * 49 - 1}",
+        "/runs/{id}?failed=1": f"/runs/{b}?failed=1",
+        "/compare?runs=A,B (flips)": compare,
+        "/compare?runs=A,B&show=all": compare + "&show=all",
+        "/compare?runs=A,B&show=different": compare + "&show=different",
+        "/compare?…&case= (one diff)": compare + f"&case=case-{n // 2:06d}",
+        "/api/compare/case (one diff)": f"/api/compare/case?baseline={a}&candidate={b}"
+        + f"&case=case-{n // 3:06d}",
+    }
+    timings: dict[str, list[float]] = {}
+    with httpx.Client(base_url=base, timeout=120) as client:
+        t0 = time.perf_counter()
+        client.get(compare).raise_for_status()
+        cold = (time.perf_counter() - t0) * 1000
+        for name, path in pages.items():
+            for _ in range(3):
+                client.get(path).raise_for_status()
+            samples = []
+            for _ in range(requests):
+                t1 = time.perf_counter()
+                response = client.get(path)
+                samples.append((time.perf_counter() - t1) * 1000)
+                response.raise_for_status()
+            timings[name] = samples
+    return timings, cold
+
+
+@contextlib.contextmanager
+def database(url: str | None, tmp: str) -> Iterator[str]:
+    """SQLite in ``tmp``, or a fresh PostgreSQL database next to ``url``'s (dropped after)."""
+    if url is None or not url.startswith("postgresql"):
+        yield url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        return
+    name = f"evalbook_bench_web_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield sa.engine.make_url(url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--cases", type=int, default=100_000)
+    parser.add_argument("--runs", type=int, default=1_000)
+    parser.add_argument("--requests", type=int, default=40)
+    parser.add_argument("--database-url")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp, database(args.database_url, tmp) as url:
+        store = Store.open(url)
+        t0 = time.perf_counter()
+        small_runs(store, args.runs - 2)
+        a, b = big_runs(store, args.cases)
+        print(
+            f"stored {args.runs:,} runs ({args.cases:,} cases in each of the two compared)"
+            f" in {time.perf_counter() - t0:.0f} s on {store.dialect}"
+        )
+        if store.dialect == "postgresql":  # what autovacuum does after a bulk load
+            with store.engine.connect() as conn:
+                conn.execute(sa.text("ANALYZE"))
+        base, server, thread = serve(store)
+        try:
+            timings, cold = measure(base, a, b, args.cases, args.requests)
+        finally:
+            server.should_exit = True
+            thread.join(10)
+            store.close()
+    print(f"\n{args.requests} requests per page, one at a time (ms)")
+    print(f"{'page':40} {'p50':>8} {'p95':>8} {'max':>8}")
+    worst = 0.0
+    for name, samples in timings.items():
+        p50, p95 = np.percentile(samples, [50, 95])
+        worst = max(worst, float(p95))
+        flag = "ok" if p95 <= TARGET_P95_MS else "OVER"
+        print(f"{name:40} {p50:8.1f} {p95:8.1f} {max(samples):8.1f}  {flag}")
+    print(f"first (cold) /compare of {args.cases:,} × {args.cases:,}: {cold:.0f} ms")
+    print(f"worst p95: {worst:.1f} ms (target ≤ {TARGET_P95_MS:g} ms)")
+
+
+if __name__ == "__main__":
+    main()

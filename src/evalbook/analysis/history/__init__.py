@@ -1,0 +1,1 @@
+"""A suite's history: trends over runs, alias groups, run-to-run noise. Read-only."""

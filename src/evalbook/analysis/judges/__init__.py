@@ -1,0 +1,1 @@
+"""Judges read back: the judge report and judge-human agreement. Read-only."""

@@ -1,0 +1,24 @@
+"""``evalbook resume RUN``: continue an interrupted or canceled run."""
+
+from __future__ import annotations
+
+import typer
+
+from evalbook.cli.execution import finish, run_in_terminal
+from evalbook.cli.store import open_store
+from evalbook.executor.launch import load_for_resume
+
+
+def resume_command(
+    run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+    as_json: bool = typer.Option(False, "--json", help="Print the run record as JSON."),
+) -> None:
+    """Continue an interrupted or canceled run: only the cases it has not recorded are asked.
+
+    The run goes on with the suite, prompt version and model it was started with (as
+    recorded, whatever the suite file says now). A run another process is executing is
+    refused; `evalbook runs list` shows a run whose process is gone as `interrupted`.
+    """
+    store = open_store()
+    job = load_for_resume(store, run_id)
+    finish(run_in_terminal(store, job, as_json=as_json))

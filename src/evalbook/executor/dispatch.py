@@ -1,0 +1,102 @@
+"""How a recorded run gets to a worker: the one seam between "start this run" and the
+executor.
+
+The server (API routes and web pages alike) records a ``pending`` run with
+``executor.launch.prepare_run`` and hands its id to the :class:`Dispatcher` it holds
+(``ServerState.dispatcher``); it cancels and re-queues runs through the same object and
+never executes anything itself. Which backend that is gets chosen at the composition
+root (the app factory), never in a route.
+
+:class:`DatabaseDispatcher` is the default backend: the queue is the ``runs`` table
+(``storage/queue.py``), and any process sharing the database — the server's in-process
+``WorkerPool``, or ``evalbook worker`` on other machines — claims a queued run under a
+lease and executes it through ``worker.claimed.execute_claimed``, which calls
+``executor.launch.execute`` like every other launcher.
+
+Writing another backend (Celery + a broker, many machines):
+
+- ``submit`` records the run as queued first (call :class:`DatabaseDispatcher`'s
+  ``submit``, which also settles idempotency), then sends a task carrying only the run
+  id, acked late so that a worker dying mid-run gets it redelivered. A dead broker then
+  loses nothing: a database worker can still claim the run.
+- The task claims that run (a claim-by-id variant of ``queue.claim``) and calls
+  ``execute_claimed`` — the path a pool slot takes: lease heartbeat, cancel polling,
+  events to ``run_events``, ``on_finished`` hooks. Leases keep a run on one worker (a
+  redelivered task finding it held or finished does nothing); results are idempotent by
+  ``(run, case, epoch)``, so redelivery never duplicates a case.
+- ``cancel`` stays ``queue.request_cancel``: the executing worker's heartbeat sees it.
+- ``requeue`` marks the run queued again (``run_admin.requeue``) and sends a task.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Protocol
+
+import sqlalchemy as sa
+
+from evalbook.core.run import RunStatus
+from evalbook.storage import queue
+from evalbook.storage.run_admin import discard_unqueued, requeue
+from evalbook.storage.store import Store
+
+__all__ = ["DatabaseDispatcher", "Dispatcher"]
+
+
+class Dispatcher(Protocol):
+    """Starts, stops and restarts recorded runs on some worker. The calls block on the
+    database: from async code, call them in a thread."""
+
+    def submit(self, run_id: str, *, idempotency_key: str | None = None) -> str:
+        """Queue the recorded ``pending`` run ``run_id``; return the id of the run that is
+        queued for the request. With an ``idempotency_key`` another run of the same
+        workspace already holds, that run's id comes back and ``run_id`` (recorded, never
+        queued, never seen) is removed: two racing requests with one key make one run."""
+        ...
+
+    def cancel(self, run_id: str) -> RunStatus:
+        """Cancel a run: at once when it has not started, else by asking its worker.
+        Returns the status it has after the call (a finished run is left as it was)."""
+        ...
+
+    def requeue(self, run_id: str) -> bool:
+        """Queue a finished run again, so that a worker resumes it (only missing and
+        errored cases run). False when it is not finished or a worker still holds it."""
+        ...
+
+
+class DatabaseDispatcher:
+    """The queue in the database. ``wake`` (e.g. a local pool's ``WorkerPool.wake``) is
+    called after each submit, cancel and requeue so that a local pool acts at once
+    instead of at its next poll; it must be safe to call from any thread."""
+
+    def __init__(self, store: Store, *, wake: Callable[[], None] | None = None) -> None:
+        self.store = store
+        self._wake = wake or (lambda: None)
+
+    def submit(self, run_id: str, *, idempotency_key: str | None = None) -> str:
+        try:
+            queue.mark_queued(self.store, run_id, idempotency_key=idempotency_key)
+        except sa.exc.IntegrityError:
+            if idempotency_key is None:  # only the idempotency key is unique among these
+                raise
+            winner = queue.find_idempotent(
+                self.store, self.store.get_run(run_id).workspace_id, idempotency_key
+            )
+            if winner is None:  # pragma: no cover - the winner cannot vanish
+                raise
+            discard_unqueued(self.store, run_id)
+            return winner
+        self._wake()
+        return run_id
+
+    def cancel(self, run_id: str) -> RunStatus:
+        status = queue.request_cancel(self.store, run_id)
+        self._wake()
+        return status
+
+    def requeue(self, run_id: str) -> bool:
+        queued = requeue(self.store, run_id)
+        if queued:
+            self._wake()
+        return queued

@@ -1,0 +1,172 @@
+"""The lease of a run executed in this process (the CLI, ``evalbook.run``).
+
+Why: a run executed by the CLI used to hold nothing, so a process killed by SIGTERM or
+``kill -9`` left its run ``running`` forever, indistinguishable from one still at work.
+Now every execution holds the run's lease, as a worker's does, and renews it while it
+works. A run whose lease expired and that no worker will claim (it was not queued) is
+*interrupted*: ``evalbook resume RUN`` continues it, skipping every case already
+recorded; ``evalbook runs cancel RUN`` ends it, summarised from what it recorded.
+
+The heartbeat also delivers a cancel asked from elsewhere (``evalbook runs cancel``, the
+API): the execution is canceled, which the executor records as a ``canceled`` run with
+its finished results kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import secrets
+import socket
+import time
+from collections.abc import Awaitable, Callable
+
+from evalbook.core.run import RunRecord, RunStatus
+from evalbook.errors import UserError
+from evalbook.executor.finish import finish_run
+from evalbook.executor.store_io import StoreIO
+from evalbook.storage import queue
+from evalbook.storage.store import Store
+
+__all__ = [
+    "LEASE_S",
+    "RunBusyError",
+    "cancel_run",
+    "execute_held",
+    "owner_gone",
+    "process_owner",
+]
+
+log = logging.getLogger("evalbook.executor")
+
+#: How long a lease lasts without renewal: the time after which a killed process's run
+#: shows as interrupted. Renewed every third of it.
+LEASE_S = float(os.environ.get("EVALBOOK_LEASE_S", "30"))
+
+
+class RunBusyError(UserError):
+    """Another live process holds the run (it is executing it now)."""
+
+
+def process_owner() -> str:
+    """``cli:host:pid:random``: unique per execution, readable in the runs table."""
+    return f"cli:{_host()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def _host() -> str:
+    return socket.gethostname()[:50]
+
+
+def owner_gone(owner: str) -> bool:
+    """True when ``owner`` is an execution of this machine whose process no longer exists
+    (killed, crashed): its run need not wait for the lease to expire. Owners on other
+    machines (and workers) are never judged here: their leases decide."""
+    kind, _, rest = owner.partition(":")
+    host, _, rest = rest.partition(":")
+    pid, _, _ = rest.partition(":")
+    if kind != "cli" or host != _host() or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # exists, owned by someone else
+        return False
+    return False
+
+
+async def _take(io: StoreIO, store: Store, run_id: str, owner: str, lease: float) -> bool:
+    if await io.call(queue.hold, store, run_id, owner, lease_s=lease):
+        return True
+    holder = await io.call(queue.lease_owner, store, run_id)
+    return (
+        holder is not None
+        and owner_gone(holder)
+        and await io.call(queue.take_over, store, run_id, holder, owner, lease_s=lease)
+    )
+
+
+async def execute_held(
+    store: Store,
+    run_id: str,
+    execute: Callable[[], Awaitable[RunRecord]],
+    *,
+    lease_s: float | None = None,
+) -> RunRecord:
+    """Run ``execute()`` while holding ``run_id``'s lease; a cancel asked from elsewhere
+    cancels it. Raises :class:`RunBusyError` when a live process holds the run."""
+    lease = lease_s or LEASE_S
+    owner = process_owner()
+    io = StoreIO()
+    try:
+        if not await _take(io, store, run_id, owner, lease):
+            raise RunBusyError(
+                f"run {run_id} is being executed by another process; wait for it, or"
+                f" cancel it with `evalbook runs cancel {run_id[:8]}`"
+            )
+        task = asyncio.ensure_future(execute())
+        beat = asyncio.create_task(_heartbeat(store, io, run_id, owner, lease, task))
+        try:
+            return await task
+        finally:
+            beat.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await beat
+            with contextlib.suppress(Exception):  # else the lease simply expires
+                await asyncio.shield(io.call(queue.release, store, run_id, owner))
+    finally:
+        io.close()
+
+
+async def _heartbeat(
+    store: Store,
+    io: StoreIO,
+    run_id: str,
+    owner: str,
+    lease: float,
+    task: asyncio.Future[RunRecord],
+) -> None:
+    while not task.done():
+        await asyncio.sleep(min(lease / 3, 5.0))
+        try:
+            held = await io.call(queue.renew, store, run_id, owner, lease_s=lease)
+            cancel = held and await io.call(queue.cancel_requested, store, run_id)
+        except Exception:
+            log.warning("run %s: lease heartbeat failed", run_id, exc_info=True)
+            continue
+        if not held:
+            log.warning("run %s: the lease was taken by another process; stopping", run_id)
+        if cancel or not held:
+            task.cancel()
+            return
+
+
+async def cancel_run(store: Store, run_id: str) -> RunRecord:
+    """End a run as a user's cancel: a live execution is asked to stop (and records the
+    run itself within a few seconds); an interrupted one is summarised from its finished
+    results and marked ``canceled`` here."""
+    io = StoreIO()
+    try:
+        run = await io.call(store.get_run, run_id)
+        if run.status.finished:
+            return run
+        if run.id in await io.call(queue.interrupted, store, [run.id], gone=owner_gone):
+            owner = process_owner()
+            if await _take(io, store, run.id, owner, LEASE_S):
+                try:
+                    return await finish_run(
+                        store,
+                        io,
+                        run,
+                        started=time.perf_counter(),
+                        stop_reason="canceled after its process was gone",
+                        stop_status=RunStatus.canceled,
+                    )
+                finally:
+                    await io.call(queue.release, store, run.id, owner)
+        await io.call(queue.request_cancel, store, run.id)
+        return await io.call(store.get_run, run.id)
+    finally:
+        io.close()

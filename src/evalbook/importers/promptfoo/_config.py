@@ -1,0 +1,278 @@
+"""A ``promptfooconfig.yaml`` → an evalbook suite (see ``docs/migrating.md``).
+
+prompts → prompt versions 1…N; the first provider that maps → the suite's model (the
+others are listed in the header, to run with ``--model``); tests → cases; defaultTest →
+the suite's vars, scorers and grader; assertionTemplates → ``$ref`` targets. Every
+top-level field that has no place in a suite is reported, never dropped in silence.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from evalbook.errors import SuiteError
+from evalbook.importers._files import is_file_ref, line_of, read_structured, read_text, resolve_refs
+from evalbook.importers._model import ImportedSuite, ImportOptions, ImportReport
+from evalbook.importers.promptfoo._asserts import DEFAULT_GRADER, AssertMapper
+from evalbook.importers.promptfoo._prompts import map_prompts
+from evalbook.importers.promptfoo._providers import judge_spec, map_provider, override
+from evalbook.importers.promptfoo._tests import TestMapper, collect_tests
+from evalbook.suites.yaml_lines import parse_yaml, plain
+
+__all__ = ["import_promptfoo", "looks_like_promptfoo", "suite_id_of"]
+
+_IGNORED = {
+    "outputPath": "results are recorded in the evalbook store (export them with `evalbook export`)",
+    "sharing": "evalbook results are shared through its own server",
+    "evaluateOptions": "set concurrency, epochs and limits on `evalbook run`",
+    "commandLineOptions": "give options to `evalbook run`",
+    "writeLatestResults": "every run is recorded",
+    "env": "providers read their keys from the environment; set them there",
+    "$schema": "not needed",
+    "tracing": "evalbook does not collect traces",
+}
+_UNMAPPED = {
+    "scenarios": "scenarios (vars × tests matrices) are not imported; expand them into tests",
+    "derivedMetrics": "derived metrics are not computed; evalbook reports per-scorer means",
+    "extensions": "extension hooks run code; evalbook does not run them",
+    "nunjucksFilters": "custom Nunjucks filters run code; rewrite them in the template",
+    "redteam": "red-team generation is not imported",
+    "metadata": "suite metadata has no place in an evalbook suite",
+}
+_HANDLED = {
+    "description",
+    "prompts",
+    "providers",
+    "targets",
+    "tests",
+    "defaultTest",
+    "assertionTemplates",
+    "tags",
+}
+
+
+def looks_like_promptfoo(data: Any) -> bool:
+    return isinstance(data, dict) and (
+        ("prompts" in data or "providers" in data or "targets" in data)
+        and ("tests" in data or "defaultTest" in data or "scenarios" in data or "prompts" in data)
+        and "id" not in data
+    )
+
+
+def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
+    file = str(path)
+    data = parse_yaml(read_text(path, file), file)
+    if not isinstance(data, dict):
+        raise SuiteError(
+            "a promptfoo config must be a mapping (prompts, providers, tests)", location=file
+        )
+    base_dir = path.parent
+    report = ImportReport("promptfoo", file)
+    header: list[str] = []
+    _note_fields(data, file, report)
+
+    default = data.get("defaultTest") or {}
+    default_file, default_line = file, line_of(data, "defaultTest")
+    if isinstance(default, str) and is_file_ref(default):
+        where = f"{file}:{default_line}"
+        default_path = resolve_refs(default, base_dir, where)[0]
+        default = read_structured(default_path, where)
+        default_file, default_line = str(default_path), line_of(default)
+    if not isinstance(default, dict):
+        raise SuiteError(
+            "defaultTest: must be a mapping or a file:// path", location=f"{file}:{default_line}"
+        )
+    default_options = plain(default.get("options")) or {}
+    grader: Any = DEFAULT_GRADER
+    if default_options.get("provider") is not None:
+        grader = judge_spec(default_options["provider"], DEFAULT_GRADER)
+    if isinstance(grader, dict):
+        grader = override(grader, options)
+    elif options.base_url and isinstance(grader, str) and grader.startswith("openai:"):
+        grader = {
+            "provider": "openai-compatible",
+            "name": grader.split(":", 1)[1],
+            "base_url": options.base_url,
+        }
+    templates = plain(data.get("assertionTemplates")) or {}
+
+    def load_value(ref: str, where: str) -> str:
+        return read_text(resolve_refs(ref, base_dir, where)[0], where)
+
+    asserts = AssertMapper(report, templates=templates, grader=grader, load_value=load_value)
+
+    suite: dict[str, Any] = {"id": _suite_id(data, path)}
+    description = data.get("description")
+    if description:
+        suite["name"] = str(description).strip().splitlines()[0][:200]
+        suite["description"] = str(description)
+    tags = data.get("tags")
+    if isinstance(tags, dict) and tags:
+        suite["tags"] = [f"{k}:{v}" for k, v in tags.items()]
+
+    model, others = _model(data, file, options, report)
+    if model is not None:
+        suite["model"] = model
+    if others:
+        header.append("Other providers of the source (run each with --model):")
+        header.extend(f"  {label}: --model {spec}" for label, spec in others)
+
+    prompts_raw = data.get("prompts")
+    if prompts_raw is None:
+        raise SuiteError("a promptfoo config needs prompts", location=file)
+    versions = map_prompts(
+        prompts_raw,
+        base_dir,
+        file,
+        getattr(prompts_raw, "item_lines", None) or [line_of(data, "prompts") or 0],
+        report,
+    )
+    if not versions:
+        raise SuiteError(
+            "no prompt could be imported (see the notes above)",
+            location=f"{file}:{line_of(data, 'prompts')}",
+        )
+    if len(versions) == 1:
+        suite["prompt"] = versions[0].body
+    else:
+        suite["prompt"] = {
+            "name": suite["id"],
+            "versions": {i: v.body for i, v in enumerate(versions, start=1)},
+        }
+        header.append("Prompt versions (run each with --prompt-version N):")
+        header.extend(f"  {i}: {v.label}" for i, v in enumerate(versions, start=1))
+
+    default_scorers = asserts.map_list(
+        default.get("assert"),
+        default_file,
+        line_of(default, "assert") or default_line,
+        transform=default_options.get("transform"),
+        grader=grader,
+    )
+    if default_scorers:
+        suite["scorers"] = default_scorers
+    default_vars = plain(default.get("vars")) or {}
+    tests = TestMapper(
+        report,
+        asserts,
+        base_dir,
+        default_vars,
+        default_transform=default_options.get("transform"),
+        default_grader=grader,
+    )
+    cases: list[dict[str, Any]] = []
+    for test in collect_tests(data.get("tests"), base_dir, file, line_of(data, "tests")):
+        cases.extend(tests.cases(test))
+    if not cases:
+        # promptfoo runs each prompt once with the default vars when there are no tests
+        tests.count += 1
+        cases.append({"id": "test-1", "vars": dict(default_vars)})
+    _fill_missing_vars(versions, cases, file, line_of(data, "tests"), report)
+    suite["cases"] = cases
+    if not default_scorers and not any(c.get("scorers") for c in cases):
+        header.append("The source has no assertions: every case is judged by non-empty output.")
+    return ImportedSuite(suite, report, base_dir, header)
+
+
+#: What every evalbook template can read besides a case's vars.
+_CONTEXT = {"expected", "choices", "case_id", "section"}
+
+
+def _fill_missing_vars(
+    versions: list[Any], cases: list[dict[str, Any]], file: str, line: int | None,
+    report: ImportReport,
+) -> None:  # fmt: skip
+    """promptfoo renders a variable a test does not give as empty text; evalbook stops on
+    it. The cases get those variables as ``""``, so the import runs as promptfoo ran."""
+    from evalbook.core.templating import template_variables
+    from evalbook.errors import TemplateError
+
+    wanted: set[str] = set()
+    for version in versions:
+        body = version.body
+        texts = [body] if isinstance(body, str) else [
+            body.get("system") or "", *(m["content"] for m in body.get("messages", []))
+        ]  # fmt: skip
+        for text in texts:
+            try:
+                wanted |= template_variables(text)
+            except TemplateError:
+                continue  # the suite loader reports the template itself
+    wanted -= _CONTEXT
+    filled: dict[str, int] = {}
+    for case in cases:
+        for name in sorted(wanted - set(case["vars"])):
+            case["vars"][name] = ""
+            filled[name] = filled.get(name, 0) + 1
+    for name, count in filled.items():
+        report.note(
+            file, line, f"var {name}",
+            f"{count} test(s) do not give it; set to \"\" there, as promptfoo renders it",
+            mapped=True,
+        )  # fmt: skip
+
+
+def _model(
+    data: dict[str, Any], file: str, options: ImportOptions, report: ImportReport
+) -> tuple[Any, list[tuple[str, str]]]:
+    if options.model:
+        return options.model, []
+    raw = data.get("providers", data.get("targets"))
+    key = "providers" if "providers" in data else "targets"
+    if raw is None:
+        return None, []
+    if isinstance(raw, str) and is_file_ref(raw) and not raw.endswith((".py", ".js")):
+        where = f"{file}:{line_of(data, key)}"
+        raw = read_structured(resolve_refs(raw, Path(file).parent, where)[0], where)
+    items = raw if isinstance(raw, list) else [raw]
+    if isinstance(raw, dict) and "id" not in raw:
+        items = [{k: v} for k, v in raw.items()]
+    lines = getattr(raw, "item_lines", None) or []
+    chosen: Any = None
+    others: list[tuple[str, str]] = []
+    for i, item in enumerate(items):
+        mapped = map_provider(item, options)
+        line = lines[i] if i < len(lines) else line_of(data, key)
+        if mapped.model is None:
+            report.note(file, line, f"provider {mapped.id}", mapped.reason or "not mapped")
+            continue
+        if chosen is None:
+            chosen = mapped.model
+            continue
+        others.append((mapped.label or mapped.id, _spec_text(mapped.model)))
+    return chosen, others
+
+
+def _spec_text(model: dict[str, Any]) -> str:
+    spec = f"{model['provider']}:{model['name']}"
+    return f"{spec}@{model['base_url']}" if model.get("base_url") else spec
+
+
+def _note_fields(data: dict[str, Any], file: str, report: ImportReport) -> None:
+    for key in data:
+        line = line_of(data, key)
+        if key in _HANDLED:
+            continue
+        if key in _IGNORED:
+            report.note(file, line, key, f"not needed: {_IGNORED[key]}", mapped=True)
+        elif key in _UNMAPPED:
+            report.note(file, line, key, _UNMAPPED[key])
+        else:
+            report.note(file, line, key, "unknown promptfoo field, not imported")
+
+
+def suite_id_of(data: dict[str, Any], path: Path) -> str:
+    """The suite id of a config: its description's slug, else its folder's name (so a
+    results file carrying the config names the same suite)."""
+    return _suite_id(data, path)
+
+
+def _suite_id(data: dict[str, Any], path: Path) -> str:
+    description = data.get("description")
+    base = str(description).strip().splitlines()[0] if description else path.stem
+    slug = re.sub(r"[^a-z0-9_.-]+", "-", base.lower()).strip("-.")[:60].strip("-.")
+    if not slug or slug == "promptfooconfig":
+        slug = re.sub(r"[^a-z0-9_.-]+", "-", path.parent.name.lower()).strip("-.") or "promptfoo"
+    return slug

@@ -1,0 +1,138 @@
+"""promptfoo provider ids and option objects → evalbook model configs.
+
+``openai:chat:NAME`` and ``openai:NAME`` are our ``openai`` provider (an ``apiBaseUrl``
+makes it ``openai-compatible`` at that URL); ``anthropic:messages:NAME`` is
+``anthropic``; ``ollama:chat:NAME`` is ``ollama``; ``echo`` is ``mock:echo``, which
+answers with the prompt as promptfoo's echo does. ``config`` keys become model config
+fields (``temperature``, ``max_tokens``, ``seed``, ``stop``) or provider ``params``
+(``top_p``, ``response_format``, …). Providers that run code or reach an arbitrary
+HTTP API (``exec:``, ``python:``, ``file://``, ``http``) have no equivalent.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from evalbook.importers._model import ImportOptions
+from evalbook.suites.yaml_lines import plain
+
+__all__ = ["MappedProvider", "judge_spec", "map_provider"]
+
+_FIELDS = {"temperature": "temperature", "max_tokens": "max_tokens", "seed": "seed", "stop": "stop"}
+_TRANSPORT = {"apiBaseUrl", "apiHost", "apiKeyEnvar", "apiKey", "organization", "headers"}
+_OPENAI_STYLE = {"openai", "openai-compatible"}
+
+
+@dataclass(frozen=True)
+class MappedProvider:
+    """A provider's model config (the suite-file mapping), or why there is none."""
+
+    id: str
+    label: str | None
+    model: dict[str, Any] | None
+    reason: str | None = None
+
+    @property
+    def spec(self) -> str:
+        if self.model is None:
+            return self.id
+        return f"{self.model['provider']}:{self.model['name']}"
+
+
+def map_provider(raw: Any, options: ImportOptions) -> MappedProvider:
+    """One entry of ``providers`` (a string, ``{id, label, config}``, or ``{ID: {…}}``)."""
+    data = plain(raw)
+    label: str | None = None
+    config: dict[str, Any] = {}
+    if isinstance(data, dict) and "id" not in data and len(data) == 1:
+        ((pid, body),) = data.items()
+        data = {"id": pid, **(body if isinstance(body, dict) else {})}
+    if isinstance(data, dict):
+        pid = data.get("id")
+        label = data.get("label")
+        config = data.get("config") or {}
+    else:
+        pid = data
+    if not isinstance(pid, str) or not pid:
+        return MappedProvider(str(pid), label, None, "a provider needs an id (a string)")
+    model = _model_of(pid, config)
+    if isinstance(model, str):
+        return MappedProvider(pid, label, None, model)
+    return MappedProvider(pid, label, override(model, options))
+
+
+def override(model: dict[str, Any], options: ImportOptions) -> dict[str, Any]:
+    """``--base-url`` points OpenAI-style models at that endpoint (no key needed)."""
+    if options.base_url and model["provider"] in _OPENAI_STYLE:
+        model = {**model, "provider": "openai-compatible", "base_url": options.base_url}
+        model.pop("api_key_env", None)
+    return model
+
+
+def judge_spec(provider: Any, fallback: Any) -> Any:
+    """A grader (``options.provider`` of a test or an assertion) as a judge model."""
+    if isinstance(provider, dict) and isinstance(provider.get("text"), (str, dict)):
+        provider = provider["text"]  # {text: ..., embedding: ...}
+    mapped = map_provider(provider, ImportOptions())
+    return mapped.model if mapped.model is not None else fallback
+
+
+def _model_of(pid: str, config: dict[str, Any]) -> dict[str, Any] | str:
+    if pid == "echo":
+        return {"provider": "mock", "name": "echo"}
+    parts = pid.split(":")
+    family = parts[0]
+    if family == "openai":
+        kind_and_name = parts[1:]
+        if kind_and_name and kind_and_name[0] in ("chat", "responses", "completion"):
+            if kind_and_name[0] == "completion":
+                return "the legacy completions endpoint is not supported (chat only)"
+            kind_and_name = kind_and_name[1:]
+        name = ":".join(kind_and_name)
+        if not name:
+            return f"{pid!r} names no model"
+        model: dict[str, Any] = {"provider": "openai", "name": name}
+    elif family == "anthropic":
+        rest = parts[1:]
+        if rest and rest[0] in ("messages", "completion"):
+            rest = rest[1:]
+        if not rest:
+            return f"{pid!r} names no model"
+        model = {"provider": "anthropic", "name": ":".join(rest)}
+    elif family == "ollama":
+        rest = parts[1:]
+        if rest and rest[0] in ("chat", "completion"):
+            rest = rest[1:]
+        if not rest:
+            return f"{pid!r} names no model"
+        model = {"provider": "ollama", "name": ":".join(rest)}
+    else:
+        return (
+            f"provider {pid!r} has no evalbook equivalent (openai, anthropic, ollama, echo"
+            " and OpenAI-compatible endpoints are imported)"
+        )
+    return _apply_config(model, config)
+
+
+def _apply_config(model: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
+    params: dict[str, Any] = {}
+    for key, value in config.items():
+        if key in _FIELDS:
+            model[_FIELDS[key]] = value
+        elif key == "max_completion_tokens":
+            model["max_tokens"] = value
+        elif key in ("apiBaseUrl", "apiHost"):
+            url = str(value)
+            model["base_url"] = url if "://" in url else f"https://{url}/v1"
+            if model["provider"] == "openai":
+                model["provider"] = "openai-compatible"
+        elif key == "apiKeyEnvar":
+            model["api_key_env"] = value
+        elif key in _TRANSPORT:
+            continue  # secrets and transport never enter a model config
+        else:
+            params[key] = value
+    if params:
+        model["params"] = params
+    return model

@@ -1,0 +1,312 @@
+"""promptfoo ``tests`` → evalbook cases (and their scorers).
+
+Tests come inline, from ``file://`` YAML/JSON/JSONL files, CSV files (``__expected``,
+``__expected1…``, ``__description``, ``__metadata:*``, ``__config:*``, ``__metric``
+columns) or globs of those. A var given as a list runs the test once per value (every
+combination, as promptfoo does); a ``file://`` var is the file's text (an image: its
+base64). Cases are numbered ``test-1``, ``test-2``, … in promptfoo's order, so results
+imported later pair with them.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from evalbook.errors import SuiteError
+from evalbook.importers._files import (
+    Row,
+    is_file_ref,
+    line_of,
+    read_rows,
+    read_structured,
+    read_text,
+    resolve_refs,
+)
+from evalbook.importers._model import ImportReport
+from evalbook.importers.promptfoo._asserts import (
+    KNOWN_TYPES,
+    AssertMapper,
+    parse_csv_assertion,
+)
+from evalbook.importers.promptfoo._providers import judge_spec
+from evalbook.suites.yaml_lines import LineDict, plain
+
+__all__ = ["RawTest", "TestMapper", "collect_tests"]
+
+_TEST_KEYS = {
+    "description",
+    "vars",
+    "assert",
+    "options",
+    "metadata",
+    "threshold",
+    "providers",
+    "prompts",
+    "provider",
+    "only",
+    "tags",
+}
+_IMAGES = {
+    ".png": "image/png",
+    ".jpg": "image/jpeg",
+    ".jpeg": "image/jpeg",
+    ".gif": "image/gif",
+    ".webp": "image/webp",
+}
+_CODE = {".py", ".js", ".mjs", ".cjs", ".ts"}
+
+
+@dataclass(frozen=True)
+class RawTest:
+    """One promptfoo test as written, with where it was written."""
+
+    data: Any
+    file: str
+    line: int | None
+
+
+def collect_tests(raw: Any, base_dir: Path, file: str, line: int | None) -> list[RawTest]:
+    """Every test of a ``tests`` value, files and globs read, in order."""
+    if raw is None:
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    lines = getattr(raw, "item_lines", None) or []
+    out: list[RawTest] = []
+    for i, item in enumerate(items):
+        item_line = lines[i] if i < len(lines) else line
+        where = f"{file}:{item_line}" if item_line else file
+        if is_file_ref(item):
+            for path in resolve_refs(item, base_dir, where):
+                out.extend(_tests_of_file(path, where))
+        elif isinstance(item, str):
+            raise SuiteError(
+                f"tests: {item!r} is neither a test nor a file:// path (huggingface:// and"
+                " other remote sources are not imported: download them to a file)",
+                location=where,
+            )
+        else:
+            out.append(RawTest(item, file, item_line))
+    return out
+
+
+def _tests_of_file(path: Path, where: str) -> list[RawTest]:
+    suffix = path.suffix.lower()
+    if suffix in _CODE:
+        raise SuiteError(
+            f"{path.name} generates tests in code; evalbook does not run it (write its"
+            " tests to a CSV, JSONL or YAML file)",
+            location=where,
+        )
+    if suffix in (".csv", ".tsv"):
+        return [RawTest(_csv_test(row), row.file, row.line) for row in read_rows(path, where)]
+    value = read_structured(path, where)
+    if suffix in (".jsonl", ".ndjson"):
+        return [RawTest(row.data, row.file, row.line) for row in value]
+    items = value if isinstance(value, list) else [value]
+    lines = getattr(value, "item_lines", None) or []
+    return [
+        RawTest(item, str(path), lines[i] if i < len(lines) else line_of(item))
+        for i, item in enumerate(items)
+    ]
+
+
+def _csv_test(row: Row) -> dict[str, Any]:
+    values: dict[str, str] = row.data
+    test: dict[str, Any] = {"vars": {}, "assert": []}
+    metadata: dict[str, Any] = {}
+    configs: dict[str, dict[str, Any]] = {}
+    for column, cell in values.items():
+        if column.startswith("__expected"):
+            if cell.strip():
+                assertion = parse_csv_assertion(cell, KNOWN_TYPES)
+                assertion["_column"] = column
+                test["assert"].append(assertion)
+        elif column == "__description":
+            test["description"] = cell
+        elif column.startswith("__metadata:"):
+            key = column[len("__metadata:") :]
+            if key.endswith("[]"):
+                metadata[key[:-2]] = [v.strip() for v in cell.split(",") if v.strip()]
+            elif cell != "":
+                metadata[key] = cell
+        elif column.startswith("__config:"):
+            _, target, option = [*column.split(":", 2), "", ""][:3]
+            if cell.strip():
+                configs.setdefault(target, {})[option] = _number(cell)
+        elif column == "__metric":
+            test["_metric"] = cell
+        elif column == "__threshold":
+            if cell.strip():
+                test["threshold"] = _number(cell)
+        elif column in ("__prefix", "__suffix"):
+            if cell:
+                test.setdefault("options", {})[column[2:]] = cell
+        elif column.startswith("__"):
+            test.setdefault("_unknown", []).append(column)
+        else:
+            test["vars"][column] = cell
+    for assertion in test["assert"]:
+        column = assertion.pop("_column")
+        assertion.update(configs.get(column, {}))
+        if test.get("_metric"):
+            assertion["metric"] = test["_metric"]
+    test.pop("_metric", None)
+    if metadata:
+        test["metadata"] = metadata
+    return test
+
+
+def _number(cell: str) -> Any:
+    try:
+        return float(cell) if "." in cell else int(cell)
+    except ValueError:
+        return cell
+
+
+@dataclass
+class TestMapper:
+    """Turns tests into cases, with the config's ``defaultTest`` applied."""
+
+    report: ImportReport
+    asserts: AssertMapper
+    base_dir: Path
+    default_vars: dict[str, Any]
+    default_transform: Any = None
+    default_grader: Any = None
+    provider_ids: tuple[str, ...] = ()
+    count: int = 0
+
+    def cases(self, test: RawTest) -> Iterator[dict[str, Any]]:
+        data = test.data
+        where = f"{test.file}:{test.line}" if test.line else test.file
+        if not isinstance(data, dict):
+            raise SuiteError(
+                f"a test must be a mapping (vars, assert, …), not {plain(data)!r}", location=where
+            )
+        self._note_unmapped(data, test)
+        vars_raw = data.get("vars") or {}
+        if isinstance(vars_raw, str) and is_file_ref(vars_raw):
+            loaded = read_structured(resolve_refs(vars_raw, self.base_dir, where)[0], where)
+            vars_raw = plain(loaded)
+        if not isinstance(vars_raw, dict):
+            raise SuiteError(f"vars: must be a mapping, not {plain(vars_raw)!r}", location=where)
+        merged = {**self.default_vars, **plain(vars_raw)}
+        loaded_vars = {k: self._var_value(v, where) for k, v in merged.items()}
+        options = plain(data.get("options")) or {}
+        grader = self.default_grader
+        if isinstance(options, dict) and options.get("provider") is not None:
+            grader = judge_spec(options["provider"], grader)
+        transform = (
+            options.get("transform", self.default_transform) if isinstance(options, dict) else None
+        )
+        raw_asserts = data.get("assert")
+        scorers = self.asserts.map_list(
+            raw_asserts,
+            test.file,
+            line_of(data, "assert") or test.line,
+            transform=transform,
+            grader=grader,
+            item_lines=getattr(raw_asserts, "item_lines", None)
+            if isinstance(data, LineDict)
+            else None,
+        )
+        metadata = dict(plain(data.get("metadata")) or {})
+        if data.get("description"):
+            metadata["description"] = str(data["description"])
+        for combination in _combinations(loaded_vars):
+            self.count += 1
+            case: dict[str, Any] = {"id": f"test-{self.count}", "vars": combination}
+            if metadata:
+                case["metadata"] = metadata
+            if scorers:
+                case["scorers"] = _unique(scorers)
+            yield case
+
+    def _var_value(self, value: Any, where: str) -> Any:
+        if isinstance(value, list):
+            return [self._var_value(v, where) for v in value]
+        if not is_file_ref(value):
+            return value
+        paths = resolve_refs(value, self.base_dir, where)
+        loaded: list[Any] = []
+        for path in paths:
+            suffix = path.suffix.lower()
+            if suffix in _CODE:
+                raise SuiteError(
+                    f"var {value!r} is computed by code; evalbook does not run it (write the"
+                    " value into the test)",
+                    location=where,
+                )
+            if suffix in _IMAGES:
+                loaded.append(base64.b64encode(path.read_bytes()).decode("ascii"))
+            else:
+                loaded.append(read_text(path, where))
+        return loaded[0] if len(paths) == 1 and not any(c in value for c in "*?[") else loaded
+
+    def _note_unmapped(self, data: dict[str, Any], test: RawTest) -> None:
+        for key in data:
+            if key not in _TEST_KEYS:
+                self.report.note(
+                    test.file,
+                    line_of(data, key) or test.line,
+                    f"tests.{key}",
+                    "unknown test field, not imported",
+                )
+        for column in data.get("_unknown", []):
+            self.report.note(test.file, test.line, column, "unknown CSV column, not imported")
+        options = data.get("options")
+        if isinstance(options, dict):
+            for key in options:
+                if key not in ("provider", "transform"):
+                    self.report.note(
+                        test.file,
+                        line_of(options, key) or test.line,
+                        f"options.{key}",
+                        "test option with no evalbook equivalent, not applied",
+                    )
+        if data.get("threshold") is not None:
+            self.report.note(
+                test.file,
+                line_of(data, "threshold") or test.line,
+                "threshold",
+                "a test threshold passes on a weighted share of assertions; evalbook passes a"
+                " case when every scorer passes",
+            )
+        for key in ("providers", "prompts", "provider"):
+            if data.get(key) is not None:
+                self.report.note(
+                    test.file,
+                    line_of(data, key) or test.line,
+                    f"tests.{key}",
+                    "per-test provider/prompt filters are not imported: the case runs with"
+                    " every model and prompt version",
+                )
+
+
+def _combinations(variables: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Every combination of the list-valued vars (promptfoo's expansion)."""
+    keys = [k for k, v in variables.items() if isinstance(v, list)]
+    if not keys:
+        yield dict(variables)
+        return
+    for values in itertools.product(*(variables[k] for k in keys)):
+        yield {**variables, **dict(zip(keys, values, strict=True))}
+
+
+def _unique(specs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Identical specs once (a case's scorer ids must differ)."""
+    import json
+
+    seen: set[str] = set()
+    out = []
+    for spec in specs:
+        key = json.dumps(spec, sort_keys=True, default=str)
+        if key not in seen:
+            seen.add(key)
+            out.append(spec)
+    return out

@@ -1,0 +1,1 @@
+"""Model-graded scoring: the LLM judge, its prompts and the verdict parser."""

@@ -1,0 +1,210 @@
+"""One shard of a run on this worker, from claim to settle, and the run's finish.
+
+While the shard executes, a heartbeat renews its lease and looks for a cancel request
+and for this worker stopping. How it ends decides what the shard says:
+
+- its items are done: ``done`` (or ``canceled`` with the reason when the executor stopped
+  on its own: a refused key, the cost limit);
+- the user canceled the run: ``canceled``; finished results are written;
+- this worker is stopping (SIGTERM): handed back (``queued``) and sent again at once;
+- the lease was lost (this worker stalled past it; another holds the shard now): nothing
+  more is written about the shard.
+
+Whoever settles a shard then tries to finish the run (:func:`try_finish`); the database
+lets exactly one of them do it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from evalbook.core.run import RunRecord, RunStatus
+from evalbook.executor.events import Event, ItemDone, ItemStarted
+from evalbook.executor.finish import finish_run
+from evalbook.executor.launch import load_for_resume
+from evalbook.executor.shard import ShardExecutor
+from evalbook.executor.store_io import StoreIO
+from evalbook.providers.endpoints import HostPolicy, guarded
+from evalbook.storage import queue, shards
+from evalbook.storage.store import Store
+from evalbook.worker.claimed import FinishedHook
+from evalbook.worker.events import EventRecorder
+
+__all__ = ["Outcome", "execute_shard", "try_finish"]
+
+log = logging.getLogger("evalbook.worker")
+
+
+class Outcome(StrEnum):
+    skipped = "skipped"  # held by another worker, or settled: a duplicate delivery
+    done = "done"
+    canceled = "canceled"
+    handed_back = "handed_back"
+    lost = "lost"
+
+
+async def execute_shard(
+    store: Store,
+    run_id: str,
+    idx: int,
+    owner: str,
+    *,
+    lease_s: float,
+    stopping: threading.Event,
+    resend: Callable[[str, int], None],
+    on_finished: Sequence[FinishedHook] = (),
+) -> Outcome:
+    io = StoreIO()
+    try:
+        outcome = await _execute(store, io, run_id, idx, owner, lease_s, stopping)
+        if outcome is Outcome.handed_back:
+            resend(run_id, idx)
+        elif outcome in (Outcome.done, Outcome.canceled):
+            await try_finish(store, io, run_id, owner, lease_s=lease_s, on_finished=on_finished)
+        return outcome
+    finally:
+        io.close()
+
+
+async def _execute(
+    store: Store,
+    io: StoreIO,
+    run_id: str,
+    idx: int,
+    owner: str,
+    lease_s: float,
+    stopping: threading.Event,
+) -> Outcome:
+    shard = await io.call(shards.claim, store, run_id, idx, owner, lease_s=lease_s)
+    if shard is None:
+        return Outcome.skipped
+    if await io.call(queue.cancel_requested, store, run_id):
+        await io.call(shards.settle, store, run_id, idx, owner, shards.CANCELED)
+        return Outcome.canceled
+    try:
+        job = await io.call(load_for_resume, store, run_id)
+    except Exception as exc:  # it will never run: the run fails with the reason
+        why_not = f"shard {idx} could not start: {exc}"
+        await io.call(shards.settle, store, run_id, idx, owner, shards.CANCELED, why_not[:2000])
+        return Outcome.canceled
+    async with EventRecorder(store, run_id, io) as events:
+
+        def on_event(event: Event) -> None:
+            if isinstance(event, ItemStarted | ItemDone):  # the run's start and end are the
+                events(event)  # fleet's, recorded once
+
+        executor = ShardExecutor(
+            store, job.run, job.suite, job.version, job.config, job.provider,
+            on_event=on_event, start=shard.seq_start, stop=shard.seq_stop,
+        )  # fmt: skip
+        # Runs may come from the API: every connection is checked against the host policy.
+        with guarded(HostPolicy.from_env()):
+            task = asyncio.create_task(executor.execute(), name=f"evalbook-shard-{run_id}-{idx}")
+        # The heartbeat has a store thread of its own: behind the writer's batches (or a
+        # database lock the writer waits on) a renewal would come too late.
+        beat_io = StoreIO()
+        try:
+            why = await _watch(task, store, beat_io, run_id, idx, owner, lease_s, stopping)
+        finally:
+            beat_io.close()
+            await job.aclose()
+    if why is Outcome.lost:
+        return why
+    if why is Outcome.handed_back:
+        await io.call(shards.settle, store, run_id, idx, owner, shards.QUEUED)
+        return why
+    if why is Outcome.canceled:
+        await io.call(shards.settle, store, run_id, idx, owner, shards.CANCELED)
+        return why
+    error = None if task.cancelled() else task.exception()
+    reason: str | None = executor.stop.reason
+    if reason is None and error is not None:
+        reason = f"{type(error).__name__}: {error}"
+    status = shards.CANCELED if reason else shards.DONE
+    await io.call(shards.settle, store, run_id, idx, owner, status, reason and reason[:2000])
+    return Outcome.canceled if reason else Outcome.done
+
+
+async def _watch(
+    task: asyncio.Task[RunRecord],
+    store: Store,
+    io: StoreIO,
+    run_id: str,
+    idx: int,
+    owner: str,
+    lease_s: float,
+    stopping: threading.Event,
+) -> Outcome | None:
+    """Wait for the shard, renewing its lease; None when it ran to its end."""
+    beat = min(lease_s / 3, 1.0)
+    next_beat = time.monotonic() + beat
+    why: Outcome | None = None
+    while not task.done():
+        await asyncio.wait([task], timeout=0.1)
+        if task.done():
+            break
+        if stopping.is_set():
+            why = Outcome.handed_back
+        elif time.monotonic() >= next_beat:
+            next_beat = time.monotonic() + beat
+            try:
+                if not await io.call(shards.renew, store, run_id, idx, owner, lease_s=lease_s):
+                    log.warning("run %s shard %d: lease lost; stopping", run_id, idx)
+                    why = Outcome.lost
+                elif await io.call(queue.cancel_requested, store, run_id):
+                    why = Outcome.canceled
+            except Exception:
+                log.warning("run %s shard %d: heartbeat failed", run_id, idx, exc_info=True)
+        if why is not None:
+            task.cancel()  # the writer flushes what finished before the task ends
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+    return why
+
+
+async def try_finish(
+    store: Store,
+    io: StoreIO,
+    run_id: str,
+    owner: str,
+    *,
+    lease_s: float,
+    on_finished: Sequence[FinishedHook] = (),
+) -> RunRecord | None:
+    """Finish the run when every shard is settled; exactly one caller does it."""
+    if not await io.call(shards.claim_finish, store, run_id, owner, lease_s=lease_s):
+        return None
+    run = await io.call(store.get_run, run_id)
+    if run.status.finished:  # a finisher died after writing the end: only settle
+        await io.call(shards.finish_done, store, run_id, owner)
+        return None
+    reason: str | None = None
+    status = RunStatus.canceled
+    if await io.call(queue.cancel_requested, store, run_id):
+        reason = "canceled by the user"
+    else:
+        stopped = [s.stop_reason for s in await io.call(shards.shards_of, store, run_id)]
+        reason = next((r for r in stopped if r), None)
+        status = RunStatus.failed
+    began = run.started_at or run.created_at
+    run.duration_ms = 0.0
+    started = time.perf_counter() - (datetime.now(UTC) - began).total_seconds()
+    async with EventRecorder(store, run_id, io) as events:
+        record = await finish_run(
+            store, io, run, started=started, stop_reason=reason, stop_status=status,
+            on_event=events,
+        )  # fmt: skip
+    await io.call(shards.finish_done, store, run_id, owner)
+    for hook in on_finished:
+        try:
+            await hook(record)
+        except Exception:
+            log.exception("run %s: an on_finished hook failed", run_id)
+    return record

@@ -1,0 +1,120 @@
+"""lm-evaluation-harness tasks with local data, imported and run against the test server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evalbook.errors import SuiteError
+from evalbook.importers import ImportOptions, detect_format, import_file
+from evalbook.prompts.render import render_messages
+
+from .helpers import FIXTURES, run_json, statuses
+
+LM_EVAL = FIXTURES / "lm_eval"
+
+
+def test_generation_task_maps_prompt_fewshot_filters_and_metric() -> None:
+    imported = import_file("lm-eval", LM_EVAL / "arith.yaml", ImportOptions(model="mock:echo"))
+    assert imported.report.summary() == "1 of 1 assertions mapped"
+    data = imported.data
+    assert data["model"] == {"spec": "mock:echo", "stop": ["\n\n"], "max_tokens": 32}
+    assert data["scorers"] == [
+        {
+            "type": "equals",
+            "strip": False,
+            "case_sensitive": False,
+            "extract": [{"regex": r"#### (\-?[0-9]+)"}],
+            "name": "exact_match-strict-match",
+        }
+    ]
+    suite = imported.load()
+    sent = render_messages(suite.prompt.get(None), suite.cases[0])[-1].content
+    # one few-shot example (doc_to_text + target_delimiter + target + fewshot_delimiter)
+    assert sent == (
+        "Question: What is 1+1?\nAnswer: 2\n\n"
+        "Question: [[answer=The sum is #### 4]] What is 2+2?\nAnswer:"
+    )
+    assert [c.expected for c in suite.cases] == ["4", "10", "-3", "7", "9"]
+
+
+def test_generation_task_runs_against_the_test_server(tmp_path: Path, server: Any) -> None:
+    model = f"openai-compatible:test-model@{server.base_url}"
+    out = tmp_path / "arith.yaml"
+    out.write_text(
+        import_file("lm-eval", LM_EVAL / "arith.yaml", ImportOptions(model=model)).to_yaml()
+    )
+    record = run_json(str(out))
+    assert statuses(record["id"]) == {
+        "arith_local-0": "passed",
+        "arith_local-1": "passed",
+        "arith_local-2": "passed",
+        "arith_local-3": "failed",  # 8 is not 7
+        "arith_local-4": "failed",  # no "#### N": the regex filter finds nothing
+    }
+
+
+def test_multiple_choice_task_is_scored_generatively(server: Any) -> None:
+    imported = import_file("lm-eval", LM_EVAL / "planets.yaml")
+    assert imported.report.summary() == "2 of 2 assertions mapped"
+    cases = imported.data["cases"]
+    assert [c["expected"] for c in cases] == ["B", "A", "B"]
+    assert cases[0]["choices"] == ["Mars", "Jupiter", "Venus"]
+    suite = imported.load()
+    sent = render_messages(suite.prompt.get(None), suite.cases[0])[-1].content
+    assert sent == (
+        "Astronomy questions.\n\n[[answer=B]] Which planet is the largest?\n"
+        "A. Mars\nB. Jupiter\nC. Venus\nAnswer with the letter."
+    )
+    assert detect_format(LM_EVAL / "planets.yaml") == "lm-eval"
+    model = f"openai-compatible:test-model@{server.base_url}"
+    record = run_json(str(LM_EVAL / "planets.yaml"), "--model", model)
+    assert statuses(record["id"]) == {
+        "planets_mc-0": "passed",
+        "planets_mc-1": "passed",
+        "planets_mc-2": "failed",
+    }
+
+
+@pytest.mark.parametrize(
+    ("task", "where", "needle"),
+    [
+        ("task: t\ndataset_path: cais/mmlu\n", ":2", "only local data"),
+        (
+            "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: nope.jsonl\n",
+            ":2", "data file 'nope.jsonl' not found",
+        ),
+        (
+            "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: d.jsonl\n"
+            "doc_to_text: !function utils.doc_to_text\n",
+            ":5", "is Python code",
+        ),
+        (
+            "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: d.jsonl\n"
+            "output_type: loglikelihood_rolling\n",
+            ":5", "output_type 'loglikelihood_rolling' is not imported",
+        ),
+    ],
+)  # fmt: skip
+def test_bad_tasks_name_file_and_line(tmp_path: Path, task: str, where: str, needle: str) -> None:
+    (tmp_path / "d.jsonl").write_text('{"text": "x"}\n')
+    path = tmp_path / "task.yaml"
+    path.write_text(task)
+    with pytest.raises(SuiteError) as info:
+        import_file("lm-eval", path)
+    assert f"{path}{where}" in str(info.value) and needle in str(info.value)
+    assert detect_format(path) == "lm-eval"  # `evalbook run task.yaml` says the same
+
+
+def test_a_document_missing_a_field_names_its_line(tmp_path: Path) -> None:
+    (tmp_path / "d.jsonl").write_text('{"q": "x", "a": "1"}\n{"q": "y"}\n')
+    path = tmp_path / "task.yaml"
+    path.write_text(
+        "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: d.jsonl\n"
+        "doc_to_text: '{{q}}'\ndoc_to_target: '{{a}}'\n"
+    )
+    with pytest.raises(SuiteError, match="doc_to_target") as info:
+        import_file("lm-eval", path)
+    assert f"{tmp_path / 'd.jsonl'}:2" in str(info.value)
