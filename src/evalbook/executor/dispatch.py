@@ -24,23 +24,39 @@ Writing another backend (Celery + a broker, many machines):
   events to ``run_events``, ``on_finished`` hooks. Leases keep a run on one worker (a
   redelivered task finding it held or finished does nothing); results are idempotent by
   ``(run, case, epoch)``, so redelivery never duplicates a case.
-- ``cancel`` stays ``queue.request_cancel``: the executing worker's heartbeat sees it.
+- ``cancel`` ends an interrupted run first (:func:`end_interrupted`: a CLI run whose
+  process is gone has no heartbeat to see a request), else stays
+  ``queue.request_cancel``: the executing worker's heartbeat sees it.
 - ``requeue`` marks the run queued again (``run_admin.requeue``) and sends a task.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from typing import Protocol
 
 import sqlalchemy as sa
 
 from evalbook.core.run import RunStatus
+from evalbook.executor.lease import cancel_run, owner_gone
 from evalbook.storage import queue
 from evalbook.storage.run_admin import discard_unqueued, requeue
 from evalbook.storage.store import Store
 
-__all__ = ["DatabaseDispatcher", "Dispatcher"]
+__all__ = ["DatabaseDispatcher", "Dispatcher", "end_interrupted"]
+
+
+def end_interrupted(store: Store, run_id: str) -> RunStatus | None:
+    """Cancel ``run_id`` if it is interrupted (an ``evalbook run`` whose process is gone):
+    summarised from the results it recorded and marked ``canceled``, as ``evalbook runs
+    cancel`` does. ``None`` when it is not interrupted (nobody would act on a cancel
+    request for it otherwise: there is no heartbeat left to read the flag).
+
+    Blocks; call it from a thread, never from a running event loop."""
+    if not queue.interrupted(store, [run_id], gone=owner_gone):
+        return None
+    return asyncio.run(cancel_run(store, run_id)).status
 
 
 class Dispatcher(Protocol):
@@ -91,6 +107,9 @@ class DatabaseDispatcher:
         return run_id
 
     def cancel(self, run_id: str) -> RunStatus:
+        ended = end_interrupted(self.store, run_id)
+        if ended is not None:
+            return ended
         status = queue.request_cancel(self.store, run_id)
         self._wake()
         return status

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from evalbook.core.run import RunRecord
 from evalbook.storage import tables as t
 from evalbook.storage.rows import as_utc, row_to_run
-from evalbook.storage.runs_query import WorkspaceRun
+from evalbook.storage.runs_query import Gone, WorkspaceRun, workspace_run
 from evalbook.storage.store import Store
 
 __all__ = [
@@ -42,13 +42,13 @@ _ACTIVE = ("pending", "running")
 _FINISHED = ("completed", "failed", "canceled")
 
 
-def _workspace_run(row: Any) -> WorkspaceRun:
-    m = row._mapping
-    return WorkspaceRun(row_to_run(row), as_utc(m["queued_at"]), bool(m["cancel_requested"]))
-
-
 def active_runs(
-    store: Store, workspace_id: str, *, recent_s: float = 900, limit: int = 24
+    store: Store,
+    workspace_id: str,
+    *,
+    recent_s: float = 900,
+    limit: int = 24,
+    gone: Gone | None = None,
 ) -> list[WorkspaceRun]:
     """Pending and running runs, and those finished in the last ``recent_s`` seconds:
     newest first (the board's cards)."""
@@ -65,7 +65,7 @@ def active_runs(
         .limit(limit)
     )
     with store.engine.connect() as conn:
-        return [_workspace_run(row) for row in conn.execute(query)]
+        return [workspace_run(row, gone) for row in conn.execute(query)]
 
 
 def recent_completions(store: Store, workspace_id: str, *, limit: int = 10) -> list[RunRecord]:

@@ -35,6 +35,7 @@ __all__ = [
     "find_idempotent",
     "hold",
     "interrupted",
+    "is_interrupted",
     "lease_owner",
     "mark_queued",
     "release",
@@ -118,18 +119,31 @@ def hold(store: Store, run_id: str, owner: str, *, lease_s: float) -> bool:
     return taken.rowcount == 1
 
 
+def is_interrupted(
+    row: Any, *, now: datetime | None = None, gone: Callable[[str], bool] | None = None
+) -> bool:
+    """Whether one ``runs`` row (with its ``status``, ``queued_at``, ``lease_owner`` and
+    ``lease_expires_at``) is an active run whose executing process is gone: run in a
+    process (not queued for a worker) whose lease expired, or whose owner ``gone(owner)``
+    says is dead. The run lists read it from rows they already hold, without a query."""
+    if row.status not in _ACTIVE or row.queued_at is not None or row.lease_owner is None:
+        return False
+    expires = as_utc(row.lease_expires_at)
+    if expires is not None and expires < (now or _now()):
+        return True
+    return gone is not None and gone(row.lease_owner)
+
+
 def interrupted(
     store: Store, run_ids: Sequence[str], *, gone: Callable[[str], bool] | None = None
 ) -> set[str]:
-    """Which of ``run_ids`` are active runs whose executing process is gone: run in a
-    process (not queued for a worker) whose lease expired, or whose owner ``gone(owner)``
-    says is dead (a process of this machine that no longer exists). They stay as
+    """Which of ``run_ids`` are interrupted (:func:`is_interrupted`). They stay as
     recorded until a user resumes (``evalbook resume``) or cancels (``evalbook runs
-    cancel``) them."""
+    cancel``, the API, the inspector) them."""
     if not run_ids:
         return set()
     r = t.runs.c
-    query = sa.select(r.id, r.lease_owner, r.lease_expires_at).where(
+    query = sa.select(r.id, r.status, r.queued_at, r.lease_owner, r.lease_expires_at).where(
         r.id.in_(list(run_ids)),
         r.status.in_(_ACTIVE),
         r.queued_at.is_(None),
@@ -138,12 +152,7 @@ def interrupted(
     now = _now()
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
-    out = set()
-    for row in rows:
-        expires = as_utc(row.lease_expires_at)
-        if (expires is not None and expires < now) or (gone is not None and gone(row.lease_owner)):
-            out.add(row.id)
-    return out
+    return {row.id for row in rows if is_interrupted(row, now=now, gone=gone)}
 
 
 def take_over(store: Store, run_id: str, old_owner: str, owner: str, *, lease_s: float) -> bool:

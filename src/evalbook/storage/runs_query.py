@@ -9,7 +9,7 @@ by ``(created_at, id)``; results in plan order by ``seq``.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -21,20 +21,24 @@ from evalbook.core.result import Result
 from evalbook.core.run import RunRecord
 from evalbook.errors import NotFoundError
 from evalbook.storage import tables as t
+from evalbook.storage.queue import is_interrupted
 from evalbook.storage.rows import as_utc, row_to_run
 from evalbook.storage.store import Store
 
 __all__ = [
+    "Gone",
     "ResultFilter",
     "RunFilter",
     "WorkspaceRun",
     "asks_for_review",
     "awaiting_review",
     "count_awaiting_review",
+    "count_results",
     "get_workspace_run",
     "list_workspace_runs",
     "query_results",
     "result_seq",
+    "workspace_run",
 ]
 
 
@@ -60,18 +64,37 @@ class RunFilter:
     finished: bool = False
 
 
+#: Judges a lease owner's process dead (``executor.lease.owner_gone``): the server passes
+#: it so that a killed CLI run shows as interrupted at once, not once its lease expires.
+Gone = Callable[[str], bool]
+
+
 @dataclass(frozen=True)
 class WorkspaceRun:
-    """A run with the queue columns the run record itself does not carry."""
+    """A run with the queue columns the run record itself does not carry. ``interrupted``:
+    the run is pending or running but the process executing it is gone (see
+    ``queue.is_interrupted``); it stays so until resumed or canceled."""
 
     run: RunRecord
     queued_at: datetime | None
     cancel_requested: bool
+    interrupted: bool = False
+
+    @property
+    def state(self) -> str:
+        """What a page shows: the recorded status, or ``interrupted``."""
+        return "interrupted" if self.interrupted else self.run.status.value
 
 
-def _workspace_run(row: Any) -> WorkspaceRun:
+def workspace_run(row: Any, gone: Gone | None = None) -> WorkspaceRun:
+    """A :class:`WorkspaceRun` of a whole ``runs`` row."""
     m = row._mapping
-    return WorkspaceRun(row_to_run(row), as_utc(m["queued_at"]), bool(m["cancel_requested"]))
+    return WorkspaceRun(
+        row_to_run(row),
+        as_utc(m["queued_at"]),
+        bool(m["cancel_requested"]),
+        is_interrupted(row, gone=gone),
+    )
 
 
 def _has_tag(store: Store, tag: str) -> sa.ColumnElement[bool]:
@@ -89,6 +112,7 @@ def list_workspace_runs(
     *,
     limit: int,
     after: tuple[datetime, str] | None = None,
+    gone: Gone | None = None,
 ) -> list[WorkspaceRun]:
     """Up to ``limit`` runs of the workspace matching ``flt``, newest first, starting
     after the ``(created_at, id)`` of the last run of the previous page."""
@@ -131,10 +155,12 @@ def list_workspace_runs(
         q = q.where(sa.or_(c.created_at < at, sa.and_(c.created_at == at, c.id < run_id)))
     q = q.order_by(c.created_at.desc(), c.id.desc()).limit(limit)
     with store.engine.connect() as conn:
-        return [_workspace_run(row) for row in conn.execute(q)]
+        return [workspace_run(row, gone) for row in conn.execute(q)]
 
 
-def get_workspace_run(store: Store, workspace_id: str, run_id: str) -> WorkspaceRun:
+def get_workspace_run(
+    store: Store, workspace_id: str, run_id: str, *, gone: Gone | None = None
+) -> WorkspaceRun:
     """The run with exactly this id, if the workspace owns it. Another workspace's run is
     "not found" too: its existence is not disclosed."""
     c = t.runs.c
@@ -144,7 +170,7 @@ def get_workspace_run(store: Store, workspace_id: str, run_id: str) -> Workspace
         ).first()
     if row is None:
         raise NotFoundError(f"no run {run_id!r}")
-    return _workspace_run(row)
+    return workspace_run(row, gone)
 
 
 def awaiting_review(result_id: sa.ColumnElement[Any]) -> sa.ColumnElement[bool]:
@@ -173,6 +199,13 @@ def count_awaiting_review(store: Store, run_id: str) -> int:
     """How many results of the run await a human review."""
     r = t.results.c
     query = sa.select(sa.func.count()).where(r.run_id == run_id, awaiting_review(r.id))
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def count_results(store: Store, run_id: str) -> int:
+    """How many results the run has recorded (its counts are summed only when it ends)."""
+    query = sa.select(sa.func.count()).where(t.results.c.run_id == run_id)
     with store.engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
 

@@ -7,6 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from evalbook.executor.lease import owner_gone
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.launch_options import launch_options
 from evalbook.server.routes._common import StoreDep
@@ -40,7 +41,9 @@ def dashboard(workspace: CurrentWorkspace, store: StoreDep) -> DashboardOut:
     did not pass."""
     cursor = last_event_id(store)
     return DashboardOut(
-        active=[RunOut.of(r) for r in active_runs(store, workspace.id, recent_s=0)],
+        active=[
+            RunOut.of(r) for r in active_runs(store, workspace.id, recent_s=0, gone=owner_gone)
+        ],
         recent=recent_completions(store, workspace.id),
         readiness=[ReadinessOut.of(r) for r in compare_readiness(store, workspace.id)],
         newest_failure=newest_failure(store, workspace.id),
@@ -55,7 +58,7 @@ def board(workspace: CurrentWorkspace, store: StoreDep) -> BoardOut:
     cursor = last_event_id(store)  # first: events after it may repeat, never go missing
     cards = [
         CardOut(run=RunOut.of(found), grid=GridOut.of(progress_grid(store, found.run)))
-        for found in active_runs(store, workspace.id)
+        for found in active_runs(store, workspace.id, gone=owner_gone)
     ]
     return BoardOut(cards=cards, last_event_id=cursor)
 

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from evalbook.core.run import RunStatus
 from evalbook.errors import UserError
+from evalbook.executor.lease import owner_gone
 from evalbook.io.report import render_report
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.launching import estimate, launch
@@ -137,7 +138,9 @@ async def list_runs(
         archived=archived,
     )
     found = await run_in_threadpool(
-        lambda: list_workspace_runs(store, workspace.id, flt, limit=limit + 1, after=after)
+        lambda: list_workspace_runs(
+            store, workspace.id, flt, limit=limit + 1, after=after, gone=owner_gone
+        )
     )
     page = found[:limit]
     next_link = None
@@ -150,7 +153,10 @@ async def list_runs(
 @router.get("/{run_id}")
 async def get_run(run_id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> RunOut:
     """One run: its status, counts, score and metrics summary as they stand now."""
-    return RunOut.of(await run_in_threadpool(get_workspace_run, store, workspace.id, run_id))
+    found = await run_in_threadpool(
+        lambda: get_workspace_run(store, workspace.id, run_id, gone=owner_gone)
+    )
+    return RunOut.of(found)
 
 
 @router.post("/{run_id}/cancel")
@@ -158,11 +164,12 @@ def cancel_run(
     run_id: RunId, request: Request, workspace: CurrentWorkspace, store: StoreDep
 ) -> RunOut:
     """Cancel a run: a run nobody started is ``canceled`` at once; a running one is asked
-    to stop (its worker lets finished results land, then marks it ``canceled``). A
-    finished run is left as it is."""
+    to stop (its worker lets finished results land, then marks it ``canceled``); an
+    interrupted one (its process is gone) is summarised from the results it recorded and
+    ``canceled`` now. A finished run is left as it is."""
     get_workspace_run(store, workspace.id, run_id)
     server_state(request).dispatcher.cancel(run_id)
-    return RunOut.of(get_workspace_run(store, workspace.id, run_id))
+    return RunOut.of(get_workspace_run(store, workspace.id, run_id, gone=owner_gone))
 
 
 @router.post("/{run_id}/resume", status_code=202, responses=_CONFLICT)

@@ -106,6 +106,14 @@ class RunOut(RunRecord):
 
     queued_at: datetime | None = None
     cancel_requested: bool = False
+    interrupted: bool = Field(
+        default=False,
+        description=(
+            "The run is pending or running, but the process executing it (an `evalbook run`"
+            " that was killed) is gone: `status` stays as recorded until it is resumed"
+            " (`evalbook resume`) or canceled (summarised from what it recorded)."
+        ),
+    )
 
     @classmethod
     def of(cls, found: WorkspaceRun) -> RunOut:
@@ -114,6 +122,7 @@ class RunOut(RunRecord):
             **found.run.__dict__,
             "queued_at": found.queued_at,
             "cancel_requested": found.cancel_requested,
+            "interrupted": found.interrupted,
         }
         return built(cls, fields)
 

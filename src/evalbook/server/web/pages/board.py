@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from evalbook.executor.lease import owner_gone
 from evalbook.server.state import server_state
 from evalbook.server.web.access import PageViewer
 from evalbook.server.web.pages.archive import STATUSES, ArchiveQuery, archive_page, archive_query
@@ -35,7 +36,10 @@ async def runs_page(
 
     def load() -> dict[str, object]:
         cursor = last_event_id(store)
-        cards = [(f, progress_grid(store, f.run)) for f in active_runs(store, workspace_id)]
+        cards = [
+            (f, progress_grid(store, f.run))
+            for f in active_runs(store, workspace_id, gone=owner_gone)
+        ]
         runs, more = archive_page(store, workspace_id, query)
         return {"cursor": cursor, "cards": cards, "archive": runs, "more": more}
 
@@ -58,7 +62,7 @@ async def run_card(request: Request, viewer: PageViewer, run_id: RunIdPath) -> R
     workspace_id = viewer.workspace.id
 
     def load() -> dict[str, object]:
-        found = get_workspace_run(store, workspace_id, run_id)
+        found = get_workspace_run(store, workspace_id, run_id, gone=owner_gone)
         return {"item": found, "grid": progress_grid(store, found.run)}
 
     context = await run_in_threadpool(load)

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from evalbook.executor.lease import owner_gone
 from evalbook.server.state import server_state
 from evalbook.server.web.access import PageViewer
 from evalbook.server.web.templating import render
@@ -25,7 +26,7 @@ router = APIRouter()
 
 def _context(store: Store, workspace_id: str) -> dict[str, object]:
     cursor = last_event_id(store)
-    active = list(active_runs(store, workspace_id, recent_s=0))
+    active = list(active_runs(store, workspace_id, recent_s=0, gone=owner_gone))
     return {
         "cursor": cursor,
         "cards": [(f, progress_grid(store, f.run)) for f in active],

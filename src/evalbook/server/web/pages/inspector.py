@@ -20,6 +20,7 @@ from starlette.concurrency import run_in_threadpool
 
 from evalbook.core.result import Result
 from evalbook.errors import UserError
+from evalbook.executor.lease import owner_gone
 from evalbook.server.state import server_state
 from evalbook.server.web.access import CheckedViewer, PageViewer
 from evalbook.server.web.charts import interval_bar
@@ -34,6 +35,7 @@ from evalbook.storage.runs_query import (
     RunFilter,
     asks_for_review,
     count_awaiting_review,
+    count_results,
     get_workspace_run,
     list_workspace_runs,
     query_results,
@@ -195,7 +197,7 @@ def inspector_context(
     store: Store, workspace_id: str, run_id: str, query: InspectQuery
 ) -> dict[str, Any]:
     """Everything the inspector shows (one run, its aggregates, one page of items)."""
-    found = get_workspace_run(store, workspace_id, run_id)
+    found = get_workspace_run(store, workspace_id, run_id, gone=owner_gone)
     run = found.run
     if query.case and query.after < 0 and not query.active:
         # A link to one item (a board cell, "link to this item"): the page that holds it.
@@ -218,6 +220,7 @@ def inspector_context(
         "clip": CLIP,
         "resumable": _resumable(run),
         "previous": _previous(store, workspace_id, run),
+        "recorded": count_results(store, run.id) if found.interrupted else None,
     }
     context.update(_breakdowns(store.get_metrics(run.id)))
     return context
@@ -287,12 +290,15 @@ async def cancel(request: Request, viewer: CheckedViewer, run_id: RunIdPath) -> 
     state = server_state(request)
     workspace_id = viewer.workspace.id
 
-    def change() -> None:
+    def change() -> str:
         get_workspace_run(state.store, workspace_id, run_id)
-        state.dispatcher.cancel(run_id)
+        status = state.dispatcher.cancel(run_id)
+        if status.value == "canceled":
+            return "Canceled."
+        return "Cancel requested." if not status.finished else f"The run is already {status.value}."
 
-    await run_in_threadpool(change)
-    return _back(run_id, "Cancel requested.")
+    notice = await run_in_threadpool(change)
+    return _back(run_id, notice)
 
 
 @router.post("/runs/{run_id}/resume")
