@@ -5,11 +5,14 @@ with nothing lost, a login wall stopping the run at once, evidence kept as blobs
 from __future__ import annotations
 
 import asyncio
+import itertools
+import json
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from evalbook.api import aresume, arun
@@ -105,12 +108,11 @@ async def test_a_login_wall_stops_the_run_at_once_and_login_then_resume_finishes
         assert 1 <= len(errored) <= 2 and all(r.status is ResultStatus.error for r in errored)
         assert all(len(r.attempts) == 1 for r in errored)  # fatal: never retried
         assert run.counts.passed == 0 and not run.passed
+        assert run.counts.failed == 0  # an errored case is never scored as a fail
         assert took < 30
 
         # Log in without a display, from the environment, then resume the same run.
         path = tmp_path / "site.yaml"
-        import yaml
-
         path.write_text(yaml.safe_dump(profile(site)))
         login = ["browser", "login", str(path), "--headless"]
         bad = await asyncio.to_thread(CliRunner().invoke, app, login)
@@ -172,3 +174,46 @@ async def test_answers_are_cached_on_the_prompt_and_the_profiles_identity(
         store=sqlite_store,
     )
     assert other.counts.cached == 0 and pausing_site.sends == sends + 5
+
+
+async def test_reload_per_case_a_send_button_and_the_sites_rpm(
+    pausing_site: ChatSite, sqlite_store: Store
+) -> None:
+    """The other ways a profile may drive a page: ``new_chat: reload`` (the page loaded
+    afresh for each case), ``send`` a button to click, and ``rpm`` spacing the messages
+    of every page (two pages here) to the site."""
+    loads, first = pausing_site.page_loads, len(pausing_site.sent_at)
+    suite = browser_suite(
+        pausing_site,
+        6,
+        suite_id="reload-click-rpm",
+        new_chat="reload",
+        send="#send",
+        rpm=60,  # one message a second
+        max_pages=2,
+    )
+    run = await arun(suite, store=sqlite_store, concurrency=2, use_cache=False)
+    assert run.status is RunStatus.completed and run.counts.passed == 6
+    assert [r.output for r in sqlite_store.iter_results(run.id)] == answers(6)
+    assert pausing_site.page_loads - loads == 6  # one page load per case
+    times = sorted(pausing_site.sent_at[first:])
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    # Paced at 1 s; typing after the grant may take longer for one message than the next,
+    # so the bound leaves half of that. Unpaced, the two pages send at nearly one moment.
+    assert len(times) == 6 and min(gaps) >= 0.5, gaps
+
+
+async def test_browser_check_sends_one_message_through_a_profile(
+    pausing_site: ChatSite, tmp_path: Path
+) -> None:
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(profile(pausing_site)))
+    check = ["browser", "check", str(path), "-m", "ping [[answer=pong, whole]]", "--json"]
+    done = await asyncio.to_thread(CliRunner().invoke, app, check)
+    assert done.exit_code == 0, done.output
+    assert json.loads(done.stdout)["answer"] == "pong, whole"
+    broken = tmp_path / "broken.yaml"
+    broken.write_text(yaml.safe_dump(profile(pausing_site, input="#no-such-box")))
+    failed = await asyncio.to_thread(CliRunner().invoke, app, ["browser", "check", str(broken)])
+    assert failed.exit_code != 0
+    assert "'#no-such-box'" in str(failed.exception or failed.output)

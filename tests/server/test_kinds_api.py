@@ -52,6 +52,68 @@ async def test_seed_004s_body_runs_through_the_kinds_on_the_standard_tier(
     assert run["tier"] == "standard" and run["model"]["name"] == "echo"
 
 
+#: Seed 004's request body, word for word, without ``templateId`` and with each input
+#: naming the built-in kinds the seed gives as its examples.
+SEED_004_OWN_BODY = {
+    "name": "Borrower-summary prompt v3",
+    "inputSet": [
+        {
+            "_kind": "borrower_summary",
+            "borrower_name": "Budi",
+            "monthly_income": 12000000,
+            "loan_amount": 50000000,
+        },
+        {
+            "_kind": "borrower_summary",
+            "borrower_name": "Siti",
+            "monthly_income": 8500000,
+            "loan_amount": 30000000,
+        },
+        {"_kind": "complaint_classify", "text": "I was charged a late fee twice this month."},
+    ],
+}
+
+
+async def test_seed_004s_own_request_body_answers_202_and_completes(
+    api: httpx.AsyncClient, store: Store, tiers: dict[str, object]
+) -> None:
+    created = await api.post("/api/evals", json=SEED_004_OWN_BODY)
+    assert created.status_code == 202, created.text
+    assert created.headers["location"] == f"/api/evals/{created.json()['id']}"
+    row = created.json()
+    assert row["status"] == "pending" and row["templateId"] is None
+    assert row["tier"] == "standard" and row["model"] == "mock:echo"
+    await evalbook.aresume(row["id"], store=store)  # what the worker does
+    done = (await api.get(f"/api/evals/{row['id']}")).json()
+    assert done["status"] == "completed", done
+    assert done["totalCases"] == done["passedCases"] == 3
+    assert done["name"] == "Borrower-summary prompt v3" and done["completedAt"]
+    budi, siti, complaint = done["metrics"]["results"]
+    assert budi["passed"] and siti["passed"] and complaint["passed"]
+    # The echo model answers with what it was sent: the kind's message, the seed's figures.
+    assert budi["outputPreview"].startswith("Loan application\nBorrower: Budi\n")
+    assert "Monthly income: 12000000\nRequested loan: 50000000" in budi["outputPreview"]
+    assert "Borrower: Siti" in siti["outputPreview"] and len(siti["outputPreview"]) == 200
+    assert complaint["outputPreview"].startswith("Categories: billing, fraud, collections")
+    assert all(isinstance(r["inferenceMs"], int) for r in done["metrics"]["results"])
+    assert done["inputSet"][0] == {
+        "borrower_name": "Budi",
+        "monthly_income": 12000000,
+        "loan_amount": 50000000,
+    }
+    result = store.get_result(row["id"], "input-1")
+    assert result.messages[0].role == "system" and "credit analyst" in result.messages[0].text
+    assert "kind:borrower_summary" in result.tags
+    listed = (await api.get("/api/evals")).json()
+    assert listed[0]["id"] == row["id"] and listed[0]["passedCases"] == 3
+    # Leaving out a figure the kind needs is a 422 naming the input and the key.
+    short = {"name": "n", "inputSet": [{"_kind": "borrower_summary", "borrower_name": "Budi"}]}
+    answer = await api.post("/api/evals", json=short)
+    assert answer.status_code == 422
+    assert answer.json()["detail"].startswith("inputSet[0]: generation kind 'borrower_summary'")
+    assert "'monthly_income', 'loan_amount'" in answer.json()["detail"]
+
+
 async def test_a_tier_change_changes_the_next_runs_model(
     api: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -73,7 +73,7 @@ async def test_evals_without_a_template_send_each_inputs_prompt(
     assert done["metrics"]["results"][0]["outputPreview"] == "x" * 200
     assert done["passedCases"] == 1 and done["totalCases"] == 2
 
-    kinds = {"name": "k", "inputSet": [{"_kind": "borrower_summary", "a": 1}]}
+    kinds = {"name": "k", "inputSet": [{"_kind": "loan_memo", "a": 1}]}
     refused = await api.post("/api/evals", json=kinds)
     assert refused.status_code == 422 and "_kind" in refused.json()["detail"]
     for bad in (

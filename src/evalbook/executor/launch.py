@@ -32,7 +32,7 @@ from evalbook.executor.runner import RunExecutor
 from evalbook.prompts.render import missing_variables_everywhere
 from evalbook.providers.base import Provider
 from evalbook.providers.registry import create_provider, resolve_config
-from evalbook.providers.tiers import resolve_tier, tier_name
+from evalbook.providers.tiers import TIER_PROVIDER, resolve_tier, tier_name
 from evalbook.storage.store import Store
 
 __all__ = [
@@ -42,6 +42,7 @@ __all__ = [
     "load_for_resume",
     "prepare_run",
     "resolve_model",
+    "run_tier",
     "suite_folder",
 ]
 
@@ -69,15 +70,16 @@ class RunJob:
 
 def resolve_model(suite: Suite, model: ModelConfig | str | None) -> ModelConfig:
     """Explicit model > the suite's default model > the embedded local model. A model
-    ``tier:NAME`` is the model the settings give that tier (taken whole)."""
+    ``tier:NAME`` (given, or the suite's ``model: tier:NAME``) is the model the settings
+    give that tier, taken whole."""
     if isinstance(model, ModelConfig):
         return model
-    tier = tier_name(model)
+    tier = run_tier(suite, model)
     if tier is not None:
         return resolve_tier(tier)
     if model is not None:
         base = suite.model
-        if base is not None:
+        if base is not None and base.provider != TIER_PROVIDER:
             # Keep the suite's generation settings when only the model is swapped.
             fresh = parse_model_spec(model)
             keep = base.model_dump(
@@ -85,9 +87,18 @@ def resolve_model(suite: Suite, model: ModelConfig | str | None) -> ModelConfig:
             )
             return ModelConfig(**{**keep, **fresh.model_dump(exclude_unset=True)})
         return parse_model_spec(model)
-    if suite.model is None and (tier := kind_tier(suite)) is not None:
-        return resolve_tier(tier)
     return suite.model or parse_model_spec(DEFAULT_MODEL_SPEC)
+
+
+def run_tier(suite: Suite, model: ModelConfig | str | None) -> str | None:
+    """The tier a run's model comes from: ``tier:NAME`` given as the model, else (no model
+    given) the suite's ``model: tier:NAME``, else (no suite model either) the one tier
+    the suite's generation kinds name. ``None`` when the model is not a tier's."""
+    if model is not None:
+        return tier_name(model)
+    if suite.model is not None:
+        return suite.model.name if suite.model.provider == TIER_PROVIDER else None
+    return kind_tier(suite)
 
 
 def kind_tier(suite: Suite) -> str | None:
@@ -166,8 +177,7 @@ def prepare_run(
         prompt_hash=version.hash,
         model=config.model_dump(mode="json", exclude_none=True),
         model_hash=config.hash,
-        tier=tier_name(model)
-        or (kind_tier(suite) if model is None and suite.model is None else None),
+        tier=run_tier(suite, model),
         threshold=suite.threshold,
         options=options,
         workspace_id=workspace_id,

@@ -28,10 +28,20 @@ from evalbook.config import evalbook_home
 from evalbook.core.model_config import DEFAULT_MODEL_SPEC, ModelConfig, parse_model_spec
 from evalbook.errors import ConfigError, UnknownNameError
 
-__all__ = ["DEFAULT_TIERS", "TIER_PREFIX", "load_tiers", "resolve_tier", "tier_name"]
+__all__ = [
+    "DEFAULT_TIERS",
+    "TIER_PREFIX",
+    "TIER_PROVIDER",
+    "load_tiers",
+    "resolve_tier",
+    "tier_name",
+]
 
 DEFAULT_TIERS = ("standard", "fast", "premium")
 TIER_PREFIX = "tier:"
+#: A suite file's ``model: tier:NAME`` parses as a model config of this "provider" (and
+#: ``name`` NAME): a marker the launcher resolves through the settings, never a provider.
+TIER_PROVIDER = "tier"
 
 
 def tier_name(spec: object) -> str | None:

@@ -24,6 +24,7 @@ import re
 import secrets
 import socket
 import threading
+import time
 from collections import Counter
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -75,6 +76,8 @@ class ChatSite:
         self.config = config or ChatSiteConfig()
         self.sessions: set[str] = set()
         self.sends = 0
+        #: ``time.monotonic()`` of each message received (pacing is measured from these).
+        self.sent_at: list[float] = []
         self.by_text: Counter[str] = Counter()
         self.outcomes: Counter[str] = Counter()
         self.streaming = 0
@@ -124,6 +127,7 @@ class ChatSite:
         body = await request.json()
         text = str(body.get("message", ""))
         self.sends += 1
+        self.sent_at.append(time.monotonic())
         self.by_text[text] += 1
         fault = self._fault(text, self.by_text[text])
         if fault == "ratelimit" or self.sends <= self.config.rate_limited_sends:

@@ -10,7 +10,8 @@ How the seed's eval run maps onto evalbook:
 - ``templateId``: a prompt of the workspace (its latest version renders every case).
   Without one, an item with ``_kind`` renders through that generation kind (the
   workspace's own, ``POST /api/kinds``, or a built-in: ``summarize``, ``classify``,
-  ``extract_json``, ``answer``, ``translate``, ``echo``), with the kind's scorers added;
+  ``extract_json``, ``answer``, ``translate``, ``echo``, and the seed's examples
+  ``borrower_summary`` and ``complaint_classify``), with the kind's scorers added;
   any other item carries the text to send as ``prompt`` (or chat ``messages``).
 - The model: ``model`` when given (a spec, a config, or ``tier:NAME``); else the tier
   the inputs' kinds name (seed 004: "the runner uses the standard tier for that kind"),
