@@ -19,6 +19,7 @@ from evalbook.api import aresume, arun
 from evalbook.cli.app import app
 from evalbook.core.result import ResultStatus
 from evalbook.core.run import RunStatus
+from evalbook.io.export import to_string
 from evalbook.storage.store import Store
 from evalbook.testing.chat_site import ChatSite, ChatSiteConfig, run_chat_site_in_thread
 from tests.providers.browser_sites import answers, browser_suite, profile
@@ -127,6 +128,16 @@ async def test_a_login_wall_stops_the_run_at_once_and_login_then_resume_finishes
         resumed = await aresume(run.id, store=sqlite_store)
         assert resumed.status is RunStatus.completed and resumed.counts.passed == 30
         assert site.sends == 30
+
+    # The session stays in its file: not in the database, not in an export.
+    state = json.loads(saved[0].read_text())
+    session = next(c["value"] for c in state["cookies"] if c["name"] == "fake_chat_session")
+    assert len(session) >= 16
+    results = list(sqlite_store.iter_results(run.id))
+    for fmt in ("jsonl", "csv"):
+        assert session not in to_string(sqlite_store.get_run(run.id), results, fmt)
+    for db_file in tmp_path.glob("browser.db*"):  # the database, its WAL and journal
+        assert session.encode() not in db_file.read_bytes(), db_file
 
 
 async def test_a_rate_limit_banner_waits_what_the_site_says(sqlite_store: Store) -> None:

@@ -10,6 +10,8 @@ import httpx
 import pytest
 
 import evalbook
+from evalbook.core.kind import GenerationKind, KindMessage
+from evalbook.prompts.kinds import KINDS
 from evalbook.storage.store import Store
 
 SEED_BODY = {
@@ -193,3 +195,31 @@ async def test_a_workspace_defines_and_versions_its_own_kinds(
     result = store.get_result(row["id"], "input-1")
     assert result.messages[0].text == "You are terse." and result.passed
     assert result.output == "Summarise Budi: 50000000"
+
+
+async def test_a_plugin_kind_registers_like_a_provider_and_runs_on_its_tier(
+    api: httpx.AsyncClient, store: Store, tiers: dict[str, object]
+) -> None:
+    """The registry of kinds is the providers' and scorers' primitive: a plugin (an entry
+    point of ``evalbook.kinds``, or ``KINDS.register`` at import) is a kind like the
+    built-ins, listed, named in ``_kind``, run on the tier it names."""
+    shout = GenerationKind(
+        name="shout",
+        messages=[KindMessage(role="user", content="{{ word | upper }}!")],
+        scorers=["non-empty"],
+        tier="fast",
+        inputs=["word"],
+    )
+    KINDS.register("shout", shout)
+    try:
+        listed = {k["name"]: k for k in (await api.get("/api/kinds")).json()}
+        assert listed["shout"]["tier"] == "fast" and listed["shout"]["inputs"] == ["word"]
+        body = {"name": "plugin", "inputSet": [{"_kind": "shout", "word": "hey"}]}
+        row = (await api.post("/api/evals", json=body)).json()
+        assert row["tier"] == "fast" and row["model"] == "mock:echo"
+        await evalbook.aresume(row["id"], store=store)
+        assert store.get_result(row["id"], "input-1").output == "HEY!"
+    finally:
+        KINDS.unregister("shout")
+    gone = await api.post("/api/evals", json=body)
+    assert gone.status_code == 422 and "unknown generation kind 'shout'" in gone.text

@@ -4,6 +4,7 @@ settings misbehave exactly as asked, and the login wall holds until a session ex
 from __future__ import annotations
 
 import json
+import time
 
 import httpx
 
@@ -56,3 +57,18 @@ def test_shares_of_messages_hang_or_reload_the_first_time_only() -> None:
         faults = [site._fault(f"message {i}", 1) for i in range(1000)]
         assert 150 < faults.count("hang") < 250 and 150 < faults.count("reload") < 250
         assert all(site._fault(f"message {i}", 2) is None for i in range(1000))
+
+
+def test_a_slow_answer_waits_before_its_first_token() -> None:
+    """``[[latency=MS]]`` (and ``first_token_ms`` site-wide) hold the first token back."""
+    with run_chat_site_in_thread(ChatSiteConfig(pause_ms=(0, 1), first_token_ms=300)) as site:
+        with httpx.Client(base_url=site.url, timeout=30) as client:
+            for message, at_least in (("[[latency=600]] slow", 0.6), ("default", 0.3)):
+                t0 = time.monotonic()
+                with client.stream("POST", "/api/chat", json={"message": message}) as reply:
+                    lines = reply.iter_lines()
+                    first = json.loads(next(lines))
+                    waited = time.monotonic() - t0
+                    rest = "".join(json.loads(line)["t"] for line in lines if line)
+                assert waited >= at_least, (message, waited)  # a lower bound: load only adds
+                assert first["t"] + rest == message
