@@ -12,6 +12,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from evalbook.storage import shards
+from evalbook.storage.store import Store
+
 
 @dataclass
 class Budget:
@@ -43,3 +46,34 @@ class Budget:
         if called and actual is not None:
             self.spent += actual
             self.calls += 1
+
+
+#: How a stop for the budget begins (a fleet's finisher tells it from a failure by it).
+BUDGET_STOP = "max-cost reached"
+
+
+class SharedBudget:
+    """The run's ``max_cost`` shared by the shards of a fleet, wherever they run.
+
+    A shard draws its allowance in slices (about one round of its concurrency) from a
+    counter in the database (:func:`evalbook.storage.shards.take_budget`, one atomic
+    update), spends it like a local :class:`Budget`, and at its end gives back what it
+    did not spend (or charges what it spent beyond). So the fleet never hands out more
+    than ``max_cost``; a worker that dies keeps its slice, and the run stops that much
+    early, never late.
+    """
+
+    def __init__(self, store: Store, run_id: str, max_cost: float) -> None:
+        self.store, self.run_id, self.max_cost = store, run_id, max_cost
+
+    def top_up(self, budget: Budget, want: float) -> None:
+        """Add up to ``want`` from the run's budget to ``budget``'s allowance."""
+        granted = shards.take_budget(self.store, self.run_id, want, self.max_cost)
+        budget.max_cost = (budget.max_cost or 0.0) + granted
+
+    def settle(self, budget: Budget) -> None:
+        """Give back the allowance not spent (a negative amount charges an overrun)."""
+        left = (budget.max_cost or 0.0) - budget.spent - budget.reserved
+        if left:
+            shards.take_budget(self.store, self.run_id, -left, None)
+        budget.max_cost = budget.spent + budget.reserved

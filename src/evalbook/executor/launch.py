@@ -224,12 +224,18 @@ async def execute(
     on_event: EventSink = ignore,
     retry: RetryPolicy | None = None,
     suspended: Callable[[], bool] = _never,
+    items: range | None = None,
 ) -> RunRecord:
     """Execute ``job`` to its end and close its provider; return the run as recorded.
 
     Canceling the call cancels the run (recorded ``canceled``, finished results kept),
     unless ``suspended()`` is true by then: a worker shutting down leaves the run
     ``running``, with its results flushed, for the next claim to resume.
+
+    ``items``: execute only the plan positions in this range (a fleet's shard) that are
+    not recorded yet, leaving the run's record to whoever finishes the run; the returned
+    record is then not written, and its ``stop_reason`` says why the part stopped early
+    (None: every item ran). Canceling stops the part with its results flushed.
     """
     try:
         return await RunExecutor(
@@ -242,6 +248,7 @@ async def execute(
             on_event=on_event,
             retry=retry,
             suspended=suspended,
+            items=items,
         ).execute()
     finally:
         await job.provider.aclose()

@@ -5,6 +5,11 @@ producer fills lazily (render + batched cache lookup per chunk). A failing case 
 its result; only a problem that dooms every case (authentication) stops the run early.
 Cancellation (Ctrl-C) lets finished results reach the database and marks the run
 ``canceled``; ``resume`` re-runs only what is missing or errored.
+
+A fleet executes a run in parts (shards): the same executor, given the range of plan
+positions (``items``) of its part. A part neither marks the run started nor finishes it
+(whoever settles the last shard does, see ``worker/shard.py``), and its ``max_cost`` is
+the run's, drawn in slices from the run's shared budget (:class:`SharedBudget`).
 """
 
 from __future__ import annotations
@@ -33,7 +38,7 @@ from evalbook.errors import (
     TransientError,
     UserError,
 )
-from evalbook.executor.budget import Budget
+from evalbook.executor.budget import BUDGET_STOP, Budget, SharedBudget
 from evalbook.executor.cache import SingleFlight, response_from_json, response_to_json
 from evalbook.executor.events import EventSink, ItemDone, ItemStarted, RunStarted, ignore
 from evalbook.executor.finish import finish_run
@@ -93,8 +98,11 @@ class RunExecutor:
         on_event: EventSink = ignore,
         retry: RetryPolicy | None = None,
         suspended: Callable[[], bool] = lambda: False,
+        items: range | None = None,
     ) -> None:
         self.store = store
+        #: The plan positions of this part of the run (a fleet's shard); None: the run.
+        self.part = items
         self.run = run
         self.suite = suite
         self.version = version
@@ -113,6 +121,12 @@ class RunExecutor:
         self.identity = provider.answer_identity()
         self.render_limits = render_limits()
         self.budget = Budget(run.options.max_cost)
+        #: A part draws its allowance from the run's budget, shared by every shard.
+        self.shared: SharedBudget | None = None
+        if items is not None and run.options.max_cost is not None:
+            self.budget = Budget(0.0)
+            self.shared = SharedBudget(store, run.id, run.options.max_cost)
+        self._topping_up = asyncio.Lock()
         self.price = provider.price()
         self.stop = _Stop()
         #: Attempts in a row that could not connect at all, and whether any call was
@@ -133,17 +147,50 @@ class RunExecutor:
     # -- the run ---------------------------------------------------------------------------
 
     async def execute(self) -> RunRecord:
+        work = self._execute() if self.part is None else self._execute_part(self.part)
         if self.limits is None:
-            return await closing_after(self._execute(), self.judge, self.io)
+            return await closing_after(work, self.judge, self.io)
         async with open_limits() as self.limiter:
-            return await closing_after(self._execute(), self.judge, self.io)
+            return await closing_after(work, self.judge, self.io)
 
-    async def _execute(self) -> RunRecord:
+    async def _pending(self) -> tuple[int, set[tuple[str, int]], Any]:
+        """(items in the plan, items recorded without error, the items left to do)."""
         opts = self.run.options
         cases = self.suite.select(opts.case_ids)
         statuses = await self.io.call(self.store.result_statuses, self.run.id)
         done = {k for k, status in statuses.items() if status != ResultStatus.error.value}
-        total = len(cases) * opts.epochs
+        return len(cases) * opts.epochs, done, iter_items(cases, opts.epochs, done)
+
+    async def _run_items(self, items: Any) -> None:
+        opts = self.run.options
+        await self.provider.start()
+        async with ResultWriter(self.store, self.io) as writer:
+            queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(2 * opts.concurrency, CHUNK))
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(self._produce(items, queue, opts.concurrency))
+                for _ in range(opts.concurrency):
+                    tg.create_task(self._work(queue, writer))
+
+    async def _execute_part(self, part: range) -> RunRecord:
+        """Execute the items of ``part`` not recorded yet, leaving the run's record alone.
+
+        The returned record is not written: its ``stop_reason`` (and ``status``) say why
+        the part stopped early, None when every item ran. Canceling the call stops the
+        part with its finished results flushed; errors propagate to the caller.
+        """
+        _, _, items = await self._pending()
+        try:
+            await self._run_items(item for item in items if item.seq in part)
+        finally:
+            if self.shared is not None:
+                await asyncio.shield(self.io.call(self.shared.settle, self.budget))
+        self.run.stop_reason = self.stop.reason
+        if self.stop.reason:
+            self.run.status = self.stop.status
+        return self.run
+
+    async def _execute(self) -> RunRecord:
+        total, done, items = await self._pending()
         started = time.perf_counter()
         self.run.status = RunStatus.running
         self.run.started_at = self.run.started_at or datetime.now(UTC)
@@ -151,15 +198,7 @@ class RunExecutor:
         await self.io.call(self.store.update_run, self.run)
         self.on_event(RunStarted(self.run.id, total, len(done)))
         try:
-            await self.provider.start()
-            async with ResultWriter(self.store, self.io) as writer:
-                queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(2 * opts.concurrency, CHUNK))
-                async with asyncio.TaskGroup() as tg:
-                    tg.create_task(
-                        self._produce(iter_items(cases, opts.epochs, done), queue, opts.concurrency)
-                    )
-                    for _ in range(opts.concurrency):
-                        tg.create_task(self._work(queue, writer))
+            await self._run_items(items)
         except asyncio.CancelledError:
             if self.suspended():
                 raise  # results are flushed; the run stays `running`, to be resumed
@@ -218,12 +257,7 @@ class RunExecutor:
             if self.stop.reason:
                 continue  # drain: nothing new is launched once the run is stopping
             token = item.seq * 1000 + item.epoch
-            if not self.budget.try_reserve(token, self._worst_case_cost(item)):
-                self.stop = _Stop(
-                    f"max-cost reached: ${self.budget.spent:.4f} spent, the next item would pass"
-                    f" ${self.budget.max_cost:g}",
-                    RunStatus.canceled,
-                )
+            if not await self._reserve(token, self._worst_case_cost(item)):
                 continue
             self._announce(item)
             try:
@@ -254,6 +288,31 @@ class RunExecutor:
                     ),
                 )
             )
+
+    async def _reserve(self, token: int, worst_case: float) -> bool:
+        """Reserve the item's cost in the budget; False (and the run stops) when the next
+        item would pass ``max_cost``. A part tops its allowance up from the run's shared
+        budget first."""
+        if self.budget.try_reserve(token, worst_case):
+            return True
+        if self.shared is not None:
+            async with self._topping_up:
+                if self.budget.try_reserve(token, worst_case):
+                    return True  # another worker of this part topped it up meanwhile
+                want = self.budget.estimate(worst_case) * self.run.options.concurrency
+                await self.io.call(self.shared.top_up, self.budget, want)
+                if self.budget.try_reserve(token, worst_case):
+                    return True
+        if not self.stop.reason:
+            limit, spent = self.run.options.max_cost or 0.0, self.budget.spent
+            why = (
+                f"the next item would pass ${limit:g} across the fleet (this shard spent"
+                f" ${spent:.4f})"
+                if self.shared is not None
+                else f"${spent:.4f} spent, the next item would pass ${limit:g}"
+            )
+            self.stop = _Stop(f"{BUDGET_STOP}: {why}", RunStatus.canceled)
+        return False
 
     def _announce(self, item: WorkItem) -> None:
         """Say which item is being asked, a few times a second at most."""

@@ -10,6 +10,14 @@ worker's conditional update moves it to ``running`` at a moment when every shard
 settled (``done`` or ``canceled``); that worker aggregates and marks the finish ``done``.
 A finisher that died holds an expired lease, and the reaper puts the finish back to
 ``waiting`` for the next one.
+
+A shard whose message the broker lost would stay ``queued`` for ever: the reaper also
+returns the shards ``queued`` for longer than a bound (``resend_s``), to be sent again;
+a duplicate message finds the shard held or settled and does nothing.
+
+While a sharded run with ``max_cost`` runs, ``runs.cost`` counts the budget handed out to
+its shards (:func:`take_budget`, one atomic update: every shard draws from the run's one
+budget); the finish overwrites it with the run's real cost.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from evalbook.storage.store import Store
 __all__ = [
     "FINISH",
     "Shard",
+    "auto_shards",
     "cancel_queued",
     "cancel_requested_runs",
     "claim",
@@ -37,6 +46,7 @@ __all__ = [
     "settle",
     "shards_of",
     "submit",
+    "take_budget",
 ]
 
 FINISH = -1
@@ -63,6 +73,16 @@ _FIELDS = ("run_id", "idx", "seq_start", "seq_stop", "status", "owner", "deliver
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+#: Items per shard under ``--shards auto``: a few minutes of work at typical latencies
+#: (500 items at concurrency 8 and 2 s a call take about two minutes).
+AUTO_ITEMS = 500
+
+
+def auto_shards(items: int, workers_hint: int = 1) -> int:
+    """Shards for ``items``: about ``AUTO_ITEMS`` each, at least ``workers_hint``."""
+    return max(1, min(items, max(workers_hint, -(-items // AUTO_ITEMS))))
 
 
 def plan(items: int, shards: int) -> list[tuple[int, int]]:
@@ -98,7 +118,8 @@ def submit(
     if idempotency_key is not None:
         values["idempotency_key"] = idempotency_key
     if not fresh:
-        values.update(cancel_requested=False, finished_at=None, stop_reason=None)
+        # The budget counter starts again, as a resumed run's budget does.
+        values.update(cancel_requested=False, finished_at=None, stop_reason=None, cost=None)
     with store.write() as conn:
         conn.execute(sa.update(t.runs).where(r.id == run_id).values(**values))
         if not fresh:
@@ -197,12 +218,29 @@ def cancel_queued(store: Store, run_id: str, reason: str) -> int:
     return int(result.rowcount)
 
 
-def reap(store: Store) -> tuple[list[tuple[str, int]], list[str]]:
+def reap(store: Store, *, resend_s: float = 600.0) -> tuple[list[tuple[str, int]], list[str]]:
     """Put back what dead workers held: shards whose lease ran out go back to ``queued``
-    (returned, to be sent again), finishes back to ``waiting`` (their runs returned)."""
+    (returned, to be sent again), finishes back to ``waiting`` (their runs returned).
+    Shards ``queued`` for more than ``resend_s`` (their message may be lost) are returned
+    too, to be sent again: each once per ``resend_s``, whichever reaper takes it."""
     now = _now()
     expired = sa.and_(_s.status == RUNNING, _s.lease_expires_at < now)
+    stale = sa.and_(
+        _s.status == QUEUED, _s.idx >= 0, _s.updated_at < now - timedelta(seconds=resend_s)
+    )
     with store.write() as conn:
+        lost = conn.execute(
+            sa.select(_s.run_id, _s.idx).where(stale).order_by(_s.run_id, _s.idx)
+        ).all()
+        resend = []
+        for run_id, idx in lost:
+            again = conn.execute(
+                sa.update(t.run_shards)
+                .where(_s.run_id == run_id, _s.idx == idx, stale)
+                .values(updated_at=now)
+            )
+            if again.rowcount == 1:
+                resend.append((run_id, idx))
         rows = conn.execute(
             sa.select(_s.run_id, _s.idx).where(expired).order_by(_s.run_id, _s.idx)
         ).all()
@@ -220,7 +258,7 @@ def reap(store: Store) -> tuple[list[tuple[str, int]], list[str]]:
             )
             if back.rowcount == 1:
                 (finishes.append(run_id) if idx == FINISH else shards.append((run_id, idx)))
-    return shards, finishes
+    return shards + resend, finishes
 
 
 def claim_finish(store: Store, run_id: str, owner: str, *, lease_s: float) -> bool:
@@ -266,3 +304,19 @@ def cancel_requested_runs(store: Store) -> list[str]:
                 .values(status=CANCELED, stop_reason=None, updated_at=_now())
             )
     return ids
+
+
+def take_budget(store: Store, run_id: str, want: float, max_cost: float | None) -> float:
+    """Hand out up to ``want`` of the run's ``max_cost`` to a shard; the amount handed out
+    (0 when the budget is spent). A negative ``want`` (with ``max_cost`` None) gives an
+    unspent allowance back, or charges an overrun. The read and the update are one
+    transaction holding the run's row (SQLite: the database), so shards never together
+    take more than ``max_cost``."""
+    r = t.runs.c
+    with store.write() as conn:
+        row = sa.select(r.cost).where(r.id == run_id).with_for_update()
+        handed = float(conn.execute(row).scalar() or 0.0)
+        grant = want if max_cost is None else max(0.0, min(want, max_cost - handed))
+        if grant:
+            conn.execute(sa.update(t.runs).where(r.id == run_id).values(cost=handed + grant))
+    return grant

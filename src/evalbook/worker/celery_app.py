@@ -14,9 +14,11 @@ Correctness does not rest on the broker. A shard is held in the database under a
 nothing, and every worker runs a reaper that re-queues and re-sends the shards of dead
 workers once their lease ran out. So Redis's ``visibility_timeout`` (redelivery of an
 unacknowledged message) only needs to be long (12 h here): a redelivery while the shard
-still runs is harmless, and a shard lost by the broker is re-sent by the reaper. The same
-reaper cancels the not-yet-started shards of a run whose cancel was requested, so a cancel
-from the API, the web page or the CLI (one flag on the run) stops the whole run.
+still runs is harmless, and a shard lost by the broker (``queued`` for longer than
+``EVALBOOK_SHARD_RESEND_S``, 10 minutes by default, with no lease) is re-sent by the
+reaper. The same reaper cancels the not-yet-started shards of a run whose cancel was
+requested, so a cancel from the API, the web page or the CLI (one flag on the run) stops
+the whole run.
 """
 
 from __future__ import annotations
@@ -54,6 +56,13 @@ def queue_name() -> str:
 
 def shard_lease_s() -> float:
     return float(os.environ.get("EVALBOOK_SHARD_LEASE_S") or 30.0)
+
+
+def shard_resend_s() -> float:
+    """How long a shard may stay ``queued`` before the reaper sends it again (its message
+    may have been lost): longer than a shard waits in the queue of a busy fleet, since
+    every extra message costs a worker a moment (it finds the shard held or settled)."""
+    return float(os.environ.get("EVALBOOK_SHARD_RESEND_S") or 600.0)
 
 
 def make_app(url: str) -> Any:
@@ -114,6 +123,7 @@ class Fleet:
         self.store = Store.open()
         self.name = f"{socket.gethostname()}:{os.getpid()}"
         self.lease_s = shard_lease_s()
+        self.resend_s = shard_resend_s()
         self.stopping = threading.Event()
         self._reaper: threading.Thread | None = None
 
@@ -159,9 +169,10 @@ class Fleet:
         from evalbook.executor.store_io import StoreIO
         from evalbook.worker.shard import try_finish
 
-        requeued, finishes = shards.reap(self.store)
+        requeued, finishes = shards.reap(self.store, resend_s=self.resend_s)
         for run_id, idx in requeued:
-            log.warning("run %s shard %d: its worker died; sent again", run_id, idx)
+            log.warning("run %s shard %d: its worker died or its message was lost; sent again",
+                        run_id, idx)  # fmt: skip
             send(self.app, run_id, idx)
         finishes += shards.cancel_requested_runs(self.store)
         for run_id in finishes:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from evalbook.core.run import RunStatus
-from evalbook.executor.shard import auto_shards
 from evalbook.storage import queue, shards
 from evalbook.storage.run_admin import discard_unqueued
 from evalbook.storage.store import Store
@@ -47,7 +46,7 @@ class CeleryDispatcher:
         run = self.store.get_run(run_id)
         suite = self.store.get_suite(run.suite_hash)
         items = len(suite.select(run.options.case_ids)) * run.options.epochs
-        ranges = shards.plan(items, self.shards or auto_shards(items))
+        ranges = shards.plan(items, self.shards or shards.auto_shards(items))
         shards.submit(self.store, run_id, ranges, fresh=fresh, idempotency_key=key)
         send(self.app, run_id, *range(len(ranges)))
 

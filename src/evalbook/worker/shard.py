@@ -26,10 +26,10 @@ from datetime import UTC, datetime
 from enum import StrEnum
 
 from evalbook.core.run import RunRecord, RunStatus
+from evalbook.executor.budget import BUDGET_STOP
 from evalbook.executor.events import Event, ItemDone, ItemStarted
 from evalbook.executor.finish import finish_run
-from evalbook.executor.launch import load_for_resume
-from evalbook.executor.shard import ShardExecutor
+from evalbook.executor.launch import execute, load_for_resume
 from evalbook.executor.store_io import StoreIO
 from evalbook.providers.endpoints import HostPolicy, guarded
 from evalbook.storage import queue, shards
@@ -100,13 +100,13 @@ async def _execute(
             if isinstance(event, ItemStarted | ItemDone):  # the run's start and end are the
                 events(event)  # fleet's, recorded once
 
-        executor = ShardExecutor(
-            store, job.run, job.suite, job.version, job.config, job.provider,
-            on_event=on_event, start=shard.seq_start, stop=shard.seq_stop,
-        )  # fmt: skip
+        part = range(shard.seq_start, shard.seq_stop)
         # Runs may come from the API: every connection is checked against the host policy.
         with guarded(HostPolicy.from_env()):
-            task = asyncio.create_task(executor.execute(), name=f"evalbook-shard-{run_id}-{idx}")
+            task = asyncio.create_task(
+                execute(store, job, on_event=on_event, items=part),
+                name=f"evalbook-shard-{run_id}-{idx}",
+            )
         # The heartbeat has a store thread of its own: behind the writer's batches (or a
         # database lock the writer waits on) a renewal would come too late.
         beat_io = StoreIO()
@@ -114,7 +114,6 @@ async def _execute(
             why = await _watch(task, store, beat_io, run_id, idx, owner, lease_s, stopping)
         finally:
             beat_io.close()
-            await job.aclose()
     if why is Outcome.lost:
         return why
     if why is Outcome.handed_back:
@@ -124,9 +123,11 @@ async def _execute(
         await io.call(shards.settle, store, run_id, idx, owner, shards.CANCELED)
         return why
     error = None if task.cancelled() else task.exception()
-    reason: str | None = executor.stop.reason
-    if reason is None and error is not None:
+    reason: str | None = None
+    if error is not None:
         reason = f"{type(error).__name__}: {error}"
+    elif not task.cancelled():
+        reason = task.result().stop_reason
     status = shards.CANCELED if reason else shards.DONE
     await io.call(shards.settle, store, run_id, idx, owner, status, reason and reason[:2000])
     return Outcome.canceled if reason else Outcome.done
@@ -191,8 +192,13 @@ async def try_finish(
         reason = "canceled by the user"
     else:
         stopped = [s.stop_reason for s in await io.call(shards.shards_of, store, run_id)]
-        reason = next((r for r in stopped if r), None)
-        status = RunStatus.failed
+        reasons = [r for r in stopped if r]
+        # A failure says more than a budget stop (which other shards may have met after it).
+        reason = next((r for r in reasons if not r.startswith(BUDGET_STOP)), None)
+        if reason is None and reasons:
+            reason, status = reasons[0], RunStatus.canceled
+        else:
+            status = RunStatus.failed
     began = run.started_at or run.created_at
     run.duration_ms = 0.0
     started = time.perf_counter() - (datetime.now(UTC) - began).total_seconds()
