@@ -47,6 +47,8 @@ class _Current:
 
 
 CURRENT = _Current()
+# A JSONL dataset body is text (its schema: a string), sent as it is.
+schemathesis.serializer.alias("application/jsonl", "text/plain")
 schema = schemathesis.openapi.from_dict(document())
 schema.app = CURRENT
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalbook.providers.registry import PROVIDERS
+from evalbook.scorers.judges.prompts import CRITERIA
 from evalbook.storage.activity import SavedModel, recent_models
 from evalbook.storage.catalog import SuiteRef, suite_refs
 from evalbook.storage.store import Store
@@ -22,6 +23,8 @@ class LaunchOptions:
     providers: list[str]
     suites: list[SuiteRef]
     models: list[SavedModel]
+    #: Built-in judge criteria (name → what the judge is asked).
+    criteria: dict[str, str]
 
     @staticmethod
     def label(config: dict[str, Any]) -> str:
@@ -40,4 +43,5 @@ def launch_options(store: Store, workspace_id: str) -> LaunchOptions:
         providers=[p for p in sorted(PROVIDERS.names()) if p not in _CODE],
         suites=sorted(refs, key=lambda r: (r.suite_id, r.created_at), reverse=False),
         models=recent_models(store, workspace_id),
+        criteria={name: CRITERIA[name].description for name in sorted(CRITERIA)},
     )

@@ -12,26 +12,30 @@ from starlette.concurrency import run_in_threadpool
 
 from evalbook.core.run import RunOptions
 from evalbook.core.suite import Suite
-from evalbook.errors import NotFoundError
+from evalbook.errors import NotFoundError, UserError
 from evalbook.executor.estimate import Estimate, estimate_run
 from evalbook.executor.launch import RunJob, prepare_run
-from evalbook.server.schemas.models import model_or_tier
-from evalbook.server.schemas.runs import RunCreate
+from evalbook.server.schemas.models import model_from_request, model_or_tier
+from evalbook.server.schemas.runs import JudgeIn, RunCreate
 from evalbook.server.state import server_state
-from evalbook.storage.catalog import SuiteRef, suite_refs
+from evalbook.storage.catalog import SuiteRef, register_suite, suite_refs
 from evalbook.storage.queue import find_idempotent
 from evalbook.storage.runs_query import WorkspaceRun, get_workspace_run
 from evalbook.storage.store import Store
 from evalbook.storage.workspaces import Workspace
+from evalbook.suites.derive import JUDGED, suite_with_judge
 
 __all__ = ["estimate", "latest_ref", "launch", "submit_run"]
 
 
 def latest_ref(store: Store, workspace_id: str, suite_id: str, version: str | None) -> SuiteRef:
-    """A suite version of the workspace (the latest when ``version`` is ``None``)."""
+    """A suite version of the workspace (when ``version`` is ``None``, the latest that is
+    not a judged version: see ``suites.derive.JUDGED``)."""
     refs = suite_refs(store, workspace_id, suite_id)
     if version is not None:
         refs = [r for r in refs if r.version == version]
+    else:
+        refs = [r for r in refs if JUDGED not in r.version] or refs
     if not refs:
         which = f"suite {suite_id!r}" + (f" version {version!r}" if version else "")
         raise NotFoundError(f"no {which} in this workspace")
@@ -51,9 +55,31 @@ def _options(body: RunCreate) -> RunOptions:
     )
 
 
-def _suite(store: Store, workspace_id: str, body: RunCreate) -> Suite:
+def judged(suite: Suite, judge: JudgeIn) -> Suite:
+    """``suite`` with the request's judge added (see :class:`JudgeIn`); the judge model
+    passes the same policy as the run's own (``judge.model`` names it in errors)."""
+    config = model_from_request(judge.model, "judge.model")
+    fields = config.model_dump(mode="json", exclude_none=True, exclude_defaults=True)
+    return suite_with_judge(
+        suite, {"provider": config.provider, "name": config.name, **fields},
+        rubric=judge.rubric, criteria=judge.criteria,
+    )  # fmt: skip
+
+
+def _suite(store: Store, workspace_id: str, body: RunCreate, *, register: bool) -> Suite:
+    """The suite version the run uses: the one asked for, or with ``body.judge``, its
+    judged version (registered in the workspace when ``register``: a launch, not an
+    estimate)."""
     ref = latest_ref(store, workspace_id, body.suite_id, body.suite_version)
-    return store.get_suite(ref.hash)
+    suite = store.get_suite(ref.hash)
+    if body.judge is None:
+        return suite
+    suite = judged(suite, body.judge)
+    if register:
+        _hash, state = register_suite(store, workspace_id, suite)
+        if state == "conflict":  # pragma: no cover - the version is content-addressed
+            raise UserError(f"suite {suite.id!r} version {suite.version!r} exists here")
+    return suite
 
 
 def estimate(store: Store, workspace_id: str, body: RunCreate) -> Estimate:
@@ -61,7 +87,7 @@ def estimate(store: Store, workspace_id: str, body: RunCreate) -> Estimate:
     config = model_or_tier(body.model)
     return estimate_run(
         store,
-        _suite(store, workspace_id, body),
+        _suite(store, workspace_id, body, register=False),
         model=config,
         prompt_version=body.prompt_version,
         options=_options(body),
@@ -78,7 +104,7 @@ async def launch(
         config = model_or_tier(body.model)
         return prepare_run(
             store,
-            _suite(store, workspace.id, body),
+            _suite(store, workspace.id, body, register=True),
             model=config,
             prompt_version=body.prompt_version,
             options=_options(body),

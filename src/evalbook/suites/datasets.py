@@ -26,7 +26,7 @@ from typing import Any
 
 from evalbook.suites.problems import Problems, Where
 
-__all__ = ["DATASET_SUFFIXES", "DatasetRow", "case_from_row", "read_dataset"]
+__all__ = ["DATASET_SUFFIXES", "DatasetRow", "case_from_row", "parse_dataset", "read_dataset"]
 
 #: Keys whose presence marks a JSONL line (or an API row) as a full case.
 STRUCTURED_MARKERS = frozenset({"vars", "messages"})
@@ -65,8 +65,13 @@ def read_dataset(path: Path, display: str, problems: Problems) -> list[DatasetRo
             f"unsupported dataset file type {suffix or '(none)'!r}; use"
             f" {', '.join(DATASET_SUFFIXES)}"
         )
-    text = path.read_text(encoding="utf-8-sig")
-    if suffix == ".csv":
+    return parse_dataset(path.read_text(encoding="utf-8-sig"), suffix, display, problems)
+
+
+def parse_dataset(text: str, suffix: str, display: str, problems: Problems) -> list[DatasetRow]:
+    """The rows of a dataset's text (``suffix``: ``.csv``, else JSONL); a file uploaded to
+    the server is read here too, its errors naming ``display:line`` the same way."""
+    if suffix.lower() == ".csv":
         return _read_csv(text, display, problems)
     return _read_jsonl(text, display, problems)
 

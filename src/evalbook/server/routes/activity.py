@@ -89,4 +89,5 @@ def get_launch_options(
             for m in options.models
         ],
         source=source,
+        judge_criteria=list(options.criteria),
     )

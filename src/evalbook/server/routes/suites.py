@@ -16,6 +16,12 @@ from evalbook.config import render_limits
 from evalbook.errors import NotFoundError
 from evalbook.prompts import check_render_limits
 from evalbook.server.auth import CurrentWorkspace
+from evalbook.server.dataset_upload import (
+    DATASET_TYPES,
+    MAX_DATASET_BYTES,
+    display_name,
+    register_dataset,
+)
 from evalbook.server.launching import latest_ref
 from evalbook.server.routes._common import (
     LimitQuery,
@@ -112,6 +118,83 @@ async def create_suite(
     )
     ref = latest_ref(store, workspace.id, suite.id, suite.version)
     return _versions([ref])[0]
+
+
+_DATASET_BODY = {
+    "required": True,
+    "content": {
+        media: {
+            "schema": {
+                "type": "string",
+                "description": "JSONL: one case per line (flat rows: `id`, `expected`,"
+                " `section`, `tags`, `choices`, `metadata` are case fields, other keys"
+                " are variables). CSV: a header row, then one case per row.",
+            }
+        }
+        for media in ("application/jsonl", "text/csv")
+    },
+}
+_VERSION = r"^[^\x00-\x1f\x7f]+$"
+
+
+@router.post(
+    "/{suite_id}/datasets",
+    status_code=201,
+    openapi_extra={"requestBody": _DATASET_BODY},
+    responses={
+        200: {"model": SuiteVersionOut, "description": "Already registered, same cases"},
+        409: {"model": ErrorOut, "description": "This version exists with other cases"},
+        413: {"model": ErrorOut, "description": "The dataset is too large"},
+        415: {"model": ErrorOut, "description": "Send text/csv or application/jsonl"},
+    },
+)
+async def upload_dataset(
+    suite_id: SuiteIdPath,
+    request: Request,
+    response: Response,
+    workspace: CurrentWorkspace,
+    store: StoreDep,
+    base_version: Annotated[
+        str | None,
+        Query(max_length=100, pattern=_VERSION, description="Default: the suite's latest"),
+    ] = None,
+    version: Annotated[
+        str | None,
+        Query(max_length=100, pattern=_VERSION, description="Default: `data-<cases hash>`"),
+    ] = None,
+    filename: Annotated[
+        str | None, Query(max_length=200, description="Named in error messages")
+    ] = None,
+) -> SuiteVersionOut:
+    """Register a new version of the suite whose cases are the rows of a JSONL or CSV
+    dataset (the body): the suite's prompt versions, scorers and threshold over the
+    dataset. A problem in a row is a 422 naming ``file:line``; the same dataset again
+    answers 200 with the version it made."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    suffix = DATASET_TYPES.get(content_type)
+    if suffix is None:
+        raise HTTPException(415, "send the dataset as text/csv or application/jsonl")
+    body = await request.body()
+    if len(body) > MAX_DATASET_BYTES:
+        raise HTTPException(413, f"the dataset is over {MAX_DATASET_BYTES // 2**20} MB")
+    name = display_name(filename or "dataset", suffix)
+    saved = await run_in_threadpool(
+        lambda: register_dataset(
+            store, workspace.id, suite_id, body, name, base_version=base_version, version=version
+        )
+    )
+    if saved.ref is None:
+        raise HTTPException(
+            409,
+            f"suite {suite_id!r} version {saved.suite.version!r} is registered here with"
+            " other cases; versions are immutable — give this dataset a new version",
+        )
+    if saved.state == "exists":
+        response.status_code = 200
+    response.headers["Location"] = (
+        f"/api/suites/{suite_id}/versions/{quote(saved.ref.version, safe='')}"
+    )
+    return _versions([saved.ref])[0]
 
 
 @router.get("")

@@ -105,3 +105,5 @@ class LaunchOptionsOut(BaseModel):
     suites: list[SuiteChoice]
     models: list[SavedModelOut]
     source: RunOut | None
+    #: Built-in judge criteria a run's ``judge.criteria`` may name.
+    judge_criteria: list[str] = []

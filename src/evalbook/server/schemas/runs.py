@@ -21,6 +21,7 @@ __all__ = [
     "EstimateOut",
     "FeedbackIn",
     "FeedbackList",
+    "JudgeIn",
     "MetricOut",
     "ResultPage",
     "RunCreate",
@@ -32,6 +33,19 @@ __all__ = [
 _Name = Field(default=None, min_length=1, max_length=200)
 _Tag = Annotated[str, Field(min_length=1, max_length=100)]
 _CaseId = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class JudgeIn(Strict):
+    """An LLM judge for this run: ``model`` grades every output on ``rubric`` (one
+    criterion, scored 1–10) or on built-in ``criteria`` (e.g. ``faithfulness``,
+    ``concision``); give one of the two. The run uses a version of the suite with this
+    judge added to its scorers (``<version>+judge-<hash>``, registered at launch)."""
+
+    model: ModelIn
+    rubric: str | None = Field(default=None, min_length=1, max_length=10_000)
+    criteria: list[Annotated[str, Field(min_length=1, max_length=100)]] | None = Field(
+        default=None, min_length=1, max_length=20
+    )
 
 
 class RunCreate(Strict):
@@ -60,6 +74,7 @@ class RunCreate(Strict):
     tags: list[_Tag] | None = Field(default=None, max_length=50)
     title: str | None = Field(default=None, min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=10_000)
+    judge: JudgeIn | None = None
 
 
 class EstimateOut(BaseModel):

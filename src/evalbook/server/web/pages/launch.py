@@ -1,7 +1,9 @@
 """``/runs/new``: the launch sheet. Pick a provider and the exact model name (or a model
-config the workspace used before), a suite (or upload a suite file), the prompt version,
-alias, label, tags, epochs, concurrency and a cost ceiling; see the pre-flight estimate;
-launch. ``?from=RUN_ID`` fills the sheet from an earlier run ("Re-run with changes").
+config the workspace used before), a suite (or upload a suite file, or a JSONL/CSV dataset
+that becomes a new version of the picked suite), the prompt version, alias, label, tags,
+epochs, concurrency, a cost ceiling and optionally an LLM judge (a judge model with a
+rubric or built-in criteria); see the pre-flight estimate; launch. ``?from=RUN_ID``
+fills the sheet from an earlier run ("Re-run with changes").
 
 The sheet builds the same :class:`RunCreate` body a script posts to ``POST /api/runs``
 and launches it through the same function (``server/launching.py``): one way to compose
@@ -18,7 +20,14 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
-from evalbook.errors import EvalbookError, NotFoundError, SuiteError, TemplateError
+from evalbook.errors import (
+    ConfigError,
+    EvalbookError,
+    NotFoundError,
+    SuiteError,
+    TemplateError,
+)
+from evalbook.server.dataset_upload import display_name, register_dataset
 from evalbook.server.launch_options import launch_options
 from evalbook.server.launching import estimate, launch
 from evalbook.server.schemas.runs import RunCreate
@@ -46,8 +55,16 @@ FIELDS = (
     "max_cost",
     "temperature",
     "max_tokens",
+    "dataset_version",
+    "judge_provider",
+    "judge_model",
+    "judge_base_url",
+    "judge_rubric",
 )
+#: Multi-valued fields (checkboxes), kept comma-joined in ``values``.
+MULTI = ("judge_criteria",)
 MAX_UPLOAD = 10 * 1024 * 1024
+MAX_DATASET = 50 * 1024 * 1024
 
 
 class FieldError(Exception):
@@ -77,6 +94,35 @@ def _prefill(found: Any) -> dict[str, str]:
     }
     values["saved_model"] = ""
     return values
+
+
+def _judge(values: dict[str, str]) -> dict[str, Any] | None:
+    """The request's ``judge`` from the sheet's judge fields (``None``: no judge)."""
+    criteria = [c for c in values.get("judge_criteria", "").split(",") if c]
+    rubric = values.get("judge_rubric", "")
+    name = values.get("judge_model", "")
+    if not (name or rubric or criteria):
+        return None
+    if not values.get("judge_provider"):
+        raise FieldError("judge_provider", "pick the judge model's provider")
+    if not name:
+        raise FieldError("judge_model", "enter the judge's exact model name")
+    if rubric and criteria:
+        raise FieldError("judge_rubric", "give a rubric or pick criteria, not both")
+    if not (rubric or criteria):
+        raise FieldError("judge_rubric", "write a rubric or pick criteria for the judge")
+    model: dict[str, Any] = {"provider": values["judge_provider"], "name": name}
+    if values.get("judge_base_url"):
+        model["base_url"] = values["judge_base_url"]
+    return {"model": model, "rubric": rubric or None, "criteria": criteria or None}
+
+
+#: A request field (its ``loc``, joined by dots) → the sheet's field.
+_JUDGE_FIELDS = {
+    "judge.model": "judge_model",
+    "judge.rubric": "judge_rubric",
+    "judge.criteria": "judge_criteria",
+}
 
 
 def _sheet(
@@ -189,6 +235,9 @@ def _body(values: dict[str, str], saved: dict[str, dict[str, Any]]) -> RunCreate
     tags = [t.strip() for t in values.get("tags", "").split(",") if t.strip()]
     if tags:
         raw["tags"] = tags
+    judge = _judge(values)
+    if judge is not None:
+        raw["judge"] = judge
     try:
         return RunCreate.model_validate(raw, strict=False)
     except ValidationError as exc:
@@ -204,12 +253,21 @@ def _body(values: dict[str, str], saved: dict[str, dict[str, Any]]) -> RunCreate
         if loc[0] == "model" and len(loc) > 2:
             field = {"name": "model_name", "base_url": "base_url"}.get(loc[-1], loc[-1])
             field = field if field in FIELDS else "model_name"
+        if loc[0] == "judge":
+            field = "judge_base_url" if loc[-1] == "base_url" else "judge_model"
+            field = _JUDGE_FIELDS.get(".".join(loc[:2]), field) if len(loc) == 2 else field
         raise FieldError(field, str(err["msg"])) from None
 
 
 def _field_of(exc: EvalbookError) -> str:
     """Which field of the sheet a library error is about (for the message's place)."""
     text = str(exc)
+    if text.startswith("judge"):
+        if "base_url" in text or "host" in text:
+            return "judge_base_url"
+        if "criteria" in text:
+            return "judge_criteria"
+        return "judge_model" if isinstance(exc, ConfigError) else "judge_rubric"
     if isinstance(exc, NotFoundError | SuiteError) or text.startswith("suite"):
         return "suite"
     if isinstance(exc, TemplateError) or ("prompt" in text and "version" in text):
@@ -223,18 +281,31 @@ def _field_of(exc: EvalbookError) -> str:
     return "model_name"
 
 
-async def _values(request: Request) -> tuple[dict[str, str], tuple[str, bytes] | None]:
-    """The sheet's fields and the uploaded suite file (name, bytes), the form closed."""
+Upload = tuple[str, bytes]
+
+
+async def _file(form: FormData, name: str, limit: int) -> Upload | None:
+    upload = form.get(name)
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        return None
+    data = await upload.read(limit + 1)
+    if len(data) > limit:
+        raise FieldError(name, f"the file is over {limit // 2**20} MB")
+    return upload.filename, data
+
+
+async def _values(request: Request) -> tuple[dict[str, str], Upload | None, Upload | None]:
+    """The sheet's fields, the uploaded suite file and dataset (name, bytes), the form
+    closed."""
     form = await request.form()
     try:
         values = {name: _text(form, name) for name in FIELDS}
-        upload = form.get("suite_file")
-        if isinstance(upload, UploadFile) and upload.filename:
-            data = await upload.read(MAX_UPLOAD + 1)
-            if len(data) > MAX_UPLOAD:
-                raise FieldError("suite_file", f"the file is over {MAX_UPLOAD // 2**20} MB")
-            return values, (upload.filename, data)
-        return values, None
+        for name in MULTI:
+            picked = [v.strip() for v in form.getlist(name) if isinstance(v, str) and v.strip()]
+            values[name] = ",".join(picked)
+        suite_file = await _file(form, "suite_file", MAX_UPLOAD)
+        dataset = await _file(form, "dataset_file", MAX_DATASET)
+        return values, suite_file, dataset
     finally:
         await form.close()
 
@@ -263,6 +334,45 @@ async def _register_upload(request: Request, viewer: Viewer, upload: tuple[str, 
     return await run_in_threadpool(register)
 
 
+async def _register_dataset(
+    request: Request, viewer: Viewer, values: dict[str, str], upload: Upload
+) -> str:
+    """Register the uploaded dataset as a version of the picked suite; ``id@version``."""
+    assert viewer.workspace is not None
+    if not values.get("suite"):
+        raise FieldError("suite", "pick the suite whose prompt and scorers the dataset uses")
+    suite_id, _, base_version = values["suite"].partition("@")
+    name, data = upload
+    suffix = ".csv" if name.lower().endswith(".csv") else ".jsonl"
+    store = server_state(request).store
+    workspace_id = viewer.workspace.id
+
+    def register() -> str:
+        try:
+            saved = register_dataset(
+                store,
+                workspace_id,
+                suite_id,
+                data,
+                display_name(name, suffix),
+                base_version=base_version or None,
+                version=values.get("dataset_version") or None,
+            )
+        except SuiteError as exc:
+            raise FieldError("dataset_file", str(exc)) from None
+        except TemplateError as exc:
+            raise FieldError("dataset_file", str(exc)) from None
+        if saved.ref is None:
+            raise FieldError(
+                "dataset_version",
+                f"version {saved.suite.version!r} of {suite_id!r} exists with other cases;"
+                " name this dataset's version differently",
+            )
+        return f"{saved.ref.suite_id}@{saved.ref.version}"
+
+    return await run_in_threadpool(register)
+
+
 @router.post("/runs/new")
 async def launch_run(request: Request, viewer: CheckedViewer) -> Response:
     assert viewer.workspace is not None
@@ -270,9 +380,11 @@ async def launch_run(request: Request, viewer: CheckedViewer) -> Response:
     saved = {m.hash: m.config for m in launch_options(store, viewer.workspace.id).models}
     values: dict[str, str] = {}
     try:
-        values, upload = await _values(request)
+        values, upload, dataset = await _values(request)
         if upload is not None:
             values["suite"] = await _register_upload(request, viewer, upload)
+        if dataset is not None:
+            values["suite"] = await _register_dataset(request, viewer, values, dataset)
         body = _body(values, saved)
         found, _created = await launch(request, viewer.workspace, body)
     except FieldError as exc:
@@ -293,7 +405,7 @@ async def launch_estimate(request: Request, viewer: PageViewer) -> Response:
     saved = {m.hash: m.config for m in launch_options(store, workspace_id).models}
     context: dict[str, Any] = {"estimate": None, "problem": None}
     try:
-        values, _upload = await _values(request)
+        values, _upload, _dataset = await _values(request)
         body = _body(values, saved)
         context["estimate"] = await run_in_threadpool(estimate, store, workspace_id, body)
     except FieldError as exc:
