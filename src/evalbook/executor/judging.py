@@ -2,9 +2,11 @@
 
 A judge call is a model call like any other: it is retried by class (429 / transient /
 fatal), limited by the per-endpoint connection semaphore shared with every run in the
-process, answered from the response cache when the same judge saw the same prompt
-before (scoped by the judge template's ``name@version``, so a new template never reads
-an old template's verdicts), and single-flight inside a run. Providers are created once
+process and by the judge model's ``max_connections`` / ``rpm`` / ``tpm`` across the
+fleet (the same Redis limits and 429 window as the run's own calls), answered from the
+response cache when the same judge saw the same prompt before (scoped by the judge
+template's ``name@version``, so a new template never reads an old template's verdicts),
+and single-flight inside a run. Providers are created once
 per judge model and closed with the run. What the judges spent is summed here, apart
 from the system under test.
 """
@@ -17,10 +19,17 @@ import time
 from collections.abc import Awaitable
 from typing import TypeVar
 
-from evalbook.core.messages import Message
+from evalbook.core.messages import Message, messages_text
 from evalbook.core.model_config import ModelConfig
-from evalbook.errors import TransientError
+from evalbook.errors import RateLimitError, TransientError
 from evalbook.executor.cache import SingleFlight, cache_key, response_from_json, response_to_json
+from evalbook.executor.fleet_limits import (
+    EndpointLimits,
+    FleetLimits,
+    LocalLimits,
+    estimate_tokens,
+    open_limits,
+)
 from evalbook.executor.limits import endpoint_limit
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
 from evalbook.executor.store_io import StoreIO
@@ -48,6 +57,10 @@ class JudgeClient:
         self._providers: dict[str, Provider] = {}
         self._starting: dict[str, asyncio.Lock] = {}
         self.calls = 0
+        #: The fleet limits of judge models that set some, opened at the first such call.
+        self._limiter: FleetLimits | LocalLimits | None = None
+        self._limits_open = contextlib.AsyncExitStack()
+        self._opening = asyncio.Lock()
 
     async def __call__(
         self, config: ModelConfig, messages: list[Message], *, scope: str
@@ -130,21 +143,49 @@ class JudgeClient:
         self, provider: Provider, config: ModelConfig, messages: list[Message]
     ) -> tuple[GenerateResponse, float]:
         request = GenerateRequest(messages=messages, config=config)
+        limits = EndpointLimits.of(provider.endpoint, config)
         async with endpoint_limit(provider.endpoint, provider.max_connections):
-            t0 = time.perf_counter()
-            try:
-                async with asyncio.timeout(config.timeout_s):
-                    response = await provider.generate(request)
-            except TimeoutError:
-                raise TransientError(
-                    f"judge request timed out after {config.timeout_s:g} s"
-                ) from None
-            return response, (time.perf_counter() - t0) * 1000
+            if limits is None:
+                return await self._generate(provider, request)
+            limiter = await self._open_limiter()
+            est = estimate_tokens(len(messages_text(messages)), config)
+            async with limiter.slot(limits, est) as slot:
+                try:
+                    response, ms = await self._generate(provider, request)
+                except RateLimitError:
+                    slot.refused()  # the judge's window shrinks for the whole fleet
+                    raise
+                used = (response.input_tokens or 0) + (response.output_tokens or 0)
+                slot.done(used or None)
+                return response, ms
+
+    async def _generate(
+        self, provider: Provider, request: GenerateRequest
+    ) -> tuple[GenerateResponse, float]:
+        t0 = time.perf_counter()
+        try:
+            async with asyncio.timeout(request.config.timeout_s):
+                response = await provider.generate(request)
+        except TimeoutError:
+            raise TransientError(
+                f"judge request timed out after {request.config.timeout_s:g} s"
+            ) from None
+        return response, (time.perf_counter() - t0) * 1000
+
+    async def _open_limiter(self) -> FleetLimits | LocalLimits:
+        async with self._opening:
+            if self._limiter is None:
+                self._limiter = await self._limits_open.enter_async_context(open_limits())
+            return self._limiter
 
     async def aclose(self) -> None:
         providers, self._providers = list(self._providers.values()), {}
-        for provider in providers:
-            await provider.aclose()
+        try:
+            for provider in providers:
+                await provider.aclose()
+        finally:
+            self._limiter = None
+            await self._limits_open.aclose()
 
 
 def _reply(
