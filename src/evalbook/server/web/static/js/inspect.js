@@ -1,77 +1,40 @@
-// The run inspector: move between cases with j/k, open one with o, toggle the failed and
-// errored filters with f/e. Plain script, no inline handlers (CSP).
+// The run inspector: j/k/o move between cases (case-nav.js), f/e/r toggle the failed,
+// errored and awaiting-review filters, digits score the current case in review.
+// Plain script, no inline handlers (CSP).
 (function () {
   "use strict";
-  var current = -1;
-
-  function cases() { return Array.prototype.slice.call(document.querySelectorAll("[data-case]")); }
-  function typing(target) {
-    if (!target || !target.tagName) return false;
-    var tag = target.tagName.toLowerCase();
-    return tag === "input" || tag === "textarea" || tag === "select" || target.isContentEditable;
-  }
-  function select(index) {
-    var all = cases();
-    if (!all.length) return;
-    index = Math.max(0, Math.min(all.length - 1, index));
-    all.forEach(function (el) { el.classList.remove("case-current"); });
-    var el = all[index];
-    el.classList.add("case-current");
-    var summary = el.querySelector("summary");
-    if (summary) summary.focus({ preventScroll: true });
-    el.scrollIntoView({ block: "nearest" });
-    current = index;
+  var nav = window.evalbookCaseNav("[data-case]", function (el) {
     document.dispatchEvent(new CustomEvent("evalbook:case", { detail: el }));
-  }
+  });
   function toggle(name) {
     var box = document.querySelector("[data-toggle-" + name + "]");
     if (box) { box.checked = !box.checked; box.dispatchEvent(new Event("change", { bubbles: true })); }
   }
 
   document.addEventListener("keydown", function (event) {
-    if (event.defaultPrevented || event.ctrlKey || event.metaKey || event.altKey) return;
-    if (typing(event.target)) return;
+    if (nav.handle(event) || !nav.ours(event)) return;
     var key = event.key;
-    if (key === "j") { select(current + 1); event.preventDefault(); }
-    else if (key === "k") { select(current < 0 ? 0 : current - 1); event.preventDefault(); }
-    else if (key === "o") {
-      var el = cases()[current];
-      var details = el && el.querySelector("details");
-      if (details) { details.open = !details.open; event.preventDefault(); }
-    }
-    else if (/^[0-9]$/.test(key)) { if (score(Number(key))) event.preventDefault(); }
+    if (/^[0-9]$/.test(key)) { if (score(Number(key))) event.preventDefault(); }
     else if (key === "l" || key === "m") { if (focusField(key === "l" ? "label" : "comment")) event.preventDefault(); }
     else if (key === "r") { toggle("awaiting"); event.preventDefault(); }
     else if (key === "f") { toggle("failed"); event.preventDefault(); }
     else if (key === "e") { toggle("errored"); event.preventDefault(); }
   });
-  document.addEventListener("focusin", function (event) {
-    var target = event.target;
-    if (!(target instanceof Element)) return;
-    var el = target.closest("[data-case]");
-    if (!el) return;
-    var index = cases().indexOf(el);
-    if (index >= 0 && index !== current) {
-      cases().forEach(function (c) { c.classList.remove("case-current"); });
-      el.classList.add("case-current");
-      current = index;
-      document.dispatchEvent(new CustomEvent("evalbook:case", { detail: el }));
-    }
-  });
+  document.addEventListener("focusin", function (event) { nav.follow(event.target); });
   document.addEventListener("htmx:afterSwap", function (event) {
     var target = event.detail && event.detail.target;
-    if (target && target.id === "items") current = -1;
+    if (target && target.id === "items") nav.reset();
   });
 
   // Review: digits score the current case (within its criterion's scale), send the form,
   // and move on once it is saved. The reviewer's name is remembered in this browser.
   var advanceFrom = -1;
   function currentForm() {
-    var el = cases()[current];
+    var el = nav.currentCase();
     return el ? el.querySelector("[data-review-form]") : null;
   }
   function openCurrent() {
-    var el = cases()[current];
+    var el = nav.currentCase();
     var details = el && el.querySelector("details");
     if (details) details.open = true;
   }
@@ -92,7 +55,7 @@
     input.setCustomValidity("");
     input.value = String(value);
     fillAuthor(form);
-    advanceFrom = current;
+    advanceFrom = nav.current();
     // A form swapped in moments ago is wired by htmx only when its swap settles; wire it now
     // so that a fast reviewer's keystroke is never sent as a full-page post.
     if (window.htmx) window.htmx.process(form);
@@ -134,15 +97,15 @@
   document.addEventListener("htmx:afterSettle", function () {
     fillAuthor(document);
     if (advanceFrom < 0) return;
-    var el = cases()[advanceFrom];
+    var el = nav.all()[advanceFrom];
     var saved = el && el.querySelector(".review-saved");
     var from = advanceFrom;
     advanceFrom = -1;
-    if (saved) select(from + 1);
+    if (saved) nav.select(from + 1);
   });
   document.addEventListener("DOMContentLoaded", function () {
     fillAuthor(document);
     var open = document.querySelector("[data-case] details[open]");
-    if (open) select(cases().indexOf(open.closest("[data-case]")));
+    if (open) nav.select(nav.all().indexOf(open.closest("[data-case]")));
   });
 })();
