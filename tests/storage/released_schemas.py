@@ -92,6 +92,7 @@ async def populate_head(store: Store) -> str:
         }
     )
     register_suite(store, workspace.id, images)
+    register_suite(store, ensure_workspace(store, "lab").id, images)  # a prompt two hold
     hook = create_webhook(
         store,
         workspace.id,
@@ -155,9 +156,22 @@ def _raw_rows(engine: sa.Engine) -> Rows:
     return rows
 
 
+def _legacy_rows(rows: Rows) -> Rows:
+    """Rows of tables that head no longer has, as the release that had them wrote them:
+    until 0006 ``workspace_prompts`` said which workspaces held a (global) prompt version."""
+    return {
+        "workspace_prompts": [
+            {k: _aware(r[k]) for k in ("workspace_id", "prompt_name", "version", "created_at")}
+            for r in rows["prompt_versions"]
+        ]
+    }
+
+
 def build_released(url: str, revision: str, source: sa.Engine) -> dict[str, list[str]]:
     """Migrate the (empty) database at ``url`` to ``revision`` and copy the rows of
-    ``source`` into the tables and columns that revision has. Returns the columns kept."""
+    ``source`` into the tables and columns that revision has. Where a column that keys head's
+    rows is missing (prompt versions were global before 0006), the first row of each key
+    that revision had is kept. Returns the columns kept."""
     engine = make_engine(url)
     try:
         upgrade(engine, revision)
@@ -166,10 +180,14 @@ def build_released(url: str, revision: str, source: sa.Engine) -> dict[str, list
         kept: dict[str, list[str]] = {}
         rows = _raw_rows(source)
         with engine.begin() as conn:
+            for name, legacy in _legacy_rows(rows).items():
+                if name in present:
+                    conn.execute(sa.Table(name, sa.MetaData(), autoload_with=conn).insert(), legacy)
             for table in t.metadata.sorted_tables:
                 if table.name not in present:
                     continue
                 columns = {c["name"] for c in inspector.get_columns(table.name)}
+                key = inspector.get_pk_constraint(table.name)["constrained_columns"]
                 old = sa.Table(
                     table.name,
                     sa.MetaData(),
@@ -180,10 +198,14 @@ def build_released(url: str, revision: str, source: sa.Engine) -> dict[str, list
                     ],
                 )
                 kept[table.name] = [c.name for c in old.columns]
-                values = [
-                    {k: _aware(v) for k, v in row.items() if k in columns}
-                    for row in rows[table.name]
-                ]
+                values = list(
+                    {
+                        tuple(row[k] for k in key): {
+                            k: _aware(v) for k, v in row.items() if k in columns
+                        }
+                        for row in reversed(rows[table.name])
+                    }.values()
+                )
                 if values:
                     conn.execute(sa.insert(old), values)
         return kept

@@ -97,8 +97,14 @@ def test_prompt_version_immutability_is_enforced_by_the_store(store: Store) -> N
     suite = yes_no_suite(1, "http://127.0.0.1:1/v1")
     version = suite.prompt.latest
     model = evalbook.ModelConfig(provider="mock", name="echo")
-    store.save_definitions(suite, "p", version, model)
-    store.save_definitions(suite, "p", version, model)  # same content: fine
+    store.save_definitions(suite, "p", version, model, workspace_id="default")
+    store.save_definitions(suite, "p", version, model, workspace_id="default")  # same: fine
     changed = version.model_copy(update={"system": "new system"})
     with pytest.raises(UserError, match="immutable"):
-        store.save_definitions(suite, "p", changed, model)
+        store.save_definitions(suite, "p", changed, model, workspace_id="default")
+    # Another workspace numbers its own prompt; neither sees nor changes the other's.
+    store.save_definitions(suite, "p", changed, model, workspace_id="other")
+    assert store.get_prompt_version("p", version.version, workspace_id="other") == changed
+    assert store.get_prompt_version("p", version.version, workspace_id="default") == version
+    with pytest.raises(NotFoundError):
+        store.get_prompt_version("p", version.version, workspace_id="third")

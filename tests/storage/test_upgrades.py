@@ -4,11 +4,14 @@ SQLite and PostgreSQL: every row is still there, unchanged, and evalbook reads a
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 import evalbook
 from evalbook.server import ServerSettings, create_app
@@ -16,9 +19,11 @@ from evalbook.storage.db import current_revision, head_revision, make_engine
 from evalbook.storage.feedback import add_feedback, list_feedback
 from evalbook.storage.pairwise import list_comparisons
 from evalbook.storage.store import Store
+from evalbook.storage.workspaces import create_key, ensure_workspace
 from tests.storage.feedback_runs import judge_registered
 from tests.storage.released_schemas import (
     build_released,
+    comparable,
     drop_all,
     populate_head,
     read_rows,
@@ -62,9 +67,18 @@ async def test_a_released_database_upgrades_to_head_keeping_every_row(
         assert current_revision(store.engine) == head_revision()
         before, after = read_rows(source.engine), read_rows(store.engine)
         for table, columns in kept.items():
+            if table == "prompt_versions":  # per workspace since 0006: checked below
+                continue
             want = sorted(_key(r, columns) for r in before[table])
             got = sorted(_key(r, columns) for r in after[table])
             assert got == want, f"{table} changed upgrading from {revision}"
+        # Every prompt version keeps its content, in each workspace that had it (since 0003:
+        # those that registered or ran it; before, every run was the default workspace's).
+        held = ["prompt_name", "version", "hash", "body"]
+        if "workspaces" in kept:
+            held.insert(0, "workspace_id")
+        want_prompts = {_key(r, held) for r in before["prompt_versions"]}
+        assert {_key(r, held) for r in after["prompt_versions"]} == want_prompts
         for table in set(before) - set(kept):  # tables this release did not have are empty
             assert after[table] == [], table
 
@@ -109,3 +123,85 @@ async def test_a_released_database_upgrades_to_head_keeping_every_row(
         assert again.status == "completed" and again.counts.total == 4
     finally:
         store.close()
+
+
+@pytest.mark.slow
+async def test_0006_gives_each_workspace_the_prompt_versions_it_held(
+    db_url: str, source: Store
+) -> None:
+    """Each global prompt version goes to every workspace that registered or ran it, dated by
+    when that workspace first had it (what the API showed before); one nobody held goes to
+    the default workspace. Afterwards a workspace reads only its own."""
+    engine = make_engine(db_url)
+    drop_all(engine)
+    engine.dispose()
+    build_released(db_url, "0005", source.engine)
+    engine = make_engine(db_url)
+    at = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO prompt_versions (prompt_name, version, hash, body, created_at)"
+                " VALUES ('orphan', 1, :h, :b, :at), ('solo', 3, :h, :b, :at)"
+            ),
+            {"h": "0" * 64, "b": json.dumps({"version": 1, "messages": []}), "at": at},
+        )
+        conn.execute(
+            sa.text(
+                "INSERT INTO workspace_prompts (workspace_id, prompt_name, version, created_at)"
+                " VALUES ('solo-ws', 'solo', 3, :later)"
+            ),
+            {"later": at + timedelta(days=1)},
+        )
+        old = {
+            (r.prompt_name, r.version): (
+                r.hash,
+                comparable(json.loads(r.body) if isinstance(r.body, str) else r.body),
+            )
+            for r in conn.execute(sa.text("SELECT * FROM prompt_versions"))
+        }
+        since: dict[tuple[str, str, int], datetime] = {}
+        holders = sa.text(
+            "SELECT workspace_id, prompt_name, prompt_version, created_at FROM runs UNION ALL"
+            " SELECT workspace_id, prompt_name, version, created_at FROM workspace_prompts"
+        )
+        for ws, name, version, when in conn.execute(holders):
+            when = comparable(when if isinstance(when, datetime) else _parse(when))
+            key = (ws, name, version)
+            since[key] = min(since.get(key, when), when)
+    engine.dispose()
+    want = {(ws, n, v, *old[(n, v)], when) for (ws, n, v), when in since.items()}
+    want.add(("default", "orphan", 1, *old[("orphan", 1)], comparable(at)))
+    lab_id = ensure_workspace(source, "lab").id
+    assert {w for w, *_ in want} == {"default", lab_id, "solo-ws"}
+
+    store = Store.open(db_url)
+    try:
+        got = {
+            (r["workspace_id"], r["prompt_name"], r["version"], r["hash"], r["body"],
+             r["created_at"])
+            for r in read_rows(store.engine)["prompt_versions"]
+        }  # fmt: skip
+        assert got == want
+        assert "workspace_prompts" not in sa.inspect(store.engine).get_table_names()
+        app = create_app(ServerSettings(worker=False), store=store, services=())
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://test") as api:
+                lab = {"Authorization": f"Bearer {create_key(store, 'lab', 'k')[0]}"}
+                team = {"Authorization": f"Bearer {source.fixture_key}"}  # type: ignore[attr-defined]
+                assert (await api.get("/api/prompts", headers=lab)).json()["items"] == [
+                    {"name": "images", "versions": [1], "latest": 1}
+                ]
+                solo = await api.get("/api/prompts/solo/versions/3", headers=lab)
+                assert solo.status_code == 404
+                names = [
+                    p["name"] for p in (await api.get("/api/prompts", headers=team)).json()["items"]
+                ]
+                assert "orphan" in names and "solo" not in names
+    finally:
+        store.close()
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text)

@@ -87,7 +87,10 @@ def record_imported_run(store: Store, imported: ImportedRun) -> RunRecord:
     if not imported.results:
         raise ConfigError("the source has no results to import")
     version = suite.prompt.get(imported.prompt_version)
-    suite_hash = store.save_definitions(suite, suite.prompt.name, version, imported.model)
+    # An imported run belongs to the default workspace (RunRecord's), and so does its prompt.
+    suite_hash = store.save_definitions(
+        suite, suite.prompt.name, version, imported.model, workspace_id="default"
+    )
     when = imported.created_at or datetime.now(UTC)
     tool = imported.tool
     run = RunRecord(

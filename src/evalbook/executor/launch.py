@@ -156,7 +156,9 @@ def prepare_run(
             f"--max-cost needs a known price for {config.spec}; add `price: {{input_per_mtok: …,"
             " output_per_mtok: …}}` to the model config"
         )
-    suite_hash = store.save_definitions(suite, suite.prompt.name, version, config)
+    suite_hash = store.save_definitions(
+        suite, suite.prompt.name, version, config, workspace_id=workspace_id
+    )
     now = datetime.now(UTC)
     run = RunRecord(
         id=str(uuid.uuid4()),
@@ -206,7 +208,9 @@ def load_for_resume(store: Store, run_id: str) -> RunJob:
                 f"run {run.id} is completed with every case recorded; nothing to resume"
             )
     suite = store.get_suite(run.suite_hash)
-    version = store.get_prompt_version(run.prompt_name, run.prompt_version)
+    version = store.get_prompt_version(
+        run.prompt_name, run.prompt_version, workspace_id=run.workspace_id
+    )
     config = ModelConfig.model_validate(run.model)
     provider = create_provider(config)
     provider.run_concurrency = run.options.concurrency

@@ -139,7 +139,9 @@ def prepare_rescore(
     if not scorers:
         raise ConfigError("give at least one scorer to re-score with (--scorer SPEC)")
     suite = store.get_suite(source.suite_hash)
-    version = store.get_prompt_version(source.prompt_name, source.prompt_version)
+    version = store.get_prompt_version(
+        source.prompt_name, source.prompt_version, workspace_id=source.workspace_id
+    )
     model = ModelConfig.model_validate(source.model)
     try:
         cases = suite.select(source.options.case_ids)
@@ -154,7 +156,9 @@ def prepare_rescore(
     else:
         bare = [c.model_copy(update={"scorers": []}) if c.scorers else c for c in suite.cases]
         new_suite = suite.model_copy(update={"scorers": list(scorers), "cases": bare})
-    suite_hash = store.save_definitions(new_suite, source.prompt_name, version, model)
+    suite_hash = store.save_definitions(
+        new_suite, source.prompt_name, version, model, workspace_id=source.workspace_id
+    )
     now = datetime.now(UTC)
     options = source.options.model_copy(
         update={"concurrency": concurrency, "use_cache": use_cache, "max_cost": None}
@@ -181,6 +185,7 @@ def prepare_rescore(
         threshold=source.threshold,
         options=options,
         rescored_from=source.id,
+        workspace_id=source.workspace_id,  # the re-score stays where its source is
         evalbook_version=__version__,
         created_at=now,
     )

@@ -1,9 +1,11 @@
 """Which suites and prompts a workspace has: the ones it registered, and the ones its runs
 used (runs made by the CLI belong to the ``default`` workspace without registering).
 
-Definitions are content-addressed and shared by every workspace; only the mapping
+Suite definitions are content-addressed and shared by every workspace; only the mapping
 ``(workspace, suite id, version) → suite hash`` is per workspace, and it is immutable:
-a version, once registered, always means the same cases.
+a version, once registered, always means the same cases. Prompt versions belong to a
+workspace: another workspace may number its own prompt of the same name differently, and
+is never told that this one exists.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import Literal
 
 import sqlalchemy as sa
 
@@ -59,8 +61,8 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
 
     Returns the suite hash and ``created``, ``exists`` (the same content was registered
     before) or ``conflict`` (this id and version already mean other cases here; the
-    hash returned is theirs). A prompt version recorded with other content (prompt
-    versions are immutable, server-wide) raises :class:`~evalbook.errors.UserError`.
+    hash returned is theirs). A prompt version this workspace recorded with other content
+    (prompt versions are immutable) raises :class:`~evalbook.errors.UserError`.
     """
     definition = suite.definition()
     suite_hash = Suite.hash_of(definition)
@@ -73,12 +75,13 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
         existing = conn.execute(mapped).scalar_one_or_none()
         if existing is not None:
             return existing, ("exists" if existing == suite_hash else "conflict")
-        _check_prompt_versions(conn, suite.prompt.name, suite.prompt.versions)
+        _check_prompt_versions(conn, workspace_id, suite.prompt.name, suite.prompt.versions)
         store.insert_ignore(
             conn,
             t.prompt_versions,
             [
                 {
+                    "workspace_id": workspace_id,
                     "prompt_name": suite.prompt.name,
                     "version": v.version,
                     "hash": v.hash,
@@ -120,27 +123,17 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
         winner = conn.execute(mapped).scalar_one()
         if winner != suite_hash:  # a concurrent registration of other content won
             return winner, "conflict"
-        store.insert_ignore(
-            conn,
-            t.workspace_prompts,
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "prompt_name": suite.prompt.name,
-                    "version": v.version,
-                    "created_at": now,
-                }
-                for v in suite.prompt.versions
-            ],
-        )
     return suite_hash, "created"
 
 
 def _check_prompt_versions(
-    conn: sa.Connection, name: str, versions: Iterable[PromptVersion]
+    conn: sa.Connection, workspace_id: str, name: str, versions: Iterable[PromptVersion]
 ) -> None:
     p = t.prompt_versions.c
-    recorded = dict(conn.execute(sa.select(p.version, p.hash).where(p.prompt_name == name)).all())
+    query = sa.select(p.version, p.hash).where(
+        p.workspace_id == workspace_id, p.prompt_name == name
+    )
+    recorded = dict(conn.execute(query).all())
     for v in versions:
         if recorded.get(v.version, v.hash) != v.hash:
             raise UserError(
@@ -180,33 +173,17 @@ def suite_refs(store: Store, workspace_id: str, suite_id: str | None = None) -> 
 def prompt_refs(store: Store, workspace_id: str, name: str | None = None) -> list[PromptRef]:
     """Every prompt version of the workspace (optionally of one prompt), by name and
     version: those of its registered suites and those its runs used."""
-    wp, p, r = t.workspace_prompts.c, t.prompt_versions.c, t.runs.c
-    registered = (
-        sa.select(p.prompt_name, p.version, p.hash, wp.created_at)
-        .join(
-            t.prompt_versions,
-            sa.and_(p.prompt_name == wp.prompt_name, p.version == wp.version),
-        )
-        .where(wp.workspace_id == workspace_id)
-    )
-    used = (
-        sa.select(p.prompt_name, p.version, p.hash, sa.func.min(r.created_at))
-        .join(
-            t.prompt_versions,
-            sa.and_(p.prompt_name == r.prompt_name, p.version == r.prompt_version),
-        )
-        .where(r.workspace_id == workspace_id)
-        .group_by(p.prompt_name, p.version, p.hash)
+    p = t.prompt_versions.c
+    query = (
+        sa.select(p.prompt_name, p.version, p.hash, p.created_at)
+        .where(p.workspace_id == workspace_id)
+        .order_by(p.prompt_name, p.version)
     )
     if name is not None:
-        registered = registered.where(p.prompt_name == name)
-        used = used.where(p.prompt_name == name)
+        query = query.where(p.prompt_name == name)
     with store.engine.connect() as conn:
-        rows: list[Any] = [*conn.execute(registered).all(), *conn.execute(used).all()]
-    found: dict[tuple[str, int], PromptRef] = {}
-    for pname, version, h, at in sorted(rows, key=lambda row: as_utc(row[3])):
-        found.setdefault((pname, version), PromptRef(pname, version, h, as_utc(at)))
-    return sorted(found.values(), key=lambda ref: (ref.name, ref.version))
+        rows = conn.execute(query).all()
+    return [PromptRef(pname, version, h, as_utc(at)) for pname, version, h, at in rows]
 
 
 def suite_run_counts(store: Store, workspace_id: str) -> dict[str, int]:

@@ -119,23 +119,24 @@ class Store:
     # -- definitions ---------------------------------------------------------------------
 
     def save_definitions(
-        self, suite: Suite, prompt_name: str, version: PromptVersion, model: ModelConfig
+        self,
+        suite: Suite,
+        prompt_name: str,
+        version: PromptVersion,
+        model: ModelConfig,
+        *,
+        workspace_id: str,
     ) -> str:
-        """Record the suite, the prompt version and the model config a run uses.
-
-        A prompt version is immutable: recording different content under an existing
-        ``(name, version)`` is refused, so a number always means the same prompt.
-        Returns the suite's content hash.
-        """
+        """Record the suite, the prompt version (of ``workspace_id``) and the model config a
+        run uses; return the suite's content hash. A prompt version is immutable: other
+        content under a ``(name, version)`` the workspace has is refused."""
         now = _now()
         definition = suite.definition()
         suite_hash = Suite.hash_of(definition)
+        key = {"workspace_id": workspace_id, "prompt_name": prompt_name}
         with self._writer.begin() as conn:
             existing = conn.execute(
-                sa.select(t.prompt_versions.c.hash).where(
-                    t.prompt_versions.c.prompt_name == prompt_name,
-                    t.prompt_versions.c.version == version.version,
-                )
+                sa.select(t.prompt_versions.c.hash).filter_by(**key, version=version.version)
             ).scalar_one_or_none()
             if existing is not None and existing != version.hash:
                 raise UserError(
@@ -148,7 +149,7 @@ class Store:
                 t.prompt_versions,
                 [
                     {
-                        "prompt_name": prompt_name,
+                        **key,
                         "version": version.version,
                         "hash": version.hash,
                         "body": version.model_dump(mode="json"),
@@ -187,14 +188,15 @@ class Store:
             )
         return suite_hash
 
-    def get_prompt_version(self, prompt_name: str, version: int) -> PromptVersion:
+    def get_prompt_version(
+        self, prompt_name: str, version: int, *, workspace_id: str
+    ) -> PromptVersion:
+        """A prompt version of ``workspace_id`` (another workspace's is not found)."""
+        query = sa.select(t.prompt_versions.c.body).filter_by(
+            workspace_id=workspace_id, prompt_name=prompt_name, version=version
+        )
         with self.engine.connect() as conn:
-            row = conn.execute(
-                sa.select(t.prompt_versions.c.body).where(
-                    t.prompt_versions.c.prompt_name == prompt_name,
-                    t.prompt_versions.c.version == version,
-                )
-            ).first()
+            row = conn.execute(query).first()
         if row is None:
             raise NotFoundError(f"no prompt {prompt_name!r} version {version} recorded")
         return PromptVersion.model_validate(row[0])

@@ -31,9 +31,12 @@ suites = sa.Table(
     sa.Column("created_at", TS, nullable=False),
 )
 
+#: Immutable numbered prompt versions, per workspace: another workspace may number its own
+#: prompt of the same name differently, and never learns that this one exists.
 prompt_versions = sa.Table(
     "prompt_versions",
     metadata,
+    sa.Column("workspace_id", sa.String(36), primary_key=True),
     sa.Column("prompt_name", sa.String(200), primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("hash", sa.String(64), nullable=False),
@@ -279,8 +282,8 @@ api_keys = sa.Table(
     sa.Column("revoked_at", TS),
 )
 
-#: Which suite versions and prompt versions a workspace has (the definitions themselves
-#: are content-addressed and shared; a workspace only sees what it registered or ran).
+#: Which suite versions a workspace has (the definitions themselves are content-addressed
+#: and shared; a workspace only sees what it registered or ran).
 workspace_suites = sa.Table(
     "workspace_suites",
     metadata,
@@ -288,15 +291,6 @@ workspace_suites = sa.Table(
     sa.Column("suite_id", sa.String(200), primary_key=True),
     sa.Column("version", sa.String(100), primary_key=True),
     sa.Column("suite_hash", sa.String(64), sa.ForeignKey("suites.hash"), nullable=False),
-    sa.Column("created_at", TS, nullable=False),
-)
-
-workspace_prompts = sa.Table(
-    "workspace_prompts",
-    metadata,
-    sa.Column("workspace_id", sa.String(36), primary_key=True),
-    sa.Column("prompt_name", sa.String(200), primary_key=True),
-    sa.Column("version", sa.Integer, primary_key=True),
     sa.Column("created_at", TS, nullable=False),
 )
 

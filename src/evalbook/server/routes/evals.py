@@ -93,7 +93,7 @@ def _prompt(store: Store, workspace_id: str, body: EvalCreate) -> dict[str, Any]
     refs = prompt_refs(store, workspace_id, body.templateId)
     if not refs:
         raise NotFoundError(f"templateId: no prompt {body.templateId!r} in this workspace")
-    latest = store.get_prompt_version(refs[-1].name, refs[-1].version)
+    latest = store.get_prompt_version(refs[-1].name, refs[-1].version, workspace_id=workspace_id)
     body_of = latest.model_dump(mode="json", exclude={"version"}, exclude_none=True)
     return {"name": body.templateId, "versions": {latest.version: body_of}}
 

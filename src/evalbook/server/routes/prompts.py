@@ -33,8 +33,8 @@ def _refs(store: Store, workspace_id: str, name: str) -> list[PromptRef]:
     return refs
 
 
-def _version_out(store: Store, ref: PromptRef) -> PromptVersionOut:
-    body = store.get_prompt_version(ref.name, ref.version)
+def _version_out(store: Store, workspace_id: str, ref: PromptRef) -> PromptVersionOut:
+    body = store.get_prompt_version(ref.name, ref.version, workspace_id=workspace_id)
     return PromptVersionOut(
         name=ref.name,
         version=ref.version,
@@ -73,7 +73,7 @@ def list_prompt_versions(
     name: PromptName, workspace: CurrentWorkspace, store: StoreDep
 ) -> list[PromptVersionOut]:
     """Every version of a prompt, oldest first."""
-    return [_version_out(store, ref) for ref in _refs(store, workspace.id, name)]
+    return [_version_out(store, workspace.id, ref) for ref in _refs(store, workspace.id, name)]
 
 
 @router.get("/{name}/versions/{version}")
@@ -83,5 +83,5 @@ def get_prompt_version(
     """One prompt version: its system message and message templates."""
     for ref in _refs(store, workspace.id, name):
         if ref.version == version:
-            return _version_out(store, ref)
+            return _version_out(store, workspace.id, ref)
     raise NotFoundError(f"prompt {name!r} has no version {version} in this workspace")

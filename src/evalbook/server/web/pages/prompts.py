@@ -88,7 +88,10 @@ async def prompt_page(
         refs = prompt_refs(store, workspace_id, name)
         if not refs:
             raise NotFoundError(f"no prompt {name!r} in this workspace")
-        bodies = {ref.version: store.get_prompt_version(name, ref.version) for ref in refs}
+        bodies = {
+            ref.version: store.get_prompt_version(name, ref.version, workspace_id=workspace_id)
+            for ref in refs
+        }
         numbers = sorted(bodies)
         old = a if a is not None else (numbers[-2] if len(numbers) > 1 else numbers[-1])
         new = b if b is not None else numbers[-1]
