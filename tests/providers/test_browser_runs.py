@@ -228,3 +228,52 @@ async def test_browser_check_sends_one_message_through_a_profile(
     failed = await asyncio.to_thread(CliRunner().invoke, app, ["browser", "check", str(broken)])
     assert failed.exit_code != 0
     assert "'#no-such-box'" in str(failed.exception or failed.output)
+
+
+async def test_a_response_selector_that_matches_nothing_stops_the_run_naming_it(
+    pausing_site: ChatSite, sqlite_store: Store
+) -> None:
+    """The site answers, but not where the profile looks: after two turns that ran out of
+    time with the answer elsewhere (one could be a slow site), a config error naming the
+    selector and the element the answer went to stops the run."""
+    sends = pausing_site.sends
+    suite = browser_suite(
+        pausing_site, 8, suite_id="response-typo", response=".mesage.assistant", timeout_s=3
+    )
+    run = await arun(suite, store=sqlite_store, concurrency=1)
+    assert run.status is RunStatus.failed
+    reason = run.stop_reason or ""
+    assert "response selector '.mesage.assistant'" in reason, reason
+    assert 'class=\\"message assistant\\"' in reason or "message assistant" in reason, reason
+    assert "fix the response selector" in reason
+    assert pausing_site.sends - sends == 2  # not 8 cases × every attempt
+    results = list(sqlite_store.iter_results(run.id))
+    assert all(r.status is ResultStatus.error for r in results) and run.counts.failed == 0
+    attempts = [a for r in results for a in r.attempts]
+    assert len(attempts) == 2 and "showed new text in" in attempts[0].message
+
+
+async def test_a_site_that_only_shows_its_typing_indicator_is_slow_not_misread(
+    pausing_site: ChatSite, sqlite_store: Store
+) -> None:
+    """No streaming marker in the profile; the site stalls (typing indicator, no token) on
+    the first send of two cases. Those time out and are retried: the selector is not
+    blamed, since one stall proves nothing and an answer read since proves it right."""
+    suite = browser_suite(
+        pausing_site,
+        4,
+        suite_id="stalls",
+        extra="{% if i in (0, 2) %} [[stall:1]]{% endif %}",
+        streaming=None,
+        done={"settle_ms": 400},
+        timeout_s=3,
+        max_pages=1,
+    )
+    stalled = pausing_site.outcomes["stalled"]
+    run = await arun(suite, store=sqlite_store, concurrency=1)
+    assert run.status is RunStatus.completed and run.counts.passed == 4
+    assert pausing_site.outcomes["stalled"] - stalled == 2
+    results = {r.case_id: r for r in sqlite_store.iter_results(run.id)}
+    assert [len(results[f"case-{i:03d}"].attempts) for i in range(4)] == [2, 1, 2, 1]
+    first = results["case-000"].attempts[0].message
+    assert "showed new text in" in first and "typing" in first, first

@@ -5,11 +5,12 @@ early gets half an answer), and misbehaves on request. Directives in a message:
 ``[[answer=TEXT]]`` (answer TEXT, else the message is echoed, stripped),
 ``[[latency=MS]]`` (wait before the first token), and, counted per message text so a
 retry sees the next behaviour: ``[[hang:N]]`` (the first N sends stream a little, then
-never finish), ``[[reload:N]]`` (the page reloads itself mid-answer), ``[[ratelimit:N]]``
-(a rate-limit banner). Site-wide: ``require_login`` (a login form until a session
-cookie is set), ``rate_limited_sends`` (the first N sends are refused with a banner), and
-``hang_rate`` / ``reload_rate`` (that share of distinct messages hang or reload the
-first time they are sent, chosen by a hash of the text, so runs are repeatable).
+never finish), ``[[stall:N]]`` (the first N sends are never answered), ``[[reload:N]]``
+(the page reloads itself mid-answer), ``[[ratelimit:N]]`` (a rate-limit banner).
+Site-wide: ``require_login`` (a login form until a session cookie is set),
+``rate_limited_sends`` (the first N sends are refused with a banner), and ``hang_rate`` /
+``reload_rate`` (that share of distinct messages hang or reload the first time they are
+sent, chosen by a hash of the text, so runs are repeatable).
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ __all__ = ["ChatSite", "ChatSiteConfig", "run_chat_site_in_thread"]
 
 _ANSWER = re.compile(r"\[\[answer=(.*?)\]\]", re.DOTALL)
 _LATENCY = re.compile(r"\[\[latency=(\d+(?:\.\d+)?)\]\]")
-_FAULT = re.compile(r"\[\[(hang|reload|ratelimit):(\d+)\]\]")
+_FAULT = re.compile(r"\[\[(hang|stall|reload|ratelimit):(\d+)\]\]")
 _TOKEN = re.compile(r"\S+\s*|\s+")
 _COOKIE = "fake_chat_session"
 
@@ -133,6 +134,9 @@ class ChatSite:
         if fault == "ratelimit" or self.sends <= self.config.rate_limited_sends:
             self.outcomes["rate_limited"] += 1
             return JSONResponse({"retry_after": self.config.retry_after_s}, status_code=429)
+        if fault == "stall":  # no answer at all, not even its headers: only "typing…"
+            self.outcomes["stalled"] += 1
+            await asyncio.sleep(3600)  # until the client goes away (or the site stops)
         return StreamingResponse(self._stream(text, fault), media_type="application/x-ndjson")
 
     def _fault(self, text: str, nth: int) -> str | None:
@@ -163,6 +167,7 @@ class ChatSite:
             first = float(latency.group(1)) if latency else self.config.first_token_ms
             if first:
                 await asyncio.sleep(first / 1000)
+
             tokens = _TOKEN.findall(answer) or [""]
             cut = max(1, len(tokens) // 2) if fault in ("hang", "reload") else len(tokens)
             low, high = self.config.pause_ms

@@ -30,7 +30,7 @@ from evalbook.providers.browser.chromium import (
     state_path,
 )
 from evalbook.providers.browser.profile import load_profile, profile_from_data
-from evalbook.providers.browser.session import PAGE_READY_S, PageSession
+from evalbook.providers.browser.session import PAGE_READY_S, AnswerTally, PageSession
 
 if TYPE_CHECKING:
     from playwright.async_api import Browser, Playwright
@@ -65,6 +65,7 @@ class BrowserProvider(Provider):
         self._idle: asyncio.Queue[PageSession] | None = None
         self._open = 0
         self._start_lock: asyncio.Lock | None = None
+        self._tally = AnswerTally()
 
     # -- config ------------------------------------------------------------------------
 
@@ -152,7 +153,7 @@ class BrowserProvider(Provider):
             viewport={"width": 1280, "height": 900},
         )
         page = await context.new_page()
-        return PageSession(context, page, self.profile, browser_dir() / "traces")
+        return PageSession(context, page, self.profile, browser_dir() / "traces", self._tally)
 
     async def _release(self, session: PageSession) -> None:
         if session.broken or self._idle is None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 import uuid
 from datetime import UTC, datetime
@@ -30,7 +31,7 @@ from evalbook.providers.browser.profile import BrowserProfile
 if TYPE_CHECKING:
     from playwright.async_api import BrowserContext, Page
 
-__all__ = ["HTML_EXCERPT_CHARS", "PageSession"]
+__all__ = ["HTML_EXCERPT_CHARS", "AnswerTally", "PageSession"]
 
 HTML_EXCERPT_CHARS = 20_000
 #: How long a selector the profile names may take to show up after the page loaded.
@@ -38,18 +39,39 @@ SELECTOR_WAIT_S = 10.0
 #: Loading the page and finding its input, before the first message (apart from the
 #: profile's ``timeout_s``, which bounds the answers: a slow start is not a slow answer).
 PAGE_READY_S = 2 * SELECTOR_WAIT_S + 30.0
+#: Turns that ran out of time with new text outside ``response`` before the selector is
+#: called wrong (one could be a slow site showing only its typing indicator).
+STRAYS_FOR_CONFIG_ERROR = 2
+
+
+@dataclasses.dataclass
+class AnswerTally:
+    """Shared by one provider's pages: answers the ``response`` selector has read, and
+    turns that timed out with new text elsewhere on the page. Once an answer was read
+    the selector is proven, and a timeout is the site's (retried); before that, a second
+    such turn means the selector is wrong (a config error that stops the run, instead
+    of every case timing out ``timeout_s`` × attempts)."""
+
+    answered: int = 0
+    strays: int = 0
 
 
 class PageSession:
     """A context + page of one site; :meth:`ask` runs one case's turns."""
 
     def __init__(
-        self, context: BrowserContext, page: Page, profile: BrowserProfile, traces: Path
+        self,
+        context: BrowserContext,
+        page: Page,
+        profile: BrowserProfile,
+        traces: Path,
+        tally: AnswerTally | None = None,
     ) -> None:
         self.context = context
         self.page = page
         self.profile = profile
         self.traces = traces
+        self.tally = tally if tally is not None else AnswerTally()
         self.opened = False
         self.broken = False
         self.tracing = False
@@ -144,11 +166,12 @@ class PageSession:
                 DONE, arg=args, polling=POLL_MS, timeout=_ms(deadline)
             )
         except PlaywrightTimeout:
-            raise await self._unfinished(before) from None
+            raise await self._unfinished(before, text) from None
         state: dict[str, Any] = await handle.json_value()
         await handle.dispose()
         kind = state.get("state")
         if kind == "done":
+            self.tally.answered += 1
             return str(state.get("text", ""))
         if kind == "login":
             raise login_error(profile, str(state.get("text") or ""))
@@ -164,8 +187,12 @@ class PageSession:
             f" was streaming ({profile.response!r} matched {state.get('count')} elements)"
         )
 
-    async def _unfinished(self, before: int) -> ProviderError:
-        """The timeout's error, saying what the page looked like when time ran out."""
+    async def _unfinished(self, before: int, typed: str) -> ProviderError | ConfigError:
+        """The timeout's error, saying what the page looked like when time ran out. No
+        new message matching ``response`` while the page did show new text elsewhere
+        (and nothing is streaming) is the profile's mistake, not the site's: a
+        :class:`ConfigError` naming the selector and where the answer went, which stops
+        the run instead of timing out every case."""
         profile = self.profile
         try:
             state = await self.page.evaluate(
@@ -175,6 +202,8 @@ class PageSession:
                     profile.login_required,
                     profile.rate_limited.selector if profile.rate_limited else None,
                     before,
+                    profile.streaming,
+                    typed,
                 ],
             )
         except Exception:
@@ -183,8 +212,25 @@ class PageSession:
             return login_error(profile, state["login"])
         if state.get("rate"):
             return rate_limit_error(profile, state["rate"])
+        stray = state.get("stray") if not state.get("streaming") else None
+        if not state.get("grew") and stray:
+            what = (
+                f"the response selector {profile.response!r} matched no new message within"
+                f" {profile.timeout_s:g} s (timeout_s), but the page showed new text in"
+                f" {stray!r}"
+            )
+            if self.tally.answered == 0:
+                self.tally.strays += 1
+                if self.tally.strays >= STRAYS_FOR_CONFIG_ERROR:
+                    return ConfigError(
+                        f"site profile {profile.display_name!r}: {what}, and no answer has"
+                        " matched it yet; fix the response selector in the profile"
+                    )
+            return TransientError(f"browser {profile.display_name}: {what}")
         if not state.get("grew"):
             what = f"no new message matched the response selector {profile.response!r}"
+        elif not (state.get("last") or "").strip():
+            what = f"a new message matched {profile.response!r} but stayed empty"
         elif profile.streaming:
             what = (
                 f"the answer was still streaming (marker {profile.streaming!r} present or the"
