@@ -19,6 +19,7 @@ from evalbook.api import aresume, arun
 from evalbook.cli.app import app
 from evalbook.core.result import ResultStatus
 from evalbook.core.run import RunStatus
+from evalbook.executor.events import Event, ItemDone, RunStarted
 from evalbook.io.export import to_string
 from evalbook.storage.store import Store
 from evalbook.testing.chat_site import ChatSite, ChatSiteConfig, run_chat_site_in_thread
@@ -78,7 +79,8 @@ async def test_hangs_and_reloads_are_retried_and_nothing_is_lost(sqlite_store: S
     config = ChatSiteConfig(pause_ms=(0.0, 30.0), hang_rate=0.1, reload_rate=0.1, seed=3)
     with run_chat_site_in_thread(config) as site:
         suite = browser_suite(site, 60, max_pages=4, timeout_s=3)
-        run = await arun(suite, store=sqlite_store, concurrency=4)
+        events: list[Event] = []
+        run = await arun(suite, store=sqlite_store, concurrency=4, on_event=events.append)
         results = list(sqlite_store.iter_results(run.id))
         hung, reloaded = site.outcomes["hung"], site.outcomes["reloaded"]
     assert hung >= 2 and reloaded >= 2, site.outcomes
@@ -86,6 +88,11 @@ async def test_hangs_and_reloads_are_retried_and_nothing_is_lost(sqlite_store: S
     assert [r.output for r in results] == answers(60)
     retried = [r for r in results if len(r.attempts) > 1]
     assert len(retried) == hung + reloaded
+    # Progress as for any provider: the run's start, then each case once it is done.
+    assert [e.total for e in events if isinstance(e, RunStarted)] == [60]
+    done = [e for e in events if isinstance(e, ItemDone)]
+    assert sorted(e.case_id for e in done) == [r.case_id for r in results]
+    assert sum(1 for e in done if e.attempts > 1 and e.retry_error) == len(retried)
     outcomes = {a.message.split(": ", 1)[1][:40] for r in retried for a in r.attempts[:-1]}
     assert any("no finished answer" in o for o in outcomes), outcomes
     assert any("reloaded" in o for o in outcomes), outcomes

@@ -223,3 +223,27 @@ async def test_a_plugin_kind_registers_like_a_provider_and_runs_on_its_tier(
         KINDS.unregister("shout")
     gone = await api.post("/api/evals", json=body)
     assert gone.status_code == 422 and "unknown generation kind 'shout'" in gone.text
+
+
+async def test_post_api_runs_takes_a_tier_as_its_model(
+    api: httpx.AsyncClient, store: Store, tiers: dict[str, object]
+) -> None:
+    suite = {
+        "id": "tiered",
+        "prompt": "Say {{ w }}",
+        "scorers": ["non-empty"],
+        "cases": [{"id": "c1", "vars": {"w": "hi"}}],
+    }
+    assert (await api.post("/api/suites", json=suite)).status_code == 201
+    created = await api.post("/api/runs", json={"suite_id": "tiered", "model": "tier:fast"})
+    assert created.status_code == 202, created.text
+    run = created.json()
+    assert run["tier"] == "fast" and run["model"]["provider"] == "mock"
+    await evalbook.aresume(run["id"], store=store)
+    assert store.get_result(run["id"], "c1").output == "Say hi"
+    estimate = await api.post(
+        "/api/runs/estimate", json={"suite_id": "tiered", "model": "tier:fast"}
+    )
+    assert estimate.status_code == 200, estimate.text
+    bad = await api.post("/api/runs", json={"suite_id": "tiered", "model": "tier:fsat"})
+    assert bad.status_code == 422 and "Did you mean 'fast'" in bad.json()["detail"]
