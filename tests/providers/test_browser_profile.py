@@ -8,15 +8,21 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
+from typer.testing import CliRunner
 
+import evalbook
+from evalbook.cli.app import app
 from evalbook.core.messages import ImagePart, Message, TextPart
 from evalbook.core.model_config import ModelConfig, parse_model_spec
+from evalbook.core.run import RunStatus
 from evalbook.errors import ConfigError, FatalProviderError
 from evalbook.providers.browser.chromium import find_chromium, require_playwright
 from evalbook.providers.browser.classify import page_error, status_error
 from evalbook.providers.browser.profile import BrowserProfile, load_profile, profile_from_data
 from evalbook.providers.browser.provider import BrowserProvider
 from evalbook.providers.registry import create_provider, resolve_config
+from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
 
 SITE = {"url": "http://127.0.0.1:9/", "input": "#prompt", "response": ".answer"}
@@ -150,3 +156,60 @@ def test_load_profile_reports_bad_yaml(tmp_path: Path) -> None:
     path.write_text("url: [\n")
     with pytest.raises(ConfigError, match="not valid YAML"):
         load_profile(path)
+
+
+def _broken_browser(tmp_path: Path) -> Path:
+    """An "executable" that fails to start the way Chromium does without a display."""
+    fake = tmp_path / "chromium"
+    fake.write_text(
+        "#!/bin/sh\n"
+        'echo "[9:9:1204/090508.807958:ERROR:ui/ozone/x11.cc:257] Missing X server" >&2\n'
+        "exit 1\n"
+    )
+    fake.chmod(0o755)
+    return fake
+
+
+def test_a_browser_that_does_not_start_is_a_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("EVALBOOK_HOME", str(tmp_path / "home"))
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump({**SITE, "chromium": str(_broken_browser(tmp_path))}))
+    done = CliRunner().invoke(app, ["browser", "check", str(path)])
+    assert done.exit_code != 0 and isinstance(done.exception, ConfigError)
+    message = str(done.exception)
+    assert f"the browser {tmp_path / 'chromium'} did not start: Missing X server" in message
+    assert "apt-get install chromium" in message
+
+    # The same in a run: it stops at once, recorded as failed with the reason, no case
+    # scored.
+    suite = load_suite_from_dict(
+        {
+            "id": "no-browser",
+            "model": {"provider": "browser", "profile": yaml.safe_load(path.read_text())},
+            "prompt": "hi {{ i }}",
+            "cases": [{"vars": {"i": i}} for i in range(5)],
+        }
+    )
+    store = Store.open(f"sqlite:///{tmp_path / 'runs.db'}")
+    try:
+        with pytest.raises(ConfigError, match="did not start: Missing X server"):
+            evalbook.run(suite, store=store, concurrency=1)
+        (run,) = store.list_runs()
+    finally:
+        store.close()
+    assert run.status is RunStatus.failed and "did not start" in (run.stop_reason or "")
+    assert run.counts.passed == run.counts.failed == 0
+
+
+def test_a_headed_login_without_a_display_says_what_to_do(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    path = tmp_path / "site.yaml"
+    path.write_text(yaml.safe_dump(SITE))
+    done = CliRunner().invoke(app, ["browser", "login", str(path), "--headed"])
+    assert done.exit_code != 0 and isinstance(done.exception, ConfigError)
+    assert "no display" in str(done.exception) and "--headless" in str(done.exception)

@@ -36,7 +36,7 @@ def login_command(
     from evalbook.providers.browser.profile import load_profile
 
     site = load_profile(profile)
-    if headed or (headed is None and _display()):
+    if headed is not False and _display():
         err_console.print(f"log in to {site.url} in the window that opens …")
     path = asyncio.run(login(site, headed=headed, timeout_s=timeout_s))
     err_console.print(f"logged in to {site.display_name}; session saved to {path}")

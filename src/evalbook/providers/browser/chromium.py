@@ -9,6 +9,7 @@ goes stale unpatched). Debian's ``chromium`` package is found on ``PATH``; a pro
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,6 +40,8 @@ LAUNCH_ARGS = (
     "--no-first-run",
     "--disable-sync",
 )
+#: Chromium's log line of an error: ``[pid:tid:date:ERROR:file.cc:line] what``.
+_ERROR_LINE = re.compile(r":ERROR:[^\]]*\]\s*(.+)$")
 _NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 INSTALL_HINT = (
     "install the system's Chromium (Debian/Ubuntu: apt-get install chromium) or name an"
@@ -81,10 +84,33 @@ def has_display() -> bool:
 
 
 async def launch(playwright: Playwright, executable: str, *, headed: bool = False) -> Browser:
-    """Chromium with the project's launch flags (``--headless`` dropped when headed)."""
+    """Chromium with the project's launch flags (``--headless`` dropped when headed). A
+    headed browser where no display exists, or a browser that does not start, is a
+    :class:`ConfigError` saying which executable and why (the browser's own complaint)."""
+    if headed and not has_display():
+        raise ConfigError(
+            "no display to open a browser window in (neither DISPLAY nor WAYLAND_DISPLAY is"
+            " set): log in with --headless (the profile's login section and the environment"
+            " variables it names), or run where a display exists"
+        )
     args = [a for a in LAUNCH_ARGS if not (headed and a == "--headless")]
     options: dict[str, Any] = {"executable_path": executable, "headless": not headed}
-    return await playwright.chromium.launch(args=args, **options)
+    try:
+        return await playwright.chromium.launch(args=args, **options)
+    except Exception as exc:
+        if type(exc).__module__.split(".")[0] != "playwright":
+            raise
+        raise ConfigError(
+            f"the browser {executable} did not start: {_complaint(str(exc))}; {INSTALL_HINT}"
+        ) from None
+
+
+def _complaint(message: str) -> str:
+    """The browser's own error lines from a failed launch's log (else its first line)."""
+    lines = [line.strip() for line in message.splitlines() if line.strip()]
+    errors = list(dict.fromkeys(m.group(1) for m in map(_ERROR_LINE.search, lines) if m))
+    found = "; ".join(errors[:3]) or (lines[0] if lines else "no message")
+    return found[:500]
 
 
 def browser_dir() -> Path:
