@@ -284,3 +284,38 @@ async def test_a_site_that_only_shows_its_typing_indicator_is_slow_not_misread(
     assert [len(results[f"case-{i:03d}"].attempts) for i in range(4)] == [2, 1, 2, 1]
     first = results["case-000"].attempts[0].message
     assert "showed new text in" in first and "typing" in first, first
+
+
+async def test_a_session_that_expires_mid_run_stops_it_and_resume_finishes(
+    sqlite_store: Store, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """Logged in, the run goes well until the site forgets the session: the next send is
+    refused with a "log in again" banner, which stops the run (no case scored as a fail,
+    nothing tried 1,000 times); after logging in again, resume does only what is left."""
+    with run_chat_site_in_thread(ChatSiteConfig(require_login=True, pause_ms=(0, 10))) as site:
+        monkeypatch.setenv("FAKE_CHAT_USER", site.config.username)
+        monkeypatch.setenv("FAKE_CHAT_PASSWORD", site.config.password)
+        path = tmp_path / "site.yaml"
+        path.write_text(yaml.safe_dump(profile(site)))
+        login = ["browser", "login", str(path), "--headless"]
+        assert (await asyncio.to_thread(CliRunner().invoke, app, login)).exit_code == 0
+
+        def expire_after_five(event: Event) -> None:
+            if isinstance(event, ItemDone) and event.status == "passed" and event.seq == 4:
+                site.sessions.clear()  # the site logs everyone out
+
+        suite = browser_suite(site, 20, suite_id="expiring", max_pages=1)
+        run = await arun(suite, store=sqlite_store, concurrency=1, on_event=expire_after_five)
+        assert run.status is RunStatus.failed
+        assert "asks to log in" in (run.stop_reason or "")
+        assert "Your session has expired" in (run.stop_reason or "")
+        assert run.counts.passed == 5 and run.counts.failed == 0
+        assert site.outcomes["unauthorized"] == 1  # stopped at the first refusal
+
+        assert (await asyncio.to_thread(CliRunner().invoke, app, login)).exit_code == 0
+        sends = site.sends
+        resumed = await aresume(run.id, store=sqlite_store)
+        assert resumed.status is RunStatus.completed and resumed.counts.passed == 20
+        assert site.sends - sends == 15
+        outputs = [r.output for r in sqlite_store.iter_results(run.id)]
+        assert outputs == answers(20)
