@@ -35,6 +35,7 @@ __all__ = [
     "RunBusyError",
     "cancel_run",
     "execute_held",
+    "keep_lease",
     "owner_gone",
     "process_owner",
 ]
@@ -107,7 +108,19 @@ async def execute_held(
                 f" cancel it with `evalbook runs cancel {run_id[:8]}`"
             )
         task = asyncio.ensure_future(execute())
-        beat = asyncio.create_task(_heartbeat(store, io, run_id, owner, lease, task))
+        beat = asyncio.create_task(
+            keep_lease(
+                store,
+                io,
+                run_id,
+                owner,
+                lease_s=lease,
+                every=min(lease / 3, 5.0),
+                on_cancel=task.cancel,
+                on_lost=task.cancel,
+                may_cancel=lambda: not task.done(),
+            )
+        )
         try:
             return await task
         finally:
@@ -120,27 +133,49 @@ async def execute_held(
         io.close()
 
 
-async def _heartbeat(
+async def keep_lease(
     store: Store,
     io: StoreIO,
     run_id: str,
     owner: str,
-    lease: float,
-    task: asyncio.Future[RunRecord],
+    *,
+    lease_s: float,
+    every: float,
+    on_cancel: Callable[[], object],
+    on_lost: Callable[[], object],
+    may_cancel: Callable[[], bool] = lambda: True,
+    wake: asyncio.Event | None = None,
 ) -> None:
-    while not task.done():
-        await asyncio.sleep(min(lease / 3, 5.0))
+    """Renew ``run_id``'s lease every ``every`` seconds (or when ``wake`` is set) until
+    cancelled or the lease is lost, and deliver a cancel asked from elsewhere.
+
+    The one heartbeat of every execution, the CLI's and a worker's: ``on_cancel`` runs when a
+    cancel was requested and ``may_cancel()`` says the execution can take it now (a worker
+    delivers it once, after the run started); ``on_lost`` runs, and the heartbeat ends, when
+    another process holds the lease. A failed renewal (the database, briefly) is logged and
+    tried again at the next beat: the lease outlives a few of them.
+    """
+    while True:
+        if wake is None:
+            await asyncio.sleep(every)
+        else:
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(every):
+                    await wake.wait()
+            wake.clear()
         try:
-            held = await io.call(queue.renew, store, run_id, owner, lease_s=lease)
-            cancel = held and await io.call(queue.cancel_requested, store, run_id)
+            held = await io.call(queue.renew, store, run_id, owner, lease_s=lease_s)
+            cancel = held and may_cancel() and await io.call(queue.cancel_requested, store, run_id)
         except Exception:
             log.warning("run %s: lease heartbeat failed", run_id, exc_info=True)
             continue
         if not held:
             log.warning("run %s: the lease was taken by another process; stopping", run_id)
-        if cancel or not held:
-            task.cancel()
+            on_lost()
             return
+        if cancel and may_cancel():
+            log.info("run %s: cancel requested", run_id)
+            on_cancel()
 
 
 async def cancel_run(store: Store, run_id: str) -> RunRecord:

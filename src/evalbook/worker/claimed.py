@@ -28,6 +28,7 @@ from evalbook.core.run import RunRecord, RunStatus
 from evalbook.errors import StorageFull, UserError
 from evalbook.executor.events import Event, RunFinished, RunStarted
 from evalbook.executor.launch import execute, load_for_resume
+from evalbook.executor.lease import keep_lease
 from evalbook.executor.store_io import StoreIO
 from evalbook.providers.endpoints import HostPolicy, guarded
 from evalbook.storage import queue
@@ -190,36 +191,38 @@ class ClaimedRun:
             lease_io.close()
 
     async def _heartbeat(self, io: StoreIO) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.heartbeat_s):
-                    await self._poke.wait()
-            self._poke.clear()
-            try:
-                held = await io.call(
-                    queue.renew, self.store, self.run_id, self.owner, lease_s=self.lease_s
-                )
-                # A cancel is delivered once execution has started: the executor then
-                # records it as a consistent `canceled` run.
-                cancel = (
-                    held
-                    and self._started
-                    and not self._cancel_sent
-                    and self._finished is None
-                    and await io.call(queue.cancel_requested, self.store, self.run_id)
-                )
-            except Exception:
-                log.warning("run %s: lease heartbeat failed", self.run_id, exc_info=True)
-                continue
-            if not held:
-                log.warning("run %s: lease lost to another worker; stopping", self.run_id)
-                self.lost = True
-                self.suspend("lease lost")
-                return
-            if cancel and self._suspended is None and self._finished is None and self._task:
-                log.info("run %s: cancel requested", self.run_id)
-                self._cancel_sent = True
-                self._task.cancel()
+        def may_cancel() -> bool:
+            # Delivered once, after execution started: the executor then records it as a
+            # consistent `canceled` run; a suspended or finished execution takes none.
+            return (
+                self._started
+                and not self._cancel_sent
+                and self._finished is None
+                and self._suspended is None
+                and self._task is not None
+            )
+
+        def cancel() -> None:
+            self._cancel_sent = True
+            assert self._task is not None
+            self._task.cancel()
+
+        def lost() -> None:
+            self.lost = True
+            self.suspend("lease lost")
+
+        await keep_lease(
+            self.store,
+            io,
+            self.run_id,
+            self.owner,
+            lease_s=self.lease_s,
+            every=self.heartbeat_s,
+            on_cancel=cancel,
+            on_lost=lost,
+            may_cancel=may_cancel,
+            wake=self._poke,
+        )
 
     def _mark_failed(self, reason: str) -> RunRecord:
         run = self.store.get_run(self.run_id)
