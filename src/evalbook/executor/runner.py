@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -40,12 +41,13 @@ from evalbook.errors import (
 )
 from evalbook.executor.budget import BUDGET_STOP, Budget, SharedBudget
 from evalbook.executor.cache import SingleFlight, response_from_json, response_to_json
-from evalbook.executor.events import EventSink, ItemDone, ItemStarted, RunStarted, ignore
+from evalbook.executor.events import EventSink, ItemStarted, RunStarted, ignore
 from evalbook.executor.finish import finish_run
 from evalbook.executor.fleet_limits import EndpointLimits, estimate_tokens, open_limits
 from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
 from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item
+from evalbook.executor.progress_log import item_done, repair_log
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
 from evalbook.executor.store_io import StoreIO
 from evalbook.executor.writer import ResultWriter
@@ -55,11 +57,12 @@ from evalbook.scorers.base import ScoreContext
 from evalbook.scorers.scorer_set import ScorerSet, case_verdict
 from evalbook.storage.store import Store
 
+log = logging.getLogger("evalbook.executor")
+
 _DONE = object()
 CHUNK = 256
 #: Characters of a question and of an output that progress events carry.
 QUESTION_CHARS = 500
-PREVIEW_CHARS = 200
 #: Seconds between two "now asking" events of one run.
 ANNOUNCE_S = 0.2
 #: Attempts in a row that fail to connect, with no call ever answered, before a run stops.
@@ -161,10 +164,26 @@ class RunExecutor:
         done = {k for k, status in statuses.items() if status != ResultStatus.error.value}
         return len(cases) * opts.epochs, done, iter_items(cases, opts.epochs, done)
 
+    async def _repair_log(self, done: set[tuple[str, int]], part: range | None = None) -> None:
+        """Resuming: give the progress log the events of recorded items it lacks (see
+        ``progress_log``). Progress, not the record: a failure here is only a warning."""
+        if not done:
+            return
+        opts = self.run.options
+        seq_of = {
+            (item.case.id, item.epoch): item.seq
+            for item in iter_items(self.suite.select(opts.case_ids), opts.epochs)
+            if (item.case.id, item.epoch) in done and (part is None or item.seq in part)
+        }
+        try:
+            await self.io.call(repair_log, self.store, self.run.id, seq_of)
+        except Exception:
+            log.warning("run %s: repairing its progress log failed", self.run.id, exc_info=True)
+
     async def _run_items(self, items: Any) -> None:
         opts = self.run.options
         await self.provider.start()
-        async with ResultWriter(self.store, self.io) as writer:
+        async with ResultWriter(self.store, self.io, on_written=self.on_event) as writer:
             queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(2 * opts.concurrency, CHUNK))
             async with asyncio.TaskGroup() as tg:
                 tg.create_task(self._produce(items, queue, opts.concurrency))
@@ -178,7 +197,8 @@ class RunExecutor:
         the part stopped early, None when every item ran. Canceling the call stops the
         part with its finished results flushed; errors propagate to the caller.
         """
-        _, _, items = await self._pending()
+        _, done, items = await self._pending()
+        await self._repair_log(done, part)
         try:
             await self._run_items(item for item in items if item.seq in part)
         finally:
@@ -191,6 +211,7 @@ class RunExecutor:
 
     async def _execute(self) -> RunRecord:
         total, done, items = await self._pending()
+        await self._repair_log(done)
         started = time.perf_counter()
         self.run.status = RunStatus.running
         self.run.started_at = self.run.started_at or datetime.now(UTC)
@@ -269,24 +290,11 @@ class RunExecutor:
             self.budget.settle(
                 token, result.cost_usd if called else None, called=called, extra=judges
             )
-            writer.add(result, item.seq, cache_entry)
-            self.on_event(
-                ItemDone(
-                    self.run.id,
-                    item.case.id,
-                    item.epoch,
-                    result.status.value,
-                    result.score,
-                    result.latency_ms,
-                    result.cached,
-                    result.error_message,
-                    seq=item.seq,
-                    output=None if result.output is None else result.output[:PREVIEW_CHARS],
-                    attempts=len(result.attempts),
-                    retry_error=next(
-                        (a.message for a in reversed(result.attempts) if a.outcome != "ok"), None
-                    ),
-                )
+            writer.add(
+                result,
+                item.seq,
+                cache_entry,
+                item_done(self.run.id, result, item.seq),
             )
 
     async def _reserve(self, token: int, worst_case: float) -> bool:

@@ -3,6 +3,10 @@
 A batch is flushed when it reaches ``batch_size`` or ``interval_s`` after its first item,
 so a crash loses at most the items in flight plus one short batch window. Writes run on
 the run's store thread so the event loop keeps feeding the model.
+
+A result's ``ItemDone`` event goes out only once its batch is committed (``on_written``):
+a progress log never announces a case that a crash then loses and the resumed run asks
+again, so a client following the log sees each case once.
 """
 
 from __future__ import annotations
@@ -12,16 +16,25 @@ import contextlib
 from typing import Any
 
 from evalbook.core.result import Result
+from evalbook.executor.events import EventSink, ItemDone, ignore
 from evalbook.executor.store_io import StoreIO
 from evalbook.storage.store import Store
 
 
 class ResultWriter:
     def __init__(
-        self, store: Store, io: StoreIO, *, batch_size: int = 200, interval_s: float = 0.1
+        self,
+        store: Store,
+        io: StoreIO,
+        *,
+        batch_size: int = 200,
+        interval_s: float = 0.1,
+        on_written: EventSink = ignore,
     ) -> None:
         self.store = store
         self.io = io
+        self.on_written = on_written
+        self._done: list[ItemDone] = []
         self.batch_size = batch_size
         self.interval_s = interval_s
         self._results: list[tuple[Result, int]] = []
@@ -39,10 +52,19 @@ class ResultWriter:
     async def __aexit__(self, *exc: object) -> None:
         await self.close()
 
-    def add(self, result: Result, seq: int, cache_entry: dict[str, Any] | None = None) -> None:
+    def add(
+        self,
+        result: Result,
+        seq: int,
+        cache_entry: dict[str, Any] | None = None,
+        done: ItemDone | None = None,
+    ) -> None:
+        """Queue ``result``; ``done`` goes to ``on_written`` once the result is recorded."""
         if self._error is not None:
             raise self._error
         self._results.append((result, seq))
+        if done is not None:
+            self._done.append(done)
         if cache_entry is not None:
             self._cache.append(cache_entry)
         if len(self._results) >= self.batch_size:
@@ -60,11 +82,14 @@ class ResultWriter:
             return
         results, self._results = self._results, []
         cache, self._cache = self._cache, []
+        done, self._done = self._done, []
         try:
             await self.io.call(self._write, results, cache)
         except BaseException as exc:
             self._error = exc
             raise
+        for event in done:
+            self.on_written(event)
 
     def _write(self, results: list[tuple[Result, int]], cache: list[dict[str, Any]]) -> None:
         # The record first: a paid answer is never lost to a cache that fails (a cache

@@ -40,7 +40,15 @@ from evalbook.storage import tables as t
 from evalbook.storage.rows import as_utc
 from evalbook.storage.store import Store
 
-__all__ = ["StoredEvent", "Tail", "append_events", "read_events", "run_owner", "tail"]
+__all__ = [
+    "StoredEvent",
+    "Tail",
+    "append_events",
+    "logged_items",
+    "read_events",
+    "run_owner",
+    "tail",
+]
 
 
 @dataclass(frozen=True)
@@ -78,6 +86,21 @@ def read_events(
     with store.engine.connect() as conn:
         rows = conn.execute(query).all()
     return [StoredEvent(row.id, row.run_id, row.kind, row.data, row.created_at) for row in rows]
+
+
+def logged_items(store: Store, run_id: str) -> set[tuple[str, int]] | None:
+    """The ``(case id, epoch)`` of every ``item`` event of the run; None when the run has
+    logged nothing at all (the CLI's runs keep no log)."""
+    e = t.run_events.c
+    query = sa.select(e.data["case_id"].as_string(), e.data["epoch"].as_integer()).where(
+        e.run_id == run_id, e.kind == "item"
+    )
+    with store.engine.connect() as conn:
+        items = {(str(case), int(epoch)) for case, epoch in conn.execute(query)}
+        if items:
+            return items
+        anything = conn.execute(sa.select(e.id).where(e.run_id == run_id).limit(1)).first()
+    return set() if anything is not None else None
 
 
 @dataclass(frozen=True)
