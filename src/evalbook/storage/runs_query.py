@@ -1,8 +1,8 @@
 """Runs and results as a workspace sees them: filtered, scoped, paged by keyset.
 
-The REST API reads through here (the CLI's ``Store.list_runs`` has no workspace and pages
-by offset). Pages are keyset ("after this row"), not offsets: runs arrive all the time,
-and an offset would shift under a client walking the list. Runs are ordered newest first
+The REST API, the pages and the CLI (through ``Store.list_runs``) list runs here. Pages
+are keyset ("after this row"), not offsets: runs arrive all the time, and an offset would
+shift under a client walking the list. Runs are ordered newest first
 by ``(created_at, id)``; results in plan order by ``seq``.
 """
 
@@ -107,7 +107,7 @@ def _has_tag(store: Store, tag: str) -> sa.ColumnElement[bool]:
 
 def list_workspace_runs(
     store: Store,
-    workspace_id: str,
+    workspace_id: str | None,
     flt: RunFilter,
     *,
     limit: int,
@@ -115,9 +115,13 @@ def list_workspace_runs(
     gone: Gone | None = None,
 ) -> list[WorkspaceRun]:
     """Up to ``limit`` runs of the workspace matching ``flt``, newest first, starting
-    after the ``(created_at, id)`` of the last run of the previous page."""
+    after the ``(created_at, id)`` of the last run of the previous page. The one run
+    listing: ``workspace_id=None`` lists every workspace's (the local CLI's view,
+    ``Store.list_runs``)."""
     c = t.runs.c
-    q = sa.select(t.runs).where(c.workspace_id == workspace_id)
+    q = sa.select(t.runs)
+    if workspace_id is not None:
+        q = q.where(c.workspace_id == workspace_id)
     equal = {
         c.suite_id: flt.suite_id,
         c.prompt_name: flt.prompt,

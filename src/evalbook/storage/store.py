@@ -260,24 +260,13 @@ class Store:
         alias: str | None = None,
         tag: str | None = None,
         limit: int = 50,
-        offset: int = 0,
     ) -> list[RunRecord]:
-        """Most recent first."""
-        q = sa.select(t.runs).order_by(t.runs.c.created_at.desc(), t.runs.c.id)
-        if suite_id:
-            q = q.where(t.runs.c.suite_id == suite_id)
-        if status:
-            q = q.where(t.runs.c.status == status)
-        if alias:
-            q = q.where(t.runs.c.alias == alias)
-        with self.engine.connect() as conn:
-            if tag is None:
-                rows = conn.execute(q.limit(limit).offset(offset)).all()
-                return [row_to_run(r) for r in rows]
-            # Tags live in a JSON list: filter in Python, portable across both databases.
-            runs = [row_to_run(r) for r in conn.execute(q).all()]
-        tagged = [r for r in runs if tag in r.tags]
-        return tagged[offset : offset + limit]
+        """Runs of every workspace, archived or not, most recent first (the local view).
+        The query is ``runs_query.list_workspace_runs``, the one run listing."""
+        from evalbook.storage.runs_query import RunFilter, list_workspace_runs
+
+        flt = RunFilter(suite_id=suite_id, status=status, alias=alias, tag=tag, archived=None)
+        return [w.run for w in list_workspace_runs(self, None, flt, limit=limit)]
 
     def unfinished_runs(self) -> list[RunRecord]:
         with self.engine.connect() as conn:
