@@ -79,3 +79,69 @@ def test_the_table_and_a_chosen_baseline(tmp_path: Path, server: Any) -> None:
     assert "+0.750" in proc.stdout  # v1 against the baseline v3: 0.25 → 1.0 on the scored
     proc = evalbook("run", str(suite), "--model", model, "--model", model, check=1)
     assert "repeats a combination" in proc.stderr
+
+
+def _listed(path: Path, server: Any, **extra: Any) -> Path:
+    """A suite that lists its own matrix: two labelled models, two prompt versions."""
+    data = {
+        "id": "listed-matrix",
+        "prompt": {"name": "lm",
+                   "versions": {1: "[[answer=yes]] {{ q }}", 2: "[[answer=no]] {{ q }}"}},
+        "models": [
+            {"label": "small", "spec": f"openai-compatible:small@{server.base_url}"},
+            {"label": "big", "model": {"provider": "openai-compatible", "name": "big",
+                                       "base_url": server.base_url, "temperature": 0.5}},
+        ],
+        "prompt_versions": [1, 2],
+        "scorers": [{"equals": "yes"}],
+        "cases": [{"id": f"c{i}", "vars": {"q": f"question {i}"}} for i in range(6)],
+        **extra,
+    }  # fmt: skip
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    return path
+
+
+def test_a_suite_lists_its_models_and_prompt_versions(tmp_path: Path, server: Any) -> None:
+    suite = _listed(tmp_path / "suite.yaml", server)
+    proc = evalbook("run", str(suite), "--json", check=100)  # version 2 answers "no"
+    out = json.loads(proc.stdout)
+    runs = out["runs"]
+    assert [r["label"] for r in runs] == ["small · v1", "small · v2", "big · v1", "big · v2"]
+    assert [r["model"]["name"] for r in runs] == ["small", "small", "big", "big"]
+    assert runs[2]["model"]["temperature"] == 0.5
+    assert [r["prompt_version"] for r in runs] == [1, 2, 1, 2]
+    assert [r["metrics"]["pass_rate"] for r in runs] == [1.0, 0.0, 1.0, 0.0]
+    assert {r["experiment_id"] for r in runs} == {out["experiment_id"]}
+    assert server.stats()["requests"] == 4 * 6
+
+
+def test_flags_override_the_suites_matrix(tmp_path: Path, server: Any) -> None:
+    suite = _listed(tmp_path / "suite.yaml", server)
+    other = f"openai-compatible:other@{server.base_url}"
+    # --model replaces the models: list; the suite's prompt_versions still apply
+    out = json.loads(evalbook("run", str(suite), "--model", other, "--json", check=100).stdout)
+    assert [r["label"] for r in out["runs"]] == [
+        "openai-compatible:other · v1",
+        "openai-compatible:other · v2",
+    ]
+    # --prompt-version replaces prompt_versions: one model left → one labelled run
+    proc = evalbook("run", str(suite), "--model", other, "--prompt-version", "1", "--json", check=0)
+    record = json.loads(proc.stdout)
+    assert record["model"]["name"] == "other" and record["prompt_version"] == 1
+    assert "experiment_id" not in record or record["experiment_id"] is None
+    # a matrix cannot be submitted or gated as one run: the error says how to pick one
+    proc = evalbook("run", str(suite), "--gate-against", "latest", check=1)
+    assert "runs 4 combinations" in proc.stderr and "--model/--prompt-version" in proc.stderr
+
+
+def test_a_one_model_list_is_a_single_labelled_run(tmp_path: Path, server: Any) -> None:
+    suite = _listed(
+        tmp_path / "suite.yaml",
+        server,
+        models=[{"label": "only", "spec": f"openai-compatible:only@{server.base_url}"}],
+        prompt_versions=[1],
+    )
+    record = json.loads(evalbook("run", str(suite), "--json", check=0).stdout)
+    assert record["label"] == "only"
+    assert record["model"]["name"] == "only"
+    assert record["prompt_version"] == 1

@@ -14,15 +14,14 @@ from __future__ import annotations
 import asyncio
 import json
 import uuid
-from dataclasses import dataclass
 
 from rich.table import Table
 
 from evalbook.analysis.compare.comparison import Comparison
 from evalbook.analysis.compare.runs import compare_runs
+from evalbook.cli.combinations import Combination
 from evalbook.cli.console import console, err_console
 from evalbook.cli.execution import announce_run, exit_code_for, progress_bar
-from evalbook.core.model_config import ModelConfig, parse_model_spec
 from evalbook.core.run import RunOptions, RunRecord
 from evalbook.core.suite import Suite
 from evalbook.errors import ConfigError
@@ -30,26 +29,7 @@ from evalbook.executor.launch import RunJob, execute, prepare_run
 from evalbook.executor.lease import execute_held
 from evalbook.storage.store import Store
 
-__all__ = ["Combination", "run_matrix"]
-
-
-@dataclass(frozen=True)
-class Combination:
-    """One cell of the matrix: a model (spec or config; None: the suite's) and a prompt
-    version (None: the latest)."""
-
-    model: ModelConfig | str | None
-    version: int | None
-
-    def label(self, suite: Suite) -> str:
-        if isinstance(self.model, ModelConfig):
-            model = self.model.spec
-        elif self.model and ":" in self.model:
-            model = parse_model_spec(self.model).spec  # without an @base_url
-        else:
-            model = self.model or (suite.model.spec if suite.model else "default model")
-        version = self.version or suite.prompt.get(None).version
-        return f"{model} · v{version}"
+__all__ = ["run_matrix"]
 
 
 def run_matrix(

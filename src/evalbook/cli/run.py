@@ -9,21 +9,18 @@ from pathlib import Path
 import typer
 
 from evalbook.cli import gate_options as gate_opt
+from evalbook.cli.combinations import combinations
 from evalbook.cli.console import console, err_console
 from evalbook.cli.execution import finish, run_in_terminal
 from evalbook.cli.importing import report_import
 from evalbook.cli.store import open_store
 from evalbook.cli.worker import fleet_broker, submit_to_fleet
-from evalbook.core.model_config import ModelConfig
 from evalbook.core.run import RunOptions, RunStatus
 from evalbook.errors import ConfigError, EvalbookError
-from evalbook.executor.launch import load_for_resume, prepare_run, resolve_model
+from evalbook.executor.launch import load_for_resume, prepare_run
 from evalbook.gate import gate
 from evalbook.importers import ImportOptions
 from evalbook.importers.load import load_any
-
-#: Providers that call an HTTP endpoint, so ``--base-url`` can point them elsewhere.
-_HTTP_PROVIDERS = frozenset({"openai", "openai-compatible", "ollama", "vllm", "anthropic"})
 
 
 def _split_ids(value: str | None) -> list[str] | None:
@@ -31,19 +28,6 @@ def _split_ids(value: str | None) -> list[str] | None:
         return None
     ids = [v.strip() for v in value.split(",") if v.strip()]
     return ids or None
-
-
-def with_base_url(config: ModelConfig, base_url: str) -> ModelConfig:
-    """``config`` sending its requests to ``base_url`` (an OpenAI model becomes an
-    OpenAI-compatible one there, which needs no key)."""
-    if config.provider not in _HTTP_PROVIDERS:
-        raise ConfigError(
-            f"--base-url needs a model that calls an HTTP endpoint, not {config.spec!r}"
-        )
-    update: dict[str, object] = {"base_url": base_url}
-    if config.provider == "openai":
-        update.update(provider="openai-compatible", api_key_env=None)
-    return config.model_copy(update=update)
 
 
 def run_command(
@@ -146,8 +130,6 @@ def run_command(
         noise_floor=noise_floor,
         noise=noise,
     )  # parsed before the run, so a typo in a rule costs no model call
-    model = models[0] if len(models) == 1 else None
-    prompt_version = prompt_versions[0] if len(prompt_versions) == 1 else None
     matrix = len(models) > 1 or len(prompt_versions) > 1
     if matrix and (resume or submit or gate_against):
         raise ConfigError(
@@ -176,9 +158,6 @@ def run_command(
         suite, imported = load_any(suite_path, ImportOptions(base_url=base_url))
         if imported is not None:
             report_import(imported)
-        chosen: ModelConfig | str | None = model
-        if base_url is not None:
-            chosen = with_base_url(resolve_model(suite, model), base_url)
         options = RunOptions(
             concurrency=concurrency,
             epochs=epochs,
@@ -189,22 +168,25 @@ def run_command(
             retry_budget_s=retry_budget,
             max_error_rate=max_error_rate,
         )
-        if matrix:
+        combos = combinations(suite, models, prompt_versions, base_url)
+        if len(combos) > 1:
+            if submit or gate_against:
+                raise ConfigError(
+                    f"{suite_path} runs {len(combos)} combinations (its models:/"
+                    "prompt_versions:): choose one with --model/--prompt-version, or drop"
+                    " --submit/--gate-against"
+                )
             # the comparison machinery is loaded only when a matrix ends with its table
-            from evalbook.cli.matrix import Combination, run_matrix
+            from evalbook.cli.matrix import run_matrix
 
-            model_axis: list[str | None] = [*models] or [None]
-            version_axis: list[int | None] = [*prompt_versions] or [None]
-            combos = [
-                Combination(with_base_url(resolve_model(suite, m), base_url) if base_url else m, v)
-                for m in model_axis
-                for v in version_axis
-            ]
             code = run_matrix(
                 store, suite, combos, options=options, experiment=experiment,
                 baseline=baseline, tags=tag, alias=alias, as_json=as_json,
             )  # fmt: skip
             raise typer.Exit(code)
+        only = combos[0]
+        chosen, prompt_version = only.model, only.version
+        label = label or only.name
         job = prepare_run(
             store,
             suite,

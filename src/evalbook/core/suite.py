@@ -124,6 +124,15 @@ class Case(BaseModel):
         return canonical_json(self.expected)
 
 
+class MatrixModel(BaseModel):
+    """One model of a suite's ``models:`` list: a labelled column of its matrix."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    label: str = Field(min_length=1, max_length=200)
+    model: ModelConfig
+
+
 class Suite(BaseModel):
     """A named, versioned set of cases with default prompt, model, scorers and threshold."""
 
@@ -141,6 +150,10 @@ class Suite(BaseModel):
     cases: list[Case]
     tags: list[str] = Field(default_factory=list)
     source: str | None = Field(default=None, exclude=True)
+    #: The matrix ``evalbook run`` runs (the ``models:`` and ``prompt_versions:`` of the
+    #: file): how to run the suite, not what it is, so neither is stored nor hashed.
+    models: list[MatrixModel] = Field(default_factory=list, exclude=True)
+    prompt_versions: list[int] = Field(default_factory=list, exclude=True)
 
     @model_validator(mode="after")
     def _case_ids_unique(self) -> Suite:

@@ -9,6 +9,8 @@ is ``docs/suites.md``)::
     version: "1"              # str or int, stored as str
     threshold: 0.6            # 0..1: pass threshold of the run score (default 1.0)
     model: local:smollm2-135m # spec string | {provider, name, temperature, ...} | {spec, ...}
+    models: [openai:gpt-4o-mini, {label: big, spec: "openai:gpt-4o"}]  # a matrix to run
+    prompt_versions: [1, 2]   # with models: every combination is a run of one experiment
     prompt: "Q: {{ question }}"        # one user message; prompt name = suite id, version 1
     # or  prompt: {name: qa, system: "...", messages: [{role: user, content: "..."}]}
     # or  prompt: {name: qa, versions: {1: {system: "...", messages: [...]}, 2: {template: "..."}}}
@@ -49,6 +51,7 @@ from evalbook.errors import SuiteError
 from evalbook.suites.cases import BuiltCase, build_cases, expand_cases
 from evalbook.suites.datasets import case_from_row
 from evalbook.suites.kinds import build_kinds, with_kinds
+from evalbook.suites.matrix_spec import build_models, build_prompt_versions
 from evalbook.suites.model_spec import build_model
 from evalbook.suites.problems import Problems, Where
 from evalbook.suites.prompt_spec import build_prompt
@@ -66,7 +69,8 @@ __all__ = [
 SUITE_KEYS = frozenset(
     {
         "id", "name", "description", "version", "threshold", "model", "prompt",
-        "scorers", "render_assertions", "tags", "cases", "kinds",
+        "scorers", "render_assertions", "tags", "cases", "kinds", "models",
+        "prompt_versions",
     }
 )  # fmt: skip
 SUITE_ID = re.compile(r"^[a-z0-9_.-]+$")
@@ -146,6 +150,10 @@ def _build(data: Any, base_dir: Path | None, source: str) -> Suite:
     header = _header(data, top, problems)
     prompt = build_prompt(data.get("prompt"), top.child("prompt"), suite_id or "prompt", problems)
     model = build_model(data.get("model"), top.child("model"), problems)
+    models = build_models(data.get("models"), top.child("models"), problems)
+    versions = build_prompt_versions(
+        data.get("prompt_versions"), top.child("prompt_versions"), prompt, problems
+    )
     scorer_specs, _ = parse_specs(data.get("scorers"), top, ("scorers",), problems)
     render_specs, _ = parse_specs(
         data.get("render_assertions"), top, ("render_assertions",), problems
@@ -172,7 +180,9 @@ def _build(data: Any, base_dir: Path | None, source: str) -> Suite:
         **header,
         id=suite_id,
         prompt=prompt,
-        model=model,
+        model=model if model is not None or not models else models[0].model,
+        models=models,
+        prompt_versions=versions,
         scorers=scorer_specs,
         render_assertions=render_specs,
         cases=[one.case for one in built],

@@ -154,6 +154,30 @@ _MODEL = {
     ],
 }
 
+_MATRIX_MODEL = {
+    "title": "Matrix model",
+    "description": "A model of the matrix: a spec string, or a labelled model config.",
+    "anyOf": [
+        {"type": "string", "pattern": "^[^:]+:.+$"},
+        {
+            "type": "object",
+            "required": ["model"],
+            "additionalProperties": False,
+            "properties": {"label": {"type": "string", "minLength": 1}, "model": _MODEL},
+        },
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "label": {"type": "string", "minLength": 1},
+                "spec": {"type": "string", "pattern": "^[^:]+:.+$"},
+                **_MODEL_FIELDS,
+            },
+            "anyOf": [{"required": ["spec"]}, {"required": ["provider", "name"]}],
+        },
+    ],
+}
+
 _SCORER = {
     "title": "Scorer",
     "description": (
@@ -273,6 +297,19 @@ _SCHEMA: dict[str, Any] = {
             "description": "Run pass threshold (default 1.0).",
         },
         "model": {"$ref": "#/$defs/model"},
+        "models": {
+            "type": "array",
+            "minItems": 1,
+            "description": "Models `evalbook run` runs as one experiment (labels unique).",
+            "items": _MATRIX_MODEL,
+        },
+        "prompt_versions": {
+            "type": "array",
+            "minItems": 1,
+            "uniqueItems": True,
+            "description": "Prompt versions `evalbook run` tries, each with every model.",
+            "items": {"type": "integer", "minimum": 1},
+        },
         "prompt": {"$ref": "#/$defs/prompt"},
         "scorers": {"$ref": "#/$defs/scorers", "description": "Default scorers for every case."},
         "render_assertions": {
