@@ -9,6 +9,7 @@ from evalbook.server.web.pages import (
     board,
     compare,
     dashboard,
+    experiments,
     graph,
     inspector,
     judges,
@@ -32,6 +33,7 @@ PAGES: tuple[APIRouter, ...] = (
     suites.router,
     prompts.router,
     compare.router,
+    experiments.router,
     judges.router,
     graph.router,
 )
