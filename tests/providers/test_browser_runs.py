@@ -87,7 +87,12 @@ async def test_hangs_and_reloads_are_retried_and_nothing_is_lost(sqlite_store: S
     assert run.status is RunStatus.completed and run.counts.passed == 60
     assert [r.output for r in results] == answers(60)
     retried = [r for r in results if len(r.attempts) > 1]
-    assert len(retried) == hung + reloaded
+    # Every case the site hung or reloaded was retried; on a loaded machine another case
+    # may also run past its 3 s, which is a timeout retried the same way.
+    faulted = {r.case_id for r in results if site._fault(r.messages[-1].text, 1)}
+    assert len(faulted) == hung + reloaded and faulted <= {r.case_id for r in retried}
+    extra = [a.message for r in retried if r.case_id not in faulted for a in r.attempts[:-1]]
+    assert all("no finished answer" in m for m in extra), extra
     # Progress as for any provider: the run's start, then each case once it is done.
     assert [e.total for e in events if isinstance(e, RunStarted)] == [60]
     done = [e for e in events if isinstance(e, ItemDone)]
