@@ -4,6 +4,8 @@
 - ``EVALBOOK_DATABASE_URL``: a SQLAlchemy URL (``postgresql+psycopg://…``) for a shared store.
 - ``EVALBOOK_MAX_PROMPT_CHARS`` (default 1,000,000) and ``EVALBOOK_RENDER_TIMEOUT_S``
   (default 1): how large a rendered prompt may be and how long rendering it may take.
+- ``EVALBOOK_MAX_STORED_BYTES`` (default 16 MiB): the largest text or JSON value of one
+  result that is stored as it is; a larger one is stored truncated, with a marker.
 """
 
 from __future__ import annotations
@@ -43,6 +45,16 @@ def render_limits() -> RenderLimits:
     chars = _positive("EVALBOOK_MAX_PROMPT_CHARS", DEFAULT_LIMITS.max_chars)
     seconds = _positive("EVALBOOK_RENDER_TIMEOUT_S", DEFAULT_LIMITS.max_seconds)
     return RenderLimits(max_chars=int(chars), max_seconds=float(seconds))
+
+
+#: Far below PostgreSQL's limits (256 MB for a jsonb value, 1 GB for text), and more than
+#: any useful answer: a row of hundreds of megabytes only slows every page that reads it.
+DEFAULT_STORED_BYTES = 16 * 1024 * 1024
+
+
+def stored_bytes_limit() -> int:
+    """The largest text or JSON value of a result stored whole (``EVALBOOK_MAX_STORED_BYTES``)."""
+    return int(_positive("EVALBOOK_MAX_STORED_BYTES", DEFAULT_STORED_BYTES))
 
 
 def _positive(name: str, default: float) -> float:

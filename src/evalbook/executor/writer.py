@@ -15,10 +15,12 @@ import asyncio
 import contextlib
 from typing import Any
 
+from evalbook.config import stored_bytes_limit
 from evalbook.core.result import Result
 from evalbook.executor.events import EventSink, ItemDone, ignore
 from evalbook.executor.store_io import StoreIO
 from evalbook.storage.store import Store
+from evalbook.storage.stored_values import cacheable
 
 
 class ResultWriter:
@@ -96,7 +98,7 @@ class ResultWriter:
         # that fails costs only reuse; see storage.redis_cache).
         self.store.save_results(results)
         self.written += len(results)
-        self.store.cache_put_many(cache)
+        self.store.cache_put_many(cacheable(cache, stored_bytes_limit()))
 
     async def close(self) -> None:
         """Stop the loop and write what is left (also when the run is being canceled)."""

@@ -17,7 +17,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from evalbook.storage import tables as t
-from evalbook.storage.rows import JsonText
+from evalbook.storage.stored_values import JsonText
 
 
 def _is_json(column: sa.Column[Any]) -> bool:

@@ -5,24 +5,19 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, overload
 
-import pydantic_core
-
+from evalbook.config import stored_bytes_limit
 from evalbook.core.messages import ImagePart, Message
 from evalbook.core.result import Attempt, Evidence, ProviderEvidence, Result, ScoreRecord
 from evalbook.core.run import RunCounts, RunOptions, RunRecord, RunStatus
 from evalbook.core.trusted import built
-
-
-class JsonText(str):
-    """A JSON document already serialised (by pydantic's Rust serialiser, about ten times
-    faster than ``json.dumps`` of ``model_dump`` output on the write path); written as is."""
-
-    __slots__ = ()
-
-
-def json_text(value: Any) -> JsonText:
-    return JsonText(pydantic_core.to_json(value).decode())
-
+from evalbook.storage.stored_values import (
+    JsonText,
+    fit_evidence,
+    fit_json_body,
+    fit_text,
+    json_text,
+    report,
+)
 
 _RUN_SCALARS = [
     "id", "type", "title", "description", "status", "tags", "run_date", "score", "passed",
@@ -114,6 +109,10 @@ def split_images(messages: list[Message]) -> tuple[list[dict[str, Any]], list[Im
 def result_to_rows(
     result: Result, seq: int
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[ImagePart]]:
+    """A result's row, its score rows and its images, each value fit to store
+    (``stored_values``: no NUL, nothing over the size limit)."""
+    limit = stored_bytes_limit()
+    changes: list[dict[str, Any]] = []
     messages, images = split_images(result.messages)
     body: dict[str, Any] = {
         "input": result.input,
@@ -137,9 +136,9 @@ def result_to_rows(
         "failure_reason": result.failure_reason.value if result.failure_reason else None,
         "score": result.score,
         "section": result.section,
-        "prompt": result.prompt,
-        "output": result.output,
-        "expected": result.expected,
+        "prompt": fit_text(result.prompt, "prompt", limit, changes),
+        "output": fit_text(result.output, "output", limit, changes),
+        "expected": fit_text(result.expected, "expected", limit, changes),
         "latency_ms": result.latency_ms,
         "input_tokens": result.input_tokens,
         "output_tokens": result.output_tokens,
@@ -149,8 +148,8 @@ def result_to_rows(
         "system_fingerprint": result.system_fingerprint,
         "cache_key": result.cache_key,
         "error_type": result.error_type,
-        "error_message": result.error_message,
-        "body": json_text(body),
+        "error_message": fit_text(result.error_message, "error_message", limit, changes),
+        "body": None,
         "created_at": result.created_at,
     }
     score_rows = [
@@ -167,8 +166,13 @@ def result_to_rows(
             "weight": s.weight,
             "threshold": s.threshold,
             "higher_is_better": s.higher_is_better,
-            "evidence": JsonText(s.evidence.model_dump_json(exclude_none=True)),
-            "error": s.error,
+            "evidence": fit_evidence(
+                JsonText(s.evidence.model_dump_json(exclude_none=True)),
+                f"scores.{s.name}.evidence",
+                limit,
+                changes,
+            ),
+            "error": fit_text(s.error, f"scores.{s.name}.error", limit, changes),
             "spec": json_text(s.spec),
             "input_tokens": s.input_tokens,
             "output_tokens": s.output_tokens,
@@ -176,6 +180,8 @@ def result_to_rows(
         }
         for s in result.scores
     ]
+    row["body"] = fit_json_body(body, limit, changes)  # last: it lists every change
+    report(result.run_id, result.case_id, changes)
     return row, score_rows, images
 
 

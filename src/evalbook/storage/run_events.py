@@ -39,6 +39,7 @@ from evalbook.errors import NotFoundError
 from evalbook.storage import tables as t
 from evalbook.storage.rows import as_utc
 from evalbook.storage.store import Store
+from evalbook.storage.stored_values import without_nul
 
 __all__ = [
     "StoredEvent",
@@ -65,8 +66,10 @@ def append_events(store: Store, events: Sequence[tuple[str, str, dict[str, Any]]
     if not events:
         return
     now = datetime.now(UTC)
+    # A case's output preview may hold a NUL, which PostgreSQL's jsonb refuses.
     rows = [
-        {"run_id": run, "kind": kind, "data": data, "created_at": now} for run, kind, data in events
+        {"run_id": run, "kind": kind, "data": without_nul(data), "created_at": now}
+        for run, kind, data in events
     ]
     with store.write() as conn:
         conn.execute(sa.insert(t.run_events), rows)
