@@ -59,6 +59,10 @@ _THRESHOLD_SCORED = {"similar", "bleu", "rouge-n", "levenshtein", "llm-rubric", 
 _JSON_PATH = re.compile(r"^JSON\.parse\(\s*output\s*\)((?:\.[A-Za-z_]\w*|\[\d+\])*)$")
 _FIRST_LINE = re.compile(r"^output\.split\(\s*(['\"])\\n\1\s*\)\[0\]$")
 _TRIM = re.compile(r"^output\.trim\(\)$")
+_LAST_LINE = re.compile(
+    r"^output(?:\.trim\(\))?\.split\(\s*(['\"])\\n\1\s*\)"
+    r"(?:\.pop\(\)|\.at\(\s*-1\s*\)|\.slice\(\s*-1\s*\)\[0\])$"
+)
 
 
 def transform_extractors(expr: Any) -> list[Any] | None:
@@ -72,6 +76,8 @@ def transform_extractors(expr: Any) -> list[Any] | None:
         return ["strip"]
     if _FIRST_LINE.match(text):
         return ["first-line"]
+    if _LAST_LINE.match(text):
+        return ["last-line"]  # its last non-blank line, as first-line is its first
     found = _JSON_PATH.match(text)
     if found:
         return [{"json-path": "$" + found.group(1)}]

@@ -18,7 +18,7 @@ from evalbook.importers._model import ImportedSuite, ImportOptions, ImportReport
 from evalbook.importers.promptfoo._asserts import DEFAULT_GRADER, AssertMapper
 from evalbook.importers.promptfoo._prompts import map_prompts
 from evalbook.importers.promptfoo._providers import judge_spec, map_provider, override
-from evalbook.importers.promptfoo._tests import TestMapper, collect_tests
+from evalbook.importers.promptfoo._tests import TestMapper, collect_tests, transform_of
 from evalbook.suites.yaml_lines import parse_yaml, plain
 
 __all__ = ["import_promptfoo", "looks_like_promptfoo", "suite_id_of"]
@@ -148,7 +148,7 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
         default.get("assert"),
         default_file,
         line_of(default, "assert") or default_line,
-        transform=default_options.get("transform"),
+        transform=transform_of(default_options),
         grader=grader,
     )
     if default_scorers:
@@ -159,7 +159,7 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
         asserts,
         base_dir,
         default_vars,
-        default_transform=default_options.get("transform"),
+        default_transform=transform_of(default_options),
         default_grader=grader,
     )
     cases: list[dict[str, Any]] = []

@@ -36,7 +36,7 @@ from evalbook.importers.promptfoo._asserts import (
 from evalbook.importers.promptfoo._providers import judge_spec
 from evalbook.suites.yaml_lines import LineDict, plain
 
-__all__ = ["RawTest", "TestMapper", "collect_tests"]
+__all__ = ["RawTest", "TestMapper", "collect_tests", "transform_of"]
 
 _TEST_KEYS = {
     "description",
@@ -59,6 +59,31 @@ _IMAGES = {
     ".webp": "image/webp",
 }
 _CODE = {".py", ".js", ".mjs", ".cjs", ".ts"}
+#: Test options that are mapped (``provider``: the grader; ``transform`` and its older
+#: name ``postprocess``: extractors; ``disableVarExpansion``: list vars kept as lists).
+_OPTIONS = {"provider", "transform", "postprocess", "disableVarExpansion"}
+#: Test options evalbook cannot honour, and why (reported with their line).
+_UNSUPPORTED_OPTIONS = {
+    "prefix": "evalbook does not change a prompt per case; put the text in the prompt"
+    " (a new prompt version) or in a var",
+    "suffix": "evalbook does not change a prompt per case; put the text in the prompt"
+    " (a new prompt version) or in a var",
+    "storeOutputAs": "a test's output is not fed into later tests' vars; each case runs alone",
+    "transformVars": "vars computed by code are not run; write the values into the test",
+    "rubricPrompt": "a per-test grading prompt is not imported; the llm-judge uses evalbook's"
+    " rubric prompt",
+    "runSerially": "cases run concurrently (set --concurrency 1 on `evalbook run`)",
+    "disableConversationVar": "evalbook has no _conversation var",
+}
+
+
+def transform_of(options: Any) -> Any:
+    """The transform of a test's (or defaultTest's) ``options``: ``transform``, else its
+    older name ``postprocess``."""
+    if not isinstance(options, dict):
+        return None
+    found = options.get("transform")
+    return options.get("postprocess") if found is None else found
 
 
 @dataclass(frozen=True)
@@ -201,9 +226,9 @@ class TestMapper:
         grader = self.default_grader
         if isinstance(options, dict) and options.get("provider") is not None:
             grader = judge_spec(options["provider"], grader)
-        transform = (
-            options.get("transform", self.default_transform) if isinstance(options, dict) else None
-        )
+        transform = transform_of(options)
+        if transform is None:
+            transform = self.default_transform
         raw_asserts = data.get("assert")
         scorers = self.asserts.map_list(
             raw_asserts,
@@ -218,7 +243,10 @@ class TestMapper:
         metadata = dict(plain(data.get("metadata")) or {})
         if data.get("description"):
             metadata["description"] = str(data["description"])
-        for combination in _combinations(loaded_vars):
+        if data.get("threshold") is not None:
+            metadata["promptfoo_threshold"] = plain(data["threshold"])  # kept, see the note
+        expand = not (isinstance(options, dict) and options.get("disableVarExpansion") is True)
+        for combination in _combinations(loaded_vars) if expand else [loaded_vars]:
             self.count += 1
             case: dict[str, Any] = {"id": f"test-{self.count}", "vars": combination}
             if metadata:
@@ -260,31 +288,49 @@ class TestMapper:
         for column in data.get("_unknown", []):
             self.report.note(test.file, test.line, column, "unknown CSV column, not imported")
         options = data.get("options")
+        if options is not None and not isinstance(options, dict):
+            self.report.note(
+                test.file,
+                line_of(data, "options") or test.line,
+                "options",
+                "must be a mapping (provider, transform, …); not applied",
+            )
         if isinstance(options, dict):
             for key in options:
-                if key not in ("provider", "transform"):
+                line = line_of(options, key) or test.line
+                if key == "postprocess":
                     self.report.note(
-                        test.file,
-                        line_of(options, key) or test.line,
-                        f"options.{key}",
-                        "test option with no evalbook equivalent, not applied",
+                        test.file, line, "options.postprocess",
+                        "promptfoo's older name of transform: mapped as the transform"
+                        + (" (options.transform is given too and wins)"
+                           if options.get("transform") is not None else ""),
+                        mapped=True,
+                    )  # fmt: skip
+                elif key not in _OPTIONS:
+                    reason = _UNSUPPORTED_OPTIONS.get(
+                        key, "test option with no evalbook equivalent, not applied"
                     )
+                    self.report.note(test.file, line, f"options.{key}", reason)
         if data.get("threshold") is not None:
             self.report.note(
                 test.file,
                 line_of(data, "threshold") or test.line,
                 "threshold",
                 "a test threshold passes on a weighted share of assertions; evalbook passes a"
-                " case when every scorer passes",
+                " case when every scorer passes (stricter: never a silent pass); the value is"
+                " kept as metadata.promptfoo_threshold",
             )
         for key in ("providers", "prompts", "provider"):
             if data.get(key) is not None:
+                chosen = plain(data[key])
+                named = ", ".join(map(str, chosen)) if isinstance(chosen, list) else str(chosen)
                 self.report.note(
                     test.file,
                     line_of(data, key) or test.line,
                     f"tests.{key}",
-                    "per-test provider/prompt filters are not imported: the case runs with"
-                    " every model and prompt version",
+                    f"the test runs only with {named} in promptfoo; evalbook has no per-case"
+                    " model or prompt filter, so the case runs with every model and prompt"
+                    " version (extra results, none hidden)",
                 )
 
 

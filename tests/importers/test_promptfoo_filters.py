@@ -1,0 +1,100 @@
+"""promptfoo's per-test options and filters: what maps (vars overrides, metadata,
+transform and its older name postprocess, disableVarExpansion) and what is reported with
+its file and line (threshold, provider/prompt filters, prefix, storeOutputAs); the echo
+config runs offline with the verdicts the mapping gives."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from evalbook.importers import import_file
+from evalbook.importers.promptfoo._asserts import transform_extractors
+
+from .helpers import FIXTURES, evalbook, run_json, statuses
+
+FILTERS = FIXTURES / "promptfoo" / "filters" / "promptfooconfig.yaml"
+
+
+def _cases() -> dict[str, dict[str, Any]]:
+    return {c["id"]: c for c in import_file("promptfoo", FILTERS).data["cases"]}
+
+
+def test_what_maps() -> None:
+    imported = import_file("promptfoo", FILTERS)
+    assert imported.report.summary() == "9 of 10 assertions mapped; 5 other constructs not mapped"
+    cases = _cases()
+    assert list(cases) == [f"test-{i}" for i in range(1, 10)]
+    # defaultTest vars, then the test's own win
+    assert cases["test-1"]["vars"] == {"animal": "cat", "sound": "meow"}
+    assert cases["test-2"]["vars"] == {"animal": "dog", "sound": "woof"}
+    assert cases["test-3"]["vars"] == {"animal": "cat", "sound": "quack"}
+    # metadata kept, with the description
+    assert cases["test-2"]["metadata"] == {
+        "owner": "kennel",
+        "difficulty": 2,
+        "description": "the test's vars override the defaults",
+    }
+    # defaultTest's postprocess (trim) is every test's transform unless a test has its own
+    assert cases["test-1"]["scorers"] == [
+        {"type": "icontains", "value": "meow", "extract": ["strip"]}
+    ]
+    assert cases["test-3"]["scorers"] == [
+        {"type": "starts-with", "value": "Sound:", "strip": False, "extract": ["last-line"]}
+    ]
+    # a test's postprocess that is code stays an erroring scorer, with its line
+    (code,) = cases["test-4"]["scorers"]
+    assert code["type"] == "unsupported" and code["location"].endswith("promptfooconfig.yaml:52")
+    assert "output.toUpperCase()" in code["reason"]
+    # disableVarExpansion keeps the list as one value; without it, one case per value
+    assert cases["test-5"]["vars"]["sound"] == ["purr", "hiss"]
+    assert [cases["test-6"]["vars"]["sound"], cases["test-7"]["vars"]["sound"]] == ["purr", "hiss"]
+    # the threshold is kept beside the note
+    assert cases["test-8"]["metadata"]["promptfoo_threshold"] == 0.5
+
+
+def test_what_is_reported_with_file_and_line() -> None:
+    report = import_file("promptfoo", FILTERS).report
+    notes = {(n.feature, n.line, n.mapped): n.message for n in report.notes}
+    assert "older name of transform" in notes[("options.postprocess", 50, True)]
+    assert "never a silent pass" in notes[("threshold", 69, False)]
+    assert "only with plain" in notes[("tests.prompts", 76, False)]
+    assert "only with echo" in notes[("tests.providers", 77, False)]
+    assert "does not change a prompt per case" in notes[("options.prefix", 79, False)]
+    assert "not fed into later tests" in notes[("options.storeOutputAs", 80, False)]
+    assert ("contains", 52, False) in notes  # the code postprocess
+    proc = evalbook("import", "promptfoo", str(FILTERS), "-o", "/dev/null", check=None)
+    assert f"{FILTERS}:79: options.prefix: not mapped" in proc.stderr
+    assert "9 of 10 assertions mapped; 5 other constructs not mapped" in proc.stderr
+
+
+def test_runs_offline_with_the_mapped_verdicts() -> None:
+    record = run_json(str(FILTERS), "--no-cache", "--prompt-version", "1")
+    assert statuses(record["id"]) == {
+        "test-1": "passed",
+        "test-2": "passed",  # woof, and no meow: the test's vars won
+        "test-3": "passed",  # the last line starts with "Sound:"
+        "test-4": "error",  # an unported transform never passes
+        "test-5": "passed",  # the list as one value contains purr
+        "test-6": "failed",  # expanded: purr has no hiss
+        "test-7": "passed",
+        "test-8": "failed",  # promptfoo passes it on the 0.5 threshold; reported
+        "test-9": "passed",
+    }
+
+
+@pytest.mark.parametrize(
+    ("expr", "want"),
+    [
+        ("output.trim()", ["strip"]),
+        ("output.split('\\n')[0]", ["first-line"]),
+        ("output.split('\\n').pop()", ["last-line"]),
+        ('output.split("\\n").at(-1)', ["last-line"]),
+        ("return output.trim().split('\\n').slice(-1)[0];", ["last-line"]),
+        ("output.split('\\n').pop().toLowerCase()", None),
+        ("output.split(',').pop()", None),
+    ],
+)
+def test_transform_expressions(expr: str, want: list[str] | None) -> None:
+    assert transform_extractors(expr) == want
