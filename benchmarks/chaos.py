@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from chaos_records import hostile_output_row, sse_kill_row
 
 SUITE = {
     "id": "chaos",
@@ -356,6 +357,8 @@ def main() -> None:
         rows.append(asyncio.run(redis_row(home)))
         rows.append(asyncio.run(stall_row(home)))
         rows.append(asyncio.run(full_row(home)))
+        rows.append(asyncio.run(hostile_output_row(home, Row, _self_rss_mb)))
+        rows.append(sse_kill_row(home / "sse", Row))
         took = time.perf_counter() - started
     header = ("fault / hostile input", "outcome", "lost", "dup", "asked 2x", "peak RSS MB",
               "slowest health ms")  # fmt: skip
