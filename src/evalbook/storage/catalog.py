@@ -10,16 +10,15 @@ is never told that this one exists.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Literal
 
 import sqlalchemy as sa
 
-from evalbook.core.suite import Case, PromptVersion, Suite
-from evalbook.errors import UserError
+from evalbook.core.suite import Case, Suite
 from evalbook.storage import tables as t
+from evalbook.storage.definitions import write_prompt_versions, write_suite
 from evalbook.storage.rows import as_utc
 from evalbook.storage.store import Store
 
@@ -75,38 +74,10 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
         existing = conn.execute(mapped).scalar_one_or_none()
         if existing is not None:
             return existing, ("exists" if existing == suite_hash else "conflict")
-        _check_prompt_versions(conn, workspace_id, suite.prompt.name, suite.prompt.versions)
-        store.insert_ignore(
-            conn,
-            t.prompt_versions,
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "prompt_name": suite.prompt.name,
-                    "version": v.version,
-                    "hash": v.hash,
-                    "body": v.model_dump(mode="json"),
-                    "created_at": now,
-                }
-                for v in suite.prompt.versions
-            ],
+        write_prompt_versions(
+            store, conn, workspace_id, suite.prompt.name, suite.prompt.versions, now
         )
-        store.insert_ignore(
-            conn,
-            t.suites,
-            [
-                {
-                    "hash": suite_hash,
-                    "suite_id": suite.id,
-                    "name": suite.name,
-                    "version": suite.version,
-                    "source": None,
-                    "case_count": len(suite.cases),
-                    "definition": definition,
-                    "created_at": now,
-                }
-            ],
-        )
+        write_suite(store, conn, suite, now, definition=definition)
         store.insert_ignore(
             conn,
             t.workspace_suites,
@@ -124,23 +95,6 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
         if winner != suite_hash:  # a concurrent registration of other content won
             return winner, "conflict"
     return suite_hash, "created"
-
-
-def _check_prompt_versions(
-    conn: sa.Connection, workspace_id: str, name: str, versions: Iterable[PromptVersion]
-) -> None:
-    p = t.prompt_versions.c
-    query = sa.select(p.version, p.hash).where(
-        p.workspace_id == workspace_id, p.prompt_name == name
-    )
-    recorded = dict(conn.execute(query).all())
-    for v in versions:
-        if recorded.get(v.version, v.hash) != v.hash:
-            raise UserError(
-                f"prompt {name!r} version {v.version} is already recorded with different"
-                " content; prompt versions are immutable — number the new one"
-                f" {max(recorded) + 1} (or rename the prompt)"
-            )
 
 
 def suite_refs(store: Store, workspace_id: str, suite_id: str | None = None) -> list[SuiteRef]:

@@ -26,6 +26,7 @@ from evalbook.storage import tables as t
 from evalbook.storage.bulk import ResultWriterSQL
 from evalbook.storage.columns import CaseChunk, ScoreChunk, case_chunks, score_chunks
 from evalbook.storage.db import ensure_schema, make_engine, writer
+from evalbook.storage.definitions import write_prompt_versions, write_suite
 from evalbook.storage.redis_cache import redis_cache_from_env
 from evalbook.storage.rows import result_to_rows, row_to_run, rows_to_result, run_to_row
 
@@ -131,48 +132,9 @@ class Store:
         run uses; return the suite's content hash. A prompt version is immutable: other
         content under a ``(name, version)`` the workspace has is refused."""
         now = _now()
-        definition = suite.definition()
-        suite_hash = Suite.hash_of(definition)
-        key = {"workspace_id": workspace_id, "prompt_name": prompt_name}
         with self._writer.begin() as conn:
-            existing = conn.execute(
-                sa.select(t.prompt_versions.c.hash).filter_by(**key, version=version.version)
-            ).scalar_one_or_none()
-            if existing is not None and existing != version.hash:
-                raise UserError(
-                    f"prompt {prompt_name!r} version {version.version} is already recorded with"
-                    " different content; prompt versions are immutable — add a new version"
-                    f" (e.g. {version.version + 1}) instead of editing this one"
-                )
-            self.insert_ignore(
-                conn,
-                t.prompt_versions,
-                [
-                    {
-                        **key,
-                        "version": version.version,
-                        "hash": version.hash,
-                        "body": version.model_dump(mode="json"),
-                        "created_at": now,
-                    }
-                ],
-            )
-            self.insert_ignore(
-                conn,
-                t.suites,
-                [
-                    {
-                        "hash": suite_hash,
-                        "suite_id": suite.id,
-                        "name": suite.name,
-                        "version": suite.version,
-                        "source": suite.source,
-                        "case_count": len(suite.cases),
-                        "definition": definition,
-                        "created_at": now,
-                    }
-                ],
-            )
+            write_prompt_versions(self, conn, workspace_id, prompt_name, [version], now)
+            suite_hash = write_suite(self, conn, suite, now)
             self.insert_ignore(
                 conn,
                 t.model_configs,

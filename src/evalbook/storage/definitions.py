@@ -1,0 +1,94 @@
+"""The definitions a run stands on, written inside a caller's write transaction: prompt
+versions (immutable, per workspace) and suites (content-addressed). The one writer of each,
+used by a run's start (``Store.save_definitions``) and by registering a suite
+(``catalog.register_suite``)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from evalbook.core.suite import PromptVersion, Suite
+from evalbook.errors import UserError
+from evalbook.storage import tables as t
+
+if TYPE_CHECKING:
+    from evalbook.storage.store import Store
+
+__all__ = ["write_prompt_versions", "write_suite"]
+
+
+def write_prompt_versions(
+    store: Store,
+    conn: sa.Connection,
+    workspace_id: str,
+    name: str,
+    versions: Sequence[PromptVersion],
+    now: datetime,
+) -> None:
+    """Record prompt versions of ``workspace_id`` in the write transaction ``conn``.
+    They are immutable: a version the workspace recorded with other content raises
+    :class:`UserError` and nothing is written."""
+    p = t.prompt_versions.c
+    query = sa.select(p.version, p.hash).where(
+        p.workspace_id == workspace_id, p.prompt_name == name
+    )
+    recorded = dict(conn.execute(query).all())
+    for v in versions:
+        if recorded.get(v.version, v.hash) != v.hash:
+            raise UserError(
+                f"prompt {name!r} version {v.version} is already recorded with different"
+                " content; prompt versions are immutable — number the new one"
+                f" {max(recorded) + 1} (or rename the prompt)"
+            )
+    store.insert_ignore(
+        conn,
+        t.prompt_versions,
+        [
+            {
+                "workspace_id": workspace_id,
+                "prompt_name": name,
+                "version": v.version,
+                "hash": v.hash,
+                "body": v.model_dump(mode="json"),
+                "created_at": now,
+            }
+            for v in versions
+        ],
+    )
+
+
+def write_suite(
+    store: Store,
+    conn: sa.Connection,
+    suite: Suite,
+    now: datetime,
+    *,
+    definition: dict[str, Any] | None = None,
+) -> str:
+    """Record ``suite`` (content-addressed: a suite already recorded is kept as it is)
+    in the write transaction ``conn``; its content hash. The one suite writer.
+    ``definition``: ``suite.definition()`` when the caller has it already."""
+    if definition is None:
+        definition = suite.definition()
+    suite_hash = Suite.hash_of(definition)
+    store.insert_ignore(
+        conn,
+        t.suites,
+        [
+            {
+                "hash": suite_hash,
+                "suite_id": suite.id,
+                "name": suite.name,
+                "version": suite.version,
+                "source": suite.source,
+                "case_count": len(suite.cases),
+                "definition": definition,
+                "created_at": now,
+            }
+        ],
+    )
+    return suite_hash
