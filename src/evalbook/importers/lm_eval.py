@@ -29,6 +29,7 @@ from evalbook.errors import EvalbookError, SuiteError
 from evalbook.importers._files import Row, line_of, read_rows, read_text
 from evalbook.importers._model import ImportedSuite, ImportOptions, ImportReport
 from evalbook.importers._registry import Importer
+from evalbook.importers._specs import suite_slug, unsupported_spec
 from evalbook.importers._templates import as_sent
 from evalbook.suites.yaml_lines import parse_yaml, plain
 
@@ -84,7 +85,7 @@ def import_lm_eval(path: Path, options: ImportOptions) -> ImportedSuite:
     cases: list[dict[str, Any]] = []
     for number, row in enumerate(docs):
         cases.append(_case(task, number, row, data, output_type))
-    suite: dict[str, Any] = {"id": _slug(task), "name": task}
+    suite: dict[str, Any] = {"id": suite_slug(task, "lm-eval-task"), "name": task}
     if output_type == "multiple_choice":
         first = cases[0]
         shown = render_string(prompt, first["vars"]) if "vars" in first else ""
@@ -347,18 +348,7 @@ def _model(data: dict[str, Any], options: ImportOptions, file: str, report: Impo
 
 
 def _unsupported(feature: str, file: str, line: int | None, reason: str) -> dict[str, Any]:
-    return {
-        "type": "unsupported",
-        "name": feature.replace(" ", "-"),
-        "tool": "lm-eval",
-        "feature": feature,
-        "location": f"{file}:{line}" if line else file,
-        "reason": reason,
-    }
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9_.-]+", "-", name.lower()).strip("-.") or "lm-eval-task"
+    return unsupported_spec("lm-eval", feature, feature.replace(" ", "-"), file, line, reason)
 
 
 LM_EVAL = Importer(

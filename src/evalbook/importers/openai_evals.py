@@ -20,7 +20,6 @@ last message as user/assistant turns, as the Match eval does.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +27,7 @@ from evalbook.errors import SuiteError
 from evalbook.importers._files import Row, line_of, read_rows, read_text
 from evalbook.importers._model import ImportedSuite, ImportOptions, ImportReport
 from evalbook.importers._registry import Importer
+from evalbook.importers._specs import suite_slug, unsupported_spec
 from evalbook.importers._templates import as_sent
 from evalbook.suites.yaml_lines import parse_yaml
 
@@ -88,7 +88,7 @@ def import_openai_evals(path: Path, options: ImportOptions) -> ImportedSuite:
     scorers, per_case = _scorers(cls, args, file, spec_line, report, options)
     found = data.get(name)
     meta: dict[str, Any] = found if isinstance(found, dict) else {}
-    suite: dict[str, Any] = {"id": _slug(eval_id), "name": eval_id}
+    suite: dict[str, Any] = {"id": suite_slug(eval_id, "openai-eval"), "name": eval_id}
     if meta.get("description"):
         suite["description"] = str(meta["description"])
     if options.model:
@@ -276,18 +276,7 @@ def _model_graded(args: dict[str, Any], options: ImportOptions) -> dict[str, Any
 
 
 def _unsupported(cls: str, file: str, line: int | None, reason: str) -> dict[str, Any]:
-    return {
-        "type": "unsupported",
-        "name": cls.rsplit(":", 1)[-1],
-        "tool": "openai-evals",
-        "feature": cls,
-        "location": f"{file}:{line}" if line else file,
-        "reason": reason,
-    }
-
-
-def _slug(eval_id: str) -> str:
-    return re.sub(r"[^a-z0-9_.-]+", "-", eval_id.lower()).strip("-") or "openai-eval"
+    return unsupported_spec("openai-evals", cls, cls.rsplit(":", 1)[-1], file, line, reason)
 
 
 OPENAI_EVALS = Importer(

@@ -21,7 +21,6 @@ from __future__ import annotations
 import datetime as dt
 import decimal
 import json
-import re
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +28,7 @@ from evalbook.errors import ConfigError, SuiteError
 from evalbook.importers._files import Row, read_rows
 from evalbook.importers._model import ImportedSuite, ImportOptions, ImportReport
 from evalbook.importers._registry import Importer
+from evalbook.importers._specs import suite_slug
 from evalbook.importers._templates import as_sent
 from evalbook.suites.yaml_lines import parse_yaml
 
@@ -119,7 +119,11 @@ def import_table(path: Path, options: ImportOptions) -> ImportedSuite:
     prompt = "{{ " + input_var + " }}"
     if has_choices:
         prompt = _CHOICE_PROMPT.replace("{{ input }}", prompt)
-    suite: dict[str, Any] = {"id": _slug(path.stem), "name": path.stem, "prompt": prompt}
+    suite: dict[str, Any] = {
+        "id": suite_slug(path.stem, "table"),
+        "name": path.stem,
+        "prompt": prompt,
+    }
     if options.model:
         suite["model"] = options.model
     suite["scorers"] = _default_scorers(options, any("expected" in c for c in cases), has_choices)
@@ -139,7 +143,7 @@ def import_inspect(path: Path, options: ImportOptions) -> ImportedSuite:
     for row in rows:
         cases.append(_inspect_case(row, report))
     has_choices = any("choices" in c for c in cases)
-    suite: dict[str, Any] = {"id": _slug(path.stem), "name": path.stem}
+    suite: dict[str, Any] = {"id": suite_slug(path.stem, "table"), "name": path.stem}
     if any("messages" not in c for c in cases):
         suite["prompt"] = _CHOICE_PROMPT if has_choices else "{{ input }}"
     if options.model:
@@ -240,10 +244,6 @@ def _parse_scorer(raw: Any) -> Any:
         return parse_yaml(raw, "--scorer")
     except SuiteError:
         return raw
-
-
-def _slug(name: str) -> str:
-    return re.sub(r"[^a-z0-9_.-]+", "-", name.lower()).strip("-.") or "table"
 
 
 TABLE = Importer(
