@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -110,9 +109,7 @@ async def test_a_login_wall_stops_the_run_at_once_and_login_then_resume_finishes
 ) -> None:
     with run_chat_site_in_thread(ChatSiteConfig(require_login=True)) as site:
         suite = browser_suite(site, 30, max_pages=2)
-        t0 = time.perf_counter()
         run = await arun(suite, store=sqlite_store, concurrency=2)
-        took = time.perf_counter() - t0
         assert run.status is RunStatus.failed
         assert "evalbook browser login" in (run.stop_reason or "")
         assert "asks to log in" in (run.stop_reason or "")
@@ -122,7 +119,6 @@ async def test_a_login_wall_stops_the_run_at_once_and_login_then_resume_finishes
         assert all(len(r.attempts) == 1 for r in errored)  # fatal: never retried
         assert run.counts.passed == 0 and not run.passed
         assert run.counts.failed == 0  # an errored case is never scored as a fail
-        assert took < 30
 
         # Log in without a display, from the environment, then resume the same run.
         path = tmp_path / "site.yaml"
@@ -165,9 +161,7 @@ async def test_a_selector_that_matches_nothing_stops_the_run_naming_it(
     pausing_site: ChatSite, sqlite_store: Store
 ) -> None:
     suite = browser_suite(pausing_site, 20, suite_id="typo", input="#promt")
-    t0 = time.perf_counter()
     run = await arun(suite, store=sqlite_store, concurrency=1)
-    assert time.perf_counter() - t0 < 60
     assert run.status is RunStatus.failed
     assert "'#promt'" in (run.stop_reason or "") and "input selector" in (run.stop_reason or "")
     errored = list(sqlite_store.iter_results(run.id))
