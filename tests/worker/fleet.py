@@ -27,7 +27,7 @@ BROKERS = {
     "redis": "redis://127.0.0.1:6379/0",
     "rabbitmq": "amqp://guest:guest@127.0.0.1:5672//",
 }
-LEASE_S = 3.0
+LEASE_S = 5.0
 
 
 @pytest.fixture(params=sorted(BROKERS))

@@ -85,15 +85,46 @@ async def _execute(
     shard = await io.call(shards.claim, store, run_id, idx, owner, lease_s=lease_s)
     if shard is None:
         return Outcome.skipped
-    if await io.call(queue.cancel_requested, store, run_id):
+    # The lease is renewed from the claim on: loading the run (the first shard of a
+    # worker imports its provider) may take longer than the lease on a loaded machine.
+    async with Heartbeat(store, run_id, idx, owner, lease_s) as beat:
+        why = await _run_part(store, io, shard, owner, beat, stopping)
+    if why is Outcome.lost:
+        return why
+    if why is Outcome.handed_back:
+        await io.call(shards.settle, store, run_id, idx, owner, shards.QUEUED)
+        return why
+    if why is Outcome.canceled:
         await io.call(shards.settle, store, run_id, idx, owner, shards.CANCELED)
+        return why
+    if isinstance(why, str):  # it will never run: the run fails with the reason
+        await io.call(shards.settle, store, run_id, idx, owner, shards.CANCELED, why[:2000])
+        return Outcome.canceled
+    status = shards.CANCELED if why else shards.DONE
+    await io.call(shards.settle, store, run_id, idx, owner, status, why and why[:2000])
+    return Outcome.canceled if why else Outcome.done
+
+
+async def _run_part(
+    store: Store,
+    io: StoreIO,
+    shard: shards.Shard,
+    owner: str,
+    beat: Heartbeat,
+    stopping: threading.Event,
+) -> Outcome | str | None:
+    """Execute the shard's items; an :class:`Outcome` when it was stopped from outside,
+    else why it stopped early (None: every item ran)."""
+    run_id, idx = shard.run_id, shard.idx
+    if await io.call(queue.cancel_requested, store, run_id):
         return Outcome.canceled
     try:
         job = await io.call(load_for_resume, store, run_id)
-    except Exception as exc:  # it will never run: the run fails with the reason
-        why_not = f"shard {idx} could not start: {exc}"
-        await io.call(shards.settle, store, run_id, idx, owner, shards.CANCELED, why_not[:2000])
-        return Outcome.canceled
+    except Exception as exc:
+        return f"shard {idx} could not start: {exc}"
+    if beat.why is not None:
+        await job.aclose()
+        return beat.why
     async with EventRecorder(store, run_id, io) as events:
 
         def on_event(event: Event) -> None:
@@ -107,62 +138,68 @@ async def _execute(
                 execute(store, job, on_event=on_event, items=part),
                 name=f"evalbook-shard-{run_id}-{idx}",
             )
-        # The heartbeat has a store thread of its own: behind the writer's batches (or a
-        # database lock the writer waits on) a renewal would come too late.
-        beat_io = StoreIO()
-        try:
-            why = await _watch(task, store, beat_io, run_id, idx, owner, lease_s, stopping)
-        finally:
-            beat_io.close()
-    if why is Outcome.lost:
-        return why
-    if why is Outcome.handed_back:
-        await io.call(shards.settle, store, run_id, idx, owner, shards.QUEUED)
-        return why
-    if why is Outcome.canceled:
-        await io.call(shards.settle, store, run_id, idx, owner, shards.CANCELED)
+        why = await _watch(task, beat, stopping)
+    if why is not None:
         return why
     error = None if task.cancelled() else task.exception()
-    reason: str | None = None
     if error is not None:
-        reason = f"{type(error).__name__}: {error}"
-    elif not task.cancelled():
-        reason = task.result().stop_reason
-    status = shards.CANCELED if reason else shards.DONE
-    await io.call(shards.settle, store, run_id, idx, owner, status, reason and reason[:2000])
-    return Outcome.canceled if reason else Outcome.done
+        return f"{type(error).__name__}: {error}"
+    return None if task.cancelled() else task.result().stop_reason
+
+
+class Heartbeat:
+    """Renews a shard's lease every third of it (at most every second) and looks for a
+    cancel request; ``why`` says when the shard must stop (lease lost, run canceled).
+
+    A thread of its own, not a task of the event loop: the loop may be held for seconds
+    (the first shard of a worker imports its provider and scorers; a loaded machine gives
+    the process a fraction of a core), and a renewal behind it would come after the lease
+    ran out, so that another worker takes the shard while this one still works on it.
+    """
+
+    def __init__(self, store: Store, run_id: str, idx: int, owner: str, lease_s: float) -> None:
+        self.store, self.run_id, self.idx, self.owner = store, run_id, idx, owner
+        self.lease_s = lease_s
+        self.why: Outcome | None = None
+        self._stop = threading.Event()
+        self._thread = threading.Thread(
+            target=self._beat, name=f"evalbook-lease-{run_id}-{idx}", daemon=True
+        )
+
+    async def __aenter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        self._stop.set()
+        await asyncio.to_thread(self._thread.join)
+
+    def _beat(self) -> None:
+        every = min(self.lease_s / 3, 1.0)
+        args = (self.store, self.run_id, self.idx, self.owner)
+        while self.why is None and not self._stop.wait(every):
+            try:
+                if not shards.renew(*args, lease_s=self.lease_s):
+                    log.warning("run %s shard %d: lease lost; stopping", self.run_id, self.idx)
+                    self.why = Outcome.lost
+                elif queue.cancel_requested(self.store, self.run_id):
+                    self.why = Outcome.canceled
+            except Exception:
+                log.warning(
+                    "run %s shard %d: heartbeat failed", self.run_id, self.idx, exc_info=True
+                )
 
 
 async def _watch(
-    task: asyncio.Task[RunRecord],
-    store: Store,
-    io: StoreIO,
-    run_id: str,
-    idx: int,
-    owner: str,
-    lease_s: float,
-    stopping: threading.Event,
+    task: asyncio.Task[RunRecord], beat: Heartbeat, stopping: threading.Event
 ) -> Outcome | None:
-    """Wait for the shard, renewing its lease; None when it ran to its end."""
-    beat = min(lease_s / 3, 1.0)
-    next_beat = time.monotonic() + beat
+    """Wait for the shard; None when it ran to its end, else why it was stopped."""
     why: Outcome | None = None
     while not task.done():
         await asyncio.wait([task], timeout=0.1)
         if task.done():
             break
-        if stopping.is_set():
-            why = Outcome.handed_back
-        elif time.monotonic() >= next_beat:
-            next_beat = time.monotonic() + beat
-            try:
-                if not await io.call(shards.renew, store, run_id, idx, owner, lease_s=lease_s):
-                    log.warning("run %s shard %d: lease lost; stopping", run_id, idx)
-                    why = Outcome.lost
-                elif await io.call(queue.cancel_requested, store, run_id):
-                    why = Outcome.canceled
-            except Exception:
-                log.warning("run %s shard %d: heartbeat failed", run_id, idx, exc_info=True)
+        why = Outcome.handed_back if stopping.is_set() else beat.why
         if why is not None:
             task.cancel()  # the writer flushes what finished before the task ends
             with contextlib.suppress(asyncio.CancelledError, Exception):
