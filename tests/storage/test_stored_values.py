@@ -12,8 +12,10 @@ import sqlalchemy as sa
 
 import evalbook
 from evalbook.config import DEFAULT_STORED_BYTES
+from evalbook.core.pairwise import PairwiseJudgment
 from evalbook.scorers import SCORERS
 from evalbook.storage import tables as t
+from evalbook.storage.pairwise import add_judgments, create_comparison, iter_judgments
 from evalbook.storage.run_events import append_events, read_events
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
@@ -104,6 +106,31 @@ def test_a_progress_event_with_a_nul_is_stored(store: Store) -> None:
     )
     append_events(store, [(run.id, "item", {"case_id": "a", "output": "a\x00b"})])
     assert read_events(store, run.id)[0].data["output"] == "a\ufffdb"
+
+
+def test_a_pairwise_judgment_with_a_nul_is_stored(store: Store) -> None:
+    suite = load_suite_from_dict(
+        {"id": "p", "model": "mock:echo", "prompt": "x", "cases": [{"id": "a"}]}
+    )
+    first, second = evalbook.run(suite, store=store), evalbook.run(suite, store=store)
+    comparison = create_comparison(
+        store,
+        baseline_run_id=first.id,
+        candidate_run_id=second.id,
+        criterion="helpfulness",
+        judge={"provider": "mock", "name": "judge"},
+        template="pairwise-v1",
+    )
+    judgment = PairwiseJudgment(
+        case_id="a",
+        outcome="tie",
+        candidate_first="tie",
+        baseline_first="tie",
+        detail={"candidate_first": {"reason": "same\x00same"}},
+    )
+    add_judgments(store, comparison.id, [judgment])
+    stored = next(iter_judgments(store, comparison.id))
+    assert stored.detail == {"candidate_first": {"reason": "same\ufffdsame"}}
 
 
 def test_the_default_limit_is_far_below_what_postgresql_refuses() -> None:

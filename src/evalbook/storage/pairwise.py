@@ -21,6 +21,7 @@ from evalbook.errors import NotFoundError, UserError
 from evalbook.storage import tables as t
 from evalbook.storage.rows import as_utc
 from evalbook.storage.store import Store
+from evalbook.storage.stored_values import without_nul
 
 __all__ = [
     "PairedRow",
@@ -155,7 +156,8 @@ def add_judgments(store: Store, comparison_id: str, judgments: Sequence[Pairwise
     """Append judgments of a comparison, in one transaction."""
     if not judgments:
         return
-    rows = [{"comparison_id": comparison_id, **j.model_dump()} for j in judgments]
+    # A judge's words are model output: a NUL in them (refused by PostgreSQL) becomes U+FFFD.
+    rows = [without_nul({"comparison_id": comparison_id, **j.model_dump()}) for j in judgments]
     with store.write() as conn:
         conn.execute(sa.insert(t.pairwise_judgments), rows)
 
