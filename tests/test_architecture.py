@@ -54,6 +54,8 @@ DISPATCH_ONLY = {
 #: Route modules share these; they never import one another.
 ROUTES = ("server", "routes")
 ROUTE_SHARED = {"_common", "__init__"}
+#: Web pages, which share with the routes only what routes share with one another.
+PAGES = ("server", "web", "pages")
 
 
 def _imports(path: Path) -> list[str]:
@@ -92,11 +94,11 @@ def layer_violations(src: Path) -> list[str]:
 
 
 def route_violations(src: Path) -> list[str]:
-    """Route modules importing a sibling route."""
+    """Route modules importing a sibling route, and pages importing a route: what both
+    need lives below them (``server/product_graph.py``, ``storage``, ``analysis``)."""
     found = []
-    for path in (src.joinpath(*ROUTES)).glob("*.py"):
-        if path.stem in ROUTE_SHARED:
-            continue
+    routes = [p for p in src.joinpath(*ROUTES).glob("*.py") if p.stem not in ROUTE_SHARED]
+    for path in routes + sorted(src.joinpath(*PAGES).glob("*.py")):
         prefix = "evalbook." + ".".join(ROUTES) + "."
         for name in _imports(path):
             if name.startswith(prefix) and name[len(prefix) :].split(".")[0] not in ROUTE_SHARED:
@@ -231,6 +233,12 @@ def _plant(tmp_path: Path, files: dict[str, str]) -> Path:
             route_violations,
             "server/routes/runs.py imports evalbook.server.routes.evals",
             id="sibling-route",
+        ),
+        pytest.param(
+            {"server/web/pages/graph.py": "from evalbook.server.routes.graph import g\n"},
+            route_violations,
+            "server/web/pages/graph.py imports evalbook.server.routes.graph",
+            id="page-imports-route",
         ),
         pytest.param(
             {"server/routes/runs.py": "from evalbook.storage.queue import request_cancel\n"},

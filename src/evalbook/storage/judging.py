@@ -11,13 +11,19 @@ import sqlalchemy as sa
 
 from evalbook.core.pairwise import PairwiseComparison, PairwiseJudgment
 from evalbook.core.run import RunRecord
-from evalbook.errors import NotFoundError
+from evalbook.errors import NotFoundError, UserError
 from evalbook.storage import tables as t
 from evalbook.storage.pairwise import get_comparison
 from evalbook.storage.rows import row_to_run
 from evalbook.storage.store import Store
 
-__all__ = ["judged_runs", "judgment_page", "workspace_pairwise", "workspace_pairwise_list"]
+__all__ = [
+    "judged_runs",
+    "judgment_page",
+    "parse_after",
+    "workspace_pairwise",
+    "workspace_pairwise_list",
+]
 
 
 def judged_runs(store: Store, workspace_id: str, *, limit: int = 30) -> list[RunRecord]:
@@ -109,3 +115,14 @@ def judgment_page(
         found.append(PairwiseJudgment.model_validate(data))
     more = (found[-1].case_id, found[-1].epoch) if len(rows) > limit and found else None
     return found, more
+
+
+def parse_after(after: str | None) -> tuple[str, int] | None:
+    """The ``(case_id, epoch)`` after which a page of judgments starts, from the
+    ``EPOCH:CASE_ID`` cursor of the previous page (None: from the start)."""
+    if not after:
+        return None
+    epoch, _, case_id = after.partition(":")
+    if not epoch.isdigit():
+        raise UserError("after: expected EPOCH:CASE_ID")
+    return case_id, int(epoch)

@@ -8,12 +8,16 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Path, Query
 
 from evalbook.analysis.judges.payload import judges_payload
-from evalbook.errors import UserError
 from evalbook.executor.pairwise_job import PairwiseResult, pairwise_result
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.routes._common import RunId, StoreDep
 from evalbook.server.schemas.judges import JudgeCriterion, JudgmentPage
-from evalbook.storage.judging import judgment_page, workspace_pairwise, workspace_pairwise_list
+from evalbook.storage.judging import (
+    judgment_page,
+    parse_after,
+    workspace_pairwise,
+    workspace_pairwise_list,
+)
 from evalbook.storage.runs_query import get_workspace_run
 
 router = APIRouter(tags=["judges"])
@@ -44,15 +48,6 @@ def get_pairwise(
     """One pairwise comparison: wins, losses, ties, win rate with its interval, position
     and verbosity bias, what the judge cost."""
     return pairwise_result(store, workspace_pairwise(store, workspace.id, comparison_id))
-
-
-def parse_after(after: str | None) -> tuple[str, int] | None:
-    if not after:
-        return None
-    epoch, _, case_id = after.partition(":")
-    if not epoch.isdigit():
-        raise UserError("after: expected EPOCH:CASE_ID")
-    return case_id, int(epoch)
 
 
 @router.get("/api/pairwise/{comparison_id}/judgments")

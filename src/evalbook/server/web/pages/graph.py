@@ -14,8 +14,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
 
+from evalbook.server.product_graph import suite_graph
 from evalbook.server.routes._common import SuiteIdPath
-from evalbook.server.routes.graph import suite_graph
 from evalbook.server.schemas.graph import EvalBenchmarkNode, EvalRunNode, MetricNode, SuiteGraph
 from evalbook.server.state import server_state
 from evalbook.server.web.access import PageViewer

@@ -20,7 +20,6 @@ from starlette.concurrency import run_in_threadpool
 from evalbook.analysis.judges.agreement import feedback_agreement
 from evalbook.analysis.judges.report import judge_report
 from evalbook.executor.pairwise_job import pairwise_result
-from evalbook.server.routes.judges import parse_after
 from evalbook.server.state import server_state
 from evalbook.server.web.access import PageViewer
 from evalbook.server.web.charts import interval_bar
@@ -30,6 +29,7 @@ from evalbook.stats.pairwise import POSITION_BIAS_WARNING
 from evalbook.storage.judging import (
     judged_runs,
     judgment_page,
+    parse_after,
     workspace_pairwise,
     workspace_pairwise_list,
 )
