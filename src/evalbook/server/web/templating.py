@@ -21,7 +21,7 @@ from evalbook.server.web import format as fmt
 from evalbook.server.web.access import Viewer
 from evalbook.server.web.static_files import static_url
 
-__all__ = ["NAV", "TEMPLATES", "environment", "render"]
+__all__ = ["NAV", "TEMPLATES", "PageEnvironment", "environment", "render"]
 
 TEMPLATES = Path(__file__).with_name("templates")
 
@@ -38,11 +38,38 @@ NAV: tuple[tuple[str, str, str], ...] = (
 _ENV: jinja2.Environment | None = None
 
 
+class PageEnvironment(ImmutableSandboxedEnvironment):
+    """The immutable sandbox, with its verdict on each attribute kept per (type, name).
+
+    Why: the sandbox checks every ``obj.attr`` a template reads, and its checks
+    (``jinja2.sandbox.is_internal_attribute``, ``modifies_known_mutable``) ask only
+    ``isinstance(obj, …)`` of a few types and ABCs and compare the name: the verdict
+    depends on the object's type and the attribute's name, never on the object. Asked
+    afresh, the ABC instance checks were the largest part of rendering a page (a runs
+    page reads a few hundred attributes). The verdict is the sandbox's own, unchanged."""
+
+    #: The most (type, name) verdicts kept: templates read a bounded set of attributes.
+    KEEP = 4096
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self._verdicts: dict[tuple[type, str], bool] = {}
+
+    def is_safe_attribute(self, obj: Any, attr: str, value: Any) -> bool:
+        key = (type(obj), attr)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = super().is_safe_attribute(obj, attr, value)
+            if len(self._verdicts) < self.KEEP:
+                self._verdicts[key] = verdict
+        return verdict
+
+
 def environment() -> jinja2.Environment:
     """The shared environment (templates are read once and cached)."""
     global _ENV
     if _ENV is None:
-        env = ImmutableSandboxedEnvironment(
+        env = PageEnvironment(
             loader=jinja2.FileSystemLoader(TEMPLATES),
             autoescape=True,
             undefined=jinja2.StrictUndefined,
