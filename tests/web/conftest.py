@@ -1,6 +1,8 @@
 """Browser fixtures (see ``harness.py``): one Chromium for the package, a live server and a
 fresh page per test. Set ``EVALBOOK_SCREENSHOTS=DIR`` to save every page in light and
-dark."""
+dark. The app's database is SQLite; a module marked ``pytestmark = BOTH_DATABASES``
+(``harness.py``) runs each of its tests on PostgreSQL too (the session's own database,
+emptied before each test, dropped at the end: see ``tests/conftest.py``)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Page, sync_playwright
 
 from evalbook.storage.store import Store
+from tests.conftest import _truncate
 from tests.web.harness import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, PageErrors, WebApp, web_app
 
 
@@ -32,8 +35,18 @@ def browser() -> Iterator[Browser]:
 
 
 @pytest.fixture
-def web_store(tmp_path: Path) -> Iterator[Store]:
-    store = Store.open(f"sqlite:///{tmp_path / 'web.db'}")
+def web_db(request: pytest.FixtureRequest) -> str:
+    """``sqlite``, or what ``BOTH_DATABASES`` parametrises."""
+    return str(getattr(request, "param", "sqlite"))
+
+
+@pytest.fixture
+def web_store(web_db: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Store]:
+    if web_db == "postgresql":
+        _truncate(request.getfixturevalue("_pg_store"))
+        store = Store.open(str(request.getfixturevalue("pg_url")))
+    else:
+        store = Store.open(f"sqlite:///{tmp_path / 'web.db'}")
     yield store
     store.close()
 

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 import yaml
 from playwright.sync_api import Page
 
@@ -43,6 +44,8 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-sync",
 ]
+#: ``pytestmark = BOTH_DATABASES``: every test of the module on SQLite and on PostgreSQL.
+BOTH_DATABASES = pytest.mark.parametrize("web_db", ["sqlite", "postgresql"], indirect=True)
 AXE = Path(__file__).parent / "vendor" / "axe-4.14.1.min.js"
 VIEWPORT = {"width": 1280, "height": 800}
 

@@ -9,7 +9,9 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.web.harness import WebApp, axe_violations, shoot
+from tests.web.harness import BOTH_DATABASES, WebApp, axe_violations, shoot
+
+pytestmark = BOTH_DATABASES
 
 #: (baseline answer, candidate answer) per group of cases.
 SAME = ("yes it is", "yes it is")

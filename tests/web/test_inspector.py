@@ -6,8 +6,10 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from tests.web.harness import WebApp, axe_violations, shoot
+from tests.web.harness import BOTH_DATABASES, WebApp, axe_violations, shoot
 from tests.web.suites import board_suite
+
+pytestmark = BOTH_DATABASES
 
 
 def _finished_run(web: WebApp, suite_id: str = "board", **body: object) -> str:

@@ -9,7 +9,9 @@ from pathlib import Path
 from playwright.sync_api import Page, expect
 
 from tests.interrupted import killed_cli_run
-from tests.web.harness import WebApp, axe_violations, shoot
+from tests.web.harness import BOTH_DATABASES, WebApp, axe_violations, shoot
+
+pytestmark = BOTH_DATABASES
 
 
 def test_a_killed_run_shows_interrupted_and_cancel_ends_it(

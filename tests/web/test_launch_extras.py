@@ -11,7 +11,9 @@ from typing import Any
 
 from playwright.sync_api import Page, expect
 
-from tests.web.harness import WebApp, axe_violations, shoot
+from tests.web.harness import BOTH_DATABASES, WebApp, axe_violations, shoot
+
+pytestmark = BOTH_DATABASES
 
 #: What the judge (the local test server) answers: the request it grades carries it.
 VERDICT = '[[answer={"rubric": 8, "reason": "friendly enough"}]]'

@@ -9,8 +9,10 @@ from typing import Any
 from playwright.sync_api import Page, expect
 
 from evalbook.storage.store import Store
-from tests.web.harness import WebApp, shoot, web_app
+from tests.web.harness import BOTH_DATABASES, WebApp, shoot, web_app
 from tests.web.suites import board_suite
+
+pytestmark = BOTH_DATABASES
 
 
 def _cells(page: Page, run_id: str) -> dict[str, int]:
