@@ -29,6 +29,7 @@ __all__ = [
     "active_runs",
     "alias_summary",
     "compare_readiness",
+    "completed_pairs",
     "newest_failure",
     "plan_keys",
     "progress_grid",
@@ -118,6 +119,46 @@ def compare_readiness(store: Store, workspace_id: str, *, limit: int = 5) -> lis
             ).all()
             found.append(Readiness(suite_id, rows[0].suite_name, int(n), tuple(r.id for r in rows)))
     return found
+
+
+def completed_pairs(
+    store: Store, since: datetime, *, limit: int = 8
+) -> tuple[list[tuple[RunRecord, RunRecord]], datetime]:
+    """Runs completed after ``since`` (any workspace, not archived), the newest ``limit``,
+    each after the previous completed run of its suite in its workspace: the pairs the
+    inspector's "Compare with previous" and the dashboard's "Compare latest two" open.
+    Also the latest finish time seen (the next call's ``since``)."""
+    c = t.runs.c
+    done = sa.and_(c.status == "completed", c.archived_at.is_(None))
+    query = (
+        sa.select(t.runs)
+        .where(done, c.finished_at > since)
+        .order_by(c.finished_at.desc(), c.id.desc())
+        .limit(limit)
+    )
+    pairs = []
+    latest = since
+    with store.engine.connect() as conn:
+        for row in conn.execute(query).all():
+            run = row_to_run(row)
+            latest = max(latest, as_utc(row.finished_at) or latest)
+            before = conn.execute(
+                sa.select(t.runs)
+                .where(
+                    done,
+                    c.workspace_id == run.workspace_id,
+                    c.suite_id == run.suite_id,
+                    sa.or_(
+                        c.created_at < run.created_at,
+                        sa.and_(c.created_at == run.created_at, c.id < run.id),
+                    ),
+                )
+                .order_by(c.created_at.desc(), c.id.desc())
+                .limit(1)
+            ).first()
+            if before is not None:
+                pairs.append((row_to_run(before), run))
+    return pairs, latest
 
 
 def newest_failure(store: Store, workspace_id: str) -> RunRecord | None:

@@ -13,6 +13,7 @@ from starlette.concurrency import run_in_threadpool
 from evalbook.executor.lease import owner_gone
 from evalbook.server.state import server_state
 from evalbook.server.web.access import PageViewer
+from evalbook.server.web.cards import card_html
 from evalbook.server.web.pages.archive import STATUSES, ArchiveQuery, archive_page, archive_query
 from evalbook.server.web.templating import render
 from evalbook.storage.activity import active_runs, progress_grid
@@ -37,8 +38,9 @@ async def runs_page(
     def load() -> dict[str, object]:
         cursor = last_event_id(store)
         cards = [
-            (f, progress_grid(store, f.run))
+            (f, grid, card_html(f, grid))
             for f in active_runs(store, workspace_id, gone=owner_gone)
+            for grid in (progress_grid(store, f.run),)
         ]
         runs, more = archive_page(store, workspace_id, query)
         return {"cursor": cursor, "cards": cards, "archive": runs, "more": more}

@@ -10,6 +10,7 @@ from starlette.concurrency import run_in_threadpool
 from evalbook.executor.lease import owner_gone
 from evalbook.server.state import server_state
 from evalbook.server.web.access import PageViewer
+from evalbook.server.web.cards import card_html
 from evalbook.server.web.templating import render
 from evalbook.storage.activity import (
     active_runs,
@@ -29,7 +30,9 @@ def _context(store: Store, workspace_id: str) -> dict[str, object]:
     active = list(active_runs(store, workspace_id, recent_s=0, gone=owner_gone))
     return {
         "cursor": cursor,
-        "cards": [(f, progress_grid(store, f.run)) for f in active],
+        "cards": [
+            (f, grid, card_html(f, grid)) for f in active for grid in (progress_grid(store, f.run),)
+        ],
         "recent": recent_completions(store, workspace_id),
         "readiness": compare_readiness(store, workspace_id),
         "failure": newest_failure(store, workspace_id),
