@@ -122,7 +122,14 @@ async def test_the_list_scoping_and_bad_requests(store: Store, server: Any) -> N
         experiment_view(store, "default", "missing")
     with pytest.raises(UserError, match="not part of experiment"):
         experiment_view(store, "default", "newer", baseline=first[0].id)
-    for bad in ("not*base64", "bm90IGpzb24", encode_grid_cursor("c1", 0)[:-3]):
+    for bad in (
+        "not*base64",
+        "bm90IGpzb24",
+        encode_grid_cursor("c1", 0)[:-3],
+        encode_grid_cursor("c1", 2**40),  # past any epoch: refused, not a database error
+        encode_grid_cursor("c1", -1),
+        encode_grid_cursor("c" * 301, 0),
+    ):
         with pytest.raises(UserError):
             decode_grid_cursor(bad)
     assert decode_grid_cursor(encode_grid_cursor("c1", 2)) == ("c1", 2)

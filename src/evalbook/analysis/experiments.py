@@ -141,6 +141,8 @@ def decode_grid_cursor(cursor: str | None) -> tuple[str, int] | None:
         or not isinstance(value[0], str)
         or not isinstance(value[1], int)
         or isinstance(value[1], bool)
+        or not 0 <= value[1] <= 2**31 - 1  # an epoch; the database's integers are bounded
+        or len(value[0]) > 300  # a case id
     ):
         raise UserError("cursor: not a cursor this experiment's grid gave out")
     return value[0], value[1]
