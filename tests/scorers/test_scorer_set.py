@@ -268,3 +268,38 @@ def test_context_copy_matches_dataclasses_replace() -> None:
     assert _derive(base, "value", ["v"]) == dataclasses.replace(base, value=["v"])
     assert _derive(base, "output", "x") == dataclasses.replace(base, output="x")
     assert base.value is None and base.output == "o"
+
+
+class PluginEvidence(Scorer):
+    """A plugin whose evidence is not of the record's types: it must still be validated."""
+
+    def score(self, ctx: ScoreContext) -> ScoreOutcome:
+        return ScoreOutcome(score=1.0, evidence={"retrieved_context": ("a", "b")})
+
+
+async def test_unvalidated_records_equal_validated_ones() -> None:
+    from evalbook.core.result import ScoreRecord
+
+    raw = {"type": "contains", "value": "{{ city }}", "weight": 2, "threshold": 1}
+    scorer_set = ScorerSet.build(
+        specs(raw, "equals", "fraction", "slow-judge", {"regex": "P(ar)is", "extract": "last-line"})
+    )
+    records, _, _ = await score(scorer_set, "Paris", CASE, {"city": "Paris"})
+    for record in records:
+        again = ScoreRecord.model_validate(record.model_dump())
+        assert again == record
+        assert record.model_dump_json() == again.model_dump_json()
+        assert type(record.kind) is ScorerKind and type(record.threshold) is float
+    # Every record owns its evidence: one result's record never changes another's.
+    again, _, _ = await score(scorer_set, "Lyon", CASE, {"city": "Paris"})
+    assert records[0].evidence is not again[0].evidence
+
+
+async def test_plugin_evidence_is_validated() -> None:
+    SCORERS.register("plugin-evidence", PluginEvidence)
+    try:
+        scorer_set = ScorerSet.build(specs("plugin-evidence"))
+        records, _, _ = await score(scorer_set, "x", CASE)
+    finally:
+        SCORERS.unregister("plugin-evidence")
+    assert records[0].evidence.retrieved_context == ["a", "b"]  # a tuple made a list

@@ -140,3 +140,31 @@ async def test_two_writers_delivering_the_same_batch_at_once(
         s.close()
     assert errors == []
     assert _rows(store, run_id) == before
+
+
+async def test_summary_facts_are_the_stored_columns(store: Store, server: Any) -> None:
+    """What a run's summary reads through the DB-API cursor is what is stored."""
+    results = await _recorded(store, server.base_url, n=7)
+    run_id = results[0].run_id
+    facts = sorted(store.result_facts(run_id))
+    assert [f.case_id for f in facts] == sorted(r.case_id for r in results)
+    by_case = {r.case_id: r for r in results}
+    for fact in facts:
+        result = by_case[fact.case_id]
+        assert (fact.epoch, fact.status, fact.score, fact.section) == (
+            result.epoch,
+            result.status.value,
+            result.score,
+            result.section,
+        )
+        assert bool(fact.cached) is result.cached and fact.latency_ms == result.latency_ms
+        assert (fact.input_tokens, fact.output_tokens) == (
+            result.input_tokens,
+            result.output_tokens,
+        )
+    scores = list(store.score_facts(run_id))
+    assert len(scores) == sum(len(r.scores) for r in results)
+    assert sorted((s.name, s.score, bool(s.passed)) for s in scores) == sorted(
+        (s.name, s.score, bool(s.passed)) for r in results for s in r.scores
+    )
+    assert all(bool(s.higher_is_better) for s in scores)

@@ -44,10 +44,12 @@ from evalbook.executor.cache import SingleFlight, response_from_json, response_t
 from evalbook.executor.events import EventSink, ItemStarted, RunStarted, ignore
 from evalbook.executor.finish import finish_run
 from evalbook.executor.fleet_limits import EndpointLimits, estimate_tokens, open_limits
+from evalbook.executor.heap import frozen_heap
 from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
 from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item
 from evalbook.executor.progress_log import item_done, repair_log
+from evalbook.executor.result_build import result_of
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
 from evalbook.executor.store_io import StoreIO
 from evalbook.executor.writer import ResultWriter
@@ -151,10 +153,11 @@ class RunExecutor:
 
     async def execute(self) -> RunRecord:
         work = self._execute() if self.part is None else self._execute_part(self.part)
-        if self.limits is None:
-            return await closing_after(work, self.judge, self.io)
-        async with open_limits() as self.limiter:
-            return await closing_after(work, self.judge, self.io)
+        with frozen_heap():
+            if self.limits is None:
+                return await closing_after(work, self.judge, self.io)
+            async with open_limits() as self.limiter:
+                return await closing_after(work, self.judge, self.io)
 
     async def _pending(self) -> tuple[int, set[tuple[str, int]], Any]:
         """(items in the plan, items recorded without error, the items left to do)."""
@@ -420,27 +423,27 @@ class RunExecutor:
         )
         records, score, _ = await scorers.score(ctx, variables)
         verdict = case_verdict(records)
-        result = Result(
+        fields = {
             **base,
-            status=verdict.status,
-            failure_reason=verdict.failure_reason,
-            error_type=verdict.error_type,
-            error_message=verdict.error_message,
-            output=response.text,
-            output_structured=response.structured,
-            scores=records,
-            score=score,
-            latency_ms=0.0 if cached else latency_ms,
-            input_tokens=response.input_tokens,
-            output_tokens=response.output_tokens,
-            cost_usd=cost,
-            cached=cached,
-            served_model=response.served_model,
-            system_fingerprint=response.system_fingerprint,
-            attempts=attempts,
-            provider_evidence=response.evidence,
-        )
-        return result, cache_entry, called
+            "status": verdict.status,
+            "failure_reason": verdict.failure_reason,
+            "error_type": verdict.error_type,
+            "error_message": verdict.error_message,
+            "output": response.text,
+            "output_structured": response.structured,
+            "scores": records,
+            "score": score,
+            "latency_ms": 0.0 if cached else latency_ms,
+            "input_tokens": response.input_tokens,
+            "output_tokens": response.output_tokens,
+            "cost_usd": cost,
+            "cached": cached,
+            "served_model": response.served_model,
+            "system_fingerprint": response.system_fingerprint,
+            "attempts": attempts,
+            "provider_evidence": response.evidence,
+        }
+        return result_of(fields), cache_entry, called
 
     async def _ask(self, item: WorkItem) -> tuple[GenerateResponse, float, list[Attempt]]:
         """Call the model with retries; the leader of a cache key publishes its answer (or,

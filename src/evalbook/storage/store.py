@@ -27,6 +27,7 @@ from evalbook.storage.bulk import ResultWriterSQL
 from evalbook.storage.columns import CaseChunk, ScoreChunk, case_chunks, score_chunks
 from evalbook.storage.db import ensure_schema, make_engine, writer
 from evalbook.storage.definitions import write_prompt_versions, write_suite
+from evalbook.storage.facts import ResultFact, ScoreFact, read_facts
 from evalbook.storage.redis_cache import redis_cache_from_env
 from evalbook.storage.rows import result_to_rows, row_to_run, rows_to_result, run_to_row
 
@@ -407,24 +408,9 @@ class Store:
 
     # -- aggregates ----------------------------------------------------------------------
 
-    def result_facts(self, run_id: str) -> Iterator[Any]:
+    def result_facts(self, run_id: str) -> Iterator[ResultFact]:
         """The few columns aggregates need, without rebuilding whole results."""
-        cols = [
-            t.results.c.case_id,
-            t.results.c.epoch,
-            t.results.c.error_type,
-            t.results.c.error_message,
-            t.results.c.status,
-            t.results.c.score,
-            t.results.c.section,
-            t.results.c.latency_ms,
-            t.results.c.cached,
-            t.results.c.input_tokens,
-            t.results.c.output_tokens,
-            t.results.c.cost_usd,
-        ]
-        with self.engine.connect() as conn:
-            yield from conn.execute(sa.select(*cols).where(t.results.c.run_id == run_id))
+        return read_facts(self.engine, ResultFact, run_id)
 
     def scorer_usage(self, run_id: str) -> tuple[float | None, int, int]:
         """What a run's scorers (judges) spent: ``(cost, input tokens, output tokens)``;
@@ -440,10 +426,8 @@ class Store:
             cost, tokens_in, tokens_out, unpriced = conn.execute(query).one()
         return (None if unpriced else float(cost or 0.0)), int(tokens_in or 0), int(tokens_out or 0)
 
-    def score_facts(self, run_id: str) -> Iterator[Any]:
-        cols = [t.scores.c.name, t.scores.c.score, t.scores.c.passed, t.scores.c.higher_is_better]
-        with self.engine.connect() as conn:
-            yield from conn.execute(sa.select(*cols).where(t.scores.c.run_id == run_id))
+    def score_facts(self, run_id: str) -> Iterator[ScoreFact]:
+        return read_facts(self.engine, ScoreFact, run_id)
 
     # -- comparison ----------------------------------------------------------------------
     # Comparing two runs of 100k cases must stay within seconds and bounded memory: these

@@ -1,0 +1,81 @@
+"""A result built without validation is the result validation would give; a provider's
+values of the wrong type are still validated."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pydantic import ValidationError
+
+from evalbook.core.messages import Message
+from evalbook.core.result import Attempt, Result, ResultStatus, ScoreRecord
+from evalbook.executor.result_build import result_of
+
+
+def _fields(**over: Any) -> dict[str, Any]:
+    score = ScoreRecord.model_validate(
+        {"scorer_id": "s1", "name": "equals", "type": "equals", "kind": "heuristic",
+         "score": 1.0, "passed": True, "evidence": {"rationale": "equal"}}
+    )  # fmt: skip
+    now = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    fields: dict[str, Any] = {
+        "id": "r1", "run_id": "run", "case_id": "c1", "epoch": 0,
+        "input": {"q": "2+2?", "n": 4}, "messages": [Message(role="user", content="2+2?")],
+        "prompt": "2+2?", "expected": "4", "choices": ["3", "4"], "section": "math",
+        "tags": ["t"], "cache_key": "k", "created_at": now,
+        "status": ResultStatus.passed, "failure_reason": None, "error_type": None,
+        "error_message": None, "output": "4", "output_structured": {"a": 1}, "scores": [score],
+        "score": 1.0, "latency_ms": 12.5, "input_tokens": 3, "output_tokens": 1,
+        "cost_usd": 0, "cached": False, "served_model": "m", "system_fingerprint": None,
+        "attempts": [Attempt(number=1, started_at=now, duration_ms=12.5, outcome="ok")],
+        "provider_evidence": None,
+    }  # fmt: skip
+    fields.update(over)
+    return fields
+
+
+def test_built_result_equals_the_validated_one() -> None:
+    fields = _fields()
+    expected = Result(**_fields())
+    got = result_of(fields)
+    assert got == expected
+    assert got.model_dump_json() == expected.model_dump_json()
+    assert type(got.cost_usd) is float
+
+
+def test_containers_of_the_case_are_not_shared() -> None:
+    variables, tags = {"q": "x"}, ["t"]
+    got = result_of(_fields(input=variables, tags=tags))
+    got.input["q"] = "changed"
+    got.tags.append("more")
+    assert variables == {"q": "x"} and tags == ["t"]
+
+
+@pytest.mark.parametrize(
+    "over",
+    [{"output": 42}, {"input_tokens": "many"}, {"output_structured": ["not", "a", "dict"]}],
+)
+def test_a_providers_wrong_types_are_still_refused(over: dict[str, Any]) -> None:
+    with pytest.raises(ValidationError):
+        result_of(_fields(**over))
+
+
+def test_a_providers_convertible_values_are_converted() -> None:
+    got = result_of(_fields(input_tokens=True, served_model=None))
+    assert got.input_tokens == 1 and type(got.input_tokens) is int
+
+
+def test_the_heap_is_frozen_while_runs_execute_and_handed_back_after() -> None:
+    import gc
+
+    from evalbook.executor.heap import frozen_heap
+
+    assert gc.get_freeze_count() == 0
+    with frozen_heap():
+        assert gc.get_freeze_count() > 0
+        with frozen_heap():  # a second run of the same process
+            pass
+        assert gc.get_freeze_count() > 0  # the first is still running
+    assert gc.get_freeze_count() == 0
