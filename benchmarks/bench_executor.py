@@ -215,6 +215,7 @@ def main() -> None:
     parser.add_argument("--cached-rerun", action="store_true")
     parser.add_argument("--big", action="store_true", help="also 100,000 cases at C=100")
     parser.add_argument("--first-runs", type=int, default=5, help="runs of the first request")
+    parser.add_argument("--first-only", action="store_true", help="only the first request")
     parser.add_argument("--postgresql", action="store_true", help="EVALBOOK_DATABASE_URL")
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
@@ -235,6 +236,8 @@ def main() -> None:
         print_first_request(1000, args.latency_ms, args.first_runs)
         if args.big:
             print_first_request(100000, args.latency_ms, 1)
+        if args.first_only:
+            return
         plan = STANDARD + (BIG if args.big else [])
     server, base_url = start_server(args.latency_ms)
     try:

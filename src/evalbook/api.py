@@ -16,10 +16,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from evalbook.analysis.compare.comparison import Comparison
-from evalbook.analysis.compare.runs import compare_runs
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import Result
 from evalbook.core.run import RunOptions, RunRecord
@@ -35,6 +33,9 @@ from evalbook.scorers.registry import parse_scorer_spec
 from evalbook.storage.run_refs import resolve_run
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite
+
+if TYPE_CHECKING:  # the comparison (numpy, statistics) loads when a comparison is asked
+    from evalbook.analysis.compare.comparison import Comparison
 
 
 def open_store(database_url: str | None = None) -> Store:
@@ -207,6 +208,8 @@ def compare(
     """Compare two recorded runs case by case. Runs are named by id (or prefix),
     ``latest`` or ``alias:NAME``; the baseline's rule is taken relative to the candidate
     (so ``compare("latest", run_id)`` is "this run against the one before it")."""
+    from evalbook.analysis.compare.runs import compare_runs
+
     own_store = store is None
     store = store or open_store()
     try:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from evalbook.core.messages import ImagePart, Message, TextPart
@@ -171,3 +173,47 @@ def test_sandbox_error_says_why() -> None:
     with pytest.raises(TemplateError, match="unsafe") as info:
         render_messages(version("{{ ''.__class__.__mro__ }}"), Case(id="c1"))
     assert isinstance(info.value.__cause__, SecurityError)
+
+
+_PLAIN_CASES = [
+    ("[[answer={{ answer }}]] question number {{ i }}", {"answer": "yes", "i": 3}),
+    ("{{x}}", {"x": 2.5}),
+    ("{{ x }}\n", {"x": None}),
+    ("a {{ x }} b {{x}}", {"x": True}),
+    ("}} %} #} {{ y }}", {"y": "z"}),
+    ("  {{ a }}  \n  {{ b }}\n\n", {"a": "A\r\nB", "b": -0.0}),
+    ("{{ x }}", {"x": 10**30}),
+    ("{{ x }}", {"x": "{{ y }}"}),
+    ("{{\n x \n}} é ✓", {"x": "ü"}),
+    # Jinja decides these: other syntax, keywords, containers, \r in the text.
+    ("{{ x }} {% if x %}y{% endif %}\n", {"x": 1}),
+    ("{{ x }} {# note #}", {"x": 1}),
+    ("{{- x }} a", {"x": 1}),
+    ("{{ true }} {{ none }}", {"true": "shadow", "none": "n"}),
+    ("{{ x }}", {"x": ["a", 1]}),
+    ("{{ x }}", {"x": {"k": "v"}}),
+    ("line\r\n{{ x }}", {"x": "v"}),
+    ("{{ range }}", {"range": "mine"}),
+]
+
+
+@pytest.mark.parametrize(("source", "variables"), _PLAIN_CASES)
+def test_plain_substitution_renders_what_jinja_renders(
+    source: str, variables: dict[str, Any]
+) -> None:
+    from evalbook.core.template_limits import DEFAULT_LIMITS, render_budget
+    from evalbook.core.templating import compile_template, render_string
+
+    with render_budget(DEFAULT_LIMITS):
+        expected = compile_template(source).render(variables)
+    assert render_string(source, variables) == expected
+
+
+def test_plain_substitution_keeps_jinjas_errors() -> None:
+    from evalbook.core.template_limits import RenderLimits
+    from evalbook.core.templating import render_string
+
+    with pytest.raises(TemplateError, match="'missing' is undefined"):
+        render_string("{{ present }} {{ missing }}", {"present": 1})
+    with pytest.raises(TemplateError, match="limit"):
+        render_string("{{ x }}{{ x }}", {"x": "y" * 600}, limits=RenderLimits(max_chars=1000))

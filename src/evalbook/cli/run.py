@@ -14,11 +14,9 @@ from evalbook.cli.console import console, err_console
 from evalbook.cli.execution import finish, run_in_terminal
 from evalbook.cli.importing import report_import
 from evalbook.cli.store import open_store
-from evalbook.cli.worker import fleet_broker, submit_to_fleet
 from evalbook.core.run import RunOptions, RunStatus
 from evalbook.errors import ConfigError, EvalbookError
 from evalbook.executor.launch import load_for_resume, prepare_run
-from evalbook.gate import gate
 from evalbook.importers import ImportOptions
 from evalbook.importers.load import load_any
 
@@ -120,16 +118,26 @@ def run_command(
     verdict_path: Path | None = gate_opt.VERDICT,
 ) -> None:
     """Run SUITE.yaml and record every case."""
-    rules = gate_opt.build_rules(
-        min_score=min_score,
-        max_drop=max_drop,
-        max_metric_drop=max_metric_drop,
-        metric=metric,
-        max_new_failures=max_new_failures,
-        alpha=alpha,
-        noise_floor=noise_floor,
-        noise=noise,
-    )  # parsed before the run, so a typo in a rule costs no model call
+    rule_given = bool(metric) or any(
+        v is not None
+        for v in (min_score, max_drop, max_metric_drop, max_new_failures, alpha, noise_floor, noise)
+    )
+    # Parsed before the run, so a typo in a rule costs no model call; without any rule
+    # or gate the gate's modules are not loaded at all.
+    rules = (
+        gate_opt.build_rules(
+            min_score=min_score,
+            max_drop=max_drop,
+            max_metric_drop=max_metric_drop,
+            metric=metric,
+            max_new_failures=max_new_failures,
+            alpha=alpha,
+            noise_floor=noise_floor,
+            noise=noise,
+        )
+        if rule_given or gate_against is not None
+        else None
+    )
     matrix = len(models) > 1 or len(prompt_versions) > 1
     if matrix and (resume or submit or gate_against):
         raise ConfigError(
@@ -143,7 +151,11 @@ def run_command(
             "--resume continues a run as it was recorded;"
             " drop --model/--base-url/--prompt-version/--cases/--max-cost"
         )
-    broker = fleet_broker(shards) if submit else ""  # checked before anything is recorded
+    broker = ""
+    if submit:  # the fleet's and the gate's modules load only when they are used
+        from evalbook.cli.worker import fleet_broker
+
+        broker = fleet_broker(shards)  # checked before anything is recorded
     store = open_store()
     if resume:
         job = load_for_resume(store, resume)
@@ -200,6 +212,8 @@ def run_command(
             title=title,
         )
     if submit:
+        from evalbook.cli.worker import submit_to_fleet
+
         asyncio.run(job.aclose())  # the fleet's workers build their own
         submit_to_fleet(store, broker, job.run.id, shards)
         return
@@ -209,6 +223,9 @@ def run_command(
         return
     if result.status is not RunStatus.completed:
         raise EvalbookError(f"run {result.id} ended {result.status.value}; it cannot be gated")
+    from evalbook.gate import gate
+
+    assert rules is not None
     verdict = gate(store, rules=rules, candidate=result, baseline=gate_against)
     code = gate_opt.emit(
         verdict,

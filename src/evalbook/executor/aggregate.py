@@ -20,10 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
-
 from evalbook.core.run import RunCounts
-from evalbook.stats.intervals import mean_ci
 
 #: How many errored cases a summary lists by name (the counts are always complete).
 LISTED_ERRORS = 20
@@ -73,10 +70,17 @@ class Summary:
 
 
 def percentile(values: list[float], q: float) -> float | None:
+    import numpy as np  # at the end of a run, not before its first request
+
     return float(np.percentile(np.asarray(values), q)) if values else None
 
 
 def summarize(result_facts: Iterable[Any], score_facts: Iterable[Any]) -> Summary:
+    # numpy and the intervals are loaded when a run ends, not before its first request.
+    import numpy as np
+
+    from evalbook.stats.intervals import mean_ci
+
     counts = RunCounts()
     case_scores: list[float] = []
     sections: dict[str, list[float]] = defaultdict(list)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pydantic_core
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from evalbook.errors import StorageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 WRITE_OPTION = "evalbook_write"
@@ -103,6 +103,8 @@ def redact_url(url: str) -> str:
 
 
 def _alembic_config(connection: sa.Connection) -> Config:
+    from alembic.config import Config
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.attributes["connection"] = connection
@@ -110,6 +112,9 @@ def _alembic_config(connection: sa.Connection) -> Config:
 
 
 def head_revision() -> str:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     head = ScriptDirectory.from_config(cfg).get_current_head()
@@ -118,12 +123,16 @@ def head_revision() -> str:
 
 
 def current_revision(engine: sa.Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as conn:
         return MigrationContext.configure(conn).get_current_revision()
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (idempotent)."""
+    from alembic import command
+
     try:
         with writer(engine).connect() as conn:
             if engine.dialect.name != "sqlite":
@@ -158,7 +167,18 @@ def upgrade(engine: sa.Engine, revision: str = "head") -> None:
 
 
 def ensure_schema(engine: sa.Engine) -> None:
-    """Upgrade when the database is behind; refuse a database newer than this evalbook."""
+    """Upgrade when the database is behind; refuse a database newer than this evalbook.
+
+    A database already at the head is recognised without Alembic (importing it cost a
+    command a fifth of its start-up): the stored revision is read with one query and the
+    head from the migration files' ``revision`` lines.
+    """
+    at_head = files_head()
+    if at_head is not None and _stored_revision(engine) == at_head:
+        return
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     current = current_revision(engine)
     head = head_revision()
     if current == head:
@@ -173,3 +193,29 @@ def ensure_schema(engine: sa.Engine) -> None:
                 f" knows (head {head}); upgrade evalbook"
             )
     upgrade(engine)
+
+
+_REVISION_LINE = re.compile(r"^(down_revision|revision)\s*(?::[^=]*)?=\s*(.+?)\s*$", re.M)
+
+
+def files_head() -> str | None:
+    """The head revision as the migration files name it (``revision = "0005"``,
+    ``down_revision = "0004"``): the one revision no other file names as its parent;
+    ``None`` when that is not exactly one (Alembic then decides)."""
+    revisions: set[str] = set()
+    parents: set[str] = set()
+    for path in (MIGRATIONS / "versions").glob("*.py"):
+        for key, value in _REVISION_LINE.findall(path.read_text(encoding="utf-8")):
+            (revisions if key == "revision" else parents).add(value.strip("\"'"))
+    heads = revisions - parents
+    return next(iter(heads)) if len(heads) == 1 else None
+
+
+def _stored_revision(engine: sa.Engine) -> str | None:
+    """The revision recorded in ``alembic_version`` (``None``: no table, no row, or more
+    than one row)."""
+    with engine.connect() as conn:
+        if not sa.inspect(conn).has_table("alembic_version"):
+            return None
+        rows = conn.exec_driver_sql("SELECT version_num FROM alembic_version").all()
+    return str(rows[0][0]) if len(rows) == 1 else None
