@@ -70,7 +70,7 @@ def test_a_providers_convertible_values_are_converted() -> None:
 def test_the_heap_is_frozen_while_runs_execute_and_handed_back_after() -> None:
     import gc
 
-    from evalbook.executor.heap import frozen_heap
+    from evalbook.core.heap import frozen_heap
 
     assert gc.get_freeze_count() == 0
     with frozen_heap():
@@ -79,3 +79,24 @@ def test_the_heap_is_frozen_while_runs_execute_and_handed_back_after() -> None:
             pass
         assert gc.get_freeze_count() > 0  # the first is still running
     assert gc.get_freeze_count() == 0
+
+
+def test_the_collector_is_paused_while_a_suite_is_built_and_restored_after() -> None:
+    import gc
+
+    from evalbook.core.heap import collector_paused
+    from evalbook.suites import load_suite_from_dict
+
+    seen: list[bool] = []
+    with collector_paused():
+        seen.append(gc.isenabled())
+    assert seen == [False] and gc.isenabled()
+    gc.disable()  # a caller that turned it off keeps it off
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+    suite = load_suite_from_dict({"id": "s", "prompt": "{{ q }}", "cases": [{"vars": {"q": 1}}]})
+    assert len(suite.cases) == 1 and gc.isenabled()

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from evalbook.config import render_limits
+from evalbook.core.heap import frozen_heap
 from evalbook.core.identity import stable_uuid
 from evalbook.core.messages import ImagePart, messages_text
 from evalbook.core.model_config import ModelConfig
@@ -44,7 +45,6 @@ from evalbook.executor.cache import SingleFlight, response_from_json, response_t
 from evalbook.executor.events import EventSink, ItemStarted, RunStarted, ignore
 from evalbook.executor.finish import finish_run
 from evalbook.executor.fleet_limits import EndpointLimits, estimate_tokens, open_limits
-from evalbook.executor.heap import frozen_heap
 from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
 from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item

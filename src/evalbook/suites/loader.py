@@ -46,6 +46,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from evalbook.core.heap import collector_paused
 from evalbook.core.suite import Prompt, PromptVersion, Suite
 from evalbook.errors import SuiteError
 from evalbook.suites.cases import BuiltCase, build_cases, expand_cases
@@ -136,6 +137,11 @@ def suite_from_cases(
 
 
 def _build(data: Any, base_dir: Path | None, source: str) -> Suite:
+    with collector_paused():  # a big suite is millions of objects that all stay alive
+        return _build_suite(data, base_dir, source)
+
+
+def _build_suite(data: Any, base_dir: Path | None, source: str) -> Suite:
     if not isinstance(data, dict):
         line = getattr(data, "line", None)
         raise SuiteError(
