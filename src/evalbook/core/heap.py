@@ -29,6 +29,11 @@ def frozen_heap() -> Iterator[None]:
     global _running
     with _lock:
         _running += 1
+        if _running == 1:
+            # What is already garbage is collected now rather than frozen with the rest
+            # (frozen, it would wait for the end of the run; a leaked connection would
+            # then warn in whatever runs next).
+            gc.collect()
         gc.freeze()
     try:
         yield

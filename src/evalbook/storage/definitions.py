@@ -75,6 +75,9 @@ def write_suite(
     if definition is None:
         definition = suite.definition()
     suite_hash = Suite.hash_of(definition)
+    stored = conn.execute(sa.select(t.suites.c.hash).where(t.suites.c.hash == suite_hash))
+    if stored.first() is not None:  # a re-run of the same suite: not serialised again
+        return suite_hash
     store.insert_ignore(
         conn,
         t.suites,
