@@ -12,6 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from evalbook.core.run import RunStatus
+from evalbook.executor.dispatch import end_interrupted
 from evalbook.storage import queue, shards
 from evalbook.storage.run_admin import discard_unqueued
 from evalbook.storage.store import Store
@@ -51,6 +52,10 @@ class CeleryDispatcher:
         send(self.app, run_id, *range(len(ranges)))
 
     def cancel(self, run_id: str) -> RunStatus:
+        # An interrupted CLI run has no heartbeat left to read a request: end it now.
+        ended = end_interrupted(self.store, run_id)
+        if ended is not None:
+            return ended
         return queue.request_cancel(self.store, run_id)
 
     def requeue(self, run_id: str) -> bool:
