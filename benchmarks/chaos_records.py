@@ -3,7 +3,6 @@ server, and model output the database cannot take as it is (oversized, NUL)."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import socket
@@ -12,11 +11,12 @@ import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+
+from evalbook.testing.sse_follower import Follower
 
 
 def _free_port() -> int:
@@ -46,46 +46,6 @@ def _serve(home: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
         time.sleep(0.1)
 
 
-@dataclass
-class _Follower:
-    """Follows a run's events, reconnecting with ``Last-Event-ID``, until ``finished``."""
-
-    url: str
-    events: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
-    reconnects: int = 0
-    done: threading.Event = field(default_factory=threading.Event)
-
-    def run(self) -> None:
-        deadline = time.monotonic() + 300
-        while not self.done.is_set() and time.monotonic() < deadline:
-            headers = {"Last-Event-ID": str(self.events[-1][0])} if self.events else {}
-            self.reconnects += bool(headers)
-            try:
-                self._follow(headers)
-            except httpx.HTTPError:
-                time.sleep(0.1)
-
-    def _follow(self, headers: dict[str, str]) -> None:
-        timeout = httpx.Timeout(10, read=30)
-        with httpx.stream("GET", self.url, headers=headers, timeout=timeout) as response:
-            if response.status_code == 204:
-                self.done.set()
-                return
-            frame: dict[str, str] = {}
-            for line in response.iter_lines():
-                if line:
-                    name, _, value = line.partition(":")
-                    frame[name] = value.removeprefix(" ")
-                    continue
-                if "id" in frame and "data" in frame:
-                    event = (int(frame["id"]), frame["event"], json.loads(frame["data"]))
-                    self.events.append(event)
-                    if event[1] == "finished":
-                        self.done.set()
-                        return
-                frame = {}
-
-
 def sse_kill_row(home: Path, row: Any, cases: int = 300) -> Any:
     """``kill -9`` of ``evalbook serve`` mid-run while a client follows the run's events;
     a new server resumes the run and the client reconnects with ``Last-Event-ID``."""
@@ -104,7 +64,7 @@ def sse_kill_row(home: Path, row: Any, cases: int = 300) -> Any:
         httpx.post(f"{base}/api/suites", json=suite).raise_for_status()
         created = httpx.post(f"{base}/api/runs", json={"suite_id": "sse", "model": spec})
         created.raise_for_status()
-        follower = _Follower(f"{base}/api/runs/{created.json()['id']}/events")
+        follower = Follower(f"{base}/api/runs/{created.json()['id']}/events", deadline_s=300)
         thread = threading.Thread(target=follower.run, daemon=True)
         thread.start()
         while sum(kind == "item" for _, kind, _ in list(follower.events)) < cases // 4:
@@ -123,7 +83,8 @@ def sse_kill_row(home: Path, row: Any, cases: int = 300) -> Any:
     in_order = ids == sorted(set(ids))
     return row(
         f"server kill -9 mid-run, SSE client ({cases} cases)",
-        f"finished seen: {follower.done.is_set()}, {follower.reconnects} reconnect attempt(s),"
+        f"finished seen: {follower.done.is_set()} ({follower.error or 'no client error'}),"
+        f" {len(follower.resumed_from)} reconnect attempt(s),"
         f" ids in order: {in_order}",
         lost=str(cases - len(items)),
         duplicated=str(sum(n - 1 for n in items.values())),

@@ -6,11 +6,9 @@ processes on loopback."""
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,62 +16,13 @@ import httpx
 import pytest
 
 from evalbook.storage.store import Store
+from evalbook.testing.sse_follower import Follower
 
 from .live import closed_port
 from .test_serve_crash import serve
 
 N = 240
 PROMPT = "[[latency=30]][[answer=yes]] question {{ i }}"
-
-
-@dataclass
-class Follower:
-    """Follows a run's events from a thread, reconnecting with ``Last-Event-ID`` whenever
-    the connection drops, until the ``finished`` event."""
-
-    url: str
-    events: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)
-    resumed_from: list[str] = field(default_factory=list)
-    error: str | None = None
-    done: threading.Event = field(default_factory=threading.Event)
-
-    def run(self) -> None:
-        deadline = time.monotonic() + 240
-        try:
-            while not self.done.is_set() and time.monotonic() < deadline:
-                headers = {}
-                if self.events:
-                    headers["Last-Event-ID"] = str(self.events[-1][0])
-                    self.resumed_from.append(headers["Last-Event-ID"])
-                try:
-                    self._follow(headers)
-                except httpx.TransportError:
-                    time.sleep(0.1)  # the server is down: try again
-            if not self.done.is_set():
-                self.error = "no finished event before the deadline"
-        except Exception as exc:  # reported by the test
-            self.error = repr(exc)
-
-    def _follow(self, headers: dict[str, str]) -> None:
-        timeout = httpx.Timeout(10, read=30)
-        with httpx.stream("GET", self.url, headers=headers, timeout=timeout) as response:
-            if response.status_code == 204:
-                self.done.set()
-                return
-            response.raise_for_status()
-            frame: dict[str, str] = {}
-            for line in response.iter_lines():
-                if line:
-                    name, _, value = line.partition(":")
-                    frame[name] = value.removeprefix(" ")
-                    continue
-                if "id" in frame and "data" in frame:
-                    event = (int(frame["id"]), frame["event"], json.loads(frame["data"]))
-                    self.events.append(event)
-                    if event[1] == "finished":
-                        self.done.set()
-                        return
-                frame = {}
 
 
 @pytest.mark.slow
