@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
 from evalbook.storage.store import Store
+
+from ..cli.test_cli import evalbook_cmd
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "importers"
 
@@ -17,16 +17,8 @@ FIXTURES = Path(__file__).parent.parent / "fixtures" / "importers"
 def evalbook(
     *args: str, check: int | None = 0, timeout: float = 120
 ) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "evalbook", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env={**os.environ, "COLUMNS": "200"},
-    )
-    if check is not None:
-        assert proc.returncode == check, f"exit {proc.returncode}\n{proc.stdout}\n{proc.stderr}"
-    return proc
+    """``evalbook ARGS`` in a subprocess; by default it must exit 0."""
+    return evalbook_cmd(*args, check=check, timeout=timeout)
 
 
 def run_json(*args: str, check: int | None = None) -> dict[str, Any]:
