@@ -13,13 +13,15 @@ Reusable by every page's tests (see ``conftest.py`` for the fixtures):
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import pytest
@@ -33,6 +35,21 @@ from evalbook.storage.store import Store
 from evalbook.storage.workspaces import DEFAULT_WORKSPACE, ensure_workspace
 from evalbook.suites import load_suite_from_dict
 from tests.server.live import free_socket, serving
+
+T = TypeVar("T")
+
+
+def off_thread(call: Callable[[], T]) -> T:
+    """Run library code that starts its own event loop away from this thread: while a
+    test holds a page, Playwright's sync API keeps an event loop running here."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(call).result()
+
+
+def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
+    """``asyncio.run(make())`` on a thread of its own (see :func:`off_thread`)."""
+    return off_thread(lambda: asyncio.run(make()))
+
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

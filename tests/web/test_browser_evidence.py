@@ -5,15 +5,13 @@ its trace file."""
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
-
 from playwright.sync_api import Page, expect
 
 import evalbook
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.testing.chat_site import ChatSiteConfig, run_chat_site_in_thread
 from tests.providers.browser_sites import answers, browser_suite
-from tests.web.harness import WebApp, screenshots_dir, shoot
+from tests.web.harness import WebApp, off_thread, screenshots_dir, shoot
 
 
 def _browser_run(web: WebApp, **profile: object) -> RunRecord:
@@ -21,8 +19,7 @@ def _browser_run(web: WebApp, **profile: object) -> RunRecord:
     (In its own thread: Playwright's sync API holds this one's event loop.)"""
     with run_chat_site_in_thread(ChatSiteConfig(pause_ms=(0.0, 20.0))) as site:
         suite = browser_suite(site, 3, max_pages=1, done={"settle_ms": 100}, **profile)
-        with ThreadPoolExecutor(1) as pool:
-            return pool.submit(evalbook.run, suite, store=web.store, concurrency=1).result()
+        return off_thread(lambda: evalbook.run(suite, store=web.store, concurrency=1))
 
 
 def test_the_inspector_shows_each_cases_screenshot(page: Page, web: WebApp) -> None:

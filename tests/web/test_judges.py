@@ -4,11 +4,7 @@ judgments by outcome), each with its JSON twin."""
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Callable, Coroutine
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
 
 from playwright.sync_api import Page, expect
 
@@ -17,19 +13,7 @@ from evalbook.executor.pairwise_job import PairwiseResult, judge_pairwise
 from tests.analysis.test_judges import _panel_run
 from tests.executor.pairwise_runs import FIX, make_run
 from tests.executor.test_pairwise import BASELINE, CANDIDATE
-from tests.web.harness import WebApp, axe_violations, shoot
-
-T = TypeVar("T")
-
-
-def off_thread(call: Callable[[], T]) -> T:
-    """Run library code that starts its own event loop away from Playwright's thread."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(call).result()
-
-
-def run_async(make: Callable[[], Coroutine[Any, Any, T]]) -> T:
-    return off_thread(lambda: asyncio.run(make()))
+from tests.web.harness import WebApp, axe_violations, off_thread, run_async, shoot
 
 
 def test_judge_report_page(page: Page, web: WebApp) -> None:

@@ -4,7 +4,6 @@ finished run's board card is rendered again whenever what it shows changes."""
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import replace
 
 import pytest
@@ -14,6 +13,7 @@ from evalbook.core.run import RunStatus
 from evalbook.server.web.templating import PageEnvironment
 from evalbook.storage.store import Store
 from tests.server.resources import finished_run
+from tests.web.harness import run_async
 
 
 def render(env: PageEnvironment, source: str, **context: object) -> str:
@@ -56,7 +56,7 @@ def test_a_finished_runs_card_is_rendered_once_per_state(store: Store) -> None:
     from evalbook.storage.runs_query import get_workspace_run
 
     clear_cards()
-    run = asyncio.run(finished_run(store))
+    run = run_async(lambda: finished_run(store))
     item = get_workspace_run(store, "default", run.id)
     grid = progress_grid(store, item.run)
     first = card_html(item, grid)

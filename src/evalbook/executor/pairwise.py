@@ -17,7 +17,7 @@ they are made, into the comparison the caller created.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
@@ -235,7 +235,7 @@ class _Judging:
             "reference": reference if criterion.reference else None,
             "criterion": criterion.model_dump(),
         }
-        cand_first, base_first = await asyncio.gather(
+        cand_first, base_first = await _both(
             self._ask(variables | {"first": candidate, "second": baseline}),
             self._ask(variables | {"first": baseline, "second": candidate}),
         )
@@ -275,6 +275,22 @@ class _Judging:
             return _Order(None, error=str(exc), reply=reply)
         winner: Slot = "A" if verdict.winner == "A" else "B" if verdict.winner == "B" else "tie"
         return _Order(winner, reason=verdict.reason, reply=reply)
+
+
+async def _both(first: Awaitable[_Order], second: Awaitable[_Order]) -> tuple[_Order, _Order]:
+    """Both orders of one pair, asked at once. When one fails (a refused key) the other
+    is cancelled and awaited before the error is raised: no call outlives the comparison."""
+    tasks = [asyncio.ensure_future(first), asyncio.ensure_future(second)]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        for task in tasks:
+            if task in done and (error := task.exception()) is not None:
+                raise error
+        return tasks[0].result(), tasks[1].result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 def _unjudgeable(row: PairedRow) -> bool:
