@@ -18,19 +18,29 @@ Comments (``: keepalive``) keep idle connections open through proxies.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
-from evalbook.errors import NotFoundError, UserError
+from evalbook.errors import NotFoundError
 from evalbook.executor.events import RunFinished, event_row
 from evalbook.server.auth import CurrentWorkspace
+from evalbook.server.sse import (
+    BATCH,
+    KEEPALIVE,
+    KEEPALIVE_S,
+    MAX_ID,
+    NO_CACHE,
+    POLL_S,
+    event_schema,
+    frame,
+    resume_cursor,
+)
 from evalbook.server.state import server_state
 from evalbook.storage.run_events import Tail, run_owner, tail
 from evalbook.storage.store import Store
@@ -39,40 +49,17 @@ router = APIRouter(tags=["runs"])
 
 log = logging.getLogger("evalbook.server")
 
-#: Seconds between looks at the log while nothing is new.
-POLL_S = 0.25
-#: Events read per look.
-BATCH = 500
-#: Seconds of silence after which a keepalive comment is sent.
-KEEPALIVE_S = 15.0
 #: The reconnection delay suggested to clients (ms).
 RETRY_MS = 2000
 #: How long a run may show as finished before its worker's ``finished`` event lands
 #: (the worker writes the record, then flushes its buffered events).
 FINISH_GRACE_S = 3.0
 
-#: The largest event id (a 64-bit column).
-MAX_ID = 2**63 - 1
-
-_NO_CACHE = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-#: One event of the stream: its kind, its id in the run's log, and a JSON payload.
-SSE_EVENT_SCHEMA: dict[str, object] = {
-    "type": "object",
-    "required": ["event", "data"],
-    "properties": {
-        "event": {"type": "string", "enum": ["status", "started", "item", "finished"]},
-        "id": {"type": "string", "pattern": "^[0-9]+$"},
-        "data": {
-            "type": "string",
-            "contentMediaType": "application/json",
-            "description": "status: {status, reason?}; started: {case_id, epoch, seq,"
-            " question, images}; item: {case_id, epoch, status, score, latency_ms, cached,"
-            " error, seq, output, attempts, retry_error}; finished: the run's summary",
-        },
-        "retry": {"type": "integer"},
-    },
-}
+SSE_EVENT_SCHEMA = event_schema(
+    "status: {status, reason?}; started: {case_id, epoch, seq, question, images}; item:"
+    " {case_id, epoch, status, score, latency_ms, cached, error, seq, output, attempts,"
+    " retry_error}; finished: the run's summary"
+)
 
 
 @router.get(
@@ -101,22 +88,11 @@ async def run_events(
     store = server_state(request).store
     if await asyncio.to_thread(run_owner, store, run_id) != workspace.id:
         raise NotFoundError(f"no run {run_id!r}")
-    cursor = _cursor(last_event_id, after)
+    cursor = resume_cursor(last_event_id, after)
     first = await asyncio.to_thread(tail, store, run_id, after=cursor or 0, limit=BATCH)
     if cursor is not None and not first.events and _over(first):
-        return Response(status_code=204, headers=_NO_CACHE)
-    return EventSourceResponse(_stream(store, run_id, cursor or 0, first), headers=_NO_CACHE)
-
-
-def _cursor(header: str | None, after: int | None) -> int | None:
-    """Where to resume: ``Last-Event-ID`` (the newer, on a browser's reconnect) or
-    ``?after``; None to start from the beginning."""
-    if header is not None and header.strip():
-        value = header.strip()
-        if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
-            raise UserError(f"Last-Event-ID must be an event id (an integer), got {value!r}")
-        return int(value)
-    return after
+        return Response(status_code=204, headers=NO_CACHE)
+    return EventSourceResponse(_stream(store, run_id, cursor or 0, first), headers=NO_CACHE)
 
 
 def _over(look: Tail) -> bool:
@@ -130,18 +106,13 @@ def _over(look: Tail) -> bool:
     return (datetime.now(UTC) - look.finished_at).total_seconds() > FINISH_GRACE_S
 
 
-def _frame(event_id: int, kind: str, data: dict[str, Any]) -> bytes:
-    body = json.dumps(data, separators=(",", ":"), default=str)
-    return format_sse_event(data_str=body, event=kind, id=str(event_id))
-
-
 async def _stream(store: Store, run_id: str, cursor: int, look: Tail) -> AsyncIterator[bytes]:
     yield format_sse_event(retry=RETRY_MS)
     last = cursor
     quiet_since = time.monotonic()
     while True:
         for event in look.events:
-            yield _frame(event.id, event.kind, event.data)
+            yield frame(event.id, event.kind, event.data)
             last = event.id
             if event.kind == "finished":
                 return
@@ -151,10 +122,10 @@ async def _stream(store: Store, run_id: str, cursor: int, look: Tail) -> AsyncIt
             if not look.finished_logged:  # the run logged no summary: make it from its record
                 run = await asyncio.to_thread(store.get_run, run_id)
                 kind, data = event_row(RunFinished(run))
-                yield _frame(last, kind, data)
+                yield frame(last, kind, data)
             return
         elif time.monotonic() - quiet_since >= KEEPALIVE_S:
-            yield b": keepalive\n\n"
+            yield KEEPALIVE
             quiet_since = time.monotonic()
         if len(look.events) < BATCH:
             await asyncio.sleep(POLL_S)

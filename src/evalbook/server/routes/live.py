@@ -17,17 +17,26 @@ are recycled; clients reconnect and resume.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
-from evalbook.errors import UserError
 from evalbook.server.auth import CurrentWorkspace
+from evalbook.server.sse import (
+    BATCH,
+    KEEPALIVE,
+    KEEPALIVE_S,
+    MAX_ID,
+    NO_CACHE,
+    POLL_S,
+    event_schema,
+    frame,
+    resume_cursor,
+)
 from evalbook.server.state import server_state
 from evalbook.storage.store import Store
 from evalbook.storage.workspace_events import last_event_id, workspace_events
@@ -36,27 +45,8 @@ router = APIRouter(tags=["activity"])
 
 log = logging.getLogger("evalbook.server")
 
-POLL_S = 0.25
-BATCH = 500
-KEEPALIVE_S = 15.0
 RETRY_MS = 1000
-MAX_ID = 2**63 - 1
-_NO_CACHE = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-
-SSE_EVENT_SCHEMA: dict[str, object] = {
-    "type": "object",
-    "required": ["event", "data"],
-    "properties": {
-        "event": {"type": "string", "enum": ["status", "started", "item", "finished"]},
-        "id": {"type": "string", "pattern": "^[0-9]+$"},
-        "data": {
-            "type": "string",
-            "contentMediaType": "application/json",
-            "description": "The event's data (as GET /api/runs/{id}/events) plus run_id",
-        },
-        "retry": {"type": "integer"},
-    },
-}
+SSE_EVENT_SCHEMA = event_schema("The event's data (as GET /api/runs/{id}/events) plus run_id")
 
 
 @router.get(
@@ -79,25 +69,11 @@ async def workspace_stream(
 ) -> Response:
     """The workspace's run events as they are logged, all runs in one stream."""
     state = server_state(request)
-    cursor = _cursor(last_event_id_header, after)
+    cursor = resume_cursor(last_event_id_header, after)
     if cursor is None:
         cursor = await asyncio.to_thread(last_event_id, state.store)
     stream = _stream(state.store, workspace.id, cursor, state.settings.stream_max_s)
-    return EventSourceResponse(stream, headers=_NO_CACHE)
-
-
-def _cursor(header: str | None, after: int | None) -> int | None:
-    if header is not None and header.strip():
-        value = header.strip()
-        if not (value.isascii() and value.isdigit()) or int(value) > MAX_ID:
-            raise UserError(f"Last-Event-ID must be an event id (an integer), got {value!r}")
-        return int(value)
-    return after
-
-
-def _frame(event_id: int, kind: str, data: dict[str, Any]) -> bytes:
-    body = json.dumps(data, separators=(",", ":"), default=str)
-    return format_sse_event(data_str=body, event=kind, id=str(event_id))
+    return EventSourceResponse(stream, headers=NO_CACHE)
 
 
 async def _stream(
@@ -117,13 +93,13 @@ async def _stream(
             log.warning("workspace %s: reading events failed; ending the stream", workspace_id)
             return
         for event in events:
-            yield _frame(event.id, event.kind, {"run_id": event.run_id, **event.data})
+            yield frame(event.id, event.kind, {"run_id": event.run_id, **event.data})
             cursor = event.id
         now = time.monotonic()
         if events:
             quiet_since = now
         elif now - quiet_since >= KEEPALIVE_S:
-            yield b": keepalive\n\n"
+            yield KEEPALIVE
             quiet_since = now
         if len(events) < BATCH:
             await asyncio.sleep(POLL_S)
