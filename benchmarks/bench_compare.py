@@ -22,91 +22,28 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
-BATCH = 5000
+from seeded import two_runs
 
 
 def build(db: Path, n: int) -> tuple[str, str]:
     """Two completed runs of ``n`` cases each, with their aggregates; returns their ids."""
-    import numpy as np
-
-    from evalbook.core.result import Result, ResultStatus, ScoreRecord
-    from evalbook.core.run import RunStatus
-    from evalbook.core.suite import ScorerKind
-    from evalbook.executor.aggregate import summarize
-    from evalbook.executor.launch import prepare_run
     from evalbook.storage.store import Store
-    from evalbook.suites import load_suite_from_dict
 
     store = Store.open(f"sqlite:///{db}")
-    suite = load_suite_from_dict(
-        {"id": "bench-compare", "name": "bench", "prompt": "{{ q }}", "cases": [{"vars": {"q": 1}}]}
-    )
-    rng = np.random.default_rng(7)
-    base_faith = rng.uniform(0.5, 1.0, n)
-    base_conc = rng.uniform(0.4, 1.0, n)
-    ids = []
-    for version, shift in ((0, 0.0), (1, -0.05)):
-        run = prepare_run(store, suite, model="mock:echo", alias="bench").run
-        faith = np.clip(base_faith + shift + rng.normal(0, 0.05, n), 0, 1).round(4)
-        conc = np.clip(base_conc + rng.normal(0, 0.05, n), 0, 1).round(4)
-        errors = rng.random(n) < 0.01
-        cached = rng.random(n) < 0.05
-        latency = rng.lognormal(6.0, 0.5, n)
-        now = datetime.now(UTC)
-        batch: list[tuple[Result, int]] = []
-        for i in range(n):
-            err = bool(errors[i])
-            f, c = float(faith[i]), float(conc[i])
-            scores = [
-                ScoreRecord(
-                    scorer_id=f"s{k}", name=name, type=name, kind=ScorerKind.code,
-                    score=None if err else value, passed=None if err else value >= 0.7,
-                )
-                for k, (name, value) in enumerate((("faithfulness", f), ("concision", c)))
-            ]  # fmt: skip
-            status = (
-                ResultStatus.error
-                if err
-                else ResultStatus.passed
-                if f >= 0.7 and c >= 0.7
-                else ResultStatus.failed
-            )
-            result = Result(
-                id=f"{run.id[:8]}-{i}",
-                run_id=run.id,
-                case_id=f"case-{i:06d}",
-                status=status,
-                section=f"section-{i % 10}",
-                prompt=f"summarise document {i}",
-                output=f"summary {i} v{version}",
-                scores=scores,
-                score=None if err else (f + c) / 2,
-                latency_ms=0.0 if cached[i] else float(latency[i]),
-                input_tokens=50,
-                output_tokens=20,
-                cost_usd=0.0,
-                cached=bool(cached[i]),
-                served_model="mock-echo",
-                created_at=now,
-            )
-            batch.append((result, i))
-            if len(batch) == BATCH:
-                store.save_results(batch)
-                batch = []
-        store.save_results(batch)
-        summary = summarize(store.result_facts(run.id), store.score_facts(run.id))
-        store.save_metrics(run.id, summary.metric_rows)  # as a finished run has them
-        run.status = RunStatus.completed
-        run.counts = summary.counts
-        run.score = summary.score
-        run.metrics = summary.as_metrics()
-        store.update_run(run)
-        ids.append(run.id)
-    store.close()
-    return ids[0], ids[1]
+    try:
+        return two_runs(
+            store,
+            n,
+            suite_id="bench-compare",
+            seed=7,
+            shift=-0.05,
+            aliases=("bench", "bench"),
+            cached_share=0.05,
+        )
+    finally:
+        store.close()
 
 
 def reuse(db: Path) -> tuple[str, str]:

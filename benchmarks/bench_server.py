@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import argparse
 import random
-import socket
 import tempfile
-import threading
 import time
 import uuid
 from pathlib import Path
@@ -27,11 +25,10 @@ from typing import Any
 import httpx
 import numpy as np
 import sqlalchemy as sa
-import uvicorn
+from seeded import serve
 
 import evalbook
 from evalbook.core.identity import stable_uuid
-from evalbook.server import ServerSettings, create_app
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
 
@@ -76,21 +73,6 @@ def fill(store: Store, rows: int) -> list[str]:
             rate = done / (time.perf_counter() - started)
             print(f"  filled {done:,} rows ({rate:,.0f} rows/s)", flush=True)
     return ids
-
-
-def _serve(store: Store) -> tuple[str, uvicorn.Server, threading.Thread]:
-    # IPPROTO_TCP, not 0: asyncio then sets TCP_NODELAY on accepted connections (as it
-    # does when uvicorn binds the address itself, as `evalbook serve` does).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    app = create_app(ServerSettings(port=port, worker=False), store=store, services=())
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{port}", server, thread
 
 
 def measure(base: str, run_ids: list[str], requests: int) -> dict[str, list[float]]:
@@ -143,7 +125,7 @@ def main() -> None:
         if store.dialect == "postgresql":  # what autovacuum does after a bulk load
             with store.engine.connect() as conn:
                 conn.execute(sa.text("ANALYZE"))
-        base, server, thread = _serve(store)
+        base, server, thread = serve(store)
         try:
             timings = measure(base, run_ids, args.requests)
         finally:

@@ -28,30 +28,22 @@ from __future__ import annotations
 import argparse
 import contextlib
 import resource
-import socket
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import sqlalchemy as sa
-import uvicorn
+from seeded import serve, two_runs
 
 import evalbook
 from evalbook.analysis.compare.cache import clear_comparisons, is_cached
 from evalbook.core.identity import stable_uuid
-from evalbook.core.result import Result, ResultStatus, ScoreRecord
-from evalbook.core.run import RunRecord, RunStatus
-from evalbook.core.suite import ScorerKind
-from evalbook.executor.aggregate import summarize
-from evalbook.executor.launch import prepare_run
-from evalbook.server import ServerSettings, create_app
+from evalbook.core.run import RunRecord
 from evalbook.server.services import comparison_service
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
@@ -59,77 +51,6 @@ from evalbook.suites import load_suite_from_dict
 BATCH = 5000
 TARGET_P95_MS = 150.0
 PAGE = 20
-
-
-def big_runs(store: Store, n: int) -> tuple[str, str]:
-    """Baseline and candidate of ``n`` cases each, finished, with their aggregates."""
-    suite = load_suite_from_dict(
-        {"id": "bench-web", "name": "bench web", "prompt": "{{ q }}", "cases": [{"vars": {"q": 1}}]}
-    )
-    rng = np.random.default_rng(11)
-    base_f = rng.uniform(0.5, 1.0, n)
-    base_c = rng.uniform(0.4, 1.0, n)
-    changed = rng.random(n) < 0.10
-    ids = []
-    for version, shift in ((0, 0.0), (1, -0.03)):
-        run = prepare_run(store, suite, model="mock:echo", alias=f"bench-{version}").run
-        faith = np.clip(base_f + shift + rng.normal(0, 0.05, n), 0, 1).round(4)
-        conc = np.clip(base_c + rng.normal(0, 0.05, n), 0, 1).round(4)
-        errors = rng.random(n) < 0.01
-        latency = rng.lognormal(6.0, 0.5, n)
-        now = datetime.now(UTC)
-        batch: list[tuple[Result, int]] = []
-        for i in range(n):
-            err = bool(errors[i])
-            f, c = float(faith[i]), float(conc[i])
-            scores = [
-                ScoreRecord(
-                    scorer_id=f"s{k}", name=name, type=name, kind=ScorerKind.code,
-                    score=None if err else value, passed=None if err else value >= 0.7,
-                )
-                for k, (name, value) in enumerate((("faithfulness", f), ("concision", c)))
-            ]  # fmt: skip
-            passed = f >= 0.7 and c >= 0.7
-            status = ResultStatus.error if err else (
-                ResultStatus.passed if passed else ResultStatus.failed
-            )  # fmt: skip
-            words = "the quick brown fox jumps over the lazy dog"
-            if version and changed[i]:
-                words = "the quick red fox leaps over the sleepy dog"
-            result = Result(
-                id=f"{run.id[:8]}-{i}",
-                run_id=run.id,
-                case_id=f"case-{i:06d}",
-                status=status,
-                section=f"section-{i % 10}",
-                prompt=f"Summarise document {i}.",
-                output=None if err else f"Summary {i}: {words}.",
-                error_type="HTTPError" if err else None,
-                error_message="HTTP 500" if err else None,
-                scores=scores,
-                score=None if err else (f + c) / 2,
-                latency_ms=float(latency[i]),
-                input_tokens=50,
-                output_tokens=20,
-                cost_usd=0.0,
-                served_model="mock-echo",
-                created_at=now,
-            )
-            batch.append((result, i))
-            if len(batch) == BATCH:
-                store.save_results(batch)
-                batch = []
-        store.save_results(batch)
-        summary = summarize(store.result_facts(run.id), store.score_facts(run.id))
-        store.save_metrics(run.id, summary.metric_rows)
-        run.status = RunStatus.completed
-        run.counts = summary.counts
-        run.score = summary.score
-        run.metrics = summary.as_metrics()
-        run.finished_at = datetime.now(UTC)
-        store.update_run(run)
-        ids.append(run.id)
-    return ids[0], ids[1]
 
 
 def small_runs(store: Store, count: int) -> None:
@@ -156,20 +77,6 @@ def small_runs(store: Store, count: int) -> None:
             ]
         )
         store.save_metrics(run_id, [{k: v for k, v in m.items() if k != "run_id"} for m in metrics])
-
-
-def serve(store: Store) -> tuple[str, uvicorn.Server, threading.Thread]:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    settings = ServerSettings(port=port, worker=False)
-    app = create_app(settings, store=store, services=(comparison_service,))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.01)
-    return f"http://127.0.0.1:{port}", server, thread
 
 
 def cpu_s() -> float:
@@ -258,7 +165,15 @@ def main() -> None:
         store = Store.open(url)
         t0 = time.perf_counter()
         small_runs(store, args.runs - 2)
-        a, b = big_runs(store, args.cases)
+        a, b = two_runs(
+            store,
+            args.cases,
+            suite_id="bench-web",
+            seed=11,
+            shift=-0.03,
+            aliases=("bench-0", "bench-1"),
+            changed_share=0.10,
+        )
         print(
             f"stored {args.runs:,} runs ({args.cases:,} cases in each of the two compared)"
             f" in {time.perf_counter() - t0:.0f} s on {store.dialect}"
@@ -266,7 +181,7 @@ def main() -> None:
         if store.dialect == "postgresql":  # what autovacuum does after a bulk load
             with store.engine.connect() as conn:
                 conn.execute(sa.text("ANALYZE"))
-        base, server, thread = serve(store)
+        base, server, thread = serve(store, (comparison_service,))
         try:
             waited = ahead(store, a, b)
             timings, cpu, first, cold = measure(base, a, b, args.cases, args.requests)
