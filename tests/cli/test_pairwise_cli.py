@@ -127,10 +127,11 @@ def test_a_refused_judge_key_stops_the_comparison(
             "1",
             "--no-cache",
         )
-        asked = srv.requests
+        asked, answered = srv.requests, srv.by_status
     assert code == 1, err
     assert "401" in err or "authentication" in err.lower() or "key" in err.lower(), err
-    assert asked <= 2, f"{asked} judge calls after the key was refused; 8 were planned"
+    # Both orders of the first pair may be in flight when the first refusal comes back.
+    assert asked <= 2, f"{asked} judge calls ({answered}) after the key was refused; 8 planned"
     store = Store.open(os.environ["EVALBOOK_DATABASE_URL"])
     try:
         [comparison] = list_comparisons(store)
