@@ -69,3 +69,73 @@ def test_the_same_problems_as_a_launch(store: Store) -> None:
     unknown = ModelConfig(provider="openai-compatible", name="m", base_url="http://127.0.0.1:9/v1")
     unpriced = estimate_run(store, _suite(), model=unknown)
     assert unpriced.price is None and unpriced.cost_max is None
+
+
+JUDGE_PRICE = {"input_per_mtok": 2.0, "output_per_mtok": 8.0}
+
+
+def _judged(n: int = 10, case_panel: bool = False) -> evalbook.Suite:
+    judge = {"provider": "mock", "name": "judge", "max_tokens": 100, "price": JUDGE_PRICE}
+    cases: list[dict[str, object]] = [{"id": f"c{i}", "vars": {"word": "x" * 40}} for i in range(n)]
+    if case_panel:
+        cases[0]["scorers"] = [
+            {
+                "type": "llm-judge",
+                "value": "Concise?",
+                "panel": [
+                    {"provider": "mock", "name": "judge", "max_tokens": 100, "price": JUDGE_PRICE},
+                    "openai-compatible:unpriced@http://127.0.0.1:9/v1",
+                ],
+            }
+        ]
+    return load_suite_from_dict(
+        {
+            "id": "judged",
+            "name": "Judged",
+            "prompt": "Say {{ word }} please",
+            "scorers": ["non-empty", {"type": "llm-judge", "value": "Polite?", "judge": judge}],
+            "cases": cases,
+        }
+    )
+
+
+def test_judge_calls_are_counted_apart_and_in_the_total(store: Store) -> None:
+    e = estimate_run(store, _judged(), model=PRICED, options=RunOptions(epochs=3))
+    (judge,) = e.judges
+    assert judge.model == "mock:judge" and judge.calls == 30 == e.judge_calls
+    assert judge.max_output_tokens == 100 * 30
+    # The judge reads the prompt and the answer (at the model's max_tokens: 10) besides
+    # its own instructions.
+    per_case = len("Say " + "x" * 40 + " please") / 4
+    assert judge.input_tokens > round((per_case + 10) * 30)
+    assert judge.cost_max == pytest.approx((judge.input_tokens * 2.0 + 3000 * 8.0) / 1e6)
+    assert e.judge_cost_max == judge.cost_max and e.judge_price_known
+    assert e.total_cost_max == pytest.approx((e.cost_max or 0) + judge.cost_max)
+    assert judge.cost_typical is None and e.total_cost_typical is None  # no history yet
+    capped = estimate_run(
+        store, _judged(), model=PRICED, options=RunOptions(epochs=3, max_cost=e.cost_max)
+    )
+    assert capped.over_budget  # the model alone fits; with the judge it does not
+    assert store.list_runs() == []
+
+
+def test_a_judge_of_unknown_price_leaves_the_total_unknown(store: Store) -> None:
+    e = estimate_run(store, _judged(case_panel=True), model=PRICED)
+    calls = {j.model: j.calls for j in e.judges}
+    # Every case asks the suite's judge; c0 also asks a panel of two (one of them the same
+    # judge model).
+    assert calls == {"mock:judge": 11, "openai-compatible:unpriced": 1}
+    assert not e.judge_price_known
+    assert e.judge_cost_max is None and e.total_cost_max is None
+    assert e.cost_max is not None  # the model's own cost is still known
+
+
+async def test_history_gives_the_judges_a_typical_figure_too(store: Store) -> None:
+    suite = _suite(4)
+    await evalbook.arun(suite, model=PRICED, store=store)
+    judged = suite.model_copy(update={"scorers": _judged().scorers})
+    e = estimate_run(store, judged, model=PRICED)
+    assert e.typical_output_tokens is not None
+    (judge,) = e.judges
+    assert judge.cost_typical is not None and judge.cost_typical <= (judge.cost_max or 0)
+    assert e.total_cost_typical == pytest.approx((e.cost_typical or 0) + judge.cost_typical)

@@ -101,6 +101,64 @@ async def test_launch_options_and_estimate(store: Store) -> None:
     assert len(store.list_runs()) == 1  # estimating records nothing
 
 
+async def test_the_estimate_counts_judge_calls_and_a_datasets_cases(store: Store) -> None:
+    """The model's cost, each judge model's (its calls: the judge scorers per case ×
+    epochs) and the total; an unknown price is ``None`` and so is every total it is in."""
+    priced = {
+        "provider": "mock",
+        "name": "echo",
+        "max_tokens": 100,
+        "price": {"input_per_mtok": 1.0, "output_per_mtok": 2.0},
+    }
+    judge = {
+        "provider": "mock",
+        "name": "judge",
+        "max_tokens": 50,
+        "price": {"input_per_mtok": 10.0, "output_per_mtok": 20.0},
+    }
+    async with serve(store) as (api, _):
+        assert (await api.post("/api/suites", json=suite_data())).status_code == 201
+        body = {
+            "suite_id": "qa",
+            "model": priced,
+            "epochs": 2,
+            "judge": {"model": judge, "rubric": "Correct?"},
+        }
+        e = (await api.post("/api/runs/estimate", json=body)).json()
+        assert e["items"] == 8 and e["judge_calls"] == 8
+        (j,) = e["judges"]
+        assert j["model"] == "mock:judge" and j["calls"] == 8 and j["price_known"]
+        assert j["max_output_tokens"] == 50 * 8
+        # The judge reads every answer (at the model's max_tokens) besides the prompt.
+        assert j["input_tokens"] > 100 * 8 + e["input_tokens"]
+        assert abs(j["cost_max"] - (j["input_tokens"] * 10 + 400 * 20) / 1e6) < 1e-12
+        assert e["judge_cost_max"] == j["cost_max"] and e["judge_price_known"]
+        assert abs(e["total_cost_max"] - (e["cost_max"] + j["cost_max"])) < 1e-12
+
+        unpriced_judge = {"model": "openai-compatible:j@http://127.0.0.1:9/v1", "rubric": "Ok?"}
+        e = (await api.post("/api/runs/estimate", json={**body, "judge": unpriced_judge})).json()
+        assert e["judges"][0]["price_known"] is False and e["judges"][0]["cost_max"] is None
+        assert e["judge_cost_max"] is None and e["total_cost_max"] is None
+        assert e["cost_max"] is not None and not e["judge_price_known"]
+
+        plain = await api.post("/api/runs/estimate", json={"suite_id": "qa", "model": priced})
+        plain_e = plain.json()
+        assert plain_e["judges"] == [] and plain_e["judge_calls"] == 0
+        assert plain_e["judge_cost_max"] == 0 and plain_e["total_cost_max"] == plain_e["cost_max"]
+
+        rows = "".join(f'{{"id": "d{i}", "q": "row {i}", "expected": "row"}}\n' for i in range(7))
+        uploaded = await api.post(
+            "/api/suites/qa/datasets",
+            content=rows.encode(),
+            headers={"content-type": "application/jsonl"},
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        version = uploaded.json()["version"]
+        e = (await api.post("/api/runs/estimate", json={**body, "suite_version": version})).json()
+        assert e["cases"] == 7 and e["items"] == 14 and e["judge_calls"] == 14
+    assert store.list_runs() == []  # estimating records nothing
+
+
 async def test_run_list_filters_model_text_and_finished(store: Store) -> None:
     run = await finished_run(store)
     async with serve(store) as (api, _):

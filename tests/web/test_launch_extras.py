@@ -9,13 +9,16 @@ import json
 import re
 from typing import Any
 
+import pytest
 from playwright.sync_api import Page, expect
 
+from evalbook.server.schemas.policy import SECRETS_ENV
 from tests.web.harness import BOTH_DATABASES, WebApp, axe_violations, shoot
 
 pytestmark = BOTH_DATABASES
 
 #: What the judge (the local test server) answers: the request it grades carries it.
+RUBRIC = "Is the answer a friendly greeting?"
 VERDICT = '[[answer={"rubric": 8, "reason": "friendly enough"}]]'
 
 
@@ -54,7 +57,18 @@ def test_upload_a_dataset_add_a_judge_and_launch(page: Page, web: WebApp) -> Non
     page.fill("#l-judge_model", "judge-model")
     page.fill("#l-judge_base_url", web.model_url)
     page.fill("#l-judge_rubric", "Is the answer a friendly greeting?")
-    expect(page.locator("#estimate")).to_contain_text("1 case")  # the picked suite, for now
+    # The estimate counts the dataset's cases (not the picked suite's one) and the judge's
+    # calls; the judge's price is not known, and the sheet says so instead of adding 0.
+    estimate = page.locator("#estimate")
+    expect(estimate).to_contain_text("5 cases")
+    expect(estimate).to_contain_text("people.jsonl")
+    judge_row = estimate.locator('[data-cost="judge"]')
+    expect(judge_row).to_contain_text("openai-compatible:judge-model")
+    expect(judge_row).to_contain_text("5 calls")
+    expect(judge_row).to_contain_text("unknown price")
+    expect(estimate.locator('[data-cost="model"]')).to_contain_text("$0")
+    expect(estimate.locator('[data-cost="total"]')).to_contain_text("unknown price")
+    expect(estimate).to_contain_text("the total is unknown, not $0")
     assert axe_violations(page) == []
     shoot(page, "launch-sheet-judge")
     page.get_by_role("button", name="Launch run").click()
@@ -116,3 +130,43 @@ def test_a_bad_dataset_line_and_an_incomplete_judge_are_named(page: Page, web: W
     with web.api() as api:
         assert api.get("/api/runs").json()["items"] == []
         assert len(api.get("/api/suites/greet").json()["versions"]) == 1
+
+
+def test_the_estimate_adds_a_priced_judges_calls_to_the_total(
+    page: Page, web: WebApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A judge of known price (a listed model): its calls (cases × epochs) and cost beside
+    the model's, and the total of both; the JSON twin gives the same figures. (The key is
+    only named: estimating calls no model.)"""
+    monkeypatch.setenv(SECRETS_ENV, "OPENAI_API_KEY")
+    web.register(base_suite())
+    page.goto("/runs/new")
+    pick_model(page)
+    page.fill("#l-epochs", "3")
+    page.select_option("#l-judge_provider", "openai")
+    page.fill("#l-judge_model", "gpt-4o-mini")
+    page.fill("#l-judge_rubric", RUBRIC)
+    estimate = page.locator("#estimate")
+    judge_row = estimate.locator('[data-cost="judge"]')
+    expect(judge_row).to_contain_text("openai:gpt-4o-mini")
+    expect(judge_row).to_contain_text("3 calls")
+    with web.api() as api:
+        body = {
+            "suite_id": "greet",
+            "model": "mock:echo",
+            "epochs": 3,
+            "judge": {
+                "model": "openai:gpt-4o-mini",
+                "rubric": "Is the answer a friendly greeting?",
+            },
+        }
+        twin = api.post("/api/runs/estimate", json=body).json()
+    assert twin["judge_calls"] == 3 and twin["judges"][0]["price_known"]
+    assert twin["total_cost_max"] == twin["judge_cost_max"] > 0  # the mock model costs $0
+    expect(judge_row).to_contain_text(f"${twin['judge_cost_max']:.4f}")
+    expect(estimate.locator('[data-cost="total"]')).to_contain_text(
+        f"${twin['total_cost_max']:.4f}"
+    )
+    expect(estimate).not_to_contain_text("unknown price")
+    assert axe_violations(page) == []
+    shoot(page, "launch-sheet-estimate-judge")

@@ -212,6 +212,17 @@ class Scorer(ABC):
         criteria); empty for the usual single record named after the spec."""
         return ()
 
+    def judge_models(self) -> tuple[ModelConfig, ...]:
+        """The models one scoring of a case asks, one call each (a judge, a panel's
+        judges); none for a scorer that asks no model. The pre-flight estimate counts
+        them (``executor/estimate.py``)."""
+        return ()
+
+    def judge_messages(self, ctx: ScoreContext) -> list[Message]:
+        """What each of :meth:`judge_models` is asked for ``ctx`` (the estimate renders
+        it with an empty output to measure the judge's prompt)."""
+        return []
+
     @abstractmethod
     def score(self, ctx: ScoreContext) -> ScoreOutcome | Awaitable[ScoreOutcome]:
         """Score one result."""

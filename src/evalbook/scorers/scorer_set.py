@@ -24,6 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalbook.core.identity import content_hash
+from evalbook.core.messages import Message
+from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import Evidence, FailureReason, ResultStatus, ScoreRecord
 from evalbook.core.suite import Case, ScorerSpec
 from evalbook.core.templating import render_string
@@ -398,6 +400,23 @@ class ScorerSet:
         if len(cache) > _CASE_CACHE_SIZE:
             cache.popitem(last=False)
         return derived
+
+    def judge_models(self) -> list[ModelConfig]:
+        """The judge calls one scoring by this set makes: a model config per call."""
+        return [m for e in self._entries for m in e.scorer.judge_models()]
+
+    def judge_calls(
+        self, ctx_base: ScoreContext, variables: dict[str, Any]
+    ) -> list[tuple[ModelConfig, list[Message]]]:
+        """The judge calls :meth:`score` would make for ``ctx_base``: each judge model
+        with the messages it is asked (its scorer's value rendered as for scoring)."""
+        calls: list[tuple[ModelConfig, list[Message]]] = []
+        for entry in self._entries:
+            models = entry.scorer.judge_models()
+            if models:
+                messages = entry.scorer.judge_messages(entry.context(ctx_base, variables))
+                calls.extend((model, messages) for model in models)
+        return calls
 
     def not_scored(self, reason: str) -> list[ScoreRecord]:
         """A record per scorer, unscored, for a case that produced no output (it errored),

@@ -22,6 +22,7 @@ __all__ = [
     "DATASET_TYPES",
     "MAX_DATASET_BYTES",
     "SavedDataset",
+    "dataset_suite",
     "display_name",
     "register_dataset",
 ]
@@ -58,7 +59,7 @@ def display_name(filename: str, suffix: str) -> str:
     return name
 
 
-def register_dataset(
+def dataset_suite(
     store: Store,
     workspace_id: str,
     suite_id: str,
@@ -67,10 +68,11 @@ def register_dataset(
     *,
     base_version: str | None = None,
     version: str | None = None,
-) -> SavedDataset:
-    """Register the dataset ``data`` (named ``filename``, whose suffix says JSONL or CSV)
-    as a version of the workspace's suite ``suite_id`` (built on ``base_version``, default
-    its latest). Problems raise ``SuiteError`` naming ``file:line``; an unknown suite,
+) -> Suite:
+    """The suite version the dataset ``data`` (named ``filename``, whose suffix says
+    JSONL or CSV) makes of the workspace's suite ``suite_id`` (built on ``base_version``,
+    default its latest), checked but not registered (the launch sheet's estimate counts
+    its cases). Problems raise ``SuiteError`` naming ``file:line``; an unknown suite,
     ``NotFoundError``."""
     base = store.get_suite(latest_ref(store, workspace_id, suite_id, base_version).hash)
     if len(data) > MAX_DATASET_BYTES:
@@ -84,6 +86,24 @@ def register_dataset(
         raise SuiteError(f"{filename}:{line}: a NUL character (not accepted in text)")
     suite = suite_with_dataset(base, text, filename, version=version)
     check_render_limits(suite, render_limits())
+    return suite
+
+
+def register_dataset(
+    store: Store,
+    workspace_id: str,
+    suite_id: str,
+    data: bytes,
+    filename: str,
+    *,
+    base_version: str | None = None,
+    version: str | None = None,
+) -> SavedDataset:
+    """Register the suite version :func:`dataset_suite` makes (same arguments, same
+    errors)."""
+    suite = dataset_suite(
+        store, workspace_id, suite_id, data, filename, base_version=base_version, version=version
+    )
     _hash, state = register_suite(store, workspace_id, suite)
     ref = None if state == "conflict" else latest_ref(store, workspace_id, suite.id, suite.version)
     return SavedDataset(suite, ref, state)

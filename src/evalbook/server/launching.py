@@ -66,12 +66,18 @@ def judged(suite: Suite, judge: JudgeIn) -> Suite:
     )  # fmt: skip
 
 
-def _suite(store: Store, workspace_id: str, body: RunCreate, *, register: bool) -> Suite:
-    """The suite version the run uses: the one asked for, or with ``body.judge``, its
-    judged version (registered in the workspace when ``register``: a launch, not an
-    estimate)."""
-    ref = latest_ref(store, workspace_id, body.suite_id, body.suite_version)
-    suite = store.get_suite(ref.hash)
+def _suite(
+    store: Store, workspace_id: str, body: RunCreate, *, register: bool, base: Suite | None = None
+) -> Suite:
+    """The suite version the run uses: the one asked for (or ``base``, a version not
+    registered yet: an uploaded dataset's), or with ``body.judge``, its judged version
+    (registered in the workspace when ``register``: a launch, not an estimate)."""
+    if base is not None:
+        suite = base
+    else:
+        suite = store.get_suite(
+            latest_ref(store, workspace_id, body.suite_id, body.suite_version).hash
+        )
     if body.judge is None:
         return suite
     suite = judged(suite, body.judge)
@@ -82,12 +88,15 @@ def _suite(store: Store, workspace_id: str, body: RunCreate, *, register: bool) 
     return suite
 
 
-def estimate(store: Store, workspace_id: str, body: RunCreate) -> Estimate:
-    """The pre-flight estimate of the run ``body`` describes (nothing is recorded)."""
+def estimate(
+    store: Store, workspace_id: str, body: RunCreate, *, suite: Suite | None = None
+) -> Estimate:
+    """The pre-flight estimate of the run ``body`` describes (nothing is recorded); with
+    ``suite``, of that suite version instead of ``body``'s (a dataset not uploaded yet)."""
     config = model_or_tier(body.model)
     return estimate_run(
         store,
-        _suite(store, workspace_id, body, register=False),
+        _suite(store, workspace_id, body, register=False, base=suite),
         model=config,
         prompt_version=body.prompt_version,
         options=_options(body),

@@ -29,6 +29,7 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from evalbook.core.messages import Message
 from evalbook.core.model_config import ModelConfig, parse_model_spec
 from evalbook.core.secrets import check_no_secrets
 from evalbook.core.suite import Case, ScorerKind, ScorerSpec
@@ -178,13 +179,19 @@ class LLMJudge(Scorer):
 
     # -- scoring ---------------------------------------------------------------------------
 
+    def judge_models(self) -> tuple[ModelConfig, ...]:
+        return tuple(self.judges)
+
+    def judge_messages(self, ctx: ScoreContext) -> list[Message]:
+        return render_judge(self.template, self._variables(ctx))
+
     async def score(self, ctx: ScoreContext) -> ScoreOutcome:
         if ctx.judge is None:
             raise RuntimeError(
                 "an llm-judge scorer needs a judge client; score through a run or"
                 " `evalbook rescore`"
             )
-        messages = render_judge(self.template, self._variables(ctx))
+        messages = self.judge_messages(ctx)
         calls = [ctx.judge(cfg, messages, scope=self.template.id) for cfg in self.judges]
         replies = await asyncio.gather(*calls, return_exceptions=True)
         ok: list[JudgeReply] = []

@@ -11,7 +11,7 @@ from evalbook.core.feedback import MAX_COMMENT, Feedback
 from evalbook.core.result import Result
 from evalbook.core.run import RunRecord
 from evalbook.core.trusted import built
-from evalbook.executor.estimate import Estimate
+from evalbook.executor.estimate import Estimate, JudgeEstimate
 from evalbook.server.schemas.common import INT32, Page, Strict
 from evalbook.server.schemas.models import ModelIn
 from evalbook.storage.runs_query import WorkspaceRun
@@ -21,6 +21,7 @@ __all__ = [
     "EstimateOut",
     "FeedbackIn",
     "FeedbackList",
+    "JudgeEstimateOut",
     "JudgeIn",
     "MetricOut",
     "ResultPage",
@@ -77,9 +78,36 @@ class RunCreate(Strict):
     judge: JudgeIn | None = None
 
 
+class JudgeEstimateOut(BaseModel):
+    """One judge model's calls over the run: every case's judge scorers × epochs."""
+
+    model: str
+    calls: int
+    input_tokens: int
+    max_output_tokens: int
+    price_known: bool
+    cost_max: float | None
+    cost_typical: float | None
+
+    @classmethod
+    def of(cls, j: JudgeEstimate) -> JudgeEstimateOut:
+        return cls(
+            model=j.model,
+            calls=j.calls,
+            input_tokens=j.input_tokens,
+            max_output_tokens=j.max_output_tokens,
+            price_known=j.price is not None,
+            cost_max=j.cost_max,
+            cost_typical=j.cost_typical,
+        )
+
+
 class EstimateOut(BaseModel):
     """A run's pre-flight estimate (``POST /api/runs/estimate``). Costs are US dollars;
-    ``None`` where the model's price (or, for ``cost_typical``, history) is unknown."""
+    ``None`` where a price (or, for the typical figures, history) is unknown — never 0.
+    ``cost_max`` / ``cost_typical`` are the model's own; ``judge_*`` the judges' (one
+    entry per judge model in ``judges``); ``total_*`` both, ``None`` when either is
+    unknown."""
 
     cases: int
     epochs: int
@@ -95,6 +123,13 @@ class EstimateOut(BaseModel):
     cost_typical: float | None
     max_cost: float | None
     over_budget: bool
+    judges: list[JudgeEstimateOut]
+    judge_calls: int
+    judge_price_known: bool
+    judge_cost_max: float | None
+    judge_cost_typical: float | None
+    total_cost_max: float | None
+    total_cost_typical: float | None
 
     @classmethod
     def of(cls, e: Estimate) -> EstimateOut:
@@ -113,6 +148,13 @@ class EstimateOut(BaseModel):
             cost_typical=e.cost_typical,
             max_cost=e.max_cost,
             over_budget=e.over_budget,
+            judges=[JudgeEstimateOut.of(j) for j in e.judges],
+            judge_calls=e.judge_calls,
+            judge_price_known=e.judge_price_known,
+            judge_cost_max=e.judge_cost_max,
+            judge_cost_typical=e.judge_cost_typical,
+            total_cost_max=e.total_cost_max,
+            total_cost_typical=e.total_cost_typical,
         )
 
 

@@ -27,7 +27,7 @@ from evalbook.errors import (
     SuiteError,
     TemplateError,
 )
-from evalbook.server.dataset_upload import display_name, register_dataset
+from evalbook.server.dataset_upload import dataset_suite, display_name, register_dataset
 from evalbook.server.launch_options import launch_options
 from evalbook.server.launching import estimate, launch
 from evalbook.server.schemas.runs import RunCreate
@@ -373,6 +373,25 @@ async def _register_dataset(
     return await run_in_threadpool(register)
 
 
+def _dataset_suite(store: Any, workspace_id: str, values: dict[str, str], upload: Upload) -> Any:
+    """The suite version the uploaded dataset would become (checked, not registered)."""
+    suite_id, _, base_version = values["suite"].partition("@")
+    name, data = upload
+    suffix = ".csv" if name.lower().endswith(".csv") else ".jsonl"
+    try:
+        return dataset_suite(
+            store,
+            workspace_id,
+            suite_id,
+            data,
+            display_name(name, suffix),
+            base_version=base_version or None,
+            version=values.get("dataset_version") or None,
+        )
+    except (SuiteError, TemplateError) as exc:
+        raise FieldError("dataset_file", str(exc)) from None
+
+
 @router.post("/runs/new")
 async def launch_run(request: Request, viewer: CheckedViewer) -> Response:
     assert viewer.workspace is not None
@@ -403,11 +422,17 @@ async def launch_estimate(request: Request, viewer: PageViewer) -> Response:
     store = server_state(request).store
     workspace_id = viewer.workspace.id
     saved = {m.hash: m.config for m in launch_options(store, workspace_id).models}
-    context: dict[str, Any] = {"estimate": None, "problem": None}
+    context: dict[str, Any] = {"estimate": None, "problem": None, "dataset": None}
     try:
-        values, _upload, _dataset = await _values(request)
+        values, _upload, dataset = await _values(request)
         body = _body(values, saved)
-        context["estimate"] = await run_in_threadpool(estimate, store, workspace_id, body)
+        suite = None
+        if dataset is not None:
+            suite = await run_in_threadpool(_dataset_suite, store, workspace_id, values, dataset)
+            context["dataset"] = suite.source
+        context["estimate"] = await run_in_threadpool(
+            lambda: estimate(store, workspace_id, body, suite=suite)
+        )
     except FieldError as exc:
         context["problem"] = f"{exc.field.replace('_', ' ')}: {exc.message}"
     except EvalbookError as exc:
