@@ -195,6 +195,15 @@ class Grid:
     total: int
     per: int
     cells: list[tuple[str, int, tuple[str, int] | None]]
+    #: Results recorded so far by status (a running run's counts: its record sums them
+    #: only when it ends).
+    passed: int = 0
+    failed: int = 0
+    errored: int = 0
+
+    @property
+    def done(self) -> int:
+        return self.passed + self.failed + self.errored
 
 
 def _cell_state(size: int, done: int, failed: int, errored: int) -> str:
@@ -290,7 +299,15 @@ def _progress_grid(store: Store, run: RunRecord, max_cells: int) -> Grid:
         size = min(per, total - i * per)
         first = keys[i * per] if i * per < len(keys) else None
         cells.append((_cell_state(size, done[i], failed[i], errored[i]), done[i], first))
-    return Grid(total=total, per=per, cells=cells)
+    fails, errors = sum(failed), sum(errored)
+    return Grid(
+        total=total,
+        per=per,
+        cells=cells,
+        passed=sum(done) - fails - errors,
+        failed=fails,
+        errored=errors,
+    )
 
 
 @dataclass(frozen=True)

@@ -39,10 +39,12 @@ router = APIRouter(prefix="/api", tags=["activity"])
 def dashboard(workspace: CurrentWorkspace, store: StoreDep) -> DashboardOut:
     """Active runs, recent completions, suites ready to compare and the newest run that
     did not pass."""
-    cursor = last_event_id(store)
+    cursor = last_event_id(store)  # first: events after it may repeat, never go missing
+    active = active_runs(store, workspace.id, recent_s=0, gone=owner_gone)
     return DashboardOut(
-        active=[
-            RunOut.of(r) for r in active_runs(store, workspace.id, recent_s=0, gone=owner_gone)
+        active=[RunOut.of(r) for r in active],
+        cards=[
+            CardOut(run=RunOut.of(r), grid=GridOut.of(progress_grid(store, r.run))) for r in active
         ],
         recent=recent_completions(store, workspace.id),
         readiness=[ReadinessOut.of(r) for r in compare_readiness(store, workspace.id)],

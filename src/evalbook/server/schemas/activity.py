@@ -25,10 +25,16 @@ __all__ = [
 
 class GridOut(BaseModel):
     """One run's progress grid: ``per`` plan items share a cell; each cell is
-    ``[state, done, case_id, epoch]`` (state: pending, partial, passed, failed, error)."""
+    ``[state, done, case_id, epoch]`` (state: pending, partial, passed, failed, error).
+    ``done``, ``passed``, ``failed``, ``errored``: the results recorded so far (what a
+    running run's card counts; its ``counts`` are summed only when it ends)."""
 
     total: int
     per: int
+    done: int
+    passed: int
+    failed: int
+    errored: int
     cells: list[tuple[str, int, str | None, int | None]]
 
     @classmethod
@@ -36,6 +42,10 @@ class GridOut(BaseModel):
         return cls(
             total=grid.total,
             per=grid.per,
+            done=grid.done,
+            passed=grid.passed,
+            failed=grid.failed,
+            errored=grid.errored,
             cells=[
                 (state, done, first[0] if first else None, first[1] if first else None)
                 for state, done, first in grid.cells
@@ -77,7 +87,11 @@ class ReadinessOut(BaseModel):
 
 
 class DashboardOut(BaseModel):
+    """``cards``: the active runs as the dashboard's cards show them (with their grids
+    and the results recorded so far)."""
+
     active: list[RunOut]
+    cards: list[CardOut]
     recent: list[RunRecord]
     readiness: list[ReadinessOut]
     newest_failure: RunRecord | None

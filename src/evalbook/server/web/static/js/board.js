@@ -64,6 +64,19 @@
     cell.setAttribute("aria-label", label.replace(/: [a-z]+$/, "") + ": " + state);
   }
 
+  // The status a one-item cell had when the card was rendered: the server counted that
+  // result already (the stream starts at the page's cursor, read before the counts, so
+  // an event may repeat what the page shows; it must not count twice).
+  function drawn(c, seq) {
+    if (typeof seq !== "number") return undefined;
+    var cell = c.querySelector('.cell[data-i="' + seq + '"]');
+    if (!cell) return undefined;
+    if (cell.classList.contains("c-error")) return "error";
+    if (cell.classList.contains("c-failed")) return "failed";
+    if (cell.classList.contains("c-passed")) return "passed";
+    return undefined;
+  }
+
   function onItem(data) {
     var c = card(data.run_id);
     if (!c) { refreshCard(data.run_id, true); return; }
@@ -72,6 +85,7 @@
     var seen = c._seen || (c._seen = {});
     var key = data.case_id + "\u0000" + data.epoch;
     var before = seen[key];
+    if (before === undefined && per === 1) before = drawn(c, data.seq);
     if (before === data.status) return; // a repeat after a resume: already counted
     seen[key] = data.status;
     var status = data.status === "error" ? "error" : data.status;
@@ -113,10 +127,10 @@
     setText(c.querySelector("[data-last-answer]"), data.output != null ? data.output : (data.error || ""));
     var retry = c.querySelector("[data-last-retry]");
     if (retry) {
-      if (data.retry_error) {
-        retry.hidden = false;
-        retry.textContent = "after " + (data.attempts - 1) + " failed attempt" + (data.attempts > 2 ? "s" : "") + ": " + data.retry_error;
-      }
+      // The line belongs to the last answer: hidden again when it needed no retry.
+      var failedAttempts = (data.attempts || 1) - 1;
+      retry.hidden = !(data.retry_error && failedAttempts > 0);
+      retry.textContent = retry.hidden ? "" : "after " + failedAttempts + " failed attempt" + (failedAttempts > 1 ? "s" : "") + ": " + data.retry_error;
     }
   }
 
