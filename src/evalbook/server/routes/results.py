@@ -15,7 +15,6 @@ from fastapi.responses import Response, StreamingResponse
 
 from evalbook.analysis.feedback import feedback_summary, human_verdicts, record_feedback
 from evalbook.core.feedback import Feedback
-from evalbook.core.result import Result
 from evalbook.core.run import RunRecord
 from evalbook.errors import NotFoundError, UserError
 from evalbook.io.export import HumanFeedback, write
@@ -37,12 +36,14 @@ from evalbook.server.schemas.runs import (
     FeedbackIn,
     FeedbackList,
     MetricOut,
+    ResultOut,
     ResultPage,
     RunMetrics,
 )
 from evalbook.storage.feedback import list_feedback
 from evalbook.storage.runs_query import ResultFilter, get_workspace_run, query_results
 from evalbook.storage.store import Store
+from evalbook.storage.stored_changes import stored_changes_of
 
 router = APIRouter(prefix="/api/runs/{run_id}", tags=["results"])
 
@@ -89,7 +90,8 @@ def list_results(
     )
     results, last = query_results(store, run_id, flt, limit=limit, after_seq=after)
     link = None if last is None else next_url(request, cursor=encode_cursor([last]))
-    return ResultPage(items=results, next=link)
+    changes = stored_changes_of(store, [r.id for r in results])
+    return ResultPage(items=[ResultOut.of(r, changes.get(r.id)) for r in results], next=link)
 
 
 @router.get("/results/{case_id}")
@@ -99,10 +101,12 @@ def get_result(
     workspace: CurrentWorkspace,
     store: StoreDep,
     epoch: Epoch = 0,
-) -> Result:
-    """One result by case id (and epoch), with every score and attempt."""
+) -> ResultOut:
+    """One result by case id (and epoch), with every score and attempt, and what was
+    changed in it to store it (``stored_changes``)."""
     get_workspace_run(store, workspace.id, run_id)
-    return store.get_result(run_id, case_id, epoch)
+    result = store.get_result(run_id, case_id, epoch)
+    return ResultOut.of(result, stored_changes_of(store, [result.id]).get(result.id))
 
 
 EvidenceName = Annotated[str, Path(pattern=r"^[a-z_]{1,40}$")]

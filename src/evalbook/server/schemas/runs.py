@@ -15,6 +15,7 @@ from evalbook.executor.estimate import Estimate, JudgeEstimate
 from evalbook.server.schemas.common import INT32, Page, Strict
 from evalbook.server.schemas.models import ModelIn
 from evalbook.storage.runs_query import WorkspaceRun
+from evalbook.storage.stored_changes import StoredChange
 
 __all__ = [
     "CriterionFeedbackOut",
@@ -24,11 +25,13 @@ __all__ = [
     "JudgeEstimateOut",
     "JudgeIn",
     "MetricOut",
+    "ResultOut",
     "ResultPage",
     "RunCreate",
     "RunMetrics",
     "RunOut",
     "RunPage",
+    "StoredChangeOut",
 ]
 
 _Name = Field(default=None, min_length=1, max_length=200)
@@ -188,7 +191,39 @@ class RunPage(Page[RunOut]):
     pass
 
 
-class ResultPage(Page[Result]):
+class StoredChangeOut(BaseModel):
+    """A change made to a result's value to store it: the record is not what the model
+    answered there (scoring saw the whole answer). ``change``: ``truncated`` (``bytes``
+    over the storage ``limit``) or ``NUL replaced by U+FFFD``; ``note``: one line saying
+    it, e.g. "output truncated from 40 MiB to 16 MiB when stored"."""
+
+    field: str
+    change: str
+    bytes: int | None = None
+    limit: int | None = None
+    note: str
+
+    @classmethod
+    def of(cls, c: StoredChange) -> StoredChangeOut:
+        return cls(field=c.field, change=c.change, bytes=c.bytes, limit=c.limit, note=c.note)
+
+
+class ResultOut(Result):
+    """A result, with what was changed in it to store it (empty: stored as it was)."""
+
+    stored_changes: list[StoredChangeOut] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Result, changes: list[StoredChange] | None = None) -> ResultOut:
+        # The result came from the store, whole and typed: not validated a second time.
+        fields = {
+            **result.__dict__,
+            "stored_changes": [StoredChangeOut.of(c) for c in changes or []],
+        }
+        return built(cls, fields)
+
+
+class ResultPage(Page[ResultOut]):
     pass
 
 

@@ -42,6 +42,7 @@ from evalbook.storage.runs_query import (
     result_seq,
 )
 from evalbook.storage.store import Store
+from evalbook.storage.stored_changes import stored_changes_of
 
 router = APIRouter()
 
@@ -209,6 +210,7 @@ def inspector_context(
     feedback = feedback_of_results(store, [r.id for r in results])
     context: dict[str, Any] = {
         "feedback": feedback,
+        "stored_changes": stored_changes_of(store, [r.id for r in results]),
         "targets_of": {r.id: review_targets(r, feedback.get(r.id, [])) for r in results},
         "human": _human_summary(run.feedback_scores),
         "awaiting_count": _awaiting(store, run.id, query, reviewable),
