@@ -13,6 +13,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from evalbook.server.schemas.policy import SECRETS_ENV
+from evalbook.server.web.pages import launch as launch_page
 from tests.web.harness import BOTH_DATABASES, WebApp, axe_violations, shoot
 
 pytestmark = BOTH_DATABASES
@@ -45,7 +46,14 @@ def pick_model(page: Page) -> None:
     page.select_option("#l-suite", "greet@1")
 
 
-def test_upload_a_dataset_add_a_judge_and_launch(page: Page, web: WebApp) -> None:
+def test_upload_a_dataset_add_a_judge_and_launch(
+    page: Page, web: WebApp, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[str] = []
+    real = launch_page.dataset_suite
+    monkeypatch.setattr(
+        launch_page, "dataset_suite", lambda *a, **k: parsed.append(a[2]) or real(*a, **k)
+    )
     web.register(base_suite())
     page.goto("/runs/new")
     pick_model(page)
@@ -69,6 +77,12 @@ def test_upload_a_dataset_add_a_judge_and_launch(page: Page, web: WebApp) -> Non
     expect(estimate.locator('[data-cost="model"]')).to_contain_text("$0")
     expect(estimate.locator('[data-cost="total"]')).to_contain_text("unknown price")
     expect(estimate).to_contain_text("the total is unknown, not $0")
+    # Each change sends the file again; it is checked once (the estimate keeps it).
+    for epochs, calls in (("2", "10 calls"), ("1", "5 calls")):
+        page.fill("#l-epochs", epochs)
+        page.press("#l-epochs", "Tab")  # a change event
+        expect(estimate).to_contain_text(calls)
+    assert parsed == ["greet"]
     assert axe_violations(page) == []
     shoot(page, "launch-sheet-judge")
     page.get_by_role("button", name="Launch run").click()

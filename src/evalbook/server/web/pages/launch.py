@@ -12,6 +12,9 @@ a run. JSON twin: ``GET /api/launch-options``.
 
 from __future__ import annotations
 
+import hashlib
+import threading
+from collections import OrderedDict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -20,6 +23,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData, UploadFile
 
+from evalbook.core.suite import Suite
 from evalbook.errors import (
     ConfigError,
     EvalbookError,
@@ -37,6 +41,7 @@ from evalbook.server.web.access import CheckedViewer, PageViewer, Viewer, check_
 from evalbook.server.web.templating import render
 from evalbook.storage.catalog import register_suite
 from evalbook.storage.runs_query import get_workspace_run
+from evalbook.storage.store import Store
 
 router = APIRouter()
 
@@ -373,8 +378,43 @@ async def _register_dataset(
     return await run_in_threadpool(register)
 
 
-def _dataset_suite(store: Any, workspace_id: str, values: dict[str, str], upload: Upload) -> Any:
+#: Datasets the estimate parsed lately, by (database, workspace, suite, file name and
+#: content, version): the sheet sends its file again with every change, and a dataset of
+#: 100,000 rows takes seconds to check.
+_PARSED: OrderedDict[tuple[str, ...], Suite] = OrderedDict()
+_PARSED_KEEP = 2
+_PARSED_LOCK = threading.Lock()
+
+
+def _dataset_suite(
+    store: Store, workspace_id: str, values: dict[str, str], upload: Upload
+) -> Suite:
     """The suite version the uploaded dataset would become (checked, not registered)."""
+    name, data = upload
+    key = (
+        str(store.engine.url),
+        workspace_id,
+        values["suite"],
+        name,
+        hashlib.sha256(data).hexdigest(),
+        values.get("dataset_version") or "",
+    )
+    with _PARSED_LOCK:
+        found = _PARSED.get(key)
+        if found is not None:
+            _PARSED.move_to_end(key)
+            return found
+    suite = _parse_dataset(store, workspace_id, values, upload)
+    with _PARSED_LOCK:
+        _PARSED[key] = suite
+        while len(_PARSED) > _PARSED_KEEP:
+            _PARSED.popitem(last=False)
+    return suite
+
+
+def _parse_dataset(
+    store: Store, workspace_id: str, values: dict[str, str], upload: Upload
+) -> Suite:
     suite_id, _, base_version = values["suite"].partition("@")
     name, data = upload
     suffix = ".csv" if name.lower().endswith(".csv") else ".jsonl"
