@@ -1,17 +1,23 @@
-"""The result write path on SQLite and PostgreSQL (COPY into staging + one merge there):
-a duplicate delivery changes nothing, a changed one replaces the row and its scores,
-any text survives, and two writers delivering the same batch at once both succeed."""
+"""The result write path on SQLite and PostgreSQL (there: new results COPY-ed straight in,
+stored ones COPY-ed into staging and merged): a duplicate delivery changes nothing, a
+changed one replaces the row and its scores, a batch may mix new and stored results, any
+value reads back the same on either path, and two writers delivering the same batch at
+once both succeed."""
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 import evalbook
+from evalbook.core.identity import stable_uuid
 from evalbook.core.result import Result, ScoreRecord
 from evalbook.storage import tables
+from evalbook.storage.rows import result_to_rows
 from evalbook.storage.store import Store
 
 from ..executor.helpers import yes_no_suite
@@ -168,3 +174,147 @@ async def test_summary_facts_are_the_stored_columns(store: Store, server: Any) -
         (s.name, s.score, bool(s.passed)) for r in results for s in r.scores
     )
     assert all(bool(s.higher_is_better) for s in scores)
+
+
+def _fresh(result: Result, case_id: str, **update: Any) -> Result:
+    """A result of the same run not recorded yet (its own identity)."""
+    return result.model_copy(
+        update={"id": stable_uuid(result.run_id, case_id, "0"), "case_id": case_id, **update}
+    )
+
+
+async def test_a_batch_of_new_and_stored_results_writes_both(store: Store, server: Any) -> None:
+    """Stored ones merged (a changed one replaced, its dropped score deleted, an unchanged
+    one left alone), new ones added, in one call."""
+    results = await _recorded(store, server.base_url, n=4)
+    run_id = results[0].run_id
+    before = {r.id: r for r in results}
+    changed = results[1].model_copy(update={"output": "changed", "scores": []})
+    new = [_fresh(results[0], f"new-{i}", output=f"new {i}") for i in range(3)]
+    batch = [(results[0], 0), (changed, 1), *[(r, 10 + i) for i, r in enumerate(new)]]
+    store.save_results(batch)
+
+    back = {r.id: r for r in store.iter_results(run_id)}
+    assert len(back) == 7
+    assert back[results[0].id] == before[results[0].id]
+    assert back[changed.id].output == "changed" and back[changed.id].scores == []
+    for r in new:
+        assert back[r.id].output == r.output and back[r.id].scores == r.scores
+    assert back[results[2].id] == before[results[2].id]
+    _, scores = _rows(store, run_id)
+    assert len(scores) == 4 + 3 - 1
+
+    store.save_results(batch)  # all stored now: nothing changes
+    assert {r.id: r for r in store.iter_results(run_id)} == back
+
+
+async def test_nulls_unicode_nul_and_huge_values_read_back_the_same_on_either_path(
+    store: Store, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a result reads back is the same whether it went in new (straight ``COPY`` on
+    PostgreSQL) or over a stored one (the merge), and the same on SQLite: absent values
+    NULL, any text kept, NUL as U+FFFD and an oversized value cut (``stored_values``)."""
+    monkeypatch.setenv("EVALBOOK_MAX_STORED_BYTES", "5000")
+    [result] = await _recorded(store, server.base_url, n=1)
+    bare = result.model_copy(
+        update={
+            "failure_reason": None, "score": None, "section": None, "expected": None,
+            "latency_ms": None, "input_tokens": None, "output_tokens": None, "cost_usd": None,
+            "served_model": None, "system_fingerprint": None, "cache_key": None,
+            "error_type": None, "error_message": None, "prompt": None, "output": None,
+            "scores": [
+                s.model_copy(update={"score": None, "passed": None, "label": None,
+                                     "threshold": None, "error": None})
+                for s in result.scores
+            ],
+        }
+    )  # fmt: skip
+    text = "é 𝄞 \\N \\. tab\tcr\r\nnul\x00end \\u0000 \U0010ffff"
+    odd = result.model_copy(
+        update={
+            "output": text,
+            "prompt": "x" * 20_000,
+            "section": "ß∂",
+            "input": {"t": text, "none": None},
+            "scores": [s.model_copy(update={"error": text, "label": "ü"}) for s in result.scores],
+        }
+    )
+    new_bare, new_odd = _fresh(bare, "bare"), _fresh(odd, "odd")
+    store.save_results([(new_bare, 1), (new_odd, 2)])  # new rows
+    first = {r.case_id: r for r in store.iter_results(result.run_id)}
+    store.save_results([(bare, 0)])  # over a stored row
+    store.save_results([(odd, 0)])  # and again, changed
+    merged = next(r for r in store.iter_results(result.run_id) if r.case_id == result.case_id)
+
+    for got, want in ((first["bare"], new_bare), (first["odd"], new_odd)):
+        assert got.model_dump(exclude={"output", "prompt", "input", "scores"}) == want.model_dump(
+            exclude={"output", "prompt", "input", "scores"}
+        )
+    assert first["bare"].output is None and first["bare"].score is None
+    assert [(s.score, s.passed, s.label, s.error) for s in first["bare"].scores] == [
+        (None, None, None, None)
+    ] * len(result.scores)
+    fitted = text.replace("\x00", "\ufffd")
+    for got in (first["odd"], merged):
+        assert got.output == fitted and got.section == "ß∂"
+        assert got.input == {"t": fitted, "none": None}
+        assert [s.error for s in got.scores] == [fitted] * len(result.scores)
+        assert got.prompt is not None and got.prompt.endswith("(EVALBOOK_MAX_STORED_BYTES)]")
+        assert len(got.prompt.encode()) <= 5000
+    assert merged.scores == first["odd"].scores
+
+
+def _deliver(store: Store, batch: list[tuple[Result, int]]) -> BaseException | None:
+    try:
+        store.save_results(batch)
+    except BaseException as exc:  # pragma: no cover - reported by the test
+        return exc
+    return None
+
+
+def _wait_for_a_lock_wait(store: Store) -> None:
+    with store.engine.connect() as conn:
+        for _ in range(600):
+            waiting = conn.execute(
+                sa.text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                    " AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            if waiting:
+                return
+            time.sleep(0.05)
+    raise AssertionError("the second writer never waited on the first one's keys")
+
+
+async def test_results_another_writer_records_meanwhile_are_merged(
+    pg_url: str, server: Any
+) -> None:
+    """PostgreSQL: results the probe saw as new, which another writer records before this
+    one's ``COPY`` commits, are merged instead (the ``COPY`` waits on the other writer's
+    keys, is refused, and is undone to its savepoint): both deliveries succeed and the
+    record holds the batch once."""
+    first, second = Store.open(pg_url), Store.open(pg_url)
+    try:
+        [template] = await _recorded(first, server.base_url, n=1)
+        batch = [(_fresh(template, f"raced-{i}", output=f"o{i}"), i) for i in range(30)]
+        result_rows, score_rows = [], []
+        for result, seq in batch:
+            row, srows, _ = result_to_rows(result, seq)
+            result_rows.append(row)
+            score_rows.extend(srows)
+        done: list[BaseException | None] = []
+        with first._writer.begin() as holding:  # the other writer, not committed yet
+            first._bulk.write(holding, result_rows, score_rows)
+            thread = threading.Thread(target=lambda: done.append(_deliver(second, batch)))
+            thread.start()
+            _wait_for_a_lock_wait(first)
+        thread.join(timeout=60)
+        assert done == [None]
+        results, scores = _rows(first, template.run_id)
+        assert len(results) == 31 and len(scores) == 31 * len(template.scores)
+        back = {r.case_id: r for r in first.iter_results(template.run_id)}
+        assert [back[f"raced-{i}"].output for i in range(30)] == [f"o{i}" for i in range(30)]
+    finally:
+        first.close()
+        second.close()

@@ -36,6 +36,7 @@ class BulkUpsert:
         self.dialect = dialect
         self.columns = list(table.c)
         self.names = [c.name for c in self.columns]
+        self.conflict = list(conflict)
         is_json_col = [_is_json(c) for c in self.columns]
         # The columns whose values need work: (position, converter or None, whether NULL
         # must be written as JSON null); every other value is passed as it is.
@@ -120,6 +121,9 @@ class ResultWriterSQL:
             cursor.close()
 
 
+_UNIQUE_VIOLATION = "23505"
+
+
 def _stage(table: sa.Table) -> str:
     return f"evalbook_stage_{table.name}"
 
@@ -142,21 +146,29 @@ def _merge_sql(table: sa.Table, conflict: Sequence[str]) -> str:
 
 
 class PgCopyWriter:
-    """PostgreSQL: ``COPY`` into session-local staging tables, then one statement per
-    table moves the rows in (``INSERT … SELECT … ON CONFLICT``).
+    """PostgreSQL: results not stored yet are ``COPY``-ed straight into ``results`` and
+    ``scores``; results already stored go through session-local staging tables and one
+    ``INSERT … SELECT … ON CONFLICT`` per table.
 
     Why: row-at-a-time ``INSERT`` costs a server round of parsing, planning and executing
     per row (measured 630 result rows/s on a loaded 2-core machine); ``COPY`` streams the
-    batch and the merge is one set-based statement. The upsert stays idempotent by the
-    result's identity (``id`` is derived from ``(run_id, case_id, epoch)``), rows are
-    merged in key order so two workers delivering the same shard cannot deadlock, and a
-    score a newer delivery no longer has is deleted. The staging tables are ``TEMP … ON
-    COMMIT DELETE ROWS``: created once per connection, emptied by every commit, invisible
-    to other sessions.
+    batch. A first delivery, nearly every batch a run writes, has nothing to merge: one
+    index probe says which results are stored, and the new ones go in with no staging,
+    sort or merge (half the server's time per row, measured). The upsert stays idempotent
+    by the result's identity (``id`` is derived from ``(run_id, case_id, epoch)``): when
+    another writer records one of the "new" results between the probe and the ``COPY``,
+    its unique key refuses the ``COPY``, which is undone to a savepoint, and the whole
+    batch is merged instead. Rows are written in key order so two workers delivering the
+    same shard cannot deadlock, and a score a newer delivery no longer has is deleted.
+    The staging tables are ``TEMP … ON COMMIT DELETE ROWS``: created once per
+    connection, emptied by every commit that used them, invisible to other sessions.
     """
 
     def __init__(self) -> None:
         r, s = t.results, t.scores
+        # The ids as one text (a list parameter costs the client more than the probe does
+        # the server); an id is a UUID, never a space.
+        self.probe = "SELECT id FROM results WHERE id = ANY(string_to_array(%s, ' '))"
         self.create = "; ".join(
             f"CREATE TEMP TABLE IF NOT EXISTS {_stage(x)} (LIKE {x.name}) ON COMMIT DELETE ROWS"
             for x in (r, s)
@@ -182,12 +194,47 @@ class PgCopyWriter:
         result_rows: Sequence[dict[str, Any]],
         score_rows: Sequence[dict[str, Any]],
     ) -> None:
+        cursor.execute(self.probe, (" ".join([r["id"] for r in result_rows]),))
+        stored = {row[0] for row in cursor.fetchall()}
+        fresh = [r for r in result_rows if r["id"] not in stored]
+        if fresh:
+            new_ids = {r["id"] for r in fresh}
+            fresh_scores = [s for s in score_rows if s["result_id"] in new_ids]
+            try:
+                with cursor.connection.transaction():  # a savepoint
+                    self._copy(cursor, results, results.table.name, fresh)
+                    self._copy(cursor, scores, scores.table.name, fresh_scores)
+            except Exception as exc:  # psycopg is an optional dependency
+                if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
+                    raise
+                stored |= new_ids  # another writer recorded some meanwhile
+        if stored:
+            self._merge(cursor, results, scores, result_rows, score_rows, stored)
+
+    def _merge(
+        self,
+        cursor: Any,
+        results: BulkUpsert,
+        scores: BulkUpsert,
+        result_rows: Sequence[dict[str, Any]],
+        score_rows: Sequence[dict[str, Any]],
+        ids: set[str],
+    ) -> None:
         cursor.execute(self.create)
-        for upsert, rows in ((results, result_rows), (scores, score_rows)):
-            if not rows:
-                continue
-            names = ", ".join(upsert.names)
-            with cursor.copy(f"COPY {_stage(upsert.table)} ({names}) FROM STDIN") as copy:
-                for row in rows:
-                    copy.write_row(upsert.params(row))
+        self._copy(
+            cursor, results, _stage(results.table), [r for r in result_rows if r["id"] in ids]
+        )
+        self._copy(
+            cursor, scores, _stage(scores.table), [s for s in score_rows if s["result_id"] in ids]
+        )
         cursor.execute(f"{self.merge}; {self.stale}")
+
+    @staticmethod
+    def _copy(cursor: Any, upsert: BulkUpsert, into: str, rows: Sequence[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        key = upsert.conflict
+        ordered = sorted(rows, key=lambda row: tuple(row[k] for k in key))
+        with cursor.copy(f"COPY {into} ({', '.join(upsert.names)}) FROM STDIN") as copy:
+            for row in ordered:
+                copy.write_row(upsert.params(row))

@@ -107,11 +107,13 @@ def split_images(messages: list[Message]) -> tuple[list[dict[str, Any]], list[Im
 
 
 def result_to_rows(
-    result: Result, seq: int
+    result: Result, seq: int, limit: int | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[ImagePart]]:
     """A result's row, its score rows and its images, each value fit to store
-    (``stored_values``: no NUL, nothing over the size limit)."""
-    limit = stored_bytes_limit()
+    (``stored_values``: no NUL, nothing over ``limit`` bytes, by default
+    :func:`~evalbook.config.stored_bytes_limit`)."""
+    if limit is None:
+        limit = stored_bytes_limit()
     changes: list[dict[str, Any]] = []
     messages, images = split_images(result.messages)
     body: dict[str, Any] = {

@@ -16,7 +16,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from evalbook.config import database_url
+from evalbook.config import database_url, stored_bytes_limit
 from evalbook.core.heap import collector_paused
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import Result
@@ -250,8 +250,9 @@ class Store:
         result_rows: list[dict[str, Any]] = []
         score_rows: list[dict[str, Any]] = []
         blob_rows: dict[str, dict[str, Any]] = {}
+        limit = stored_bytes_limit()
         for result, seq in results:
-            row, srows, images = result_to_rows(result, seq)
+            row, srows, images = result_to_rows(result, seq, limit)
             result_rows.append(row)
             score_rows.extend(srows)
             for img in images:
