@@ -11,7 +11,7 @@ from rich.markup import escape
 from evalbook.cli.console import console, err_console
 from evalbook.errors import SuiteError
 from evalbook.importers import IMPORTERS, ImportedSuite, ImportOptions, import_file
-from evalbook.suites import load_suite
+from evalbook.suites.loader import load_suite_from_text
 
 
 def import_command(
@@ -71,8 +71,9 @@ def import_command(
         console.print(text, end="", markup=False, soft_wrap=True)
     else:
         output.write_text(text, encoding="utf-8")
-        try:
-            load_suite(output)  # what was written must load (relative paths included)
+        try:  # what was written must load, its relative paths from where it was written
+            # (read back from the text: the output may be a pipe or /dev/null)
+            load_suite_from_text(text, source=str(output), base_dir=output.parent)
         except SuiteError as exc:
             raise SuiteError(f"the imported suite does not load: {exc}") from exc
     report_import(imported, written=output, as_json=as_json)

@@ -105,18 +105,22 @@ def load_suite_from_dict(
 
 
 def load_suite_from_text(
-    text: str, *, source: str = "<text>", inspect: Callable[[Any], None] | None = None
+    text: str,
+    *,
+    source: str = "<text>",
+    inspect: Callable[[Any], None] | None = None,
+    base_dir: Path | None = None,
 ) -> Suite:
-    """A suite from YAML (or JSON) text with no base directory (the REST API): problems
-    name ``source:line``; dataset includes and image paths are refused. ``inspect`` sees
-    the parsed structure before anything is built (the API refuses some scorers before
-    building would import them)."""
+    """A suite from YAML (or JSON) text: problems name ``source:line``. With no
+    ``base_dir`` (the REST API) dataset includes and image paths are refused. ``inspect``
+    sees the parsed structure before anything is built (the API refuses some scorers
+    before building would import them)."""
     data = parse_yaml(text, source)
     if data is None:
         raise SuiteError("the suite is empty", location=source)
     if inspect is not None:
         inspect(plain(data))
-    return _build(data, None, source)
+    return _build(data, base_dir, source)
 
 
 def suite_from_cases(
