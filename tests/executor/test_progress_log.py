@@ -1,19 +1,28 @@
 """The progress log across a crash: a case's ``item`` event is written only after its
-result is committed, and resuming a logged run gives the log the events of recorded cases
-it lacks, once."""
+result is committed, resuming a logged run gives the log the events of recorded cases
+it lacks, once, and a worker's run is recorded finished only once every case's event is in
+the log (a finished run is never resumed, so nothing would add them later)."""
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
+import pytest
+
 import evalbook
+from evalbook.core.run import RunRecord
 from evalbook.executor.events import Event, ItemDone
 from evalbook.executor.progress_log import repair_log
 from evalbook.executor.store_io import StoreIO
 from evalbook.executor.writer import ResultWriter
+from evalbook.storage import queue
 from evalbook.storage.run_events import append_events, logged_items, read_events
 from evalbook.storage.store import Store
+from evalbook.worker import claimed, execute_claimed
+from evalbook.worker.events import EventRecorder
 
+from ..worker.helpers import queued_run
 from .helpers import yes_no_suite
 
 
@@ -68,3 +77,38 @@ async def test_resuming_a_logged_run_gives_its_log_the_missing_events_once(
     assert [d["seq"] for d in repaired] == sorted(seq_of.values())[2:]
     assert all(d["status"] in ("passed", "failed") and d["output"] for d in repaired)
     assert repair_log(store, run.id, seq_of) == 0  # once
+
+
+async def test_a_finished_run_has_every_case_s_event_in_its_log_when_its_end_is_recorded(
+    store: Store, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker's event recorder writes in batches. With batches that never fill, every
+    event is still buffered when the run ends; a server killed right after the run's end
+    was recorded would have lost them all, and no resume would ever add them. What the log
+    holds at the moment the end is committed is what such a crash leaves."""
+    monkeypatch.setattr(
+        claimed,
+        "EventRecorder",
+        functools.partial(EventRecorder, batch_size=1_000_000, interval_s=3600),
+    )
+    at_the_end: list[tuple[str, set[tuple[str, int]] | None, list[str]]] = []
+    update_run = store.update_run
+
+    def recording_update(run: RunRecord) -> None:
+        update_run(run)
+        if run.status.finished:
+            kinds = [e.kind for e in read_events(store, run.id)]
+            at_the_end.append((run.status.value, logged_items(store, run.id), kinds))
+
+    monkeypatch.setattr(store, "update_run", recording_update)
+    run_id = queued_run(store, yes_no_suite(12, server.base_url))
+    assert queue.claim(store, "w1", lease_s=30) == run_id
+    done = await execute_claimed(store, run_id, "w1", lease_s=30)
+    assert done is not None and done.counts.total == 12
+    cases = {(r.case_id, r.epoch) for r in store.iter_results(run_id)}
+    [(status, logged, kinds)] = at_the_end
+    assert status == "completed"
+    assert logged == cases, "a case's event was still buffered when the run's end was recorded"
+    assert kinds.count("item") == 12 and "finished" not in kinds  # the end follows its record
+    final = [e.kind for e in read_events(store, run_id)]
+    assert final.count("item") == 12 and final[-1] == "finished"

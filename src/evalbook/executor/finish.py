@@ -6,7 +6,9 @@ run is: the same counts, metrics, pass/fail against the threshold and judge usag
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from evalbook.core.run import RunRecord, RunStatus
@@ -16,6 +18,8 @@ from evalbook.executor.store_io import StoreIO
 from evalbook.storage.store import Store
 
 __all__ = ["failing_reasons", "finish_run"]
+
+log = logging.getLogger("evalbook.executor")
 
 
 async def finish_run(
@@ -27,6 +31,7 @@ async def finish_run(
     stop_reason: str | None = None,
     stop_status: RunStatus = RunStatus.canceled,
     on_event: EventSink = ignore,
+    flush_events: Callable[[], Awaitable[None]] | None = None,
 ) -> RunRecord:
     """Summarise what ``run`` recorded and mark it finished (``completed``, or
     ``stop_status`` when ``stop_reason`` says why it stopped early).
@@ -35,6 +40,11 @@ async def finish_run(
     sessions' durations. Only a completed run can pass, and only when (see
     :func:`failing_reasons`) some case was scored, its score reaches the threshold, no
     case failed to render and its error rate is within ``options.max_error_rate``.
+
+    ``flush_events``: writes the events ``on_event`` buffered (a worker's progress log);
+    awaited before the end is recorded, so that a process dying right after that record
+    leaves every case's event in the log — a finished run is never resumed, and nothing
+    would add them later.
     """
     summary = await io.call(
         lambda: summarize(store.result_facts(run.id), store.score_facts(run.id))
@@ -58,6 +68,11 @@ async def finish_run(
         run.judge_cost, run.judge_token_count = judge_cost, judge_in + judge_out
     run.finished_at = datetime.now(UTC)
     await io.call(store.save_metrics, run.id, summary.metric_rows)
+    if flush_events is not None:
+        try:
+            await flush_events()
+        except Exception:  # progress, not the record: the run's end is still written
+            log.warning("run %s: writing its progress events failed", run.id, exc_info=True)
     await io.call(store.update_run, run)
     on_event(RunFinished(run))
     return run

@@ -16,7 +16,7 @@ to work with.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -229,6 +229,7 @@ async def execute(
     retry: RetryPolicy | None = None,
     suspended: Callable[[], bool] = _never,
     items: range | None = None,
+    flush_events: Callable[[], Awaitable[None]] | None = None,
 ) -> RunRecord:
     """Execute ``job`` to its end and close its provider; return the run as recorded.
 
@@ -240,6 +241,9 @@ async def execute(
     not recorded yet, leaving the run's record to whoever finishes the run; the returned
     record is then not written, and its ``stop_reason`` says why the part stopped early
     (None: every item ran). Canceling stops the part with its results flushed.
+
+    ``flush_events``: writes what ``on_event`` buffers (a worker's progress log); the
+    executor awaits it before it records the run's end.
     """
     try:
         return await RunExecutor(
@@ -253,6 +257,7 @@ async def execute(
             retry=retry,
             suspended=suspended,
             items=items,
+            flush_events=flush_events,
         ).execute()
     finally:
         await job.provider.aclose()

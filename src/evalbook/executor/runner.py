@@ -18,7 +18,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -104,6 +104,7 @@ class RunExecutor:
         retry: RetryPolicy | None = None,
         suspended: Callable[[], bool] = lambda: False,
         items: range | None = None,
+        flush_events: Callable[[], Awaitable[None]] | None = None,
     ) -> None:
         self.store = store
         #: The plan positions of this part of the run (a fleet's shard); None: the run.
@@ -114,6 +115,8 @@ class RunExecutor:
         self.model = model
         self.provider = provider
         self.on_event = on_event
+        #: Writes what ``on_event`` buffered; awaited before the run's end is recorded.
+        self.flush_events = flush_events
         self.retry = retry or RetryPolicy.from_env(
             run.options.max_attempts, run.options.retry_budget_s
         )
@@ -589,4 +592,5 @@ class RunExecutor:
             stop_reason=self.stop.reason,
             stop_status=self.stop.status,
             on_event=self.on_event,
+            flush_events=self.flush_events,
         )

@@ -159,6 +159,7 @@ class ClaimedRun:
                         job,
                         on_event=on_event,
                         suspended=lambda: self._suspended is not None,
+                        flush_events=events.flush,
                     ),
                     name=f"evalbook-run-{self.run_id}",
                 )

@@ -42,6 +42,9 @@ class EventRecorder:
         self.interval_s = interval_s
         self._buffer: list[tuple[str, str, dict[str, Any]]] = []
         self._wake = asyncio.Event()
+        #: One write at a time, so a :meth:`flush` returns only once every event given
+        #: before it is in the log, in order.
+        self._writing = asyncio.Lock()
         self._closed = False
         self._task: asyncio.Task[None] | None = None
 
@@ -69,18 +72,23 @@ class EventRecorder:
                 async with asyncio.timeout(self.interval_s):
                     await self._wake.wait()
             self._wake.clear()
-            await self._flush()
+            await self.flush()
 
-    async def _flush(self) -> None:
-        if not self._buffer:
-            return
-        batch, self._buffer = self._buffer, []
-        try:
-            await self.io.call(append_events, self.store, batch)
-        except Exception:
-            # Progress, not the record: keep the events for the next attempt.
-            log.warning("run %s: writing %d events failed", self.run_id, len(batch), exc_info=True)
-            self._buffer[:0] = batch
+    async def flush(self) -> None:
+        """Write every event given so far (the executor calls it before it records the
+        run's end, so a crash after that record loses no case's event)."""
+        async with self._writing:
+            if not self._buffer:
+                return
+            batch, self._buffer = self._buffer, []
+            try:
+                await self.io.call(append_events, self.store, batch)
+            except Exception:
+                # Progress, not the record: keep the events for the next attempt.
+                log.warning(
+                    "run %s: writing %d events failed", self.run_id, len(batch), exc_info=True
+                )
+                self._buffer[:0] = batch
 
     async def close(self) -> None:
         """Stop the loop and write what is left (also while the run is being stopped)."""
@@ -91,4 +99,4 @@ class EventRecorder:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError):
                 await asyncio.shield(self._task)
-        await asyncio.shield(self._flush())
+        await asyncio.shield(self.flush())
