@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 
 import httpx
 import pytest
@@ -98,6 +99,25 @@ async def test_oversized_bodies_are_refused(api: httpx.AsyncClient) -> None:
     big = b"x" * (10 * 1024 * 1024 + 1)
     response = await api.post("/api/whoami", content=big)
     assert response.status_code == 413
+
+
+@pytest.mark.parametrize("path", ["/api/suites", "/api/runs"])
+async def test_a_chunked_body_over_the_limit_is_refused_with_413(
+    api: httpx.AsyncClient, path: str
+) -> None:
+    """No Content-Length: the body is counted as it arrives, and a route that parses JSON
+    answers 413 too (it used to be a 400 from the failed parse)."""
+
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"id": "'
+        for _ in range(11):
+            yield b"x" * (1024 * 1024)
+        yield b'"}'
+
+    response = await api.post(path, content=chunks(), headers={"Content-Type": "application/json"})
+    assert response.status_code == 413, response.text
+    assert response.json()["error"] == "PayloadTooLarge"
+    assert "content-length" not in {k.lower() for k in response.request.headers}
 
 
 async def test_creating_the_first_key_hides_no_run(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -68,19 +69,30 @@ class BodyLimit:
             await _too_large(send, self.max_bytes)
             return
         seen = 0
+        over = answered = False
 
         async def counted() -> Message:
-            nonlocal seen
+            nonlocal seen, over
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
+                    over = True
                     raise _TooLarge
             return message
 
-        try:
-            await self.app(scope, counted, send)
-        except _TooLarge:
+        async def answer(message: Message) -> None:
+            # A route that parses the body catches the error and answers 400 ("error
+            # parsing the body"): once the body is over the limit, the answer is ours.
+            nonlocal answered
+            if over:
+                return
+            answered = True
+            await send(message)
+
+        with contextlib.suppress(_TooLarge):
+            await self.app(scope, counted, answer)
+        if over and not answered:
             await _too_large(send, self.max_bytes)
 
 
