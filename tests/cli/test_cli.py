@@ -22,6 +22,7 @@ from evalbook.storage.store import Store
 from evalbook.testing import TestServerConfig, run_test_server_in_thread
 
 from ..executor.helpers import server_key
+from ..server.live import closed_port
 
 
 def evalbook_cmd(
@@ -198,6 +199,34 @@ def test_exit_100_when_threshold_not_met(tmp_path: Path, db_url: str, server: An
     out = evalbook_cmd("run", str(suite), "--json", check=100)
     record = json.loads(out.stdout)
     assert record["passed"] is False and record["status"] == "completed"
+
+
+def test_a_run_with_an_errored_case_exits_non_zero_and_says_which_and_why(
+    tmp_path: Path, db_url: str, server: Any
+) -> None:
+    """Threshold 0 and every other case passing: the case whose variable is missing still
+    fails the run, and the summary names it and the cause (it used to say PASS, exit 0)."""
+    suite = write_suite(tmp_path / "suite.yaml", server.base_url, n=3, threshold=0)
+    data = yaml.safe_load(suite.read_text())
+    data["cases"].append({"id": "typo", "vars": {"i": 9}})  # no `answer`
+    suite.write_text(yaml.safe_dump(data, sort_keys=False))
+    out = evalbook_cmd("run", str(suite), check=100).stdout
+    assert "errored cases" in out
+    [row] = [line for line in out.splitlines() if "typo" in line]
+    assert "render" in row and "answer" in row
+    assert "failed to render" in out
+
+
+def test_an_unreachable_endpoint_exits_non_zero_with_one_line(tmp_path: Path, db_url: str) -> None:
+    """Every call refused, threshold 0: not a pass; one line names the URL and the cause,
+    no traceback per case."""
+    url = f"http://127.0.0.1:{closed_port()}/v1"
+    suite = write_suite(tmp_path / "suite.yaml", url, n=20, threshold=0)
+    proc = evalbook_cmd("run", str(suite))
+    assert proc.returncode not in (0, 100), proc.returncode
+    both = proc.stdout + proc.stderr
+    assert f"cannot reach {url}" in both and "connection refused" in both
+    assert "Traceback" not in both and "ClientConnectorError" not in both
 
 
 def test_run_options(tmp_path: Path, db_url: str, server: Any) -> None:

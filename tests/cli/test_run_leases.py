@@ -77,7 +77,7 @@ async def test_an_expired_lease_is_interrupted_and_can_be_taken(store: Store) ->
     async def nothing() -> object:
         return store.get_run(run.id)
 
-    with pytest.raises(RunBusyError, match="another process"):
+    with pytest.raises(RunBusyError, match=r"another process \(process 1 on elsewhere\)"):
         await execute_held(store, run.id, nothing)  # type: ignore[arg-type]
     assert queue.interrupted(store, [run.id]) == set()
     assert queue.hold(store, run.id, "cli:elsewhere:1:a", lease_s=0.05)  # renewal by its owner
@@ -111,6 +111,7 @@ def test_a_live_run_is_not_resumed_twice_and_stops_on_cancel(tmp_path: Path, db_
             run_id = only_run_id(db_url)
             refused = evalbook_cmd("resume", run_id[:8], check=1)
             assert "being executed by another process" in refused.stderr
+            assert f"process {proc.pid} on " in refused.stderr  # says which holds it
             assert "interrupted" not in evalbook_cmd("runs", "list", check=0).stdout
             asked = time.monotonic()
             out = evalbook_cmd("runs", "cancel", run_id[:8], check=0).stdout

@@ -4,7 +4,6 @@ are bounded by time, not by a small count; the summary says which cases errored 
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,6 +16,7 @@ from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
 from evalbook.testing import TestServerConfig, run_test_server_in_thread
 
+from ..server.live import closed_port
 from .helpers import server_model, yes_no_suite
 
 
@@ -26,12 +26,6 @@ def store(tmp_path: Path) -> Iterator[Store]:
     opened = Store.open(f"sqlite:///{tmp_path / 'honest.db'}")
     yield opened
     opened.close()
-
-
-def _closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _suite(base_url: str, prompt: str, cases: list[dict[str, Any]], **extra: Any) -> Any:
@@ -49,7 +43,7 @@ def _suite(base_url: str, prompt: str, cases: list[dict[str, Any]], **extra: Any
 
 
 async def test_an_unreachable_endpoint_stops_the_run_failed_and_resumable(store: Store) -> None:
-    port = _closed_port()
+    port = closed_port()
     url = f"http://127.0.0.1:{port}/v1"
     suite = yes_no_suite(40, url, model=server_model(url)).model_copy(update={"threshold": 0})
     run = await evalbook.arun(suite, store=store, concurrency=4)

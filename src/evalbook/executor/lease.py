@@ -34,6 +34,7 @@ __all__ = [
     "LEASE_S",
     "RunBusyError",
     "cancel_run",
+    "describe_owner",
     "execute_held",
     "keep_lease",
     "owner_gone",
@@ -54,6 +55,19 @@ class RunBusyError(UserError):
 def process_owner() -> str:
     """``cli:host:pid:random``: unique per execution, readable in the runs table."""
     return f"cli:{_host()}:{os.getpid()}:{secrets.token_hex(3)}"
+
+
+def describe_owner(owner: str | None) -> str:
+    """Who holds a run, in words: ``process PID on HOST`` for an execution of the CLI (see
+    :func:`process_owner`), ``worker NAME`` for a worker, the raw owner otherwise."""
+    if owner is None:
+        return "a holder that has just let it go"
+    kind, _, rest = owner.partition(":")
+    host, _, rest = rest.partition(":")
+    pid, _, _ = rest.partition(":")
+    if kind == "cli" and host and pid.isdigit():
+        return f"process {pid} on {host}"
+    return f"worker {owner}"
 
 
 def _host() -> str:
@@ -103,9 +117,10 @@ async def execute_held(
     io = StoreIO()
     try:
         if not await _take(io, store, run_id, owner, lease):
+            holder = await io.call(queue.lease_owner, store, run_id)
             raise RunBusyError(
-                f"run {run_id} is being executed by another process; wait for it, or"
-                f" cancel it with `evalbook runs cancel {run_id[:8]}`"
+                f"run {run_id} is being executed by another process ({describe_owner(holder)});"
+                f" wait for it, or cancel it with `evalbook runs cancel {run_id[:8]}`"
             )
         task = asyncio.ensure_future(execute())
         beat = asyncio.create_task(
