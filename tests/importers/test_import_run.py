@@ -59,7 +59,9 @@ def test_an_imported_run_compares_with_a_native_one_case_by_case(
 ) -> None:
     proc = evalbook("import-run", "promptfoo", str(RESULTS), "--json")
     (imported,) = json.loads(proc.stdout)
-    native = run_json(str(CONFIG), "--base-url", server.base_url, "--prompt-version", "1")
+    native = run_json(
+        str(CONFIG), "--base-url", server.base_url, "--prompt-version", "1", "--model", "mini"
+    )
     proc = evalbook("compare", imported["id"], native["id"], "--json", check=None)
     comparison = json.loads(proc.stdout)[0]
     assert comparison["paired"] == 7

@@ -110,14 +110,19 @@ def test_files_config_maps_files_csv_and_providers() -> None:
     features = {n.feature for n in report.unmapped}
     assert features == {"derivedMetrics", "provider exec:python run_model.py", "prompt function"}
     data = imported.data
-    assert data["model"] == {
+    mini, big, claude = data["models"]  # providers × prompts is the matrix run
+    assert mini == {
+        "label": "mini",
         "provider": "openai",
         "name": "gpt-4o-mini",
         "temperature": 0,
         "max_tokens": 64,
         "params": {"top_p": 1},
     }
-    assert "  openai:gpt-4o: --model openai:gpt-4o" in imported.header
+    assert big == {"label": "openai:gpt-4o", "provider": "openai", "name": "gpt-4o"}
+    assert claude["provider"] == "anthropic" and claude["max_tokens"] == 128
+    assert data["prompt_versions"] == [1, 2, 3]
+    assert "  openai:gpt-4o: openai:gpt-4o" in imported.header
     versions = data["prompt"]["versions"]
     assert versions[1] == "[[answer={{answer}}]] Question: {{question}}"
     assert versions[2] == "[[answer={{answer}}]] Q: {{question}}\nA:"
@@ -146,7 +151,11 @@ def test_files_config_maps_files_csv_and_providers() -> None:
 
 
 def test_files_config_runs_against_the_test_server(server: Any) -> None:
-    record = run_json(str(FILES), "--base-url", server.base_url)
+    # the other providers need keys: --model runs only the chosen one
+    record = run_json(
+        str(FILES), "--base-url", server.base_url, "--model", "mini", "--prompt-version", "3"
+    )
+    assert record["label"] == "mini"
     assert record["model"]["provider"] == "openai-compatible"
     assert record["model"]["base_url"] == server.base_url
     got = statuses(record["id"])
@@ -168,7 +177,7 @@ def test_import_with_base_url_then_run_the_written_suite(tmp_path: Path, server:
     )
     assert "12 of 12 assertions mapped; 3 other constructs not mapped" in proc.stderr
     assert f"{FILES}:36: derivedMetrics: not mapped" in proc.stderr
-    record = run_json(str(out), "--prompt-version", "1")
+    record = run_json(str(out), "--prompt-version", "1", "--model", "mini")
     assert record["metrics"]["pass_rate"] == pytest.approx(5 / 7)
 
 
@@ -323,7 +332,8 @@ def test_a_var_some_tests_lack_renders_empty_as_in_promptfoo(tmp_path: Path) -> 
         "    assert: [{type: not-contains, value: Context}]\n"
     )
     imported = import_file("promptfoo", path)
-    assert imported.data["model"] == {"provider": "mock", "name": "echo"}  # from the file
+    # from the file, with its label
+    assert imported.data["models"] == [{"label": "echo", "provider": "mock", "name": "echo"}]
     assert imported.data["cases"][1]["vars"] == {"question": "b", "context": ""}
     (note,) = [n for n in imported.report.notes if n.feature == "var context"]
     assert note.mapped and note.line == 4

@@ -5,6 +5,7 @@ config runs offline with the verdicts the mapping gives."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -54,7 +55,7 @@ def test_what_maps() -> None:
     assert cases["test-8"]["metadata"]["promptfoo_threshold"] == 0.5
 
 
-def test_what_is_reported_with_file_and_line() -> None:
+def test_what_is_reported_with_file_and_line(tmp_path: Path) -> None:
     report = import_file("promptfoo", FILTERS).report
     notes = {(n.feature, n.line, n.mapped): n.message for n in report.notes}
     assert "older name of transform" in notes[("options.postprocess", 50, True)]
@@ -64,7 +65,8 @@ def test_what_is_reported_with_file_and_line() -> None:
     assert "does not change a prompt per case" in notes[("options.prefix", 79, False)]
     assert "not fed into later tests" in notes[("options.storeOutputAs", 80, False)]
     assert ("contains", 52, False) in notes  # the code postprocess
-    proc = evalbook("import", "promptfoo", str(FILTERS), "-o", "/dev/null", check=None)
+    out = tmp_path / "suite.yaml"
+    proc = evalbook("import", "promptfoo", str(FILTERS), "-o", str(out), check=0)
     assert f"{FILTERS}:79: options.prefix: not mapped" in proc.stderr
     assert "9 of 10 assertions mapped; 5 other constructs not mapped" in proc.stderr
 

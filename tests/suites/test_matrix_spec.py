@@ -48,6 +48,9 @@ prompt_versions: [2, 1]
     assert models[2].model.base_url == "http://127.0.0.1:9/v1"
     assert models[3].model.max_tokens == 64
     assert suite.prompt_versions == [2, 1]  # type: ignore[attr-defined]
+    # where each is written, for an error about it (a key that is not set, …)
+    path = tmp_path / "suite.yaml"
+    assert [m.origin for m in models] == [f"{path}:{n}" for n in (10, 11, 12, 14)]
     # without a model: the first of the list is the suite's model for a single run
     assert suite.model.spec == "openai:gpt-4o-mini"  # type: ignore[attr-defined]
 

@@ -6,14 +6,15 @@ comparison machinery the matrix's closing table needs.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
 
 from evalbook.core.model_config import ModelConfig, parse_model_spec
-from evalbook.core.suite import Suite
+from evalbook.core.suite import MatrixModel, Suite
 from evalbook.errors import ConfigError
-from evalbook.executor.launch import resolve_model
+from evalbook.executor.launch import resolve_model, suite_folder
 
-__all__ = ["Combination", "combinations", "with_base_url"]
+__all__ = ["Combination", "check_models", "combinations", "with_base_url"]
 
 #: Providers that call an HTTP endpoint, so ``--base-url`` can point them elsewhere.
 _HTTP_PROVIDERS = frozenset({"openai", "openai-compatible", "ollama", "vllm", "anthropic"})
@@ -40,6 +41,8 @@ class Combination:
     model: ModelConfig | str | None
     version: int | None
     name: str | None = None
+    #: Where the suite (or the imported file) defines the model, for errors about it.
+    origin: str | None = None
 
     def label(self, suite: Suite) -> str:
         if self.name is not None:
@@ -59,15 +62,59 @@ def combinations(
 ) -> list[Combination]:
     """Every (model, prompt version) to run: ``--model``/``--prompt-version`` flags, else
     the suite's ``models:``/``prompt_versions:``, else its model and latest version;
-    ``--base-url`` sends every model's requests there."""
-    axis: list[tuple[ModelConfig | str | None, str | None]]
+    ``--model LABEL`` picks that model of the suite's ``models:`` (so a run can leave out
+    the models it has no key for); ``--base-url`` sends every model's requests there."""
+    axis: list[tuple[ModelConfig | str | None, str | None, str | None]]
     if models:
-        axis = [(m, None) for m in models]
+        axis = [_chosen(suite, m) for m in models]
     elif suite.models:
-        axis = [(m.model, m.label) for m in suite.models]
+        axis = [(m.model, m.label, m.origin) for m in suite.models]
     else:
-        axis = [(None, None)]
+        axis = [(None, None, None)]
     version_axis: list[int | None] = [*(versions or suite.prompt_versions)] or [None]
     if base_url is not None:
-        axis = [(with_base_url(resolve_model(suite, m), base_url), name) for m, name in axis]
-    return [Combination(m, v, name) for m, name in axis for v in version_axis]
+        axis = [(with_base_url(resolve_model(suite, m), base_url), n, o) for m, n, o in axis]
+    return [Combination(m, v, n, o) for m, n, o in axis for v in version_axis]
+
+
+def _chosen(suite: Suite, wanted: str) -> tuple[ModelConfig | str, str | None, str | None]:
+    found: MatrixModel | None = next((m for m in suite.models if m.label == wanted), None)
+    if found is not None:
+        return found.model, found.label, found.origin
+    if suite.models and ":" not in wanted:
+        labels = ", ".join(repr(m.label) for m in suite.models)
+        raise ConfigError(
+            f"--model {wanted!r} is neither a label of the suite's models ({labels}) nor a"
+            " provider:model spec"
+        )
+    return wanted, None, None
+
+
+def check_models(suite: Suite, combos: list[Combination]) -> None:
+    """Build every combination's provider once, before anything is recorded, so a model
+    that cannot run (a key that is not set, an unknown provider) stops the whole matrix
+    up front with every such model named where it is defined, never half of it run."""
+    from evalbook.providers.registry import create_provider, resolve_config
+
+    problems: list[str] = []
+    seen: set[str] = set()
+    for combo in combos:
+        config = resolve_model(suite, combo.model)
+        if config.hash in seen:
+            continue
+        seen.add(config.hash)
+        try:
+            provider = create_provider(resolve_config(config, base_dir=suite_folder(suite)))
+        except ConfigError as exc:
+            name = combo.name or config.spec
+            where = f" ({combo.origin})" if combo.origin else ""
+            problems.append(f"model {name!r}{where}: {exc}")
+            continue
+        asyncio.run(provider.aclose())
+    if not problems:
+        return
+    advice = "set what is missing" + (
+        ", or choose the models to run with --model LABEL" if len(seen) > 1 else ""
+    )
+    listed = "".join(f"\n  {p}" for p in problems)
+    raise ConfigError(f"nothing was run; a model cannot run:{listed}\n{advice}")

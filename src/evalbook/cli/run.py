@@ -9,7 +9,7 @@ from pathlib import Path
 import typer
 
 from evalbook.cli import gate_options as gate_opt
-from evalbook.cli.combinations import combinations
+from evalbook.cli.combinations import check_models, combinations
 from evalbook.cli.console import console, err_console
 from evalbook.cli.execution import finish, run_in_terminal
 from evalbook.cli.importing import report_import
@@ -181,6 +181,7 @@ def run_command(
             max_error_rate=max_error_rate,
         )
         combos = combinations(suite, models, prompt_versions, base_url)
+        check_models(suite, combos)  # before any run is recorded
         if len(combos) > 1:
             if submit or gate_against:
                 raise ConfigError(

@@ -131,6 +131,9 @@ class MatrixModel(BaseModel):
 
     label: str = Field(min_length=1, max_length=200)
     model: ModelConfig
+    #: Where the model was written (``file:line``; for an imported one, also the source
+    #: tool's own id), so an error about it points there.
+    origin: str | None = None
 
 
 class Suite(BaseModel):

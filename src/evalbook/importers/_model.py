@@ -110,12 +110,22 @@ class ImportedSuite:
     report: ImportReport
     base_dir: Path
     header: list[str] = field(default_factory=list)
+    #: Label of each of the suite's ``models:`` → where the source defines it
+    #: (``file:line`` and the source's id), for errors about that model.
+    origins: dict[str, str] = field(default_factory=dict)
 
     def load(self) -> Suite:
         """The suite, built and checked by the suite loader."""
         from evalbook.suites import load_suite_from_dict
 
-        return load_suite_from_dict(self.data, base_dir=self.base_dir, source=self.report.source)
+        suite = load_suite_from_dict(self.data, base_dir=self.base_dir, source=self.report.source)
+        if not self.origins:
+            return suite
+        models = [
+            m.model_copy(update={"origin": self.origins.get(m.label, m.origin)})
+            for m in suite.models
+        ]
+        return suite.model_copy(update={"models": models})
 
     def to_yaml(self) -> str:
         """The suite file, with a comment header naming the source (see ``_writer``)."""

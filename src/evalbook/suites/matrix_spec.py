@@ -56,7 +56,9 @@ def build_models(raw: Any, where: Where, problems: Problems) -> list[MatrixModel
 def _entry(item: Any, where: Where, problems: Problems) -> MatrixModel | None:
     if isinstance(item, str):
         config = build_model(item, where, problems)
-        return None if config is None else MatrixModel(label=item, model=config)
+        if config is None:
+            return None
+        return MatrixModel(label=item, model=config, origin=where.location())
     if not isinstance(item, dict):
         problems.add(where, "must be a spec string ('provider:model') or a mapping")
         return None
@@ -81,7 +83,7 @@ def _entry(item: Any, where: Where, problems: Problems) -> MatrixModel | None:
         config = build_model(rest, where, problems)
     if config is None:
         return None
-    return MatrixModel(label=(label or config.spec).strip(), model=config)
+    return MatrixModel(label=(label or config.spec).strip(), model=config, origin=where.location())
 
 
 def build_prompt_versions(

@@ -1,7 +1,8 @@
 """A ``promptfooconfig.yaml`` → an evalbook suite (see ``docs/migrating.md``).
 
-prompts → prompt versions 1…N; the first provider that maps → the suite's model (the
-others are listed in the header, to run with ``--model``); tests → cases; defaultTest →
+prompts → prompt versions 1…N and ``prompt_versions``; the providers that map → the
+suite's labelled ``models:`` (one without a label → its ``model:``), so that running the
+import runs every provider × prompt as ``promptfoo eval`` does; tests → cases; defaultTest →
 the suite's vars, scorers and grader; assertionTemplates → ``$ref`` targets. Every
 top-level field that has no place in a suite is reported, never dropped in silence.
 """
@@ -9,6 +10,7 @@ top-level field that has no place in a suite is reported, never dropped in silen
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -112,13 +114,18 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
     if isinstance(tags, dict) and tags:
         suite["tags"] = [f"{k}:{v}" for k, v in tags.items()]
 
-    model, others = _model(data, file, options, report)
-    if model is not None:
-        suite["model"] = model
-    if others:
-        header.append("Other providers of the source (run each with --model):")
-        header.extend(f"  {label}: --model {spec}" for label, spec in others)
-
+    origins: dict[str, str] = {}
+    models = [] if options.model else _models(data, file, report, options)
+    if options.model:
+        suite["model"] = options.model
+    elif len(models) == 1 and not models[0].labelled:
+        suite["model"] = models[0].model
+    elif models:
+        # providers × prompts is the matrix `evalbook run` runs, as `promptfoo eval` does
+        suite["models"] = [{"label": m.label, **m.model} for m in models]
+        origins = {m.label: m.origin for m in models}
+        header.append("Models (each runs; choose some with --model LABEL):")
+        header.extend(f"  {m.label}: {_spec_text(m.model)}" for m in models)
     prompts_raw = data.get("prompts")
     if prompts_raw is None:
         raise SuiteError("a promptfoo config needs prompts", location=file)
@@ -141,7 +148,8 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
             "name": suite["id"],
             "versions": {i: v.body for i, v in enumerate(versions, start=1)},
         }
-        header.append("Prompt versions (run each with --prompt-version N):")
+        suite["prompt_versions"] = list(range(1, len(versions) + 1))
+        header.append("Prompt versions (each runs; choose some with --prompt-version N):")
         header.extend(f"  {i}: {v.label}" for i, v in enumerate(versions, start=1))
 
     default_scorers = asserts.map_list(
@@ -173,7 +181,7 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
     suite["cases"] = cases
     if not default_scorers and not any(c.get("scorers") for c in cases):
         header.append("The source has no assertions: every case is judged by non-empty output.")
-    return ImportedSuite(suite, report, base_dir, header)
+    return ImportedSuite(suite, report, base_dir, header, origins)
 
 
 #: What every evalbook template can read besides a case's vars.
@@ -214,35 +222,48 @@ def _fill_missing_vars(
         )  # fmt: skip
 
 
-def _model(
-    data: dict[str, Any], file: str, options: ImportOptions, report: ImportReport
-) -> tuple[Any, list[tuple[str, str]]]:
-    if options.model:
-        return options.model, []
+@dataclass(frozen=True)
+class _Model:
+    label: str
+    labelled: bool  # the source gave the label
+    model: dict[str, Any]
+    origin: str  # file:line and the provider's id, for errors about it
+
+
+def _models(
+    data: dict[str, Any], file: str, report: ImportReport, options: ImportOptions
+) -> list[_Model]:
+    """Every provider that maps, in the source's order; the others are reported."""
     raw = data.get("providers", data.get("targets"))
     key = "providers" if "providers" in data else "targets"
     if raw is None:
-        return None, []
+        return []
     if isinstance(raw, str) and is_file_ref(raw) and not raw.endswith((".py", ".js")):
         where = f"{file}:{line_of(data, key)}"
-        raw = read_structured(resolve_refs(raw, Path(file).parent, where)[0], where)
+        raw_path = resolve_refs(raw, Path(file).parent, where)[0]
+        raw = read_structured(raw_path, where)
+        file = str(raw_path)
     items = raw if isinstance(raw, list) else [raw]
     if isinstance(raw, dict) and "id" not in raw:
         items = [{k: v} for k, v in raw.items()]
     lines = getattr(raw, "item_lines", None) or []
-    chosen: Any = None
-    others: list[tuple[str, str]] = []
+    found: list[_Model] = []
     for i, item in enumerate(items):
         mapped = map_provider(item, options)
         line = lines[i] if i < len(lines) else line_of(data, key)
         if mapped.model is None:
             report.note(file, line, f"provider {mapped.id}", mapped.reason or "not mapped")
             continue
-        if chosen is None:
-            chosen = mapped.model
-            continue
-        others.append((mapped.label or mapped.id, _spec_text(mapped.model)))
-    return chosen, others
+        label = str(mapped.label or mapped.id)
+        if label in {m.label for m in found}:  # a matrix column needs its own name
+            label = f"{label} #{i + 1}"
+            report.note(file, line, f"provider {mapped.id}", f"labelled {label!r}", mapped=True)
+        origin = f"{file}:{line}" if line else file
+        found.append(
+            _Model(label, mapped.label is not None, mapped.model,
+                   f"{origin}, promptfoo provider {mapped.id}")
+        )  # fmt: skip
+    return found
 
 
 def _spec_text(model: dict[str, Any]) -> str:
