@@ -133,3 +133,27 @@ async def test_the_list_scoping_and_bad_requests(store: Store, server: Any) -> N
         with pytest.raises(UserError):
             decode_grid_cursor(bad)
     assert decode_grid_cursor(encode_grid_cursor("c1", 2)) == ("c1", 2)
+
+
+async def test_only_the_rows_whose_outputs_differ(store: Store, server: Any) -> None:
+    suite = _suite()
+    for name in ("m-a", "m-b"):  # two models, one prompt: the same answers
+        await evalbook.arun(
+            suite, model=f"openai-compatible:{name}@{server.base_url}", prompt_version=2,
+            experiment_id="same", store=store,
+        )  # fmt: skip
+    full = experiment_view(store, "default", "same", limit=50).grid
+    assert len(full.rows) == N and not any(r.outputs_differ or r.differs for r in full.rows)
+    assert experiment_view(store, "default", "same", differing=True).grid.rows == []
+    # a third combination answering otherwise on every case: now every row differs
+    await evalbook.arun(
+        suite, model=f"openai-compatible:m-c@{server.base_url}", prompt_version=1,
+        experiment_id="same", store=store,
+    )  # fmt: skip
+    page = experiment_view(store, "default", "same", differing=True, limit=20).grid
+    assert page.differing and len(page.rows) == 20 and page.next_cursor is not None
+    assert all(r.outputs_differ for r in page.rows)
+    rest = experiment_view(
+        store, "default", "same", differing=True, after=decode_grid_cursor(page.next_cursor)
+    ).grid
+    assert [r.case_id for r in page.rows + rest.rows] == [f"c{i:02d}" for i in range(N)]

@@ -160,3 +160,75 @@ def test_the_matrix_page(page: Page, web: WebApp) -> None:
         )
     page.goto("/experiments/nothing-here")
     expect(page.locator("h1")).to_have_text("Not found")
+
+
+def test_different_outputs_only(page: Page, web: WebApp) -> None:
+    """The grid's filter keeps the cases whose outputs or verdicts differ; it lives in
+    the URL (a link or a reload shows the same view) and in the JSON twin, paged by key."""
+    cases = []
+    for i in range(12):
+        b = "other answer" if i % 4 == 0 else "same answer"  # output differs, verdict not
+        cases.append({"id": f"d{i:02d}", "vars": {"i": i, "a": "same answer", "b": b}})
+    cases[6]["vars"]["b"] = "no"  # the verdict differs too
+    web.register(
+        {
+            "id": "mxd",
+            "prompt": {
+                "name": "mxd-prompt",
+                "versions": {1: "[[answer={{ a }}]] Q{{ i }}", 2: "[[answer={{ b }}]] Q{{ i }}"},
+            },
+            "scorers": [{"contains": "answer"}],
+            "cases": cases,
+        }
+    )
+    ids = []
+    with web.api() as api:
+        for version in (1, 2):
+            body = {"suite_id": "mxd", "model": web.model("small"), "prompt_version": version,
+                    "label": f"v{version}", "experiment_id": "diff"}  # fmt: skip
+            answer = api.post("/api/runs", json=body)
+            assert answer.status_code == 202, answer.text
+            ids.append(str(answer.json()["id"]))
+    for run_id in ids:
+        web.wait_for(lambda r=run_id: web.store.get_run(r).status.finished, timeout=120)
+    page.set_default_navigation_timeout(90_000)
+    # the header's navigation leads to the experiments
+    page.goto("/")
+    page.locator("header nav").get_by_role("link", name="Experiments").click()
+    expect(page).to_have_url(re.compile(r"/experiments$"))
+    page.locator("[data-experiments] tbody tr").first.locator("a").first.click()
+    rows = page.locator("[data-grid] tbody tr")
+    expect(rows).to_have_count(12)
+    page.locator("[data-differing-filter]").click()
+    expect(page).to_have_url(re.compile(r"/experiments/diff\?differing=true$"))
+    expect(rows).to_have_count(4)
+    assert [rows.nth(i).get_attribute("data-case") for i in range(4)] == [
+        "d00", "d04", "d06", "d08"
+    ]  # fmt: skip
+    expect(page.locator("tr[data-outputs-differ]")).to_have_count(4)
+    expect(page.locator("tr.exp-differs")).to_have_count(1)  # d06: the verdicts too
+    expect(page.locator("#json-twin")).to_have_attribute(
+        "href", "/api/experiments/diff?differing=true"
+    )
+    shoot(page, "experiment-differing")
+    assert axe_violations(page) == []
+    page.goto(page.url)  # a link reproduces the view
+    expect(rows).to_have_count(4)
+    expect(page.locator("[data-differing-filter]")).to_contain_text("show all cases")
+    page.locator("[data-differing-filter]").click()
+    expect(page).to_have_url(re.compile(r"/experiments/diff$"))
+    expect(rows).to_have_count(12)
+    with web.api() as api:
+        first = api.get("/api/experiments/diff", params={"differing": "true", "limit": 3}).json()
+        grid = first["grid"]
+        assert grid["differing"] is True
+        assert [r["case_id"] for r in grid["rows"]] == ["d00", "d04", "d06"]
+        assert all(r["outputs_differ"] for r in grid["rows"])
+        rest = api.get(
+            "/api/experiments/diff",
+            params={"differing": "true", "limit": 3, "cursor": grid["next_cursor"]},
+        ).json()["grid"]
+        assert [r["case_id"] for r in rest["rows"]] == ["d08"] and rest["next_cursor"] is None
+        everything = api.get("/api/experiments/diff").json()["grid"]
+        assert len(everything["rows"]) == 12 and everything["differing"] is False
+        assert [r["outputs_differ"] for r in everything["rows"]].count(True) == 4

@@ -104,10 +104,16 @@ class GridRow(_Model):
     cells: list[GridCellOut | None]
     #: Whether the combinations disagree on the verdict.
     differs: bool
+    #: Whether their outputs are not all the same (compared whole only on a
+    #: ``differing`` page, where every row's outputs or verdicts differ; elsewhere by the
+    #: outputs' starts and lengths).
+    outputs_differ: bool = False
 
 
 class Grid(_Model):
     rows: list[GridRow]
+    #: Only the rows where the combinations' outputs or verdicts differ.
+    differing: bool = False
     #: Keyset cursor of the next page (``None``: the last page).
     next_cursor: str | None
 
@@ -164,8 +170,10 @@ def experiment_view(
     baseline: str | None = None,
     after: tuple[str, int] | None = None,
     limit: int = 50,
+    differing: bool = False,
 ) -> Experiment:
-    """The experiment with a page of its grid after ``after`` (a ``(case_id, epoch)``)."""
+    """The experiment with a page of its grid after ``after`` (a ``(case_id, epoch)``);
+    ``differing``: only the cases whose outputs or verdicts differ between combinations."""
     runs = experiment_runs(store, workspace_id, experiment_id)
     base = runs[0]
     if baseline is not None:
@@ -209,7 +217,7 @@ def experiment_view(
             )
         )
     ids = [run.id for run in runs]
-    keys, more = grid_keys(store, ids, limit=limit, after=after)
+    keys, more = grid_keys(store, ids, limit=limit, after=after, differing=differing)
     cells = {
         (cell.run_id, cell.case_id, cell.epoch): cell
         for cell in grid_cells(store, ids, keys, chars=PREVIEW_CHARS)
@@ -233,7 +241,20 @@ def experiment_view(
                 )
             )
         verdicts = {cell.status for cell in row if cell is not None}
-        rows.append(GridRow(case_id=case_id, epoch=epoch, cells=row, differs=len(verdicts) > 1))
+        outputs = {
+            (got.output_preview, got.output_chars)
+            for run_id in ids
+            if (got := cells.get((run_id, case_id, epoch))) is not None
+        }
+        rows.append(
+            GridRow(
+                case_id=case_id,
+                epoch=epoch,
+                cells=row,
+                differs=len(verdicts) > 1,
+                outputs_differ=len(outputs) > 1 or (differing and len(verdicts) == 1),
+            )
+        )
     next_cursor = encode_grid_cursor(*keys[-1]) if more and keys else None
     return Experiment(
         id=experiment_id,
@@ -241,5 +262,5 @@ def experiment_view(
         baseline=base.id,
         combinations=columns,
         comparisons=comparisons,
-        grid=Grid(rows=rows, next_cursor=next_cursor),
+        grid=Grid(rows=rows, differing=differing, next_cursor=next_cursor),
     )

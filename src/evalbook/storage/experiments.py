@@ -121,11 +121,16 @@ def grid_keys(
     *,
     limit: int,
     after: tuple[str, int] | None = None,
+    differing: bool = False,
 ) -> tuple[list[tuple[str, int]], bool]:
     """A page of the grid's rows: the ``(case_id, epoch)`` of any of the runs, in order,
-    after ``after``; and whether more follow."""
+    after ``after``; and whether more follow. ``differing``: only the rows where the
+    runs' outputs (whole, compared in the database) or verdicts are not all the same."""
     r = t.results.c
-    q = sa.select(r.case_id, r.epoch).where(r.run_id.in_(run_ids)).distinct()
+    q = sa.select(r.case_id, r.epoch).where(r.run_id.in_(run_ids)).group_by(r.case_id, r.epoch)
+    if differing:
+        outputs = sa.func.count(sa.distinct(sa.func.coalesce(r.output, "")))
+        q = q.having(sa.or_(outputs > 1, sa.func.count(sa.distinct(r.status)) > 1))
     if after is not None:
         case_id, epoch = after
         q = q.where(sa.or_(r.case_id > case_id, sa.and_(r.case_id == case_id, r.epoch > epoch)))

@@ -83,15 +83,25 @@ async def get_experiment(
     baseline: BaselineQuery = None,
     cursor: GridCursor = None,
     limit: Annotated[int, Query(ge=1, le=200, description="Grid rows per page")] = 50,
+    differing: Annotated[
+        bool,
+        Query(description="Only the cases whose outputs or verdicts differ between combinations"),
+    ] = False,
 ) -> Experiment:
     """The experiment's combinations (one run each, in the order recorded), each one's
     paired comparison with the baseline (every metric's difference, interval, p-value;
     flips each way), and a page of the case grid: rows = cases in id order, columns =
     combinations, each cell the verdict and the output's first 300 characters. Follow
-    ``grid.next_cursor`` with ``?cursor=``."""
+    ``grid.next_cursor`` with ``?cursor=`` (and the same ``differing``)."""
     after = decode_grid_cursor(cursor)
     return await run_in_threadpool(
         lambda: experiment_view(
-            store, workspace.id, experiment_id, baseline=baseline, after=after, limit=limit
+            store,
+            workspace.id,
+            experiment_id,
+            baseline=baseline,
+            after=after,
+            limit=limit,
+            differing=differing,
         )
     )

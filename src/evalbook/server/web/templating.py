@@ -29,6 +29,7 @@ TEMPLATES = Path(__file__).with_name("templates")
 NAV: tuple[tuple[str, str, str], ...] = (
     ("dashboard", "Dashboard", "/"),
     ("runs", "Runs", "/runs"),
+    ("experiments", "Experiments", "/experiments"),
     ("compare", "Compare", "/compare"),
     ("suites", "Suites", "/suites"),
     ("prompts", "Prompts", "/prompts"),

@@ -55,7 +55,7 @@ async def experiments_page(request: Request, viewer: PageViewer, cursor: Cursor 
         )
     context = {
         "title": "Experiments",
-        "nav": "runs",
+        "nav": "experiments",
         "experiments": page,
         "more": more,
         "first": bool(cursor),
@@ -96,6 +96,7 @@ async def experiment_page(
     experiment_id: ExperimentPath,
     baseline: RunParam = None,
     cursor: Cursor = None,
+    differing: bool = False,
 ) -> Response:
     assert viewer.workspace is not None
     store = server_state(request).store
@@ -103,17 +104,24 @@ async def experiment_page(
     after = decode_grid_cursor(cursor or None)
     view = await run_in_threadpool(
         lambda: experiment_view(
-            store, workspace_id, experiment_id, baseline=baseline or None, after=after, limit=PAGE
+            store,
+            workspace_id,
+            experiment_id,
+            baseline=baseline or None,
+            after=after,
+            limit=PAGE,
+            differing=differing,
         )
     )
     base_url = "/experiments/" + quote(experiment_id, safe="")
+    only = "true" if differing else ""
 
     def url(**changes: str) -> str:
-        values = {"baseline": baseline or "", "cursor": cursor or "", **changes}
+        values = {"baseline": baseline or "", "differing": only, "cursor": cursor or "", **changes}
         kept = {k: v for k, v in values.items() if v}
         return base_url + (f"?{urlencode(kept)}" if kept else "")
 
-    api = {"baseline": baseline or "", "cursor": cursor or ""}
+    api = {"baseline": baseline or "", "differing": only, "cursor": cursor or ""}
     json_url = (
         "/api"
         + base_url
@@ -121,13 +129,15 @@ async def experiment_page(
     )
     context = {
         "title": f"Experiment {experiment_id}",
-        "nav": "runs",
+        "nav": "experiments",
         "view": view,
         "rows": _summary_rows(view),
         "labels": SHOWN,
         "base": next(c for c in view.combinations if c.baseline),
         "next_url": url(cursor=view.grid.next_cursor) if view.grid.next_cursor else None,
         "first_url": url(cursor="") if cursor else None,
+        # the filter is in the URL, so a link reproduces the view; a new filter starts over
+        "differing_url": url(differing="" if differing else "true", cursor=""),
         "baseline_urls": {c.run_id: url(baseline=c.run_id, cursor="") for c in view.combinations},
         "json_url": json_url,
     }
