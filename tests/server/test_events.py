@@ -13,16 +13,19 @@ from typing import Any
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 import evalbook.server.routes.events as events_route
 from evalbook.api import arun
 from evalbook.core.run import RunStatus
 from evalbook.core.suite import Suite
 from evalbook.executor.launch import prepare_run
+from evalbook.executor.progress_log import close_log
 from evalbook.storage import queue, run_events, tables
 from evalbook.storage.store import Store
 from evalbook.storage.workspaces import create_key, ensure_workspace
 from evalbook.suites import load_suite_from_dict
+from evalbook.worker import execute_claimed
 
 from ..worker.helpers import queued_run, running_pool
 from .live import Frame, live_server, read_frames
@@ -271,3 +274,55 @@ async def test_a_run_executed_by_the_worker_pool_streams_live(store: Store) -> N
             tables.run_events.select().where(tables.run_events.c.run_id == run_id)
         ).all()
     assert [str(row.id) for row in logged] == [f.id for f in events]
+
+
+async def test_events_of_a_finished_run_lost_with_its_executor_are_added_once(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server died after recording a run's end, with the last cases' events still
+    buffered (an older release wrote them after the end): a client resuming with
+    ``Last-Event-ID`` gets those cases once, then the summary — not a 204."""
+    monkeypatch.setattr(events_route, "POLL_S", 0.02)
+    monkeypatch.setattr(events_route, "FINISH_GRACE_S", 0.2)
+    run_id = queued_run(store, echo_suite(5))
+    assert queue.claim(store, "w1", lease_s=30) == run_id
+    assert await execute_claimed(store, run_id, "w1", lease_s=30) is not None
+    e = tables.run_events.c
+    with store.write() as conn:
+        ids = {
+            row.data["case_id"]: row.id
+            for row in conn.execute(
+                sa.select(e.id, e.data).where(e.run_id == run_id, e.kind == "item")
+            )
+        }
+        lost = [ids["c3"], ids["c4"]]
+        conn.execute(sa.delete(tables.run_events).where(e.id.in_(lost) | (e.kind == "finished")))
+    kept = run_events.read_events(store, run_id)
+    assert [ev.kind for ev in kept].count("item") == 3
+    await asyncio.sleep(0.3)  # the summary is overdue
+
+    with live_server(store) as base:
+        async with httpx.AsyncClient(base_url=base, timeout=30) as client:
+            headers = {"Last-Event-ID": str(kept[-1].id)}
+            async with client.stream(
+                "GET", f"/api/runs/{run_id}/events", headers=headers
+            ) as response:
+                assert response.status_code == 200
+                resumed = named(await read_frames(response))
+            assert [(f.event, f.json().get("case_id")) for f in resumed] == [
+                ("item", "c3"),
+                ("item", "c4"),
+                ("finished", None),
+            ]
+            assert [f.json()["seq"] for f in resumed[:2]] == [3, 4]
+            assert resumed[0].json()["output"] and resumed[-1].json()["status"] == "completed"
+            assert int(resumed[0].id or "") > kept[-1].id
+
+            # Once: a client reading from the start sees every case once, ids increasing.
+            async with client.stream("GET", f"/api/runs/{run_id}/events") as response:
+                whole = named(await read_frames(response))
+    items = [f.json()["case_id"] for f in whole if f.event == "item"]
+    assert sorted(items) == [f"c{i}" for i in range(5)]
+    ids_seen = [int(f.id or "") for f in whole[:-1]]
+    assert ids_seen == sorted(set(ids_seen))
+    assert close_log(store, run_id) == 0

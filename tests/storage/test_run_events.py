@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
 from evalbook.core.run import RunStatus
@@ -49,3 +50,30 @@ def test_the_tail_says_whether_more_can_come(store: Store, server: Any) -> None:
     last = run_events.tail(store, run_id, after=first[-1].id).events[-1].id
     assert run_events.tail(store, run_id, after=last).finished_logged
     assert run_events.run_owner(store, run_id) == "default"
+
+
+def test_a_summary_logged_while_the_tail_looks_is_returned_not_skipped(
+    store: Store, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The worker records the run's end, then logs its summary. When the summary lands
+    between the tail's read of new events (none) and its look at the log, the tail used to
+    answer "no events, summary logged": the stream ended without ever sending it."""
+    run_id = _pending(store, server)
+    run_events.append_events(store, [(run_id, "status", {"status": "running"})])
+    [started] = run_events.read_events(store, run_id)
+    run = store.get_run(run_id)
+    run.status = RunStatus.completed
+    store.update_run(run)
+    read = run_events.read_events
+
+    def read_then_summary(*args: Any, **kwargs: Any) -> list[run_events.StoredEvent]:
+        events = read(*args, **kwargs)
+        if not events and not read_then_summary.done:  # type: ignore[attr-defined]
+            read_then_summary.done = True  # type: ignore[attr-defined]
+            run_events.append_events(store, [(run_id, "finished", {"status": "completed"})])
+        return events
+
+    read_then_summary.done = False  # type: ignore[attr-defined]
+    monkeypatch.setattr(run_events, "read_events", read_then_summary)
+    look = run_events.tail(store, run_id, after=started.id)
+    assert [e.kind for e in look.events] == ["finished"]

@@ -7,18 +7,26 @@ resumed run asks again. What a crash can still take is the other side: results c
 whose events were in the event recorder's buffer, not yet written. When a logged run is
 resumed, :func:`repair_log` appends those events from the recorded results before anything
 new, so a client following the log with ``Last-Event-ID`` gets them once, in order.
+
+A finished run is never resumed. A worker writes its buffered events before it records the
+run's end (``finish_run``'s ``flush_events``); for a log that still lacks some (written by
+an older release, or a write that failed), the event stream calls :func:`close_log` once
+the run's summary is overdue, so a reconnecting client still gets every case once.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 from evalbook.core.result import Result
+from evalbook.core.run import RunOptions
+from evalbook.core.suite import Suite
 from evalbook.executor.events import ItemDone, event_row
-from evalbook.storage.run_events import append_events, logged_items
+from evalbook.executor.plan import iter_items
+from evalbook.storage.run_events import append_events, append_items_once, logged_items
 from evalbook.storage.store import Store
 
-__all__ = ["PREVIEW_CHARS", "item_done", "repair_log"]
+__all__ = ["PREVIEW_CHARS", "close_log", "item_done", "plan_positions", "repair_log"]
 
 #: The start of a case's output an ``item`` event carries (seed 004's ``outputPreview``).
 PREVIEW_CHARS = 200
@@ -40,6 +48,43 @@ def item_done(run_id: str, result: Result, seq: int) -> ItemDone:
         attempts=len(result.attempts),
         retry_error=next((a.message for a in reversed(result.attempts) if a.outcome != "ok"), None),
     )
+
+
+def plan_positions(
+    suite: Suite, options: RunOptions, keys: Collection[tuple[str, int]], part: range | None = None
+) -> dict[tuple[str, int], int]:
+    """``(case id, epoch) → plan position`` of the items ``keys`` (within ``part``)."""
+    return {
+        (item.case.id, item.epoch): item.seq
+        for item in iter_items(suite.select(options.case_ids), options.epochs)
+        if (item.case.id, item.epoch) in keys and (part is None or item.seq in part)
+    }
+
+
+def close_log(store: Store, run_id: str) -> int:
+    """Append the ``item`` events a finished run's log lacks of its recorded results, in
+    plan order, each once even when two streams close the log at once; return how many.
+    A run still executing (its executor writes its own) or one that logged nothing (a CLI
+    run) is left alone."""
+    logged = logged_items(store, run_id)
+    if logged is None:
+        return 0
+    run = store.get_run(run_id)
+    if not run.status.finished:
+        return 0
+    missing = store.result_statuses(run_id).keys() - logged
+    if not missing:
+        return 0
+    seq_of = plan_positions(store.get_suite(run.suite_hash), run.options, missing)
+    rows = sorted(
+        (
+            event_row(item_done(run_id, result, seq_of.get(key, -1)))[1]
+            for result in store.iter_results(run_id)
+            if (key := (result.case_id, result.epoch)) in missing
+        ),
+        key=lambda data: int(data["seq"]),
+    )
+    return append_items_once(store, run_id, rows)
 
 
 def repair_log(store: Store, run_id: str, seq_of: Mapping[tuple[str, int], int]) -> int:

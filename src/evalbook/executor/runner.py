@@ -48,7 +48,7 @@ from evalbook.executor.fleet_limits import EndpointLimits, estimate_tokens, open
 from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
 from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item
-from evalbook.executor.progress_log import item_done, repair_log
+from evalbook.executor.progress_log import item_done, plan_positions, repair_log
 from evalbook.executor.result_build import result_of
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
 from evalbook.executor.store_io import StoreIO
@@ -175,12 +175,7 @@ class RunExecutor:
         ``progress_log``). Progress, not the record: a failure here is only a warning."""
         if not done:
             return
-        opts = self.run.options
-        seq_of = {
-            (item.case.id, item.epoch): item.seq
-            for item in iter_items(self.suite.select(opts.case_ids), opts.epochs)
-            if (item.case.id, item.epoch) in done and (part is None or item.seq in part)
-        }
+        seq_of = plan_positions(self.suite, self.run.options, done, part)
         try:
             await self.io.call(repair_log, self.store, self.run.id, seq_of)
         except Exception:

@@ -45,6 +45,7 @@ __all__ = [
     "StoredEvent",
     "Tail",
     "append_events",
+    "append_items_once",
     "logged_items",
     "read_events",
     "run_owner",
@@ -95,15 +96,39 @@ def logged_items(store: Store, run_id: str) -> set[tuple[str, int]] | None:
     """The ``(case id, epoch)`` of every ``item`` event of the run; None when the run has
     logged nothing at all (the CLI's runs keep no log)."""
     e = t.run_events.c
-    query = sa.select(e.data["case_id"].as_string(), e.data["epoch"].as_integer()).where(
-        e.run_id == run_id, e.kind == "item"
-    )
     with store.engine.connect() as conn:
-        items = {(str(case), int(epoch)) for case, epoch in conn.execute(query)}
+        items = _logged(conn, run_id)
         if items:
             return items
         anything = conn.execute(sa.select(e.id).where(e.run_id == run_id).limit(1)).first()
     return set() if anything is not None else None
+
+
+def _logged(conn: sa.Connection, run_id: str) -> set[tuple[str, int]]:
+    e = t.run_events.c
+    query = sa.select(e.data["case_id"].as_string(), e.data["epoch"].as_integer()).where(
+        e.run_id == run_id, e.kind == "item"
+    )
+    return {(str(case), int(epoch)) for case, epoch in conn.execute(query)}
+
+
+def append_items_once(store: Store, run_id: str, items: Sequence[dict[str, Any]]) -> int:
+    """Append the ``item`` events of ``items`` whose ``(case_id, epoch)`` the log does not
+    hold yet, in order, in one transaction that holds the run's row: two readers closing
+    the same log at once add each event once. Returns how many were added."""
+    with store.write() as conn:
+        # Serialises closers on PostgreSQL; SQLite's write transaction already does.
+        conn.execute(sa.select(t.runs.c.id).where(t.runs.c.id == run_id).with_for_update())
+        logged = _logged(conn, run_id)
+        now = datetime.now(UTC)
+        rows = [
+            {"run_id": run_id, "kind": "item", "data": without_nul(data), "created_at": now}
+            for data in items
+            if (str(data["case_id"]), int(data["epoch"])) not in logged
+        ]
+        if rows:
+            conn.execute(sa.insert(t.run_events), rows)
+    return len(rows)
 
 
 @dataclass(frozen=True)
@@ -148,6 +173,10 @@ def tail(store: Store, run_id: str, *, after: int, limit: int = 500) -> Tail:
         finished = conn.execute(
             sa.select(e.id).where(e.run_id == run_id, e.kind == "finished").limit(1)
         ).first()
+    if finished is not None and finished.id > after:
+        # The summary landed between the first read and this look: read it now, or a
+        # stream that sees "finished, summary logged" and nothing new would end without it.
+        return Tail(read_events(store, run_id, after=after, limit=limit))
     finished_at = as_utc(run.finished_at)
     return Tail(
         events=[],

@@ -29,6 +29,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 
 from evalbook.errors import NotFoundError
 from evalbook.executor.events import RunFinished, event_row
+from evalbook.executor.progress_log import close_log
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.sse import (
     BATCH,
@@ -90,6 +91,7 @@ async def run_events(
         raise NotFoundError(f"no run {run_id!r}")
     cursor = resume_cursor(last_event_id, after)
     first = await asyncio.to_thread(tail, store, run_id, after=cursor or 0, limit=BATCH)
+    first = await _closed(store, run_id, first, cursor or 0)
     if cursor is not None and not first.events and _over(first):
         return Response(status_code=204, headers=NO_CACHE)
     return EventSourceResponse(_stream(store, run_id, cursor or 0, first), headers=NO_CACHE)
@@ -106,10 +108,27 @@ def _over(look: Tail) -> bool:
     return (datetime.now(UTC) - look.finished_at).total_seconds() > FINISH_GRACE_S
 
 
+async def _closed(store: Store, run_id: str, look: Tail, after: int) -> Tail:
+    """A finished run whose summary is overdue may lack some cases' events too (its
+    executor died with them buffered): add them to the log from its results
+    (``progress_log.close_log``) and look again, so a client gets them before the end."""
+    if look.events or look.finished_logged or not look.logged or not _over(look):
+        return look
+    try:
+        added = await asyncio.to_thread(close_log, store, run_id)
+    except Exception:  # progress, not the record: the summary is still made
+        log.warning("run %s: adding its missing events failed", run_id, exc_info=True)
+        return look
+    if not added:
+        return look
+    return await asyncio.to_thread(tail, store, run_id, after=after, limit=BATCH)
+
+
 async def _stream(store: Store, run_id: str, cursor: int, look: Tail) -> AsyncIterator[bytes]:
     yield format_sse_event(retry=RETRY_MS)
     last = cursor
     quiet_since = time.monotonic()
+    closed = False
     while True:
         for event in look.events:
             yield frame(event.id, event.kind, event.data)
@@ -134,3 +153,6 @@ async def _stream(store: Store, run_id: str, cursor: int, look: Tail) -> AsyncIt
         except Exception:  # the client reconnects with Last-Event-ID and loses nothing
             log.warning("run %s: reading its events failed; ending the stream", run_id)
             return
+        if not closed and _over(look):
+            closed = True
+            look = await _closed(store, run_id, look, last)
