@@ -101,20 +101,30 @@ async def test_oversized_bodies_are_refused(api: httpx.AsyncClient) -> None:
     assert response.status_code == 413
 
 
-@pytest.mark.parametrize("path", ["/api/suites", "/api/runs"])
+@pytest.mark.parametrize(
+    ("path", "content_type"),
+    [
+        ("/api/suites", "application/json"),
+        ("/api/runs", "application/json"),
+        ("/runs/new", "multipart/form-data; boundary=b"),  # the launch sheet's upload
+    ],
+)
 async def test_a_chunked_body_over_the_limit_is_refused_with_413(
-    api: httpx.AsyncClient, path: str
+    api: httpx.AsyncClient, path: str, content_type: str
 ) -> None:
     """No Content-Length: the body is counted as it arrives, and a route that parses JSON
-    answers 413 too (it used to be a 400 from the failed parse)."""
+    or a form answers 413 too (POST /api/runs answered 400 from the failed parse)."""
 
     async def chunks() -> AsyncIterator[bytes]:
-        yield b'{"id": "'
+        if content_type.startswith("multipart"):
+            yield b'--b\r\nContent-Disposition: form-data; name="dataset"; filename="d"\r\n\r\n'
+        else:
+            yield b'{"id": "'
         for _ in range(11):
             yield b"x" * (1024 * 1024)
         yield b'"}'
 
-    response = await api.post(path, content=chunks(), headers={"Content-Type": "application/json"})
+    response = await api.post(path, content=chunks(), headers={"Content-Type": content_type})
     assert response.status_code == 413, response.text
     assert response.json()["error"] == "PayloadTooLarge"
     assert "content-length" not in {k.lower() for k in response.request.headers}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -90,8 +89,11 @@ class BodyLimit:
             answered = True
             await send(message)
 
-        with contextlib.suppress(_TooLarge):
+        try:
             await self.app(scope, counted, answer)
+        except Exception:
+            if not over:  # whatever a route made of the refused body, the answer is 413
+                raise
         if over and not answered:
             await _too_large(send, self.max_bytes)
 
