@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
+from collections.abc import Iterable
 from typing import Any
 
 IDENTITY_VERSION = "v1"
@@ -28,8 +29,16 @@ def canonical_json(value: Any) -> str:
 
 def content_hash(kind: str, value: Any) -> str:
     """Hex sha256 of ``"{IDENTITY_VERSION}:{kind}:"`` + canonical JSON of ``value``."""
-    payload = f"{IDENTITY_VERSION}:{kind}:{canonical_json(value)}".encode()
-    return hashlib.sha256(payload).hexdigest()
+    return content_hash_of_text(kind, (canonical_json(value),))
+
+
+def content_hash_of_text(kind: str, texts: Iterable[str]) -> str:
+    """:func:`content_hash` of the value whose canonical JSON is ``texts`` joined (a big
+    value is hashed piece by piece, never held as one string)."""
+    hasher = hashlib.sha256(f"{IDENTITY_VERSION}:{kind}:".encode())
+    for text in texts:
+        hasher.update(text.encode())
+    return hasher.hexdigest()
 
 
 def short_hash(kind: str, value: Any, length: int = 12) -> str:

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
-from typing import Any
+from typing import Annotated, Any, overload
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WrapValidator,
+    model_validator,
+)
 
-from evalbook.core.identity import content_hash
+from evalbook.core.identity import canonical_json, content_hash, content_hash_of_text
 from evalbook.core.messages import ImagePart, Message
 from evalbook.core.model_config import ModelConfig
 
@@ -124,6 +133,91 @@ class Case(BaseModel):
         return canonical_json(self.expected)
 
 
+def case_json(case: Case) -> str:
+    """The canonical JSON of a case: its part of the suite definition's hashed bytes."""
+    return canonical_json(case.model_dump(mode="json"))
+
+
+class CaseList(Sequence[Case]):
+    """The cases of a suite read from dataset files, each kept as its canonical JSON and
+    decoded when it is read (a plan reads them one at a time).
+
+    A decoded 100k-case suite took ~2 KB per case (a model, its dicts and lists); the
+    canonical JSON is the size of the dataset line, and it is exactly the bytes the suite
+    hash and the stored definition need, so neither dumps a case again. An entry may also
+    be a :class:`Case` (an inline case of the suite file, kept as written). Whoever builds
+    one has checked its ids are unique (the suite loader does).
+    """
+
+    __slots__ = ("_entries",)
+
+    def __init__(self, entries: Iterable[str | Case] = ()) -> None:
+        self._entries: list[str | Case] = list(entries)
+
+    def append(self, entry: str | Case) -> None:
+        self._entries.append(entry)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    @overload
+    def __getitem__(self, index: int) -> Case: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[Case]: ...
+
+    def __getitem__(self, index: int | slice) -> Case | list[Case]:
+        if isinstance(index, slice):
+            return [_decode(e) for e in self._entries[index]]
+        return _decode(self._entries[index])
+
+    def __iter__(self) -> Iterator[Case]:
+        for entry in self._entries:
+            yield _decode(entry)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"CaseList({len(self)} cases)"
+
+    def canonical(self) -> Iterator[str]:
+        """Each case's canonical JSON (:func:`case_json`), in order."""
+        for entry in self._entries:
+            yield entry if isinstance(entry, str) else case_json(entry)
+
+
+def _decode(entry: str | Case) -> Case:
+    return entry if isinstance(entry, Case) else Case.model_validate_json(entry)
+
+
+def _comma_separated(parts: list[str]) -> Iterator[str]:
+    for i, part in enumerate(parts):
+        if i:
+            yield ","
+        yield part
+
+
+def _keep_case_list(value: Any, handler: Any) -> Any:
+    return value if isinstance(value, CaseList) else handler(value)
+
+
+def _as_list(value: Sequence[Case]) -> list[Case]:
+    return value if isinstance(value, list) else list(value)
+
+
+#: A suite's cases: a list, or a :class:`CaseList` kept as it is (never decoded whole).
+Cases = Annotated[
+    Sequence[Case],
+    WrapValidator(_keep_case_list),
+    PlainSerializer(_as_list, return_type=list[Case]),
+]
+
+
 class MatrixModel(BaseModel):
     """One model of a suite's ``models:`` list: a labelled column of its matrix."""
 
@@ -150,7 +244,7 @@ class Suite(BaseModel):
     threshold: float = Field(default=1.0, ge=0, le=1)
     scorers: list[ScorerSpec] = Field(default_factory=list)
     render_assertions: list[ScorerSpec] = Field(default_factory=list)
-    cases: list[Case]
+    cases: Cases
     tags: list[str] = Field(default_factory=list)
     source: str | None = Field(default=None, exclude=True)
     #: The matrix ``evalbook run`` runs (the ``models:`` and ``prompt_versions:`` of the
@@ -160,6 +254,8 @@ class Suite(BaseModel):
 
     @model_validator(mode="after")
     def _case_ids_unique(self) -> Suite:
+        if isinstance(self.cases, CaseList):
+            return self  # checked by whoever built it, without decoding every case
         seen: set[str] = set()
         for case in self.cases:
             if case.id in seen:
@@ -170,21 +266,58 @@ class Suite(BaseModel):
     def definition(self) -> dict[str, Any]:
         """Everything that defines the instrument (not the default model): what is stored
         and what :attr:`hash` hashes."""
-        return self.model_dump(mode="json", exclude={"model", "source"})
+        if not isinstance(self.cases, CaseList):
+            return self.model_dump(mode="json", exclude={"model", "source"})
+        head = self.model_dump(mode="json", exclude={"model", "source", "cases"})
+        cases = [json.loads(piece) for piece in self.cases.canonical()]
+        return {k: cases if k == "cases" else head[k] for k in ["cases", *head]}
+
+    def definition_json(self) -> str:
+        """:meth:`definition` as canonical JSON, assembled from each case's canonical JSON
+        (the same text as ``canonical_json(self.definition())``, without the dicts)."""
+        return ",".join(self._definition_parts())
+
+    def _definition_parts(self) -> list[str]:
+        """The canonical JSON of :meth:`definition` split at the commas between cases: the
+        cases' own strings, the first and last with the rest of the definition fused on
+        (one join makes the text; a big suite's text is not copied on the way)."""
+        head = canonical_json(
+            {**self.model_dump(mode="json", exclude={"model", "source", "cases"}), "cases": []}
+        )
+        empty = '{"cases":[]'  # keys are sorted: "cases" comes first
+        if not head.startswith(empty):  # pragma: no cover - a field sorting before "cases"
+            return [canonical_json(self.definition())]
+        parts = (
+            list(self.cases.canonical())
+            if isinstance(self.cases, CaseList)
+            else [case_json(c) for c in self.cases]
+        )
+        tail = "]" + head[len(empty) :]
+        if not parts:
+            return ['{"cases":[' + tail]
+        parts[0] = '{"cases":[' + parts[0]
+        parts[-1] = parts[-1] + tail
+        return parts
 
     @staticmethod
     def hash_of(definition: dict[str, Any]) -> str:
         return content_hash("suite", definition)
 
+    @staticmethod
+    def hash_of_json(definition_json: str) -> str:
+        """:meth:`hash_of` the definition whose canonical JSON is ``definition_json``."""
+        return content_hash_of_text("suite", (definition_json,))
+
     @property
     def hash(self) -> str:
-        """Content hash of :meth:`definition`."""
-        return self.hash_of(self.definition())
+        """Content hash of :meth:`definition`, taken piece by piece."""
+        return content_hash_of_text("suite", _comma_separated(self._definition_parts()))
 
-    def select(self, case_ids: list[str] | None) -> list[Case]:
-        """The cases to run, in suite order; unknown ids raise ``KeyError`` naming them."""
+    def select(self, case_ids: list[str] | None) -> Sequence[Case]:
+        """The cases to run, in suite order; unknown ids raise ``KeyError`` naming them.
+        All of them: the suite's own (immutable) sequence, not a copy."""
         if not case_ids:
-            return list(self.cases)
+            return self.cases if isinstance(self.cases, CaseList) else list(self.cases)
         wanted = set(case_ids)
         known = {c.id for c in self.cases}
         missing = sorted(wanted - known)

@@ -7,7 +7,7 @@ in one query.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +35,7 @@ class WorkItem:
 
 
 def iter_items(
-    cases: list[Case], epochs: int, skip: set[tuple[str, int]] | None = None
+    cases: Sequence[Case], epochs: int, skip: set[tuple[str, int]] | None = None
 ) -> Iterator[WorkItem]:
     """Epoch-major order (every case once before any twice), skipping finished items."""
     seq = 0

@@ -196,7 +196,7 @@ def prepare_rescore(
 
 
 def _check_scorers(
-    specs: list[ScorerSpec], cases: list[Case], kept: Suite | None, source_id: str
+    specs: list[ScorerSpec], cases: Sequence[Case], kept: Suite | None, source_id: str
 ) -> ScorerSet:
     """Build the new scorers and check them against every case, before recording."""
     where = f"cannot re-score run {source_id[:8]}"

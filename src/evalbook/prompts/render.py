@@ -141,7 +141,6 @@ def missing_variables_everywhere(
     The prompt's messages count only when some case uses them (has no messages of its
     own); each case's own messages must be covered by that case alone.
     """
-    cases = list(cases)
     provided: set[str] = set()
     own_missing: set[str] = set()
     uses_prompt = False

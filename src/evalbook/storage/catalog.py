@@ -63,8 +63,7 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
     hash returned is theirs). A prompt version this workspace recorded with other content
     (prompt versions are immutable) raises :class:`~evalbook.errors.UserError`.
     """
-    definition = suite.definition()
-    suite_hash = Suite.hash_of(definition)
+    suite_hash = suite.hash
     now = datetime.now(UTC)
     ws = t.workspace_suites.c
     mapped = sa.select(ws.suite_hash).where(
@@ -77,7 +76,7 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
         write_prompt_versions(
             store, conn, workspace_id, suite.prompt.name, suite.prompt.versions, now
         )
-        write_suite(store, conn, suite, now, definition=definition)
+        write_suite(store, conn, suite, now)
         store.insert_ignore(
             conn,
             t.workspace_suites,

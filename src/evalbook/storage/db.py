@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 import time
@@ -20,6 +21,20 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 WRITE_OPTION = "evalbook_write"
 
 
+class RawJSON:
+    """JSON text already serialised (a big suite's definition, assembled from each case's
+    canonical JSON): written to a JSON column as it is, not parsed and dumped again."""
+
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+
+def _to_json(value: Any) -> str:
+    return value.text if isinstance(value, RawJSON) else json.dumps(value)
+
+
 def make_engine(url: str) -> sa.Engine:
     """An engine tuned for evalbook's access pattern: one batching writer, many readers.
     JSON columns are read by pydantic's Rust parser (a list page of runs spent a third of
@@ -31,6 +46,7 @@ def make_engine(url: str) -> sa.Engine:
         engine = sa.create_engine(
             url,
             connect_args={"timeout": 30, "check_same_thread": False},
+            json_serializer=_to_json,
             json_deserializer=pydantic_core.from_json,
         )
         sa.event.listen(engine, "connect", _sqlite_pragmas)
@@ -46,6 +62,7 @@ def make_engine(url: str) -> sa.Engine:
             pool_pre_ping=True,
             pool_size=10,
             max_overflow=10,
+            json_serializer=_to_json,
             json_deserializer=pydantic_core.from_json,
         )
     except Exception as exc:  # bad URL, missing driver

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
 from evalbook.core.suite import PromptVersion, Suite
 from evalbook.errors import UserError
 from evalbook.storage import tables as t
+from evalbook.storage.db import RawJSON
 
 if TYPE_CHECKING:
     from evalbook.storage.store import Store
@@ -61,20 +62,14 @@ def write_prompt_versions(
     )
 
 
-def write_suite(
-    store: Store,
-    conn: sa.Connection,
-    suite: Suite,
-    now: datetime,
-    *,
-    definition: dict[str, Any] | None = None,
-) -> str:
+def write_suite(store: Store, conn: sa.Connection, suite: Suite, now: datetime) -> str:
     """Record ``suite`` (content-addressed: a suite already recorded is kept as it is)
     in the write transaction ``conn``; its content hash. The one suite writer.
-    ``definition``: ``suite.definition()`` when the caller has it already."""
-    if definition is None:
-        definition = suite.definition()
-    suite_hash = Suite.hash_of(definition)
+
+    The definition is written as the canonical JSON its hash is taken of, assembled from
+    each case's (:meth:`Suite.definition_json`): a 100k-case suite is not dumped to dicts
+    and serialised again."""
+    suite_hash = suite.hash  # piece by piece: the text is made only to be written
     stored = conn.execute(sa.select(t.suites.c.hash).where(t.suites.c.hash == suite_hash))
     if stored.first() is not None:  # a re-run of the same suite: not serialised again
         return suite_hash
@@ -89,7 +84,7 @@ def write_suite(
                 "version": suite.version,
                 "source": suite.source,
                 "case_count": len(suite.cases),
-                "definition": definition,
+                "definition": RawJSON(suite.definition_json()),
                 "created_at": now,
             }
         ],

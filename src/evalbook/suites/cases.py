@@ -27,7 +27,9 @@ from evalbook.suites.prompt_spec import check_message_templates
 from evalbook.suites.scorer_specs import parse_specs
 from evalbook.suites.yaml_lines import LineDict, plain
 
-__all__ = ["BuiltCase", "CaseSource", "build_cases", "case_id_for", "expand_cases"]
+__all__ = [
+    "BuiltCase", "CaseSource", "build_cases", "case_id_for", "expand_cases", "iter_cases",
+]  # fmt: skip
 
 CASE_KEYS = frozenset(Case.model_fields)
 INCLUDE_KEYS = frozenset({"file", "section", "tags"})
@@ -42,6 +44,8 @@ class CaseSource:
     base_dir: Path | None
     section: str | None = None
     tags: list[str] = field(default_factory=list)
+    #: A row of a dataset file (JSON values only: it may be kept as its canonical JSON).
+    from_file: bool = False
 
 
 @dataclass(frozen=True)
@@ -49,6 +53,7 @@ class BuiltCase:
     case: Case
     where: Where
     generated_id: bool
+    from_file: bool = False
 
 
 def expand_cases(
@@ -102,14 +107,22 @@ def _include(
         problems.add(where, f"cannot read dataset {name!r}: {exc}", ("file",))
         return
     folder = path.parent
-    for row in rows:
-        yield CaseSource(row.data, row.where, folder, section, list(tags))
+    try:
+        for row in rows:
+            yield CaseSource(row.data, row.where, folder, section, list(tags), from_file=True)
+    except ValueError as exc:  # UnicodeDecodeError, met while reading on
+        problems.add(where, f"cannot read dataset {name!r}: {exc}", ("file",))
 
 
 def build_cases(sources: Iterator[CaseSource], problems: Problems) -> list[BuiltCase]:
     """Valid cases in order; problems (and duplicate ids, naming both places) recorded."""
-    built: list[BuiltCase] = []
-    first: dict[str, BuiltCase] = {}
+    return list(iter_cases(sources, problems))
+
+
+def iter_cases(sources: Iterator[CaseSource], problems: Problems) -> Iterator[BuiltCase]:
+    """:func:`build_cases` one at a time: only each id's place is kept (a case read from a
+    dataset is not held once the caller lets it go)."""
+    first: dict[str, str] = {}  # id → where it was first used
     for source in sources:
         one = _build_case(source, problems)
         if one is None:
@@ -121,15 +134,11 @@ def build_cases(sources: Iterator[CaseSource], problems: Problems) -> list[Built
                 if one.generated_id
                 else ""
             )
-            problems.add(
-                one.where,
-                f"duplicate case id {one.case.id!r}, first used at"
-                f" {earlier.where.location()}{hint}",
-            )
+            message = f"duplicate case id {one.case.id!r}, first used at {earlier}{hint}"
+            problems.add(one.where, message)
             continue
-        first[one.case.id] = one
-        built.append(one)
-    return built
+        first[one.case.id] = one.where.location()
+        yield one
 
 
 def case_id_for(case: Case) -> str:
@@ -179,7 +188,7 @@ def _build_case(source: CaseSource, problems: Problems) -> BuiltCase | None:
         return None
     if generated:
         case = case.model_copy(update={"id": case_id_for(case)})
-    return BuiltCase(case, where, generated)
+    return BuiltCase(case, where, generated, source.from_file)
 
 
 def _assets(

@@ -20,6 +20,7 @@ import csv
 import io
 import json
 import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,11 +54,13 @@ def case_from_row(row: dict[str, Any]) -> dict[str, Any]:
     return case
 
 
-def read_dataset(path: Path, display: str, problems: Problems) -> list[DatasetRow]:
-    """The rows of a dataset file; row errors go to ``problems`` with ``display:line``.
+def read_dataset(path: Path, display: str, problems: Problems) -> Iterator[DatasetRow]:
+    """The rows of a dataset file, read as they are consumed (the file is never held
+    whole); row errors go to ``problems`` with ``display:line``.
 
-    Raises ``OSError`` / ``UnicodeDecodeError`` when the file cannot be read, and
-    ``ValueError`` for an unsupported extension: the caller names the suite line.
+    Raises ``OSError`` when the file cannot be opened and ``ValueError`` for an
+    unsupported extension, at once; ``UnicodeDecodeError`` (a ``ValueError``) while rows
+    are read. The caller names the suite line.
     """
     suffix = path.suffix.lower()
     if suffix not in DATASET_SUFFIXES:
@@ -65,20 +68,28 @@ def read_dataset(path: Path, display: str, problems: Problems) -> list[DatasetRo
             f"unsupported dataset file type {suffix or '(none)'!r}; use"
             f" {', '.join(DATASET_SUFFIXES)}"
         )
-    return parse_dataset(path.read_text(encoding="utf-8-sig"), suffix, display, problems)
+    # newline="\n": lines end at "\n" only, as the text's split did (CSV: the reader
+    # handles the row ends itself).
+    fh = open(path, encoding="utf-8-sig", newline="" if suffix == ".csv" else "\n")  # noqa: SIM115
+    read = _read_csv if suffix == ".csv" else _read_jsonl
+    return _closing(fh, read(fh, display, problems))
+
+
+def _closing(fh: io.TextIOBase, rows: Iterator[DatasetRow]) -> Iterator[DatasetRow]:
+    with fh:
+        yield from rows
 
 
 def parse_dataset(text: str, suffix: str, display: str, problems: Problems) -> list[DatasetRow]:
     """The rows of a dataset's text (``suffix``: ``.csv``, else JSONL); a file uploaded to
     the server is read here too, its errors naming ``display:line`` the same way."""
     if suffix.lower() == ".csv":
-        return _read_csv(text, display, problems)
-    return _read_jsonl(text, display, problems)
+        return list(_read_csv(io.StringIO(text, newline=""), display, problems))
+    return list(_read_jsonl(text.split("\n"), display, problems))
 
 
-def _read_jsonl(text: str, display: str, problems: Problems) -> list[DatasetRow]:
-    rows: list[DatasetRow] = []
-    for number, line in enumerate(text.split("\n"), start=1):
+def _read_jsonl(lines: Iterable[str], display: str, problems: Problems) -> Iterator[DatasetRow]:
+    for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
         where = Where(display, line=number)
@@ -94,27 +105,25 @@ def _read_jsonl(text: str, display: str, problems: Problems) -> list[DatasetRow]
             problems.add(where, f"a JSONL line must be a JSON object, not {_json_type(value)}")
             continue
         case = case_from_row(value)
-        rows.append(DatasetRow(case, Where(display, case, line=number)))
-    return rows
+        yield DatasetRow(case, Where(display, case, line=number))
 
 
-def _read_csv(text: str, display: str, problems: Problems) -> list[DatasetRow]:
-    reader = csv.reader(io.StringIO(text, newline=""))
+def _read_csv(lines: Iterable[str], display: str, problems: Problems) -> Iterator[DatasetRow]:
+    reader = csv.reader(lines)
     try:
         header = [name.strip() for name in next(reader)]
     except StopIteration:
         problems.add(Where(display, line=1), "a CSV dataset needs a header row")
-        return []
+        return
     except csv.Error as exc:
         problems.add(Where(display, line=1), f"invalid CSV: {exc}")
-        return []
+        return
     seen: set[str] = set()
     for name in header:
         if not name or name in seen:
             problems.add(Where(display, line=1), f"header column {name!r} is empty or repeated")
-            return []
+            return
         seen.add(name)
-    rows: list[DatasetRow] = []
     while True:
         number = reader.line_num + 1
         try:
@@ -131,8 +140,7 @@ def _read_csv(text: str, display: str, problems: Problems) -> list[DatasetRow]:
             problems.add(where, f"row has {len(cells)} cells, the header has {len(header)}")
             continue
         case = _csv_case(dict(zip(header, cells, strict=True)))
-        rows.append(DatasetRow(case, Where(display, case, line=number)))
-    return rows
+        yield DatasetRow(case, Where(display, case, line=number))
 
 
 def _csv_case(row: dict[str, str]) -> dict[str, Any]:

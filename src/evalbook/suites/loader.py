@@ -47,9 +47,9 @@ from typing import Any
 from pydantic import ValidationError
 
 from evalbook.core.heap import collector_paused
-from evalbook.core.suite import Prompt, PromptVersion, Suite
+from evalbook.core.suite import CaseList, Prompt, PromptVersion, Suite, case_json
 from evalbook.errors import SuiteError
-from evalbook.suites.cases import BuiltCase, build_cases, expand_cases
+from evalbook.suites.cases import BuiltCase, expand_cases, iter_cases
 from evalbook.suites.datasets import case_from_row
 from evalbook.suites.kinds import build_kinds, with_kinds
 from evalbook.suites.matrix_spec import build_models, build_prompt_versions
@@ -169,20 +169,26 @@ def _build_suite(data: Any, base_dir: Path | None, source: str) -> Suite:
         data.get("render_assertions"), top, ("render_assertions",), problems
     )
     own_kinds = build_kinds(data.get("kinds"), top.child("kinds"), problems)
-    sources = expand_cases(data.get("cases"), top.child("cases"), base_dir, problems)
-    built = build_cases(with_kinds(sources, own_kinds, problems), problems)
-    if not built and not problems:
-        problems.add(top, "a suite needs at least one case", ("cases",))
     builder = ScorerBuilder(problems)
     shared = [
         *builder.build(scorer_specs, top, ("scorers",)),
         *builder.build(render_specs, top, ("render_assertions",)),
     ]
-    for one in built:
+    sources = expand_cases(data.get("cases"), top.child("cases"), base_dir, problems)
+    cases = CaseList()
+    from_file = False
+    # One case at a time: built, checked, kept (a dataset row as its canonical JSON).
+    for one in iter_cases(with_kinds(sources, own_kinds, problems), problems):
         own = builder.build(one.case.scorers, one.where, ("scorers",), case_id=one.case.id)
         builder.check(one.case, [*shared, *own], one.where)
-    if prompt is not None:
-        _check_something_to_send(prompt, built, problems)
+        if prompt is not None:
+            _check_something_to_send(prompt, one, problems)
+        if problems:
+            continue  # the load fails: keep nothing more
+        from_file = from_file or one.from_file
+        cases.append(case_json(one.case) if one.from_file else one.case)
+    if not len(cases) and not problems:
+        problems.add(top, "a suite needs at least one case", ("cases",))
     problems.raise_if_any()
     if prompt is None or suite_id is None:  # pragma: no cover - a problem was recorded
         raise SuiteError("invalid suite", location=source)
@@ -195,7 +201,7 @@ def _build_suite(data: Any, base_dir: Path | None, source: str) -> Suite:
         prompt_versions=versions,
         scorers=scorer_specs,
         render_assertions=render_specs,
-        cases=[one.case for one in built],
+        cases=cases if from_file else list(cases),
         source=source,
     )
 
@@ -231,15 +237,12 @@ def _header(data: dict[str, Any], top: Where, problems: Problems) -> dict[str, A
     return header
 
 
-def _check_something_to_send(prompt: Prompt, built: list[BuiltCase], problems: Problems) -> None:
+def _check_something_to_send(prompt: Prompt, one: BuiltCase, problems: Problems) -> None:
     empty = [v.version for v in prompt.versions if not v.messages]
-    if not empty:
-        return
-    for one in built:
-        if one.case.messages is None:
-            which = "has no prompt" if len(prompt.versions) == 1 else f"version {empty[0]} has"
-            problems.add(
-                one.where,
-                f"case {one.case.id!r} has no messages and the suite {which} no messages:"
-                " give the suite a prompt or the case its own messages",
-            )
+    if empty and one.case.messages is None:
+        which = "has no prompt" if len(prompt.versions) == 1 else f"version {empty[0]} has"
+        problems.add(
+            one.where,
+            f"case {one.case.id!r} has no messages and the suite {which} no messages:"
+            " give the suite a prompt or the case its own messages",
+        )
