@@ -16,6 +16,7 @@ price nobody knows stays unknown (``None``), never 0, and so does every total it
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -255,7 +256,7 @@ class _JudgeChars:
 
 def _judges(
     scorers: ScorerSet,
-    cases: list[Case],
+    cases: Sequence[Case],
     epochs: int,
     chars: _JudgeChars,
     max_tokens: int,
