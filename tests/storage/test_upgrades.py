@@ -203,5 +203,44 @@ async def test_0006_gives_each_workspace_the_prompt_versions_it_held(
         store.close()
 
 
+@pytest.mark.slow
+async def test_0007_drops_the_key_from_scores_to_results_keeping_every_score(
+    db_url: str, source: Store
+) -> None:
+    """The scores of a 0006 database stay, with their primary key and run index; only the
+    foreign key to results is gone, and new results with their scores are written."""
+    engine = make_engine(db_url)
+    drop_all(engine)
+    engine.dispose()
+    build_released(db_url, "0006", source.engine)
+    engine = make_engine(db_url)
+    assert [fk["referred_table"] for fk in sa.inspect(engine).get_foreign_keys("scores")] == [
+        "results"
+    ]
+    engine.dispose()
+
+    store = Store.open(db_url)
+    try:
+        inspector = sa.inspect(store.engine)
+        assert inspector.get_foreign_keys("scores") == []
+        assert inspector.get_pk_constraint("scores")["constrained_columns"] == [
+            "result_id",
+            "scorer_id",
+        ]
+        assert [ix["column_names"] for ix in inspector.get_indexes("scores")] == [["run_id"]]
+        assert [fk["referred_table"] for fk in inspector.get_foreign_keys("results")] == ["runs"]
+        want = sorted(_key(r, list(r)) for r in read_rows(source.engine)["scores"])
+        assert sorted(_key(r, list(r)) for r in read_rows(store.engine)["scores"]) == want
+
+        reviewed = read_rows(source.engine)["feedback"][0]["run_id"]
+        suite = store.get_suite(source.get_run(reviewed).suite_hash)
+        with judge_registered():
+            again = await evalbook.arun(suite, store=store)
+        assert again.status == "completed"
+        assert all(r.scores for r in store.iter_results(again.id))
+    finally:
+        store.close()
+
+
 def _parse(text: str) -> datetime:
     return datetime.fromisoformat(text)
