@@ -100,3 +100,28 @@ def test_loading_and_planning_a_big_dataset_holds_no_model_per_case(tmp_path: Pa
     finally:
         tracemalloc.stop()
     assert peak < 24 * 2**20, f"peak {peak / 2**20:.1f} MB"
+
+
+def test_the_variable_check_reads_a_dataset_from_its_notes(tmp_path: Path) -> None:
+    """The run's up-front variable check gives the same answer on a dataset's cases as
+    on the same cases in a list, decoding only those with messages of their own."""
+    own = {"role": "user", "content": "{{ w }} {{ nope }}"}
+    rows: list[dict[str, object]] = [
+        {"id": "a", "q": "x"},
+        {"id": "m", "vars": {"w": "1"}, "messages": [own]},
+    ]
+    (tmp_path / "cases.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    (tmp_path / "suite.yaml").write_text(
+        "id: notes\nprompt: '{{ q }} {{ extra }}'\ncases:\n  - file: cases.jsonl\n"
+    )
+    suite = load_suite(tmp_path / "suite.yaml")
+    assert isinstance(suite.cases, CaseList)
+    assert suite.cases.variable_names == {"q", "w"}
+    assert [c.id for c in suite.cases.with_own_messages()] == ["m"]
+    version = suite.prompt.latest
+    found = missing_variables_everywhere(version, suite.cases)
+    assert found == missing_variables_everywhere(version, list(suite.cases)) == {"extra", "nope"}
+    assert suite.cases.variable_names == {"q", "w"}  # the check changed nothing
+    only_own = CaseList([suite.cases[1]])
+    assert only_own.all_own_messages and not suite.cases.all_own_messages
+    assert missing_variables_everywhere(version, only_own) == {"nope"}

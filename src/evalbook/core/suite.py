@@ -147,15 +147,37 @@ class CaseList(Sequence[Case]):
     hash and the stored definition need, so neither dumps a case again. An entry may also
     be a :class:`Case` (an inline case of the suite file, kept as written). Whoever builds
     one has checked its ids are unique (the suite loader does).
+
+    What a run's checks before it starts read of every case is noted as cases are added
+    (:attr:`variable_names`, :meth:`with_own_messages`), so they decode none of the rest.
     """
 
-    __slots__ = ("_entries",)
+    __slots__ = ("_entries", "_own_messages", "variable_names")
 
-    def __init__(self, entries: Iterable[str | Case] = ()) -> None:
-        self._entries: list[str | Case] = list(entries)
+    def __init__(self, cases: Iterable[Case] = (), *, compact: bool = True) -> None:
+        self._entries: list[str | Case] = []
+        self._own_messages: list[int] = []
+        #: Every variable name some case gives.
+        self.variable_names: set[str] = set()
+        for case in cases:
+            self.append(case, compact=compact)
 
-    def append(self, entry: str | Case) -> None:
-        self._entries.append(entry)
+    def append(self, case: Case, *, compact: bool = True) -> None:
+        """Add ``case``: as its canonical JSON when ``compact``, else as it is."""
+        if case.messages is not None:
+            self._own_messages.append(len(self._entries))
+        self.variable_names.update(case.vars)
+        self._entries.append(case_json(case) if compact else case)
+
+    def with_own_messages(self) -> Iterator[Case]:
+        """The cases that have messages of their own (not the prompt's), in order."""
+        for i in self._own_messages:
+            yield _decode(self._entries[i])
+
+    @property
+    def all_own_messages(self) -> bool:
+        """True when every case has messages of its own (none uses the prompt's)."""
+        return len(self._own_messages) == len(self._entries)
 
     def __len__(self) -> int:
         return len(self._entries)

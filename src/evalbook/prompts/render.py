@@ -13,7 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from evalbook.core.messages import ContentPart, ImagePart, Message, TextPart
-from evalbook.core.suite import Case, PromptVersion, Suite
+from evalbook.core.suite import Case, CaseList, PromptVersion, Suite
 from evalbook.core.template_limits import RenderLimitError
 from evalbook.core.templating import (
     DEFAULT_LIMITS,
@@ -144,6 +144,9 @@ def missing_variables_everywhere(
     provided: set[str] = set()
     own_missing: set[str] = set()
     uses_prompt = False
+    if isinstance(cases, CaseList):  # its notes: only cases with own messages are decoded
+        provided, uses_prompt = set(cases.variable_names), not cases.all_own_messages
+        cases = cases.with_own_messages()
     for case in cases:
         provided.update(case.vars)
         if case.messages is None:

@@ -47,7 +47,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from evalbook.core.heap import collector_paused
-from evalbook.core.suite import CaseList, Prompt, PromptVersion, Suite, case_json
+from evalbook.core.suite import CaseList, Prompt, PromptVersion, Suite
 from evalbook.errors import SuiteError
 from evalbook.suites.cases import BuiltCase, expand_cases, iter_cases
 from evalbook.suites.datasets import case_from_row
@@ -186,7 +186,7 @@ def _build_suite(data: Any, base_dir: Path | None, source: str) -> Suite:
         if problems:
             continue  # the load fails: keep nothing more
         from_file = from_file or one.from_file
-        cases.append(case_json(one.case) if one.from_file else one.case)
+        cases.append(one.case, compact=one.from_file)
     if not len(cases) and not problems:
         problems.add(top, "a suite needs at least one case", ("cases",))
     problems.raise_if_any()
