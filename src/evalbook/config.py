@@ -49,12 +49,20 @@ def render_limits() -> RenderLimits:
 
 #: Far below PostgreSQL's limits (256 MB for a jsonb value, 1 GB for text), and more than
 #: any useful answer: a row of hundreds of megabytes only slows every page that reads it.
+DEFAULT_SUITE_BYTES = 200 * 2**20
 DEFAULT_STORED_BYTES = 16 * 1024 * 1024
 
 
 def stored_bytes_limit() -> int:
     """The largest text or JSON value of a result stored whole (``EVALBOOK_MAX_STORED_BYTES``)."""
     return int(_positive("EVALBOOK_MAX_STORED_BYTES", DEFAULT_STORED_BYTES))
+
+
+def suite_bytes_limit() -> int:
+    """The largest suite definition recorded (``EVALBOOK_MAX_SUITE_BYTES``, 200 MiB): a
+    suite is the instrument and is never cut, and PostgreSQL refuses a jsonb value over
+    about 255 MiB with an error that names neither the suite nor a case."""
+    return int(_positive("EVALBOOK_MAX_SUITE_BYTES", DEFAULT_SUITE_BYTES))
 
 
 def _positive(name: str, default: float) -> float:

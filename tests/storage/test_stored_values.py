@@ -13,6 +13,7 @@ import sqlalchemy as sa
 import evalbook
 from evalbook.config import DEFAULT_STORED_BYTES
 from evalbook.core.pairwise import PairwiseJudgment
+from evalbook.errors import UserError
 from evalbook.scorers import SCORERS
 from evalbook.storage import tables as t
 from evalbook.storage.pairwise import add_judgments, create_comparison, iter_judgments
@@ -135,3 +136,32 @@ def test_a_pairwise_judgment_with_a_nul_is_stored(store: Store) -> None:
 
 def test_the_default_limit_is_far_below_what_postgresql_refuses() -> None:
     assert DEFAULT_STORED_BYTES * 8 <= 256 * 1024 * 1024  # a jsonb value's limit
+
+
+async def test_a_suite_over_its_limit_is_refused_naming_its_largest_case(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A suite is never cut: over EVALBOOK_MAX_SUITE_BYTES it is refused before anything
+    is recorded, with the suite and its largest case named (PostgreSQL's own refusal, past
+    a jsonb value's 255 MiB, names neither)."""
+    monkeypatch.setenv("EVALBOOK_MAX_SUITE_BYTES", str(LIMIT))
+    cases = [{"id": f"c{i}", "vars": {"q": "short"}} for i in range(3)]
+    suite = load_suite_from_dict(
+        {
+            "id": "too-big",
+            "model": "mock:echo",
+            "prompt": "{{ q }}",
+            "cases": [*cases, {"id": "the-long-one", "vars": {"q": BIG}}],
+        }
+    )
+    with pytest.raises(UserError) as refused:
+        await evalbook.arun(suite, store=store)
+    message = str(refused.value)
+    assert "'too-big'" in message and "'the-long-one'" in message
+    assert "EVALBOOK_MAX_SUITE_BYTES" in message
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.suites)).scalar() == 0
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.runs)).scalar() == 0
+    monkeypatch.setenv("EVALBOOK_MAX_SUITE_BYTES", str(10 * LIMIT))  # under it: recorded
+    run = await evalbook.arun(suite, store=store)
+    assert run.status == "completed" and run.counts.total == 4

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
-from evalbook.core.suite import PromptVersion, Suite
+from evalbook.config import suite_bytes_limit
+from evalbook.core.suite import PromptVersion, Suite, case_json
 from evalbook.errors import UserError
 from evalbook.storage import tables as t
 from evalbook.storage.db import RawJSON
@@ -84,9 +85,31 @@ def write_suite(store: Store, conn: sa.Connection, suite: Suite, now: datetime) 
                 "version": suite.version,
                 "source": suite.source,
                 "case_count": len(suite.cases),
-                "definition": RawJSON(suite.definition_json()),
+                "definition": RawJSON(_fitting(suite)),
                 "created_at": now,
             }
         ],
     )
     return suite_hash
+
+
+def _fitting(suite: Suite) -> str:
+    """The suite's definition text, refused with the suite and its largest case named
+    when it is over :func:`suite_bytes_limit` (nothing is recorded then)."""
+    text = suite.definition_json()
+    limit = suite_bytes_limit()
+    if 4 * len(text) <= limit:  # at most 4 bytes a character: fits without counting
+        return text
+    size = len(text.encode("utf-8"))
+    if size <= limit:
+        return text
+    largest = max(suite.cases, key=lambda c: len(case_json(c)), default=None)
+    which = (
+        f"; its largest case is {largest.id!r} ({len(case_json(largest).encode()):,} bytes)"
+        if largest is not None
+        else ""
+    )
+    raise UserError(
+        f"suite {suite.id!r} is {size:,} bytes as recorded, over the limit of {limit:,}"
+        f" (EVALBOOK_MAX_SUITE_BYTES){which}: split it into several suites"
+    )
