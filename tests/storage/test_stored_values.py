@@ -165,3 +165,31 @@ async def test_a_suite_over_its_limit_is_refused_naming_its_largest_case(
     monkeypatch.setenv("EVALBOOK_MAX_SUITE_BYTES", str(10 * LIMIT))  # under it: recorded
     run = await evalbook.arun(suite, store=store)
     assert run.status == "completed" and run.counts.total == 4
+
+
+@pytest.mark.parametrize("where", ["case", "scorer"])
+async def test_a_suite_holding_a_nul_is_refused_alike_on_both_databases(
+    store: Store, where: str
+) -> None:
+    """Not replaced as an output's NUL is (a suite is recorded exactly as written), and
+    not PostgreSQL's jsonb error: refused before anything is recorded, the place named."""
+    nul_case = where == "case"
+    suite = load_suite_from_dict(
+        {
+            "id": "nul-suite",
+            "model": "mock:echo",
+            "prompt": "{{ q }}",
+            "scorers": [{"type": "contains", "value": "a" if nul_case else "a\x00b"}],
+            "cases": [
+                {"id": "fine", "vars": {"q": "plain"}},
+                {"id": "odd", "vars": {"q": "x\x00y" if nul_case else "xy"}},
+            ],
+        }
+    )
+    with pytest.raises(UserError) as refused:
+        await evalbook.arun(suite, store=store)
+    message = str(refused.value)
+    assert "'nul-suite'" in message and "NUL" in message
+    assert ("in case 'odd'" in message) if nul_case else ("outside its cases" in message)
+    with store.engine.connect() as conn:
+        assert conn.execute(sa.select(sa.func.count()).select_from(t.runs)).scalar() == 0

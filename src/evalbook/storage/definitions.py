@@ -16,6 +16,7 @@ from evalbook.core.suite import PromptVersion, Suite, case_json
 from evalbook.errors import UserError
 from evalbook.storage import tables as t
 from evalbook.storage.db import RawJSON
+from evalbook.storage.stored_values import has_json_nul
 
 if TYPE_CHECKING:
     from evalbook.storage.store import Store
@@ -94,9 +95,17 @@ def write_suite(store: Store, conn: sa.Connection, suite: Suite, now: datetime) 
 
 
 def _fitting(suite: Suite) -> str:
-    """The suite's definition text, refused with the suite and its largest case named
-    when it is over :func:`suite_bytes_limit` (nothing is recorded then)."""
+    """The suite's definition text. Refused (nothing is recorded then) when it holds a
+    NUL character, naming the case, or is over :func:`suite_bytes_limit`, naming its
+    largest case."""
     text = suite.definition_json()
+    if has_json_nul(text):  # PostgreSQL refuses it; refused alike on SQLite
+        where = next((c.id for c in suite.cases if has_json_nul(case_json(c))), None)
+        raise UserError(
+            f"suite {suite.id!r} holds a NUL character (U+0000)"
+            + (f" in case {where!r}" if where is not None else " outside its cases")
+            + ": a suite is recorded exactly as written, and no database here stores one"
+        )
     limit = suite_bytes_limit()
     if 4 * len(text) <= limit:  # at most 4 bytes a character: fits without counting
         return text

@@ -31,6 +31,7 @@ __all__ = [
     "fit_evidence",
     "fit_json_body",
     "fit_text",
+    "has_json_nul",
     "json_text",
     "report",
     "without_nul",
@@ -54,6 +55,13 @@ def json_text(value: Any) -> JsonText:
 
 #: ``\u0000`` in JSON text, not preceded by an escaping backslash.
 _JSON_NUL = re.compile(r"(?<!\\)((?:\\\\)*)\\u0000")
+
+
+def has_json_nul(text: str) -> bool:
+    """Whether JSON text holds a NUL character (``\\u0000``, not an escaped backslash
+    followed by ``u0000``)."""
+    return "\\u0000" in text and _JSON_NUL.search(text) is not None
+
 
 #: What a body field becomes when it is too large: the same type, saying so.
 _PLACEHOLDERS: dict[str, Any] = {
