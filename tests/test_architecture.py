@@ -48,7 +48,7 @@ FORBIDDEN = {("analysis", "executor")}
 #: What only a dispatcher does with the queue: the server goes through its ``dispatcher``.
 DISPATCH_ONLY = {
     "evalbook.storage.queue": {"mark_queued", "request_cancel", "claim"},
-    "evalbook.storage.run_admin": {"requeue"},
+    "evalbook.storage.runs": {"requeue"},
 }
 
 #: Route modules share these; they never import one another.

@@ -11,7 +11,7 @@ from evalbook.errors import UserError
 from evalbook.storage.catalog import suite_cases, suite_refs
 from evalbook.storage.feedback import feedback_of_results
 from evalbook.storage.regression import save_failures_as_suite
-from evalbook.storage.runs_query import (
+from evalbook.storage.results import (
     ResultFilter,
     asks_for_review,
     count_awaiting_review,

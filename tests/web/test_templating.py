@@ -53,7 +53,7 @@ def test_the_same_name_on_another_type_gets_its_own_verdict() -> None:
 def test_a_finished_runs_card_is_rendered_once_per_state(store: Store) -> None:
     from evalbook.server.web.cards import card_html, clear_cards
     from evalbook.storage.activity import progress_grid
-    from evalbook.storage.runs_query import get_workspace_run
+    from evalbook.storage.runs import get_workspace_run
 
     clear_cards()
     run = run_async(lambda: finished_run(store))

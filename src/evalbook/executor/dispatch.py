@@ -27,7 +27,7 @@ Writing another backend (Celery + a broker, many machines):
 - ``cancel`` ends an interrupted run first (:func:`end_interrupted`: a CLI run whose
   process is gone has no heartbeat to see a request), else stays
   ``queue.request_cancel``: the executing worker's heartbeat sees it.
-- ``requeue`` marks the run queued again (``run_admin.requeue``) and sends a task.
+- ``requeue`` marks the run queued again (``runs.requeue``) and sends a task.
 """
 
 from __future__ import annotations
@@ -41,7 +41,7 @@ import sqlalchemy as sa
 from evalbook.core.run import RunStatus
 from evalbook.executor.lease import cancel_run, owner_gone
 from evalbook.storage import queue
-from evalbook.storage.run_admin import discard_unqueued, requeue
+from evalbook.storage.runs import discard_unqueued, requeue
 from evalbook.storage.store import Store
 
 __all__ = ["DatabaseDispatcher", "Dispatcher", "end_interrupted"]

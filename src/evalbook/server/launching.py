@@ -20,7 +20,7 @@ from evalbook.server.schemas.runs import JudgeIn, RunCreate
 from evalbook.server.state import server_state
 from evalbook.storage.catalog import SuiteRef, register_suite, suite_refs
 from evalbook.storage.queue import find_idempotent
-from evalbook.storage.runs_query import WorkspaceRun, get_workspace_run
+from evalbook.storage.runs import WorkspaceRun, get_workspace_run
 from evalbook.storage.store import Store
 from evalbook.storage.workspaces import Workspace
 from evalbook.suites.derive import JUDGED, suite_with_judge

@@ -29,14 +29,14 @@ from evalbook.server.schemas.graph import (
     SuiteGraph,
 )
 from evalbook.storage.catalog import prompt_refs, suite_refs
-from evalbook.storage.graph_query import (
+from evalbook.storage.graph import (
     count_metrics,
     count_runs,
     metric_rows,
     model_rows,
     run_rows,
 )
-from evalbook.storage.runs_query import RunFilter, list_workspace_runs
+from evalbook.storage.runs import RunFilter, list_workspace_runs
 from evalbook.storage.store import Store
 
 __all__ = [

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from evalbook.core.run import RunRecord
 from evalbook.storage import tables as t
 from evalbook.storage.rows import as_utc, row_to_run
-from evalbook.storage.runs_query import Gone, WorkspaceRun, workspace_run
+from evalbook.storage.runs import Gone, WorkspaceRun, workspace_run
 from evalbook.storage.store import Store
 
 __all__ = [

@@ -228,8 +228,8 @@ class Store:
         limit: int = 50,
     ) -> list[RunRecord]:
         """Runs of every workspace, archived or not, most recent first (the local view).
-        The query is ``runs_query.list_workspace_runs``, the one run listing."""
-        from evalbook.storage.runs_query import RunFilter, list_workspace_runs
+        The query is ``runs.list_workspace_runs``, the one run listing."""
+        from evalbook.storage.runs import RunFilter, list_workspace_runs
 
         flt = RunFilter(suite_id=suite_id, status=status, alias=alias, tag=tag, archived=None)
         return [w.run for w in list_workspace_runs(self, None, flt, limit=limit)]

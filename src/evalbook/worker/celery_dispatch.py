@@ -14,7 +14,7 @@ from typing import Any
 from evalbook.core.run import RunStatus
 from evalbook.executor.dispatch import end_interrupted
 from evalbook.storage import queue, shards
-from evalbook.storage.run_admin import discard_unqueued
+from evalbook.storage.runs import discard_unqueued
 from evalbook.storage.store import Store
 from evalbook.worker.celery_app import make_app, send
 

@@ -29,7 +29,7 @@ from evalbook.storage.activity import (
     progress_grid,
     recent_completions,
 )
-from evalbook.storage.runs_query import get_workspace_run
+from evalbook.storage.runs import get_workspace_run
 from evalbook.storage.workspace_events import last_event_id
 
 router = APIRouter(prefix="/api", tags=["activity"])

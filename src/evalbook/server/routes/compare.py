@@ -13,7 +13,7 @@ from evalbook.analysis.compare.rows import CompareRow, RowsPage, Show, compare_r
 from evalbook.errors import NotFoundError
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.routes._common import StoreDep
-from evalbook.storage.runs_query import get_workspace_run
+from evalbook.storage.runs import get_workspace_run
 
 router = APIRouter(prefix="/api/compare", tags=["compare"])
 

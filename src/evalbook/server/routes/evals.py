@@ -62,12 +62,8 @@ from evalbook.server.schemas.models import model_or_tier
 from evalbook.server.schemas.policy import check_suite_data
 from evalbook.storage.catalog import prompt_refs, register_suite
 from evalbook.storage.kinds import latest_kinds
-from evalbook.storage.runs_query import (
-    RunFilter,
-    get_workspace_run,
-    list_workspace_runs,
-    result_previews,
-)
+from evalbook.storage.results import result_previews
+from evalbook.storage.runs import RunFilter, get_workspace_run, list_workspace_runs
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
 from evalbook.suites.datasets import case_from_row

@@ -18,7 +18,7 @@ from evalbook.core.messages import ImagePart
 from evalbook.errors import NotFoundError
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.routes._common import RunId, StoreDep
-from evalbook.storage.runs_query import get_workspace_run
+from evalbook.storage.runs import get_workspace_run
 from evalbook.storage.store import Store
 
 router = APIRouter(prefix="/api/runs", tags=["results"])

@@ -18,7 +18,7 @@ from evalbook.storage.judging import (
     workspace_pairwise,
     workspace_pairwise_list,
 )
-from evalbook.storage.runs_query import get_workspace_run
+from evalbook.storage.runs import get_workspace_run
 
 router = APIRouter(tags=["judges"])
 

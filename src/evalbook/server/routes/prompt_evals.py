@@ -37,7 +37,7 @@ from evalbook.server.schemas.evals import (
     eval_status,
     prompt_eval_model,
 )
-from evalbook.storage.runs_query import get_workspace_run
+from evalbook.storage.runs import get_workspace_run
 
 router = APIRouter(prefix="/api/prompts/{promptId}/eval", tags=["prompt evals"])
 

@@ -41,7 +41,8 @@ from evalbook.server.schemas.runs import (
     RunMetrics,
 )
 from evalbook.storage.feedback import list_feedback
-from evalbook.storage.runs_query import ResultFilter, get_workspace_run, query_results
+from evalbook.storage.results import ResultFilter, query_results
+from evalbook.storage.runs import get_workspace_run
 from evalbook.storage.store import Store
 from evalbook.storage.stored_changes import stored_changes_of
 

@@ -37,8 +37,13 @@ from evalbook.server.schemas.runs import (
 )
 from evalbook.server.state import server_state
 from evalbook.storage.regression import save_failures_as_suite
-from evalbook.storage.run_admin import resume_refusal, set_archived
-from evalbook.storage.runs_query import RunFilter, get_workspace_run, list_workspace_runs
+from evalbook.storage.runs import (
+    RunFilter,
+    get_workspace_run,
+    list_workspace_runs,
+    resume_refusal,
+    set_archived,
+)
 
 router = APIRouter(prefix="/api/runs", tags=["runs"])
 

@@ -14,7 +14,7 @@ from evalbook.core.trusted import built
 from evalbook.executor.estimate import Estimate, JudgeEstimate
 from evalbook.server.schemas.common import INT32, Page, Strict
 from evalbook.server.schemas.models import ModelIn
-from evalbook.storage.runs_query import WorkspaceRun
+from evalbook.storage.runs import WorkspaceRun
 from evalbook.storage.stored_changes import StoredChange
 
 __all__ = [

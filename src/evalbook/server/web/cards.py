@@ -18,7 +18,7 @@ from markupsafe import Markup
 
 from evalbook.server.web.templating import environment
 from evalbook.storage.activity import Grid
-from evalbook.storage.runs_query import WorkspaceRun
+from evalbook.storage.runs import WorkspaceRun
 
 __all__ = ["card_html", "clear_cards"]
 

@@ -19,12 +19,12 @@ from evalbook.server.deps import decode_run_cursor, run_cursor
 from evalbook.server.state import server_state
 from evalbook.server.web.access import CheckedViewer
 from evalbook.server.web.templating import render
-from evalbook.storage.run_admin import set_archived
-from evalbook.storage.runs_query import (
+from evalbook.storage.runs import (
     RunFilter,
     WorkspaceRun,
     get_workspace_run,
     list_workspace_runs,
+    set_archived,
 )
 from evalbook.storage.store import Store
 

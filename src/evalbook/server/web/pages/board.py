@@ -17,7 +17,7 @@ from evalbook.server.web.cards import card_html
 from evalbook.server.web.pages.archive import STATUSES, ArchiveQuery, archive_page, archive_query
 from evalbook.server.web.templating import render
 from evalbook.storage.activity import active_runs, progress_grid
-from evalbook.storage.runs_query import get_workspace_run
+from evalbook.storage.runs import get_workspace_run
 from evalbook.storage.workspace_events import last_event_id
 
 router = APIRouter()

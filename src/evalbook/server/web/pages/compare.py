@@ -31,7 +31,7 @@ from evalbook.server.web.access import PageViewer
 from evalbook.server.web.charts import delta_bar, histogram
 from evalbook.server.web.templating import render
 from evalbook.storage.activity import alias_summary, compare_readiness
-from evalbook.storage.runs_query import RunFilter, get_workspace_run, list_workspace_runs
+from evalbook.storage.runs import RunFilter, get_workspace_run, list_workspace_runs
 from evalbook.storage.store import Store
 
 router = APIRouter()

@@ -29,18 +29,15 @@ from evalbook.server.web.pages.review import review_targets
 from evalbook.server.web.templating import render
 from evalbook.storage.feedback import feedback_of_results
 from evalbook.storage.regression import save_failures_as_suite
-from evalbook.storage.run_admin import resume_refusal
-from evalbook.storage.runs_query import (
+from evalbook.storage.results import (
     ResultFilter,
-    RunFilter,
     asks_for_review,
     count_awaiting_review,
     count_results,
-    get_workspace_run,
-    list_workspace_runs,
     query_results,
     result_seq,
 )
+from evalbook.storage.runs import RunFilter, get_workspace_run, list_workspace_runs, resume_refusal
 from evalbook.storage.store import Store
 from evalbook.storage.stored_changes import stored_changes_of
 

@@ -40,7 +40,7 @@ from evalbook.server.suite_upload import parse_suite
 from evalbook.server.web.access import CheckedViewer, PageViewer, Viewer, check_csrf
 from evalbook.server.web.templating import render
 from evalbook.storage.catalog import register_suite
-from evalbook.storage.runs_query import get_workspace_run
+from evalbook.storage.runs import get_workspace_run
 from evalbook.storage.store import Store
 
 router = APIRouter()

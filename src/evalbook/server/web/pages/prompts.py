@@ -23,7 +23,7 @@ from evalbook.server.web.access import PageViewer
 from evalbook.server.web.charts import pass_rate_trend
 from evalbook.server.web.templating import render
 from evalbook.storage.catalog import prompt_refs
-from evalbook.storage.runs_query import RunFilter, list_workspace_runs
+from evalbook.storage.runs import RunFilter, list_workspace_runs
 
 router = APIRouter()
 

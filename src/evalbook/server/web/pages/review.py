@@ -28,7 +28,7 @@ from evalbook.server.web.access import CheckedViewer
 from evalbook.server.web.pages.board import RunIdPath
 from evalbook.server.web.templating import render
 from evalbook.storage.feedback import feedback_of_results
-from evalbook.storage.runs_query import get_workspace_run
+from evalbook.storage.runs import get_workspace_run
 from evalbook.storage.store import Store
 
 router = APIRouter()

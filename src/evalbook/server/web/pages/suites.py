@@ -18,7 +18,7 @@ from evalbook.server.web.access import PageViewer
 from evalbook.server.web.charts import pass_rate_trend
 from evalbook.server.web.templating import render
 from evalbook.storage.catalog import SuiteRef, suite_cases, suite_refs, suite_run_counts
-from evalbook.storage.runs_query import RunFilter, list_workspace_runs
+from evalbook.storage.runs import RunFilter, list_workspace_runs
 
 router = APIRouter()
 
