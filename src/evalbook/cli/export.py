@@ -40,23 +40,23 @@ def export_command(
         run = store.get_run(run_id)
         if fmt == "parquet":
             assert output is not None
-            n = write_parquet(run, store.iter_results(run.id), output)
+            n = write_parquet(run, store.iter_results(run.id), output, store)
             err_console.print(f"wrote {n} rows to {output}")
             return
         if fmt == "junit":
             if output is None:
-                write_junit(run, store.iter_results(run.id), sys.stdout)
+                write_junit(run, store.iter_results(run.id), sys.stdout, store)
                 return
             with output.open("w", encoding="utf-8") as fh:
-                n = write_junit(run, store.iter_results(run.id), fh)
+                n = write_junit(run, store.iter_results(run.id), fh, store)
             err_console.print(f"wrote {n} test cases to {output}")
             return
         human = human_verdicts(store, run.id)
         if output is None:
-            write(run, store.iter_results(run.id), fmt, sys.stdout, human)
+            write(run, store.iter_results(run.id), fmt, sys.stdout, human, store)
             return
         with output.open("w", encoding="utf-8", newline="") as fh:
-            n = write(run, store.iter_results(run.id), fmt, fh, human)
+            n = write(run, store.iter_results(run.id), fmt, fh, human, store)
     finally:
         store.close()
     err_console.print(f"wrote {n} records to {output}")

@@ -5,6 +5,11 @@ adds one record of scorer type ``human`` per (case, feedback name) with a score:
 each reviewer's latest score, normalised to [0, 1], the comments as its rationale. It takes
 the place of the ``human`` scorer's "awaiting review" record of the same criterion.
 
+A result whose values were changed to store it (cut at ``EVALBOOK_MAX_STORED_BYTES``, a
+NUL replaced by U+FFFD: ``storage.stored_changes``) says so, as the schema admits no field
+of our own: one tag per change, ``stored_change: output truncated from 60.5 KiB to 19.5 KiB
+when stored``, after the case's tags (in CSV, the ``stored_changes`` column instead).
+
 Formats: ``jsonl`` (one record a line, streamed), ``json`` (a JSON array), ``csv``
 (flattened columns). Optional fields with no value are left out rather than written as
 ``null``, so every record validates against the published schema.
@@ -24,6 +29,8 @@ from evalbook.core.identity import stable_uuid
 from evalbook.core.result import Result, ScoreRecord
 from evalbook.core.run import RunRecord
 from evalbook.errors import UserError
+from evalbook.storage.store import Store
+from evalbook.storage.stored_changes import StoredChange, with_stored_changes
 
 FORMATS = ("jsonl", "json", "csv")
 SCHEMA_PATH = Path(__file__).with_name("eval_run_record.schema.json")
@@ -54,11 +61,19 @@ def _criterion(score: ScoreRecord) -> str:
     return str(details.get("criterion") or score.name)
 
 
+#: The tag of a stored change, before its note.
+STORED_TAG = "stored_change: "
+
+
 def result_records(
-    run: RunRecord, result: Result, human: Sequence[HumanVerdict] = ()
+    run: RunRecord,
+    result: Result,
+    human: Sequence[HumanVerdict] = (),
+    changes: Sequence[StoredChange] = (),
 ) -> Iterator[dict[str, Any]]:
     """The interchange records of one result: one per scorer, and one per feedback name
-    with a score (in place of the ``human`` scorer's record of that criterion)."""
+    with a score (in place of the ``human`` scorer's record of that criterion); the
+    result's stored ``changes`` are tagged."""
     model = run.model
     model_block = _drop_none(
         {
@@ -90,7 +105,7 @@ def result_records(
                 "cost_usd": result.cost_usd,
             }
         ),
-        "tags": result.tags,
+        "tags": [*result.tags, *(STORED_TAG + c.note for c in changes)] if changes else result.tags,
     }
     reviewed = {v.name: v for v in human if v.score is not None}
     for score in result.scores:
@@ -152,10 +167,16 @@ def _human_record(
 
 
 def records(
-    run: RunRecord, results: Iterable[Result], human: HumanFeedback | None = None
+    run: RunRecord,
+    results: Iterable[Result],
+    human: HumanFeedback | None = None,
+    stored: Store | None = None,
 ) -> Iterator[dict[str, Any]]:
-    for result in results:
-        yield from result_records(run, result, (human or {}).get(result.id, ()))
+    """The records of ``results``; with ``stored``, the store they were read from, each
+    says what was changed to store it."""
+    pairs = with_stored_changes(stored, results) if stored else ((r, []) for r in results)
+    for result, changes in pairs:
+        yield from result_records(run, result, (human or {}).get(result.id, ()), changes)
 
 
 CSV_COLUMNS = [
@@ -184,10 +205,15 @@ CSV_COLUMNS = [
     "metrics.cost_usd",
     "tags",
     "timestamp",
+    "stored_changes",
 ]
 
 
 def _flatten(record: dict[str, Any]) -> dict[str, Any]:
+    tags: list[str] = record.get("tags") or []
+    notes = [t[len(STORED_TAG) :] for t in tags if t.startswith(STORED_TAG)]
+    if notes:  # a column of its own, out of the tags
+        record = {**record, "tags": [t for t in tags if not t.startswith(STORED_TAG)]}
     flat: dict[str, Any] = {}
     for column in CSV_COLUMNS:
         value: Any = record
@@ -196,6 +222,7 @@ def _flatten(record: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, dict | list):
             value = json.dumps(value, ensure_ascii=False)
         flat[column] = "" if value is None else value
+    flat["stored_changes"] = "; ".join(notes)
     return flat
 
 
@@ -205,34 +232,40 @@ def write(
     fmt: str,
     out: TextIO,
     human: HumanFeedback | None = None,
+    stored: Store | None = None,
 ) -> int:
-    """Write every record of ``results`` (with ``human`` feedback, by result id) to
-    ``out``; returns the number of records."""
+    """Write every record of ``results`` (with ``human`` feedback, by result id, and the
+    changes made to store them when ``stored`` is their store) to ``out``; returns the
+    number of records."""
     if fmt not in FORMATS:
         raise UserError(f"unknown export format {fmt!r}; use one of {', '.join(FORMATS)}")
     n = 0
     if fmt == "jsonl":
-        for rec in records(run, results, human):
+        for rec in records(run, results, human, stored):
             out.write(json.dumps(rec, ensure_ascii=False) + "\n")
             n += 1
     elif fmt == "json":
         out.write("[")
-        for rec in records(run, results, human):
+        for rec in records(run, results, human, stored):
             out.write(("," if n else "") + "\n  " + json.dumps(rec, ensure_ascii=False))
             n += 1
         out.write("\n]\n" if n else "]\n")
     else:
         writer = csv.DictWriter(out, fieldnames=CSV_COLUMNS)
         writer.writeheader()
-        for rec in records(run, results, human):
+        for rec in records(run, results, human, stored):
             writer.writerow(_flatten(rec))
             n += 1
     return n
 
 
 def to_string(
-    run: RunRecord, results: Iterable[Result], fmt: str, human: HumanFeedback | None = None
+    run: RunRecord,
+    results: Iterable[Result],
+    fmt: str,
+    human: HumanFeedback | None = None,
+    stored: Store | None = None,
 ) -> str:
     buf = io.StringIO()
-    write(run, results, fmt, buf, human)
+    write(run, results, fmt, buf, human, stored)
     return buf.getvalue()

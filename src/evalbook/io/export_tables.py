@@ -8,18 +8,24 @@
 - ``parquet``: one row per result for pandas / DuckDB / Polars, the scores as columns
   (``score.NAME``, ``passed.NAME``), with the case's fields, latency, tokens and cost;
   written to a file (``-o``), through pyarrow (``pip install 'evalbook[parquet]'``).
+
+Given the store the results come from, both say what was changed in a result to store it
+(``storage.stored_changes``): a ``stored_change`` property per change on the JUnit test
+case, the notes joined by ``; `` in the Parquet column ``stored_changes`` (null if none).
 """
 
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, TextIO
 
 from evalbook.core.result import Result, ResultStatus
 from evalbook.core.run import RunRecord
 from evalbook.errors import ConfigError
+from evalbook.storage.store import Store
+from evalbook.storage.stored_changes import StoredChange, with_stored_changes
 
 __all__ = ["write_junit", "write_parquet"]
 
@@ -31,7 +37,15 @@ def _text(value: str | None) -> str:
     return (value or "").translate(_XML_BAD)
 
 
-def write_junit(run: RunRecord, results: Iterable[Result], out: TextIO) -> int:
+def _pairs(
+    results: Iterable[Result], stored: Store | None
+) -> Iterator[tuple[Result, list[StoredChange]]]:
+    return with_stored_changes(stored, results) if stored else ((r, []) for r in results)
+
+
+def write_junit(
+    run: RunRecord, results: Iterable[Result], out: TextIO, stored: Store | None = None
+) -> int:
     """The run as JUnit XML on ``out``; returns the number of test cases."""
     root = ET.Element("testsuites", name=f"evalbook {run.suite_id}")
     suite = ET.SubElement(
@@ -52,7 +66,7 @@ def write_junit(run: RunRecord, results: Iterable[Result], out: TextIO) -> int:
         ET.SubElement(props, "property", name=key, value=_text(value))
     n = failures = errors = 0
     total_s = 0.0
-    for result in results:
+    for result, changes in _pairs(results, stored):
         n += 1
         name = result.case_id if not result.epoch else f"{result.case_id} (epoch {result.epoch})"
         seconds = (result.latency_ms or 0.0) / 1000
@@ -60,6 +74,10 @@ def write_junit(run: RunRecord, results: Iterable[Result], out: TextIO) -> int:
         case = ET.SubElement(
             suite, "testcase", classname=run.suite_id, name=_text(name), time=f"{seconds:.3f}"
         )
+        if changes:
+            listed = ET.SubElement(case, "properties")
+            for change in changes:
+                ET.SubElement(listed, "property", name="stored_change", value=_text(change.note))
         if result.status is ResultStatus.error:
             errors += 1
             message = _text(result.error_message or "error")
@@ -93,7 +111,9 @@ def write_junit(run: RunRecord, results: Iterable[Result], out: TextIO) -> int:
     return n
 
 
-def write_parquet(run: RunRecord, results: Iterable[Result], path: Path) -> int:
+def write_parquet(
+    run: RunRecord, results: Iterable[Result], path: Path, stored: Store | None = None
+) -> int:
     """One row per result, scores as columns, to the Parquet file ``path``."""
     try:
         import pyarrow as pa  # type: ignore[import-untyped, import-not-found, unused-ignore]
@@ -102,7 +122,7 @@ def write_parquet(run: RunRecord, results: Iterable[Result], path: Path) -> int:
         raise ConfigError("Parquet export needs pyarrow: pip install 'evalbook[parquet]'") from exc
     rows: list[dict[str, Any]] = []
     names: dict[str, None] = {}
-    for result in results:
+    for result, changes in _pairs(results, stored):
         row: dict[str, Any] = {
             "run_id": run.id,
             "suite_id": run.suite_id,
@@ -122,6 +142,7 @@ def write_parquet(run: RunRecord, results: Iterable[Result], path: Path) -> int:
             "cost_usd": result.cost_usd,
             "cached": result.cached,
             "error_message": result.error_message,
+            "stored_changes": "; ".join(c.note for c in changes) or None,
         }
         for score in result.scores:
             names.setdefault(score.name, None)

@@ -5,21 +5,23 @@ stored truncated, and a NUL character is stored as U+FFFD (``stored_values.py``,
 lists every change under ``stored_changes`` in the result's JSON body). A reader must be
 told: the record is not what the model answered. The inspector and
 ``GET /api/runs/{id}/results`` read the changes here, for the results they show only
-(the changes are picked out of the body by the database, not the body loaded whole).
+(the changes are picked out of the body by the database, not the body loaded whole);
+the exports pair each result they write with its changes (``with_stored_changes``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 
+from evalbook.core.result import Result
 from evalbook.storage import tables as t
 from evalbook.storage.store import Store
 
-__all__ = ["StoredChange", "format_bytes", "stored_changes_of"]
+__all__ = ["StoredChange", "format_bytes", "stored_changes_of", "with_stored_changes"]
 
 #: Results asked about in one query.
 _CHUNK = 500
@@ -94,3 +96,23 @@ def stored_changes_of(store: Store, result_ids: Sequence[str]) -> dict[str, list
                 if changes:
                     found[result_id] = changes
     return found
+
+
+def with_stored_changes(
+    store: Store, results: Iterable[Result]
+) -> Iterator[tuple[Result, list[StoredChange]]]:
+    """Each of ``results`` with its stored changes (``[]`` for none), read a chunk of
+    results at a time so that a long run still streams."""
+    chunk: list[Result] = []
+    for result in results:
+        chunk.append(result)
+        if len(chunk) == _CHUNK:
+            yield from _paired(store, chunk)
+            chunk = []
+    yield from _paired(store, chunk)
+
+
+def _paired(store: Store, chunk: list[Result]) -> Iterator[tuple[Result, list[StoredChange]]]:
+    found = stored_changes_of(store, [r.id for r in chunk]) if chunk else {}
+    for result in chunk:
+        yield result, found.get(result.id, [])

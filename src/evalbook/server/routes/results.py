@@ -298,7 +298,7 @@ def _stream(store: Store, run: RunRecord, fmt: str, human: HumanFeedback) -> Ite
 
     def produce() -> None:
         try:
-            write(run, store.iter_results(run.id), fmt, cast(TextIO, pipe), human)
+            write(run, store.iter_results(run.id), fmt, cast(TextIO, pipe), human, store)
             pipe.flush()
             pipe._put(_END)
         except _Stopped:
