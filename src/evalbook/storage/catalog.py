@@ -105,11 +105,15 @@ def suite_refs(store: Store, workspace_id: str, suite_id: str | None = None) -> 
         .join(t.suites, s.hash == ws.suite_hash)
         .where(ws.workspace_id == workspace_id)
     )
-    used = (
-        sa.select(s.suite_id, s.version, s.hash, s.name, s.case_count, sa.func.min(r.created_at))
-        .join(t.suites, s.hash == r.suite_hash)
-        .where(r.workspace_id == workspace_id)
-        .group_by(s.suite_id, s.version, s.hash, s.name, s.case_count)
+    # A version's first run, per suite version: one lookup in the index
+    # (workspace_id, suite_hash, created_at) each, never a pass over the workspace's runs.
+    first_run = (
+        sa.select(sa.func.min(r.created_at))
+        .where(r.workspace_id == workspace_id, r.suite_hash == s.hash)
+        .scalar_subquery()
+    )
+    used = sa.select(s.suite_id, s.version, s.hash, s.name, s.case_count, first_run).where(
+        first_run.is_not(None)
     )
     if suite_id is not None:
         registered = registered.where(s.suite_id == suite_id)

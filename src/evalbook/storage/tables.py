@@ -114,6 +114,9 @@ runs = sa.Table(
     sa.Column("started_at", TS),
     sa.Column("finished_at", TS),
     sa.Index("ix_runs_workspace_id_created_at", "workspace_id", "created_at"),
+    sa.Index(
+        "ix_runs_workspace_id_suite_hash_created_at", "workspace_id", "suite_hash", "created_at"
+    ),
     sa.Index("ix_runs_status_lease_expires_at", "status", "lease_expires_at"),
     sa.UniqueConstraint("workspace_id", "idempotency_key"),
 )
