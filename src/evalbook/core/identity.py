@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
+from json import encoder as _encoder
 from typing import Any
 
 IDENTITY_VERSION = "v1"
@@ -20,11 +21,30 @@ IDENTITY_VERSION = "v1"
 _NAMESPACE = uuid.UUID("6f1c2f9e-6c55-4bb7-9b7c-3c1c7e0b4d21")
 
 
+#: The one encoder of :func:`canonical_json` (what ``json.dumps`` with these options builds
+#: on every call: made once, a hashed case or cache key costs less).
+_CANONICAL = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+)
+
+
+#: A string as canonical JSON writes it (quoted, escaped, non-ASCII kept).
+encode_str: Callable[[str], str] = _encoder.encode_basestring
+
+#: :data:`_CANONICAL`'s C encoder without its guard against cycles: for values decoded
+#: from JSON, which hold none (``None`` where Python lacks the accelerator). It returns
+#: the pieces of the same text.
+_C_MAKE = getattr(_encoder, "c_make_encoder", None)
+ROW_ENCODER: Callable[[Any, int], Sequence[str]] | None = (
+    None
+    if _C_MAKE is None
+    else _C_MAKE(None, _CANONICAL.default, encode_str, None, ":", ",", True, False, False)
+)
+
+
 def canonical_json(value: Any) -> str:
     """JSON with sorted keys, no whitespace and no NaN: equal values give equal strings."""
-    return json.dumps(
-        value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
-    )
+    return _CANONICAL.encode(value)
 
 
 def content_hash(kind: str, value: Any) -> str:

@@ -186,7 +186,7 @@ def _build_suite(data: Any, base_dir: Path | None, source: str) -> Suite:
         if problems:
             continue  # the load fails: keep nothing more
         from_file = from_file or one.from_file
-        cases.append(one.case, compact=one.from_file)
+        cases.append(one.case, compact=one.from_file, from_row=one.from_file)
     if not len(cases) and not problems:
         problems.add(top, "a suite needs at least one case", ("cases",))
     problems.raise_if_any()
