@@ -75,3 +75,20 @@ def test_include_with_case_fields_is_an_error(tmp_path: Path) -> None:
     )
     with pytest.raises(SuiteError, match=r"s\.yaml:4: cases\[0\]: a dataset include takes only"):
         load_suite(tmp_path / "s.yaml")
+
+
+def test_a_duplicate_id_in_datasets_names_both_rows(tmp_path: Path) -> None:
+    """The first place of every id is kept as the row's file and line; the message names
+    both rows, across two dataset files too."""
+    (tmp_path / "a.jsonl").write_text('{"id": "x", "q": 1}\n\n{"id": "same", "q": 2}\n')
+    (tmp_path / "b.csv").write_text("id,q\nother,3\nsame,4\n")
+    (tmp_path / "s.yaml").write_text(
+        "id: dup\nprompt: '{{ q }}'\ncases:\n  - file: a.jsonl\n  - file: b.csv\n"
+    )
+    with pytest.raises(SuiteError) as info:
+        load_suite(tmp_path / "s.yaml")
+    message = str(info.value)
+    assert (
+        f"{tmp_path / 'b.csv'}:3: duplicate case id 'same', first used at"
+        f" {tmp_path / 'a.jsonl'}:3" in message
+    )

@@ -122,13 +122,16 @@ def build_cases(sources: Iterator[CaseSource], problems: Problems) -> list[Built
 def iter_cases(sources: Iterator[CaseSource], problems: Problems) -> Iterator[BuiltCase]:
     """:func:`build_cases` one at a time: only each id's place is kept (a case read from a
     dataset is not held once the caller lets it go)."""
-    first: dict[str, str] = {}  # id → where it was first used
+    # id → where it was first used: a dataset row's file and line (its text is made only
+    # for a duplicate), any other case's location
+    first: dict[str, str | tuple[str, int | None]] = {}
     for source in sources:
         one = _build_case(source, problems)
         if one is None:
             continue
-        earlier = first.get(one.case.id)
-        if earlier is not None:
+        seen = first.get(one.case.id)
+        if seen is not None:
+            earlier = seen if isinstance(seen, str) else f"{seen[0]}:{seen[1]}"
             hint = (
                 " (generated from identical vars, messages and expected; give the cases ids)"
                 if one.generated_id
@@ -137,7 +140,9 @@ def iter_cases(sources: Iterator[CaseSource], problems: Problems) -> Iterator[Bu
             message = f"duplicate case id {one.case.id!r}, first used at {earlier}{hint}"
             problems.add(one.where, message)
             continue
-        first[one.case.id] = one.where.location()
+        where = one.where
+        # a row's node is its plain dict, without lines: its place is the row's line
+        first[one.case.id] = (where.file, where.line) if one.from_file else where.location()
         yield one
 
 
@@ -159,16 +164,18 @@ def _build_case(source: CaseSource, problems: Problems) -> BuiltCase | None:
     # YAML containers carry lines (LineDict); JSONL / CSV rows and API dicts are plain.
     data: dict[str, Any] = plain(source.raw) if isinstance(source.raw, LineDict) else source.raw
     ok = problems.check_keys(where, data, CASE_KEYS)
-    data = {k: v for k, v in data.items() if k in CASE_KEYS}  # still check the rest
+    # a copy (the caller's dict is left as it is); unknown keys dropped, the rest checked
+    data = dict(data) if ok else {k: v for k, v in data.items() if k in CASE_KEYS}
     if source.section is not None and data.get("section") is None:
         data["section"] = source.section
     if source.tags and isinstance(data.get("tags", []), list):
         own = data.get("tags", [])
         data["tags"] = own + [t for t in source.tags if t not in own]
-    generated = data.get("id") is None
-    if isinstance(data.get("id"), int) and not isinstance(data["id"], bool):
-        data["id"] = str(data["id"])
-    if isinstance(data.get("id"), str) and not data["id"].strip():
+    case_id = data.get("id")
+    generated = case_id is None
+    if isinstance(case_id, int) and not isinstance(case_id, bool):
+        data["id"] = case_id = str(case_id)
+    if isinstance(case_id, str) and not case_id.strip():
         problems.add(where, "must not be empty", ("id",))
         ok = False
     if isinstance(data.get("assets"), list):
@@ -178,7 +185,9 @@ def _build_case(source: CaseSource, problems: Problems) -> BuiltCase | None:
         data["scorers"], specs_ok = parse_specs(data["scorers"], where, ("scorers",), problems)
         ok = ok and specs_ok
     try:
-        case = Case.model_validate({**data, "id": data.get("id") or "?"})
+        if not case_id:
+            data["id"] = "?"  # a stand-in: the id made from the content replaces it below
+        case = Case.model_validate(data)
     except ValidationError as exc:
         problems.add_validation(where, exc)
         return None

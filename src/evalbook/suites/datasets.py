@@ -35,6 +35,7 @@ STRUCTURED_MARKERS = frozenset({"vars", "messages"})
 FLAT_CASE_FIELDS = ("id", "expected", "choices", "section", "tags", "metadata", "assets", "scorers")
 CSV_CASE_COLUMNS = frozenset({"id", "expected", "section", "tags", "choices"})
 DATASET_SUFFIXES = (".jsonl", ".ndjson", ".csv")
+_decode = json.JSONDecoder().decode  # json.loads without its checks of the argument
 
 
 @dataclass(frozen=True)
@@ -92,17 +93,19 @@ def _read_jsonl(lines: Iterable[str], display: str, problems: Problems) -> Itera
     for number, line in enumerate(lines, start=1):
         if not line.strip():
             continue
-        where = Where(display, line=number)
         try:
-            value = json.loads(line)
+            value = _decode(line)
         except json.JSONDecodeError as exc:
-            problems.add(where, f"invalid JSON at column {exc.colno}: {exc.msg}")
+            problems.add(
+                Where(display, line=number), f"invalid JSON at column {exc.colno}: {exc.msg}"
+            )
             continue
         except RecursionError:
-            problems.add(where, "JSON nested too deeply")
+            problems.add(Where(display, line=number), "JSON nested too deeply")
             continue
-        if not isinstance(value, dict):
-            problems.add(where, f"a JSONL line must be a JSON object, not {_json_type(value)}")
+        if type(value) is not dict:
+            message = f"a JSONL line must be a JSON object, not {_json_type(value)}"
+            problems.add(Where(display, line=number), message)
             continue
         case = case_from_row(value)
         yield DatasetRow(case, Where(display, case, line=number))
