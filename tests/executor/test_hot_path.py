@@ -81,6 +81,39 @@ def test_the_heap_is_frozen_while_runs_execute_and_handed_back_after() -> None:
     assert gc.get_freeze_count() == 0
 
 
+def test_in_an_event_loop_the_heap_is_frozen_a_moment_after_the_run_starts() -> None:
+    """The collection before the freeze walks the whole process: in a run it comes
+    FREEZE_AFTER_S in, overlapping the first requests' wait, not before them; garbage
+    that existed at the start is still collected, not frozen."""
+    import asyncio
+    import gc
+    import weakref
+
+    from evalbook.core.heap import FREEZE_AFTER_S, frozen_heap
+
+    class Node:
+        other: object = None
+
+    async def run() -> None:
+        garbage = Node()
+        garbage.other = garbage  # a cycle only the collector frees
+        dead = weakref.ref(garbage)
+        del garbage
+        with frozen_heap():
+            assert gc.get_freeze_count() == 0  # nothing yet: the first request goes first
+            await asyncio.sleep(FREEZE_AFTER_S * 4)
+            assert gc.get_freeze_count() > 0
+            assert dead() is None  # collected before the freeze
+        assert gc.get_freeze_count() == 0
+        with frozen_heap():  # a run that ends before the moment freezes nothing
+            pass
+        await asyncio.sleep(FREEZE_AFTER_S * 2)
+        assert gc.get_freeze_count() == 0
+
+    gc.collect()
+    asyncio.run(run())
+
+
 def test_the_collector_is_paused_while_a_suite_is_built_and_restored_after() -> None:
     import gc
 

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from evalbook.cli.console import console, err_console
 
@@ -100,6 +99,8 @@ def emit(
 
 
 def print_verdict(verdict: Verdict, out: Console = console) -> None:
+    from rich.table import Table  # not loaded by `evalbook run` before its first request
+
     from evalbook.cli.compare_view import print_metrics
 
     c = verdict.comparison

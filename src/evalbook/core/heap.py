@@ -12,36 +12,65 @@ objects as usual meanwhile: only cycles among the set-aside objects wait.
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["collector_paused", "frozen_heap"]
+__all__ = ["FREEZE_AFTER_S", "collector_paused", "frozen_heap"]
+
+#: Inside an event loop, how long after a run starts its heap is frozen. The collection
+#: that comes first walks every object of the process (~70 ms after a run's imports):
+#: made at once, it held back the run's first model request; a moment later it overlaps
+#: the wait for the first answers.
+FREEZE_AFTER_S = 0.05
 
 _running = 0
+_frozen = False
 _lock = threading.Lock()
+
+
+def _collect_and_freeze() -> None:
+    """What is already garbage is collected now rather than frozen with the rest (frozen,
+    it would wait for the end of the run; a leaked connection would then warn in whatever
+    runs next); then the heap is set aside."""
+    global _frozen
+    with _lock:
+        if _running == 0 or _frozen:
+            return
+        gc.collect()
+        gc.freeze()
+        _frozen = True
 
 
 @contextmanager
 def frozen_heap() -> Iterator[None]:
-    """Freeze the heap for the block; the last block of the process to end unfreezes."""
-    global _running
+    """Freeze the heap for the block; the last block of the process to end unfreezes.
+    In a running event loop the freeze comes :data:`FREEZE_AFTER_S` into the block (a
+    block that ends sooner freezes nothing), else at once."""
+    global _running, _frozen
     with _lock:
         _running += 1
-        if _running == 1:
-            # What is already garbage is collected now rather than frozen with the rest
-            # (frozen, it would wait for the end of the run; a leaked connection would
-            # then warn in whatever runs next).
-            gc.collect()
-        gc.freeze()
+        first = _running == 1
+    handle: asyncio.TimerHandle | None = None
+    if first:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            _collect_and_freeze()
+        else:
+            handle = loop.call_later(FREEZE_AFTER_S, _collect_and_freeze)
     try:
         yield
     finally:
+        if handle is not None:
+            handle.cancel()
         with _lock:
             _running -= 1
-            if _running == 0:
+            if _running == 0 and _frozen:
                 gc.unfreeze()
+                _frozen = False
 
 
 @contextmanager

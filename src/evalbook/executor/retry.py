@@ -23,8 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from tenacity import wait_random_exponential
-
 from evalbook.core.result import Attempt
 from evalbook.errors import ProviderError, RateLimitError, TransientError
 
@@ -68,6 +66,8 @@ class RetryPolicy:
     def delay(self, attempt_number: int, error: ProviderError) -> float:
         if isinstance(error, RateLimitError) and error.retry_after is not None:
             return min(error.retry_after, self.max_retry_after_s) * self.scale
+        from tenacity import wait_random_exponential  # loaded at the first retry, not start-up
+
         wait = wait_random_exponential(multiplier=self.base_delay_s, max=self.max_delay_s)
         return float(wait(_RetryState(attempt_number))) * self.scale  # type: ignore[arg-type]
 
