@@ -3,6 +3,8 @@ tag and metadata; a suite's kind shadows a built-in; mistakes name the line."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from evalbook.errors import SuiteError
@@ -49,3 +51,26 @@ def test_mistakes_name_the_line() -> None:
     bad = SUITE.replace("    system: You are a credit analyst.\n", "    tier: Fast!\n")
     with pytest.raises(SuiteError, match=r"s.yaml:\d+: kinds.borrower_summary.tier"):
         load_suite_from_text(bad, source="s.yaml")
+
+
+def test_a_datasets_kind_tier_is_read_from_the_cases_with_metadata(tmp_path: Path) -> None:
+    """A run without a model takes the one tier its kinds name; for a dataset only the
+    cases with metadata are decoded to find it (a 100k-row dataset without any is not
+    decoded at all)."""
+    from evalbook.core.suite import CaseList
+    from evalbook.executor.launch import kind_tier
+    from evalbook.suites import load_suite
+
+    rows = ['{"id": "p' + str(i) + '", "text": "plain"}' for i in range(3)]
+    rows.insert(1, '{"id": "k", "_kind": "borrower_summary", "borrower_name": "Budi"}')
+    (tmp_path / "cases.jsonl").write_text("\n".join(rows) + "\n")
+    head = SUITE.split("cases:")[0].replace("id: kinds\n", "id: kinds-data\nprompt: '{{ text }}'\n")
+    (tmp_path / "s.yaml").write_text(head + "cases:\n  - file: cases.jsonl\n")
+    suite = load_suite(tmp_path / "s.yaml")
+    assert isinstance(suite.cases, CaseList)
+    assert [c.id for c in suite.cases.with_metadata()] == ["k"]
+    assert kind_tier(suite) == "standard"
+    (tmp_path / "cases.jsonl").write_text("\n".join(r for r in rows if '"k"' not in r) + "\n")
+    plain = load_suite(tmp_path / "s.yaml")
+    assert isinstance(plain.cases, CaseList)
+    assert list(plain.cases.with_metadata()) == [] and kind_tier(plain) is None

@@ -208,14 +208,16 @@ class CaseList(Sequence[Case]):
     one has checked its ids are unique (the suite loader does).
 
     What a run's checks before it starts read of every case is noted as cases are added
-    (:attr:`variable_names`, :meth:`with_own_messages`), so they decode none of the rest.
+    (:attr:`variable_names`, :meth:`with_own_messages`, :meth:`with_metadata`), so they
+    decode none of the rest.
     """
 
-    __slots__ = ("_entries", "_own_messages", "variable_names")
+    __slots__ = ("_entries", "_own_messages", "_with_metadata", "variable_names")
 
     def __init__(self, cases: Iterable[Case] = (), *, compact: bool = True) -> None:
         self._entries: list[str | Case] = []
         self._own_messages: list[int] = []
+        self._with_metadata: list[int] = []
         #: Every variable name some case gives.
         self.variable_names: set[str] = set()
         for case in cases:
@@ -227,6 +229,8 @@ class CaseList(Sequence[Case]):
         see :func:`row_case_json`)."""
         if case.messages is not None:
             self._own_messages.append(len(self._entries))
+        if case.metadata:
+            self._with_metadata.append(len(self._entries))
         self.variable_names.update(case.vars)
         if not compact:
             self._entries.append(case)
@@ -236,6 +240,11 @@ class CaseList(Sequence[Case]):
     def with_own_messages(self) -> Iterator[Case]:
         """The cases that have messages of their own (not the prompt's), in order."""
         for i in self._own_messages:
+            yield _decode(self._entries[i])
+
+    def with_metadata(self) -> Iterator[Case]:
+        """The cases that have metadata, in order (a run's model tier is read from it)."""
+        for i in self._with_metadata:
             yield _decode(self._entries[i])
 
     @property

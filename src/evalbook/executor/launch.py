@@ -24,7 +24,7 @@ from pathlib import Path
 from evalbook._version import __version__
 from evalbook.core.model_config import DEFAULT_MODEL_SPEC, ModelConfig, parse_model_spec
 from evalbook.core.run import RunOptions, RunRecord, RunStatus
-from evalbook.core.suite import PromptVersion, Suite
+from evalbook.core.suite import CaseList, PromptVersion, Suite
 from evalbook.errors import ConfigError, TemplateError, UserError
 from evalbook.executor.events import EventSink, ignore
 from evalbook.executor.retry import RetryPolicy
@@ -103,7 +103,9 @@ def run_tier(suite: Suite, model: ModelConfig | str | None) -> str | None:
 
 def kind_tier(suite: Suite) -> str | None:
     """The one model tier the suite's generation kinds name, if they name exactly one."""
-    tiers = {c.metadata.get("kind_tier") for c in suite.cases if c.metadata}
+    # a dataset's cases: only those with metadata are decoded (not 100k for none)
+    cases = suite.cases.with_metadata() if isinstance(suite.cases, CaseList) else suite.cases
+    tiers = {c.metadata.get("kind_tier") for c in cases if c.metadata}
     tiers.discard(None)
     return str(next(iter(tiers))) if len(tiers) == 1 else None
 
