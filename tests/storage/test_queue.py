@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
-import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import sqlalchemy as sa
 
 from evalbook.core.run import RunStatus
 from evalbook.executor.launch import prepare_run
 from evalbook.storage import queue
+from evalbook.storage import tables as t
 from evalbook.storage.store import Store
 
 from ..executor.helpers import yes_no_suite
@@ -33,9 +36,16 @@ def test_only_queued_runs_are_claimed_and_only_once(store: Store, server: Any) -
 
 def test_an_expired_lease_is_claimed_again(store: Store, server: Any) -> None:
     run_id = _pending(store, server)
-    assert queue.claim(store, "dead-worker", lease_s=0.05) == run_id
+    assert queue.claim(store, "dead-worker", lease_s=30) == run_id
     assert queue.claim(store, "w2", lease_s=30) is None
-    time.sleep(0.1)
+    # The dead worker's lease runs out (set in the past rather than slept through: a busy
+    # machine may take longer than a short lease just to ask the second claim).
+    with store.write() as conn:
+        conn.execute(
+            sa.update(t.runs)
+            .where(t.runs.c.id == run_id)
+            .values(lease_expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     assert queue.claim(store, "w2", lease_s=30) == run_id
     assert not queue.renew(store, run_id, "dead-worker", lease_s=30)  # it lost the run
     assert queue.renew(store, run_id, "w2", lease_s=30)

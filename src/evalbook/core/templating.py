@@ -185,9 +185,15 @@ def _undefined_name(message: str) -> str:
 
 def template_variables(source: str) -> set[str]:
     """Top-level variables a template reads (used to fail a run up front)."""
+    return set(_variables(source))
+
+
+@lru_cache(maxsize=1024)
+def _variables(source: str) -> frozenset[str]:
+    # Parsed once per template text: every launch of a suite checks the same templates.
     from jinja2 import meta
 
     try:
-        return set(meta.find_undeclared_variables(_ENV.parse(source)))
+        return frozenset(meta.find_undeclared_variables(_ENV.parse(source)))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"template syntax error at line {exc.lineno}: {exc.message}") from exc

@@ -146,10 +146,15 @@ async def submit_run(
         existing = await run_in_threadpool(find_idempotent, store, workspace.id, key)
         if existing is not None:
             return await run_in_threadpool(get_workspace_run, store, workspace.id, existing), False
+
     job = await run_in_threadpool(prepare)
     await job.aclose()  # a worker executes it, with a provider of its own
-    queued = await run_in_threadpool(
-        lambda: state.dispatcher.submit(job.run.id, idempotency_key=key)
-    )
-    found = await run_in_threadpool(get_workspace_run, store, workspace.id, queued)
+
+    def queue() -> tuple[str, WorkspaceRun]:
+        # Queued and read back in one trip through the thread pool: each trip is a
+        # hand-off between threads that concurrent submissions wait on in turn.
+        queued = state.dispatcher.submit(job.run.id, idempotency_key=key)
+        return queued, get_workspace_run(store, workspace.id, queued)
+
+    queued, found = await run_in_threadpool(queue)
     return found, queued == job.run.id

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import base64
 import errno
+import threading
 from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +34,16 @@ from evalbook.storage.redis_cache import redis_cache_from_env
 from evalbook.storage.rows import result_to_rows, row_to_run, rows_to_result, run_to_row
 
 _SUITES_KEPT = 32
+
+#: One lock per SQLite database file, shared by every Store of this process on it.
+_SQLITE_WRITE_LOCKS: dict[str, threading.RLock] = {}
+_LOCKS_GUARD = threading.Lock()
+
+
+def _sqlite_write_lock(url: sa.URL) -> threading.RLock:
+    key = str(url.database or "")
+    with _LOCKS_GUARD:
+        return _SQLITE_WRITE_LOCKS.setdefault(key, threading.RLock())
 
 
 def is_full(exc: BaseException) -> bool:
@@ -67,6 +78,7 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._writer = writer(engine)
+        self._write_lock = _sqlite_write_lock(engine.url) if self.dialect == "sqlite" else None
         self._bulk = ResultWriterSQL(self.dialect)
         self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error
         #: Responses go to Redis (with a TTL) instead of the ``cache`` table when configured.
@@ -96,7 +108,20 @@ class Store:
     def write(self) -> AbstractContextManager[sa.Connection]:
         """A write transaction, committed at the end of the block (on SQLite it takes the
         write lock up front, so that two writers never deadlock upgrading a read)."""
-        return self._writer.begin()
+        if self._write_lock is None:
+            return self._writer.begin()
+        return self._sqlite_write()
+
+    @contextmanager
+    def _sqlite_write(self) -> Iterator[sa.Connection]:
+        # SQLite has one writer at a time. Threads of this process wait for it on a lock
+        # of ours, woken as soon as it is free; waiting in SQLite's busy handler instead
+        # means sleeping in growing steps (up to 100 ms each) and retrying, which left
+        # some of 20 concurrent API submissions waiting over a second for a free lock.
+        # Other processes still meet in SQLite's busy timeout.
+        assert self._write_lock is not None
+        with self._write_lock, self._writer.begin() as conn:
+            yield conn
 
     def read(self) -> AbstractContextManager[sa.Connection]:
         """A connection for reading."""
@@ -135,7 +160,7 @@ class Store:
         content under a ``(name, version)`` the workspace has is refused."""
         now = _now()
         # See core/heap.py: the collector's passes were 9/10 of dumping a 100k-case suite.
-        with collector_paused(), self._writer.begin() as conn:
+        with collector_paused(), self.write() as conn:
             write_prompt_versions(self, conn, workspace_id, prompt_name, [version], now)
             suite_hash = write_suite(self, conn, suite, now)
             self.insert_ignore(
@@ -188,7 +213,7 @@ class Store:
     # -- runs ----------------------------------------------------------------------------
 
     def insert_run(self, run: RunRecord) -> None:
-        with self._writer.begin() as conn:
+        with self.write() as conn:
             conn.execute(sa.insert(t.runs), [run_to_row(run)])
 
     def update_run(self, run: RunRecord) -> None:
@@ -198,7 +223,7 @@ class Store:
         run_id = row.pop("id")
         for kept in ("workspace_id", "archived_at", "feedback_scores"):
             row.pop(kept)
-        with self._writer.begin() as conn:
+        with self.write() as conn:
             conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(**row))
 
     def get_run(self, run_id: str) -> RunRecord:
@@ -270,7 +295,7 @@ class Store:
                         "data": ref.data,
                     }
         try:
-            with self._writer.begin() as conn:
+            with self.write() as conn:
                 self.insert_ignore(conn, t.blobs, list(blob_rows.values()))
                 self._bulk.write(conn, result_rows, score_rows)
         except (sa.exc.SQLAlchemyError, self._dbapi_error) as exc:
@@ -363,7 +388,7 @@ class Store:
     # -- metrics -------------------------------------------------------------------------
 
     def save_metrics(self, run_id: str, rows: list[dict[str, Any]]) -> None:
-        with self._writer.begin() as conn:
+        with self.write() as conn:
             conn.execute(sa.delete(t.metrics).where(t.metrics.c.run_id == run_id))
             if rows:
                 conn.execute(sa.insert(t.metrics), [{"run_id": run_id, **r} for r in rows])
@@ -398,13 +423,13 @@ class Store:
         if not entries:
             return
         now = _now()
-        with self._writer.begin() as conn:
+        with self.write() as conn:
             self.insert_ignore(conn, t.cache, [{**e, "created_at": now} for e in entries])
 
     def cache_clear(self, scope: str | None = None) -> int:
         if self.redis is not None:
             return self.redis.clear(scope)
-        with self._writer.begin() as conn:
+        with self.write() as conn:
             q = sa.delete(t.cache)
             if scope:
                 q = q.where(t.cache.c.scope == scope)
