@@ -25,6 +25,7 @@ __all__ = [
     "dataset_suite",
     "display_name",
     "register_dataset",
+    "register_dataset_suite",
 ]
 
 #: Media types a dataset body may have, and the file kind each means.
@@ -104,6 +105,11 @@ def register_dataset(
     suite = dataset_suite(
         store, workspace_id, suite_id, data, filename, base_version=base_version, version=version
     )
+    return register_dataset_suite(store, workspace_id, suite)
+
+
+def register_dataset_suite(store: Store, workspace_id: str, suite: Suite) -> SavedDataset:
+    """Register a suite version :func:`dataset_suite` made (and checked)."""
     _hash, state = register_suite(store, workspace_id, suite)
     ref = None if state == "conflict" else latest_ref(store, workspace_id, suite.id, suite.version)
     return SavedDataset(suite, ref, state)
