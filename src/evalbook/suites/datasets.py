@@ -21,9 +21,8 @@ import io
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from evalbook.suites.problems import Problems, Where
 
@@ -38,8 +37,7 @@ DATASET_SUFFIXES = (".jsonl", ".ndjson", ".csv")
 _decode = json.JSONDecoder().decode  # json.loads without its checks of the argument
 
 
-@dataclass(frozen=True)
-class DatasetRow:
+class DatasetRow(NamedTuple):
     """One case read from a dataset file, in the suite-file form, with its position."""
 
     data: dict[str, Any]

@@ -19,7 +19,6 @@ ones of the same name.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -75,4 +74,4 @@ def with_kinds(
             )
             continue
         row = {k: v for k, v in source.raw.items() if k != "vars"} | dict(variables)
-        yield dataclasses.replace(source, raw=case_of_kind(row, kind))
+        yield source._replace(raw=case_of_kind(row, kind))
