@@ -14,10 +14,11 @@ import pytest
 import sqlalchemy as sa
 
 import evalbook
+from evalbook.config import stored_bytes_limit
 from evalbook.core.identity import stable_uuid
 from evalbook.core.result import Result, ScoreRecord
 from evalbook.storage import tables
-from evalbook.storage.rows import result_to_rows
+from evalbook.storage.bulk import ResultRows
 from evalbook.storage.store import Store
 
 from ..executor.helpers import yes_no_suite
@@ -298,14 +299,9 @@ async def test_results_another_writer_records_meanwhile_are_merged(
     try:
         [template] = await _recorded(first, server.base_url, n=1)
         batch = [(_fresh(template, f"raced-{i}", output=f"o{i}"), i) for i in range(30)]
-        result_rows, score_rows = [], []
-        for result, seq in batch:
-            row, srows, _ = result_to_rows(result, seq)
-            result_rows.append(row)
-            score_rows.extend(srows)
         done: list[BaseException | None] = []
         with first._writer.begin() as holding:  # the other writer, not committed yet
-            first._bulk.write(holding, result_rows, score_rows)
+            first._bulk.write(holding, ResultRows(batch, stored_bytes_limit()), probe=False)
             thread = threading.Thread(target=lambda: done.append(_deliver(second, batch)))
             thread.start()
             _wait_for_a_lock_wait(first)
@@ -318,3 +314,82 @@ async def test_results_another_writer_records_meanwhile_are_merged(
     finally:
         first.close()
         second.close()
+
+
+#: Texts ``COPY``'s text format must escape: its delimiter, row end, escape character and
+#: NULL marker, every other control character, and characters outside the BMP.
+_HOSTILE = [
+    "\\N",
+    "\\",
+    "",
+    "\t",
+    "\n",
+    "\r\n",
+    "\\.",
+    "a\\tb\\nc",
+    "".join(chr(c) for c in range(1, 32)) + "\x7f",
+    "é ß ∂ 中文 𝄞 \U0010ffff \u2028 \ufeff",
+    "long " + "x\ty\\z\n" * 300_000,  # 1.8 MB
+]
+
+
+async def test_hostile_texts_read_back_exactly_new_or_merged(store: Store, server: Any) -> None:
+    """Every text a model may answer reads back byte for byte, whether its result went in
+    new (PostgreSQL: straight ``COPY``) or over a stored one (the merge), and ``""`` stays
+    apart from ``None`` (``\\N`` is ``COPY``'s NULL marker)."""
+    [template] = await _recorded(store, server.base_url, n=1)
+
+    def hostile(i: int, text: str, case_id: str) -> Result:
+        scores = [s.model_copy(update={"error": text, "label": text[:50]}) for s in template.scores]
+        return _fresh(
+            template,
+            case_id,
+            output=text,
+            error_message=text,
+            expected=text,
+            input={"t": text},
+            tags=[text[:100]],
+            scores=scores,
+        )
+
+    batch = [(hostile(i, text, f"h{i}"), i) for i, text in enumerate(_HOSTILE)]
+    store.save_results(batch)  # new
+    back = {r.case_id: r for r in store.iter_results(template.run_id)}
+    swapped = [
+        (hostile(i, text, f"h{len(_HOSTILE) - 1 - i}"), i) for i, text in enumerate(_HOSTILE)
+    ]
+    store.save_results(swapped)  # over the stored ones, each text now in another case
+    merged = {r.case_id: r for r in store.iter_results(template.run_id)}
+
+    for i, text in enumerate(_HOSTILE):
+        for got in (back[f"h{i}"], merged[f"h{len(_HOSTILE) - 1 - i}"]):
+            assert got.output == text and got.error_message == text and got.expected == text
+            assert got.input == {"t": text} and got.tags == [text[:100]]
+            assert [(s.error, s.label) for s in got.scores] == [(text, text[:50])] * len(
+                template.scores
+            )
+    assert back["h2"].output == "" and back["h0"].output == "\\N"
+
+
+async def test_a_stored_result_late_in_a_new_batch_sends_it_to_the_merge(
+    store: Store, server: Any
+) -> None:
+    """A batch taken to be new whose last result (in key order) is stored already: the
+    straight ``COPY`` is refused after every row was built, and the batch is merged with
+    the rows built once; the store then asks first, until a batch is new again."""
+    [template] = await _recorded(store, server.base_url, n=1)
+    new = [_fresh(template, f"n{i}", output=f"new {i}") for i in range(50)]
+    last = max(new, key=lambda r: r.id)
+    store.save_results([(last, 0)])
+    changed = [r.model_copy(update={"output": f"{r.output}!"}) for r in new]
+    store.save_results([(r, i) for i, r in enumerate(changed)])
+    back = {r.case_id: r for r in store.iter_results(template.run_id)}
+    assert len(back) == 51
+    assert all(back[r.case_id].output == r.output for r in changed)
+    assert all(back[r.case_id].scores == r.scores for r in changed)
+    more = [_fresh(template, f"m{i}", output=f"more {i}") for i in range(5)]
+    store.save_results([(r, 100 + i) for i, r in enumerate(more)])
+    store.save_results([(r, 100 + i) for i, r in enumerate(more)])  # a duplicate
+    assert len(list(store.iter_results(template.run_id))) == 56
+    _, scores = _rows(store, template.run_id)
+    assert len(scores) == 56 * len(template.scores)

@@ -9,14 +9,18 @@ schema; everything else in the store stays on SQLAlchemy.
 
 from __future__ import annotations
 
+import base64
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 
+from evalbook.core.result import Result
 from evalbook.storage import tables as t
+from evalbook.storage.rows import result_to_rows
 from evalbook.storage.stored_values import JsonText
 
 
@@ -38,6 +42,8 @@ class BulkUpsert:
         self.names = [c.name for c in self.columns]
         self.conflict = list(conflict)
         is_json_col = [_is_json(c) for c in self.columns]
+        self._values = itemgetter(*self.names)
+        self._json_at = [i for i, j in enumerate(is_json_col) if j]
         # The columns whose values need work: (position, converter or None, whether NULL
         # must be written as JSON null); every other value is passed as it is.
         self._plan: list[tuple[int, Any, bool]] = []
@@ -67,6 +73,17 @@ class BulkUpsert:
                 out[i] = convert(value)
         return out
 
+    def copy_values(self, row: dict[str, Any]) -> Sequence[Any]:
+        """A row's values for PostgreSQL's ``COPY``, in column order: a tuple taken in one
+        C call; a JSON value the row builders did not serialise already is dumped."""
+        values: Sequence[Any] = self._values(row)
+        for i in self._json_at:
+            value = values[i]
+            if type(value) is not JsonText:
+                values = list(values)
+                values[i] = "null" if value is None else _dump(value)
+        return values
+
     def execute(self, cursor: Any, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
             cursor.executemany(self.sql, [self.params(r) for r in rows])
@@ -85,6 +102,71 @@ def _sqlite_time(value: datetime) -> str:
     return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
 
+class ResultRows:
+    """The table rows of a batch of results, in key order (``id``), each built once, as the
+    writer consumes them: on PostgreSQL the server stores the first rows of a batch while
+    this process builds the next ones (client and server overlap instead of taking turns).
+
+    ``results`` and ``scores`` hold the rows built so far (every row after
+    :meth:`complete`), ``blobs`` the images and evidence bodies they refer to.
+    """
+
+    def __init__(self, results: Sequence[tuple[Result, int]], limit: int) -> None:
+        # Key order: two writers delivering overlapping batches take the keys in the same
+        # order, so neither can hold one the other waits for while waiting for one it holds.
+        self._todo = sorted(results, key=lambda pair: pair[0].id)
+        self._limit = limit
+        self.results: list[dict[str, Any]] = []
+        self.scores: list[dict[str, Any]] = []
+        self.blobs: dict[str, dict[str, Any]] = {}
+
+    def __len__(self) -> int:
+        return len(self._todo)
+
+    def ids(self) -> list[str]:
+        return [result.id for result, _ in self._todo]
+
+    def stream(self) -> Iterator[dict[str, Any]]:
+        """Every result row, in key order: those built already, then the rest as built."""
+        yield from self.results
+        for result, seq in self._todo[len(self.results) :]:
+            row, srows, images = result_to_rows(result, seq, self._limit)
+            self.results.append(row)
+            if len(srows) > 1:
+                srows.sort(key=_by_scorer)
+            self.scores.extend(srows)
+            for img in images:
+                self.blobs[img.sha256] = {
+                    "sha256": img.sha256,
+                    "media_type": img.media_type,
+                    "data": base64.b64decode(img.data),
+                }
+            evidence = result.provider_evidence
+            for ref in evidence.blobs().values() if evidence is not None else ():
+                if ref.data is not None:
+                    self.blobs[ref.sha256] = {
+                        "sha256": ref.sha256,
+                        "media_type": ref.media_type,
+                        "data": ref.data,
+                    }
+            yield row
+
+    def complete(self) -> ResultRows:
+        """Build every row not built yet."""
+        for _ in self.stream():
+            pass
+        return self
+
+
+_by_scorer = itemgetter("scorer_id")
+
+
+class StoredMeanwhile(Exception):
+    """PostgreSQL refused a straight ``COPY`` of a batch because some of its results are
+    stored already (a duplicate or a resumed delivery, or another writer's): the
+    transaction is rolled back, and the batch is written again through the merge."""
+
+
 class ResultWriterSQL:
     """Upserts results and replaces their scores, in the caller's transaction.
 
@@ -98,25 +180,35 @@ class ResultWriterSQL:
         self.scores = BulkUpsert(t.scores, dialect, conflict=["result_id", "scorer_id"])
         self._mark = "?" if dialect == "sqlite" else "%s"
         self._copy = PgCopyWriter() if dialect == "postgresql" else None
+        #: PostgreSQL: ask which results are stored before writing a batch. Off while
+        #: batches are new (a run's first delivery: the ``COPY`` alone says so, by not
+        #: being refused); on after a batch that was not, until a batch is found new.
+        self.probe = False
 
-    def write(
-        self,
-        conn: sa.Connection,
-        result_rows: Sequence[dict[str, Any]],
-        score_rows: Sequence[dict[str, Any]],
-    ) -> None:
-        if not result_rows:
+    def write(self, conn: sa.Connection, rows: ResultRows, *, probe: bool) -> None:
+        """Write ``rows``; on PostgreSQL without ``probe`` the results are taken to be new,
+        and :class:`StoredMeanwhile` (the transaction must be rolled back) says otherwise."""
+        if not len(rows):
             return
         cursor = conn.connection.cursor()
         try:
-            if self._copy is not None:
-                self._copy.write(cursor, self.results, self.scores, result_rows, score_rows)
-                return
-            ids = [r["id"] for r in result_rows]
-            marks = ", ".join([self._mark] * len(ids))
-            cursor.execute(f"DELETE FROM scores WHERE result_id IN ({marks})", ids)
-            self.results.execute(cursor, result_rows)
-            self.scores.execute(cursor, score_rows)
+            if self._copy is None:
+                rows.complete()
+                ids = rows.ids()
+                marks = ", ".join([self._mark] * len(ids))
+                cursor.execute(f"DELETE FROM scores WHERE result_id IN ({marks})", ids)
+                self.results.execute(cursor, rows.results)
+                self.scores.execute(cursor, rows.scores)
+            elif probe:
+                self.probe = self._copy.upsert(cursor, self.results, self.scores, rows)
+            else:
+                try:
+                    self._copy.fresh(cursor, self.results, self.scores, rows)
+                except Exception as exc:  # psycopg is an optional dependency
+                    if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
+                        raise
+                    self.probe = True
+                    raise StoredMeanwhile(str(exc)) from exc
         finally:
             cursor.close()
 
@@ -152,16 +244,20 @@ class PgCopyWriter:
 
     Why: row-at-a-time ``INSERT`` costs a server round of parsing, planning and executing
     per row (measured 630 result rows/s on a loaded 2-core machine); ``COPY`` streams the
-    batch. A first delivery, nearly every batch a run writes, has nothing to merge: one
-    index probe says which results are stored, and the new ones go in with no staging,
-    sort or merge (half the server's time per row, measured). The upsert stays idempotent
-    by the result's identity (``id`` is derived from ``(run_id, case_id, epoch)``): when
-    another writer records one of the "new" results between the probe and the ``COPY``,
-    its unique key refuses the ``COPY``, which is undone to a savepoint, and the whole
-    batch is merged instead. Rows are written in key order so two workers delivering the
-    same shard cannot deadlock, and a score a newer delivery no longer has is deleted.
-    The staging tables are ``TEMP … ON COMMIT DELETE ROWS``: created once per
-    connection, emptied by every commit that used them, invisible to other sessions.
+    batch. A first delivery, nearly every batch a run writes, has nothing to merge: its
+    rows are streamed into ``results`` as they are built (:meth:`fresh`: no probe, no
+    savepoint, no staging; the server stores a row while the next is built), and a key
+    stored already refuses the ``COPY`` (:class:`StoredMeanwhile`: the caller rolls back
+    and writes the batch again with :meth:`upsert`). :meth:`upsert` asks which results
+    are stored (one index probe), ``COPY``-es the new ones straight in under a savepoint
+    and merges the stored ones; when another writer records one of the "new" results
+    between the probe and the ``COPY``, its unique key refuses the ``COPY``, which is undone
+    to the savepoint, and the whole batch is merged instead. The upsert stays idempotent
+    by the result's identity (``id`` is derived from ``(run_id, case_id, epoch)``). Rows
+    are written in key order so two workers delivering the same shard cannot deadlock,
+    and a score a newer delivery no longer has is deleted. The staging tables are
+    ``TEMP … ON COMMIT DELETE ROWS``: created once per connection, emptied by every commit
+    that used them, invisible to other sessions.
     """
 
     def __init__(self) -> None:
@@ -186,20 +282,23 @@ class PgCopyWriter:
             " WHERE n.result_id = r.id AND n.scorer_id = old.scorer_id)))"
         )
 
-    def write(
-        self,
-        cursor: Any,
-        results: BulkUpsert,
-        scores: BulkUpsert,
-        result_rows: Sequence[dict[str, Any]],
-        score_rows: Sequence[dict[str, Any]],
-    ) -> None:
-        cursor.execute(self.probe, (" ".join([r["id"] for r in result_rows]),))
+    def fresh(self, cursor: Any, results: BulkUpsert, scores: BulkUpsert, rows: ResultRows) -> None:
+        """``COPY`` every row straight in, building the results' rows as they are sent (the
+        rows come in key order); refused (unique violation) when one is stored."""
+        self._copy(cursor, results, results.table.name, rows.stream())
+        self._copy(cursor, scores, scores.table.name, rows.scores)
+
+    def upsert(
+        self, cursor: Any, results: BulkUpsert, scores: BulkUpsert, rows: ResultRows
+    ) -> bool:
+        """New results ``COPY``-ed in, stored ones merged; whether any was stored."""
+        cursor.execute(self.probe, (" ".join(rows.ids()),))
         stored = {row[0] for row in cursor.fetchall()}
-        fresh = [r for r in result_rows if r["id"] not in stored]
+        rows.complete()
+        fresh = [r for r in rows.results if r["id"] not in stored]
         if fresh:
             new_ids = {r["id"] for r in fresh}
-            fresh_scores = [s for s in score_rows if s["result_id"] in new_ids]
+            fresh_scores = [s for s in rows.scores if s["result_id"] in new_ids]
             try:
                 with cursor.connection.transaction():  # a savepoint
                     self._copy(cursor, results, results.table.name, fresh)
@@ -209,32 +308,36 @@ class PgCopyWriter:
                     raise
                 stored |= new_ids  # another writer recorded some meanwhile
         if stored:
-            self._merge(cursor, results, scores, result_rows, score_rows, stored)
+            self._merge(cursor, results, scores, rows, stored)
+        return bool(stored)
 
     def _merge(
         self,
         cursor: Any,
         results: BulkUpsert,
         scores: BulkUpsert,
-        result_rows: Sequence[dict[str, Any]],
-        score_rows: Sequence[dict[str, Any]],
+        rows: ResultRows,
         ids: set[str],
     ) -> None:
         cursor.execute(self.create)
         self._copy(
-            cursor, results, _stage(results.table), [r for r in result_rows if r["id"] in ids]
+            cursor, results, _stage(results.table), [r for r in rows.results if r["id"] in ids]
         )
         self._copy(
-            cursor, scores, _stage(scores.table), [s for s in score_rows if s["result_id"] in ids]
+            cursor, scores, _stage(scores.table), [s for s in rows.scores if s["result_id"] in ids]
         )
         cursor.execute(f"{self.merge}; {self.stale}")
 
     @staticmethod
-    def _copy(cursor: Any, upsert: BulkUpsert, into: str, rows: Sequence[dict[str, Any]]) -> None:
-        if not rows:
+    def _copy(cursor: Any, upsert: BulkUpsert, into: str, rows: Iterable[dict[str, Any]]) -> None:
+        """``COPY`` ``rows`` (in key order) into ``into``; nothing when there are none."""
+        rows = iter(rows)
+        first = next(rows, None)
+        if first is None:
             return
-        key = upsert.conflict
-        ordered = sorted(rows, key=lambda row: tuple(row[k] for k in key))
+        values = upsert.copy_values
         with cursor.copy(f"COPY {into} ({', '.join(upsert.names)}) FROM STDIN") as copy:
-            for row in ordered:
-                copy.write_row(upsert.params(row))
+            write = copy.write_row
+            write(values(first))
+            for row in rows:
+                write(values(row))

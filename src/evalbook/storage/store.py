@@ -25,13 +25,13 @@ from evalbook.core.run import RunRecord
 from evalbook.core.suite import PromptVersion, Suite
 from evalbook.errors import NotFoundError, StorageError, StorageFull, UserError
 from evalbook.storage import tables as t
-from evalbook.storage.bulk import ResultWriterSQL
+from evalbook.storage.bulk import ResultRows, ResultWriterSQL, StoredMeanwhile
 from evalbook.storage.columns import CaseChunk, ScoreChunk, case_chunks, score_chunks
 from evalbook.storage.db import ensure_schema, make_engine, writer
 from evalbook.storage.definitions import write_prompt_versions, write_suite
 from evalbook.storage.facts import ResultFact, ScoreFact, read_facts
 from evalbook.storage.redis_cache import redis_cache_from_env
-from evalbook.storage.rows import result_to_rows, row_to_run, rows_to_result, run_to_row
+from evalbook.storage.rows import row_to_run, rows_to_result, run_to_row
 
 _SUITES_KEPT = 32
 
@@ -272,39 +272,24 @@ class Store:
         """Upsert ``(result, seq)`` pairs with their scores, in one transaction."""
         if not results:
             return
-        result_rows: list[dict[str, Any]] = []
-        score_rows: list[dict[str, Any]] = []
-        blob_rows: dict[str, dict[str, Any]] = {}
-        limit = stored_bytes_limit()
-        for result, seq in results:
-            row, srows, images = result_to_rows(result, seq, limit)
-            result_rows.append(row)
-            score_rows.extend(srows)
-            for img in images:
-                blob_rows[img.sha256] = {
-                    "sha256": img.sha256,
-                    "media_type": img.media_type,
-                    "data": base64.b64decode(img.data),
-                }
-            evidence = result.provider_evidence
-            for ref in evidence.blobs().values() if evidence is not None else ():
-                if ref.data is not None:
-                    blob_rows[ref.sha256] = {
-                        "sha256": ref.sha256,
-                        "media_type": ref.media_type,
-                        "data": ref.data,
-                    }
+        rows = ResultRows(results, stored_bytes_limit())
         try:
-            with self.write() as conn:
-                self.insert_ignore(conn, t.blobs, list(blob_rows.values()))
-                self._bulk.write(conn, result_rows, score_rows)
+            try:
+                self._write_results(rows, probe=self._bulk.probe)
+            except StoredMeanwhile:  # rolled back: merge what is stored
+                self._write_results(rows, probe=True)
         except (sa.exc.SQLAlchemyError, self._dbapi_error) as exc:
             if is_full(exc):
                 raise StorageFull(
-                    f"{self.location} is full: saving {len(result_rows)} results failed"
+                    f"{self.location} is full: saving {len(rows)} results failed"
                     " (nothing of them was written)"
                 ) from exc
-            raise StorageError(f"saving {len(result_rows)} results failed: {exc}") from exc
+            raise StorageError(f"saving {len(rows)} results failed: {exc}") from exc
+
+    def _write_results(self, rows: ResultRows, *, probe: bool) -> None:
+        with self.write() as conn:
+            self._bulk.write(conn, rows, probe=probe)
+            self.insert_ignore(conn, t.blobs, list(rows.blobs.values()))
 
     def result_statuses(self, run_id: str) -> dict[tuple[str, int], str]:
         """``(case_id, epoch) → status`` of every recorded result of a run."""
