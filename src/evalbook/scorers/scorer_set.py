@@ -53,8 +53,6 @@ DEFAULT_SPECS: tuple[ScorerSpec, ...] = (ScorerSpec(type="non-empty"),)
 _CASE_CACHE_SIZE = 1024
 _SIMPLE_VARIABLE = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 _EVIDENCE_KEYS = ("judge_model", "trace_id", "retrieved_context")
-#: Fields of a record that neither the scorer's statics nor its outcome give.
-_RECORD_REST = {"error": None, "input_tokens": None, "output_tokens": None, "cost_usd": None}
 _EVIDENCE_EMPTY: dict[str, Any] = dict.fromkeys(Evidence.model_fields)
 _RECORD_ORDER = tuple(ScoreRecord.model_fields)
 _PREVIEW = 60
@@ -79,6 +77,7 @@ class _Entry:
         "spec_dict",
         "static",
         "templated",
+        "templates",
     )
 
     def __init__(self, scorer: Scorer, spec: ScorerSpec, scorer_id: str) -> None:
@@ -112,6 +111,8 @@ class _Entry:
             }
             self.part_static[part.name] = _as_validated(self.part_static[part.name])
         self.multi = bool(self.part_static)
+        #: Each static's record fields in the declared order (see ``_plain_record``).
+        self.templates: dict[int, dict[str, Any]] = {}
 
     def context(self, base: ScoreContext, variables: dict[str, Any]) -> ScoreContext:
         value = self.spec.value
@@ -151,22 +152,17 @@ class _Entry:
         passed: bool | None,
         usage: Usage | None = None,
     ) -> ScoreRecord:
-        evidence: dict[str, Any] = {
-            k: outcome.evidence[k] for k in _EVIDENCE_KEYS if k in outcome.evidence
-        }
-        evidence["rationale"] = outcome.rationale
-        if "details" in outcome.evidence:
-            evidence["details"] = outcome.evidence["details"]
-        if extracted is not None and self.extraction is not None:
-            shown = f"extracted {_preview(extracted)}"
-            evidence["rationale"] = f"{shown}: {outcome.rationale}" if outcome.rationale else shown
-            details = evidence.get("details") or {}
-            evidence["details"] = {
-                **details,
-                "extract": self.extraction.label,
-                "extracted": extracted,
-            }
         usage = usage if usage is not None else outcome.usage
+        given = outcome.evidence
+        if usage is None and (not given or given.keys().isdisjoint(_EVIDENCE_KEYS)):
+            record = self._plain_record(static, outcome, extracted, passed)
+            if record is not None:
+                return record
+        evidence: dict[str, Any] = {k: given[k] for k in _EVIDENCE_KEYS if k in given}
+        evidence["rationale"] = outcome.rationale
+        if "details" in given:
+            evidence["details"] = given["details"]
+        self._add_extracted(evidence, extracted)
         fields: dict[str, Any] = {
             **static,
             "score": None,
@@ -179,19 +175,63 @@ class _Entry:
             fields["output_tokens"] = usage.output_tokens
             fields["cost_usd"] = usage.cost_usd
         if outcome.score is not None:  # None: awaiting review (no score, no verdict)
-            score = float(outcome.score)
-            if not math.isfinite(score):
-                raise ValueError(f"scorer returned a non-finite score ({score})")
-            fields["score"] = score
+            fields["score"] = _finite(outcome.score)
             fields["passed"] = passed
-        if usage is None and _plain(fields, evidence):
-            # Every value is one built above, of its declared type: no validation (it was
-            # a third of the CPU a cached result costs).
-            fields["evidence"] = built(Evidence, {**_EVIDENCE_EMPTY, **evidence})
-            fields.update(_RECORD_REST)
-            # In the declared order, as validation leaves them (it is the order of a dump).
-            return built(ScoreRecord, {k: fields[k] for k in _RECORD_ORDER})
         return ScoreRecord.model_validate(fields)
+
+    def _plain_record(
+        self,
+        static: dict[str, Any],
+        outcome: ScoreOutcome,
+        extracted: str | None,
+        passed: bool | None,
+    ) -> ScoreRecord | None:
+        """The record of an outcome whose values are already of their declared types
+        (what a built-in scorer gives), built without validation (it was a third of the
+        CPU a cached result costs), from the scorer's fields laid out once in the
+        declared order (the order validation leaves them in, that of a dump). None when a
+        value needs validating (a plugin's evidence)."""
+        evidence: dict[str, Any] = {"rationale": outcome.rationale}
+        if "details" in outcome.evidence:
+            evidence["details"] = outcome.evidence["details"]
+        self._add_extracted(evidence, extracted)
+        rationale, details = evidence["rationale"], evidence.get("details")
+        label = None if outcome.label is None else str(outcome.label)
+        score = None if outcome.score is None else _finite(outcome.score)
+        if score is None:
+            passed = None
+        if not (
+            (rationale is None or type(rationale) is str)
+            and (details is None or type(details) is dict)
+            and (passed is None or type(passed) is bool)
+        ):
+            return None
+        template = self.templates.get(id(static))
+        if template is None:
+            template = {k: static.get(k) for k in _RECORD_ORDER}
+            self.templates[id(static)] = template
+        fields = template.copy()
+        fields["score"] = score
+        fields["passed"] = passed
+        fields["label"] = label
+        evidence_fields = _EVIDENCE_EMPTY.copy()
+        evidence_fields["rationale"] = rationale
+        evidence_fields["details"] = details
+        fields["evidence"] = built(Evidence, evidence_fields)
+        return built(ScoreRecord, fields)
+
+    def _add_extracted(self, evidence: dict[str, Any], extracted: str | None) -> None:
+        """Say in ``evidence`` what the spec's ``extract:`` pulled out of the output."""
+        if extracted is not None and self.extraction is not None:
+            shown = f"extracted {_preview(extracted)}"
+            rationale = evidence["rationale"]
+            evidence["rationale"] = f"{shown}: {rationale}" if rationale else shown
+            details = evidence.get("details") or {}
+            evidence["details"] = {
+                **details,
+                "extract": self.extraction.label,
+                "extracted": extracted,
+            }
 
     def not_extracted(self, why: str) -> ScoreRecord | list[ScoreRecord]:
         """Score 0 and failed, whatever the scorer's direction or threshold: the output
@@ -242,19 +282,11 @@ def _as_validated(static: dict[str, Any]) -> dict[str, Any]:
     return {k: getattr(record, k) for k in static}
 
 
-def _plain(fields: dict[str, Any], evidence: dict[str, Any]) -> bool:
-    """Whether a record's varying values are already of their declared types (what a
-    built-in scorer gives); anything else (a plugin's evidence) is validated."""
-    if evidence.keys() - {"rationale", "details"}:
-        return False
-    rationale, details = evidence.get("rationale"), evidence.get("details")
-    return (
-        (rationale is None or type(rationale) is str)
-        and (details is None or type(details) is dict)
-        and (fields["passed"] is None or type(fields["passed"]) is bool)
-        and (fields["label"] is None or type(fields["label"]) is str)
-        and (fields["score"] is None or type(fields["score"]) is float)
-    )
+def _finite(value: float) -> float:
+    score = float(value)
+    if not math.isfinite(score):
+        raise ValueError(f"scorer returned a non-finite score ({score})")
+    return score
 
 
 def _part_passes(part: ScoreOutcome, static: dict[str, Any], higher_is_better: bool) -> bool:
