@@ -9,10 +9,11 @@ answered once: the first asks the model, the others await its answer.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 from collections import OrderedDict
 from typing import Any
 
-from evalbook.core.identity import content_hash
+from evalbook.core.identity import IDENTITY_VERSION, canonical_json
 from evalbook.core.messages import Message
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import ProviderEvidence
@@ -38,16 +39,46 @@ def cache_key(
     it beyond the messages (user code: ``Provider.reads_case``). ``identity`` is the
     provider's :meth:`~evalbook.providers.base.Provider.answer_identity` (default: the
     config's identity)."""
-    identity = config.identity() if identity is None else identity
-    body: dict[str, Any] = {
-        "scope": scope,
-        "model": identity,
-        "messages": [m.model_dump(mode="json") for m in messages],
-        "epoch": epoch if is_sampling(config) else None,
-    }
-    if case is not None:
-        body["case"] = {"id": case[0], "vars": case[1]}
-    return content_hash(CACHE_KEY_VERSION, body)
+    return CacheKeys(scope, config, identity).key(messages, epoch, case)
+
+
+class CacheKeys:
+    """The cache keys of one run's items: :func:`cache_key`, with what every key of the
+    run shares (the model's identity, the scope) serialised once, not once per item.
+
+    The key is ``content_hash(CACHE_KEY_VERSION, body)`` of the body
+    ``{case?, epoch, messages, model, scope}``; its canonical JSON (sorted keys, no
+    whitespace) is written here piece by piece in that order, which gives the same text.
+    """
+
+    __slots__ = ("_identity", "_sampling", "_scope", "_tail")
+
+    def __init__(
+        self, scope: str, config: ModelConfig, identity: dict[str, Any] | None = None
+    ) -> None:
+        self._identity = config.identity() if identity is None else identity
+        self._scope = scope
+        self._sampling = is_sampling(config)
+        self._tail: str | None = None
+
+    def key(
+        self, messages: list[Message], epoch: int, case: tuple[str, dict[str, Any]] | None = None
+    ) -> str:
+        if self._tail is None:  # on first use: a value that cannot be hashed fails there
+            model, scope = canonical_json(self._identity), canonical_json(self._scope)
+            self._tail = f',"model":{model},"scope":{scope}}}'
+        head = "{"
+        if case is not None:
+            head += f'"case":{canonical_json({"id": case[0], "vars": case[1]})},'
+        dumped = canonical_json([m.model_dump(mode="json") for m in messages])
+        text = (
+            f'{head}"epoch":{canonical_json(epoch if self._sampling else None)},'
+            f'"messages":{dumped}{self._tail}'
+        )
+        return hashlib.sha256(_KEY_PREFIX + text.encode()).hexdigest()
+
+
+_KEY_PREFIX = f"{IDENTITY_VERSION}:{CACHE_KEY_VERSION}:".encode()
 
 
 def response_to_json(response: GenerateResponse) -> dict[str, Any]:

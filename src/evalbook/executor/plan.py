@@ -16,7 +16,7 @@ from evalbook.core.model_config import ModelConfig
 from evalbook.core.suite import Case, PromptVersion
 from evalbook.core.templating import DEFAULT_LIMITS, RenderLimits
 from evalbook.errors import TemplateError
-from evalbook.executor.cache import cache_key
+from evalbook.executor.cache import CacheKeys, cache_key
 from evalbook.prompts.render import render_messages
 from evalbook.providers.base import GenerateResponse
 
@@ -55,7 +55,11 @@ def render_item(
     reads_case: bool = False,
     identity: dict[str, Any] | None = None,
     limits: RenderLimits = DEFAULT_LIMITS,
+    keys: CacheKeys | None = None,
 ) -> None:
+    """Render ``item``'s messages and compute its cache key (with ``keys``, the run's
+    :class:`CacheKeys`, when given: the same key, cheaper); a template error is kept on
+    the item."""
     try:
         item.messages = render_messages(
             version, item.case, system_prompt=config.system_prompt, limits=limits
@@ -64,7 +68,10 @@ def render_item(
         item.render_error = exc
         return
     case = (item.case.id, item.case.vars) if reads_case else None
-    item.key = cache_key(scope, config, item.messages, item.epoch, case, identity)
+    if keys is not None:
+        item.key = keys.key(item.messages, item.epoch, case)
+    else:
+        item.key = cache_key(scope, config, item.messages, item.epoch, case, identity)
 
 
 def chunks(items: Iterable[WorkItem], size: int) -> Iterator[list[WorkItem]]:

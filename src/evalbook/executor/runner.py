@@ -41,7 +41,12 @@ from evalbook.errors import (
     UserError,
 )
 from evalbook.executor.budget import BUDGET_STOP, Budget, SharedBudget
-from evalbook.executor.cache import SingleFlight, response_from_json, response_to_json
+from evalbook.executor.cache import (
+    CacheKeys,
+    SingleFlight,
+    response_from_json,
+    response_to_json,
+)
 from evalbook.executor.events import EventSink, ItemStarted, RunStarted, ignore
 from evalbook.executor.finish import finish_run
 from evalbook.executor.fleet_limits import EndpointLimits, estimate_tokens, open_limits
@@ -127,6 +132,7 @@ class RunExecutor:
         )
         self.flight = SingleFlight()
         self.identity = provider.answer_identity()
+        self.keys = CacheKeys(self.scope, model, self.identity)
         self.render_limits = render_limits()
         self.budget = Budget(run.options.max_cost)
         #: A part draws its allowance from the run's budget, shared by every shard.
@@ -269,6 +275,7 @@ class RunExecutor:
                 reads_case=self.provider.reads_case,
                 identity=self.identity,
                 limits=self.render_limits,
+                keys=self.keys,
             )
 
     async def _work(self, queue: asyncio.Queue[Any], writer: ResultWriter) -> None:

@@ -1,0 +1,76 @@
+"""A response's cache key is the one it always was (a run re-uses the answers an older
+release cached): the run's :class:`CacheKeys`, which serialises what every key shares
+once, gives exactly ``content_hash`` of the documented body."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from evalbook.core.identity import content_hash
+from evalbook.core.messages import Message
+from evalbook.core.model_config import ModelConfig
+from evalbook.executor.cache import CACHE_KEY_VERSION, CacheKeys, cache_key, is_sampling
+
+
+def _reference(
+    scope: str,
+    config: ModelConfig,
+    messages: list[Message],
+    epoch: int,
+    case: tuple[str, dict[str, Any]] | None,
+) -> str:
+    body: dict[str, Any] = {
+        "scope": scope,
+        "model": config.identity(),
+        "messages": [m.model_dump(mode="json") for m in messages],
+        "epoch": epoch if is_sampling(config) else None,
+    }
+    if case is not None:
+        body["case"] = {"id": case[0], "vars": case[1]}
+    return content_hash(CACHE_KEY_VERSION, body)
+
+
+#: The key the release before :class:`CacheKeys` computed for the known case below.
+PINNED = "7b30e166282c23542b03499066619fe211e76f2fdca89e94ce5ec28a1adc6d8e"
+
+TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=30)
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(TEXT, inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    scope=TEXT,
+    temperature=st.sampled_from([None, 0.0, 0.7]),
+    params=st.dictionaries(TEXT, JSON, max_size=3),
+    texts=st.lists(st.tuples(st.sampled_from(["system", "user", "assistant"]), TEXT), max_size=3),
+    epoch=st.integers(0, 5),
+    case=st.none() | st.tuples(TEXT, st.dictionaries(TEXT, JSON, max_size=3)),
+)
+def test_the_runs_keys_are_the_documented_hash(
+    scope: str,
+    temperature: float | None,
+    params: dict[str, Any],
+    texts: list[tuple[str, str]],
+    epoch: int,
+    case: tuple[str, dict[str, Any]] | None,
+) -> None:
+    config = ModelConfig(provider="mock", name="m", temperature=temperature, params=params)
+    messages = [Message(role=role, content=text) for role, text in texts]  # type: ignore[arg-type]
+    want = _reference(scope, config, messages, epoch, case)
+    assert CacheKeys(scope, config, config.identity()).key(messages, epoch, case) == want
+    assert cache_key(scope, config, messages, epoch, case) == want
+
+
+def test_a_known_key_does_not_change() -> None:
+    config = ModelConfig(provider="mock", name="m", temperature=0)
+    messages = [Message(role="user", content="2+2? ☃")]
+    key = CacheKeys("prompt", config).key(messages, 3)
+    assert key == _reference("prompt", config, messages, 3, None)
+    assert key == PINNED
