@@ -298,12 +298,10 @@ class RunExecutor:
             self.budget.settle(
                 token, result.cost_usd if called else None, called=called, extra=judges
             )
-            writer.add(
-                result,
-                item.seq,
-                cache_entry,
-                item_done(self.run.id, result, item.seq),
-            )
+            # No event object per case when nobody listens (``evalbook.run`` without
+            # ``on_event``).
+            done = None if self.on_event is ignore else item_done(self.run.id, result, item.seq)
+            writer.add(result, item.seq, cache_entry, done)
 
     async def _reserve(self, token: int, worst_case: float) -> bool:
         """Reserve the item's cost in the budget; False (and the run stops) when the next

@@ -351,14 +351,23 @@ class CaseVerdict:
     error_message: str | None = None
 
 
+_PASSED = CaseVerdict(ResultStatus.passed, None)
+_FAILED = CaseVerdict(ResultStatus.failed, FailureReason.assertion)
+
+
 def case_verdict(records: Sequence[ScoreRecord]) -> CaseVerdict:
-    broken = [r for r in records if r.error]
-    if broken:
-        message = "; ".join(f"scorer {r.name!r}: {r.error}" for r in broken)
-        return CaseVerdict(ResultStatus.error, FailureReason.error, SCORER_ERROR, message[:4000])
-    if all(r.passed is not False for r in records):
-        return CaseVerdict(ResultStatus.passed, None)
-    return CaseVerdict(ResultStatus.failed, FailureReason.assertion)
+    passed = True
+    for record in records:
+        if record.error:
+            broken = [r for r in records if r.error]
+            message = "; ".join(f"scorer {r.name!r}: {r.error}" for r in broken)
+            return CaseVerdict(
+                ResultStatus.error, FailureReason.error, SCORER_ERROR, message[:4000]
+            )
+        if record.passed is False:
+            passed = False
+    # One verdict object each (frozen), not one per case.
+    return _PASSED if passed else _FAILED
 
 
 def weighted_score(records: Sequence[ScoreRecord]) -> float | None:
