@@ -57,10 +57,11 @@ def test_root_help_lists_the_commands_own_summaries() -> None:
 
 def test_help_and_version_load_nothing_heavy() -> None:
     heavy = ["sqlalchemy", "alembic", "numpy", "scipy", "fastapi", "openai", "anthropic", "httpx"]
+    heavy += ["jinja2", "aiohttp"]  # `run --help` draws its options without the executor
     probe = (
         "import sys\n"
         "from evalbook.cli.app import main\n"
-        "for argv in (['--help'], ['--version']):\n"
+        "for argv in (['--help'], ['--version'], ['run', '--help']):\n"
         "    try:\n"
         "        main(argv)\n"
         "    except SystemExit as exc:\n"

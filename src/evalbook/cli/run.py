@@ -9,16 +9,8 @@ from pathlib import Path
 import typer
 
 from evalbook.cli import gate_options as gate_opt
-from evalbook.cli.combinations import check_models, combinations
 from evalbook.cli.console import console, err_console
-from evalbook.cli.execution import finish, run_in_terminal
-from evalbook.cli.importing import report_import
-from evalbook.cli.store import open_store
-from evalbook.core.run import RunOptions, RunStatus
 from evalbook.errors import ConfigError, EvalbookError
-from evalbook.executor.launch import load_for_resume, prepare_run
-from evalbook.importers import ImportOptions
-from evalbook.importers.load import load_any
 
 
 def _split_ids(value: str | None) -> list[str] | None:
@@ -118,6 +110,16 @@ def run_command(
     verdict_path: Path | None = gate_opt.VERDICT,
 ) -> None:
     """Run SUITE.yaml and record every case."""
+    # Loaded when the command runs, not when its help is drawn (`run --help` needs none).
+    from evalbook.cli.combinations import check_models, combinations
+    from evalbook.cli.execution import finish, run_in_terminal
+    from evalbook.cli.importing import report_import
+    from evalbook.cli.store import open_store
+    from evalbook.core.run import RunOptions, RunStatus
+    from evalbook.executor.launch import load_for_resume, prepare_run
+    from evalbook.importers import ImportOptions
+    from evalbook.importers.load import load_any
+
     rule_given = bool(metric) or any(
         v is not None
         for v in (min_score, max_drop, max_metric_drop, max_new_failures, alpha, noise_floor, noise)
