@@ -48,3 +48,31 @@ def test_a_suite_with_a_dataset_keeps_its_hash(tmp_path: Path) -> None:
         "    tags: [csv]\n"
     )
     assert load_suite(tmp_path / "suite.yaml").hash == PINNED_DATASET
+
+
+#: Computed with the loader as it was before dataset rows' case JSON was assembled from
+#: their fields (commit 9dca6b7).
+PINNED_EDGES = "6b3639e6ceb53a4ffd40fbf6fc4b2d46508bc93a2392c219e8256a954f5956c4"
+
+
+def test_a_dataset_of_edge_values_keeps_its_hash(tmp_path: Path) -> None:
+    """Escapes, astral characters, big and negative-zero numbers, nested objects, NaN and
+    infinities (written as null), a generated id, an integer id, a case with its own
+    messages, and an include's tags."""
+    lines = [
+        '{"id": "u", "q": "é ✓ \\"quoted\\" \\\\ tab\\t \\u2028 \\u0001 😀", "n": 3.5,'
+        ' "big": 1000000000000000000000000000000}',
+        '{"id": "nested", "q": "n", "expected": {"z": [1, 2.0, -0.0, 1e300, null, true]},'
+        ' "metadata": {"b": 1, "a": {"d": [], "c": {}}}}',
+        '{"id": "nan", "q": "not a number", "x": NaN, "expected": -Infinity}',
+        '{"q": "generated id", "expected": 7, "choices": ["a", "b"], "tags": ["t"],'
+        ' "section": "s"}',
+        '{"id": 12, "vars": {"q": "structured"}, "expected": false}',
+        '{"id": "msg", "messages": [{"role": "user", "content": "own {{ q }}"}],'
+        ' "vars": {"q": "m"}}',
+    ]
+    (tmp_path / "edge.jsonl").write_text("\n".join(lines) + "\n")
+    (tmp_path / "suite.yaml").write_text(
+        "id: pinned-edges\nprompt: 'Q: {{ q }}'\ncases:\n  - file: edge.jsonl\n    tags: [inc]\n"
+    )
+    assert load_suite(tmp_path / "suite.yaml").hash == PINNED_EDGES
