@@ -70,15 +70,20 @@ def test_a_providers_convertible_values_are_converted() -> None:
 def test_the_heap_is_frozen_while_runs_execute_and_handed_back_after() -> None:
     import gc
 
-    from evalbook.core.heap import frozen_heap
+    from evalbook.core.heap import RUN_GC_THRESHOLD, frozen_heap
 
     assert gc.get_freeze_count() == 0
+    before = gc.get_threshold()
     with frozen_heap():
         assert gc.get_freeze_count() > 0
+        # the youngest generation is collected less often while runs execute
+        assert gc.get_threshold() == (max(RUN_GC_THRESHOLD, before[0]), *before[1:])
         with frozen_heap():  # a second run of the same process
             pass
         assert gc.get_freeze_count() > 0  # the first is still running
+        assert gc.get_threshold()[0] == max(RUN_GC_THRESHOLD, before[0])
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() == before
 
 
 def test_in_an_event_loop_the_heap_is_frozen_a_moment_after_the_run_starts() -> None:

@@ -8,6 +8,14 @@ cached run. ``gc.freeze()`` sets what exists when the run starts aside; ``gc.unf
 when the last run of the process ends hands it back, so a long-lived server or worker
 still collects whatever those objects leave behind afterwards. Reference counting frees
 objects as usual meanwhile: only cycles among the set-aside objects wait.
+
+While the heap is frozen the youngest generation is collected after
+:data:`RUN_GC_THRESHOLD` new objects instead of Python's 700: a case's result, scores
+and events are a few dozen objects that reference counting frees together, and a
+collection every ~20 cases (every tenth one also walking what survived the last ones)
+cost 15-30 µs of CPU per cached hit (measured: 0.38-0.44 → 0.14 s of CPU in collections
+for a process that loads a suite of 10,000 cases and re-runs it from the cache). The
+thresholds are handed back with the heap.
 """
 
 from __future__ import annotations
@@ -18,7 +26,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-__all__ = ["FREEZE_AFTER_S", "collector_paused", "frozen_heap"]
+__all__ = ["FREEZE_AFTER_S", "RUN_GC_THRESHOLD", "collector_paused", "frozen_heap"]
 
 #: Inside an event loop, how long after a run starts its heap is frozen. The collection
 #: that comes first walks every object of the process (~70 ms after a run's imports):
@@ -26,8 +34,13 @@ __all__ = ["FREEZE_AFTER_S", "collector_paused", "frozen_heap"]
 #: the wait for the first answers.
 FREEZE_AFTER_S = 0.05
 
+#: New objects between two collections of the youngest generation while runs execute.
+RUN_GC_THRESHOLD = 20_000
+
 _running = 0
 _frozen = False
+#: The collector's thresholds from before the freeze, handed back with the heap.
+_thresholds: tuple[int, ...] | None = None
 _lock = threading.Lock()
 
 
@@ -35,13 +48,15 @@ def _collect_and_freeze() -> None:
     """What is already garbage is collected now rather than frozen with the rest (frozen,
     it would wait for the end of the run; a leaked connection would then warn in whatever
     runs next); then the heap is set aside."""
-    global _frozen
+    global _frozen, _thresholds
     with _lock:
         if _running == 0 or _frozen:
             return
         gc.collect()
         gc.freeze()
         _frozen = True
+        _thresholds = gc.get_threshold()
+        gc.set_threshold(max(RUN_GC_THRESHOLD, _thresholds[0]), *_thresholds[1:])
 
 
 @contextmanager
@@ -49,7 +64,7 @@ def frozen_heap() -> Iterator[None]:
     """Freeze the heap for the block; the last block of the process to end unfreezes.
     In a running event loop the freeze comes :data:`FREEZE_AFTER_S` into the block (a
     block that ends sooner freezes nothing), else at once."""
-    global _running, _frozen
+    global _running, _frozen, _thresholds
     with _lock:
         _running += 1
         first = _running == 1
@@ -71,6 +86,9 @@ def frozen_heap() -> Iterator[None]:
             if _running == 0 and _frozen:
                 gc.unfreeze()
                 _frozen = False
+                if _thresholds is not None:
+                    gc.set_threshold(*_thresholds)
+                    _thresholds = None
 
 
 @contextmanager
