@@ -106,10 +106,12 @@ def test_first_prompt_version_gives_its_own_verdicts() -> None:
 def test_files_config_maps_files_csv_and_providers() -> None:
     imported = import_file("promptfoo", FILES)
     report = imported.report
-    assert report.summary() == "12 of 12 assertions mapped; 3 other constructs not mapped"
+    assert report.summary() == "12 of 12 assertions mapped; 2 other constructs not mapped"
     features = {n.feature for n in report.unmapped}
-    assert features == {"derivedMetrics", "provider exec:python run_model.py", "prompt function"}
+    assert features == {"provider exec:python run_model.py", "prompt function"}
     data = imported.data
+    # an arithmetic derived metric is computed when a run ends
+    assert data["derived_metrics"] == [{"name": "precision", "expression": "tp / (tp + fp)"}]
     mini, big, claude = data["models"]  # providers × prompts is the matrix run
     assert mini == {
         "label": "mini",
@@ -175,24 +177,29 @@ def test_import_with_base_url_then_run_the_written_suite(tmp_path: Path, server:
     proc = evalbook(
         "import", "promptfoo", str(FILES), "-o", str(out), "--base-url", server.base_url
     )
-    assert "12 of 12 assertions mapped; 3 other constructs not mapped" in proc.stderr
-    assert f"{FILES}:36: derivedMetrics: not mapped" in proc.stderr
+    assert "12 of 12 assertions mapped; 2 other constructs not mapped" in proc.stderr
+    assert f"{FILES}:38: derivedMetrics precision: note: computed" in proc.stderr
     record = run_json(str(out), "--prompt-version", "1", "--model", "mini")
     assert record["metrics"]["pass_rate"] == pytest.approx(5 / 7)
+    # the written suite keeps the derived metric; no scorer is named tp or fp, so it is
+    # 0 / 0 (promptfoo's missing metrics count 0): no value, never a made-up one
+    assert record["metrics"]["derived"] == {"precision": None}
 
 
 def test_graders_and_what_does_not_map() -> None:
     imported = import_file("promptfoo", GRADERS, ImportOptions(base_url="http://127.0.0.1:9/v1"))
     report = imported.report
-    assert report.summary() == "11 of 17 assertions mapped; 4 other constructs not mapped"
+    assert report.summary() == "11 of 17 assertions mapped; 2 other constructs not mapped"
     lines = {n.feature: n.line for n in report.unmapped}
     assert lines["finish-reason"] == 51
     assert lines["is-valid-openai-tools-call"] == 53
     assert lines["webhook"] == 54
-    assert lines["scenarios"] == 21
     assert lines["threshold"] == 63
-    assert lines["tests.providers"] == 64
     assert lines["options.prefix"] == 67
+    # the filter keeps the one (OpenAI) provider: nothing to restrict
+    mapped = {n.feature: n.line for n in report.notes if n.mapped}
+    assert mapped["tests.providers/prompts"] == 64
+    assert "case_filters" not in imported.data
     assert lines["assert-set"] == 71
     data = imported.data
     # the source's own gateway is kept; --base-url points OpenAI-style models elsewhere
@@ -200,7 +207,9 @@ def test_graders_and_what_does_not_map() -> None:
     assert data["model"]["base_url"] == "http://127.0.0.1:9/v1"
     assert "api_key_env" not in data["model"]
     assert data["model"]["params"] == {"response_format": {"type": "json_object"}}
-    first, second = (_scorers(c) for c in data["cases"])
+    first, second, scenario = data["cases"]  # the scenario's test comes after the tests
+    assert scenario["vars"] == {"tone": "formal", "message": "hi"}
+    first, second = _scorers(first), _scorers(second)
     judge = {"provider": "anthropic", "name": "claude-3-5-sonnet-20241022"}  # defaultTest grader
     assert first[0] == {
         "type": "llm-judge",

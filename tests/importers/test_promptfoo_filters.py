@@ -1,6 +1,7 @@
 """promptfoo's per-test options and filters: what maps (vars overrides, metadata,
 transform and its older name postprocess, disableVarExpansion) and what is reported with
-its file and line (threshold, provider/prompt filters, prefix, storeOutputAs); the echo
+its file and line (threshold, prefix, storeOutputAs); provider/prompt filters map to
+case_filters; the echo
 config runs offline with the verdicts the mapping gives."""
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ def _cases() -> dict[str, dict[str, Any]]:
 
 def test_what_maps() -> None:
     imported = import_file("promptfoo", FILTERS)
-    assert imported.report.summary() == "9 of 10 assertions mapped; 5 other constructs not mapped"
+    assert imported.report.summary() == "9 of 10 assertions mapped; 3 other constructs not mapped"
     cases = _cases()
     assert list(cases) == [f"test-{i}" for i in range(1, 10)]
     # defaultTest vars, then the test's own win
@@ -60,15 +61,18 @@ def test_what_is_reported_with_file_and_line(tmp_path: Path) -> None:
     notes = {(n.feature, n.line, n.mapped): n.message for n in report.notes}
     assert "older name of transform" in notes[("options.postprocess", 50, True)]
     assert "never a silent pass" in notes[("threshold", 69, False)]
-    assert "only with plain" in notes[("tests.prompts", 76, False)]
-    assert "only with echo" in notes[("tests.providers", 77, False)]
+    # the prompt filter maps: test-9 runs with the plain prompt (version 1) only
+    assert "case_filters" in notes[("tests.providers/prompts", 77, True)]
+    assert import_file("promptfoo", FILTERS).data["case_filters"] == {
+        "test-9": {"prompt_versions": [1]}
+    }
     assert "does not change a prompt per case" in notes[("options.prefix", 79, False)]
     assert "not fed into later tests" in notes[("options.storeOutputAs", 80, False)]
     assert ("contains", 52, False) in notes  # the code postprocess
     out = tmp_path / "suite.yaml"
     proc = evalbook("import", "promptfoo", str(FILTERS), "-o", str(out), check=0)
     assert f"{FILTERS}:79: options.prefix: not mapped" in proc.stderr
-    assert "9 of 10 assertions mapped; 5 other constructs not mapped" in proc.stderr
+    assert "9 of 10 assertions mapped; 3 other constructs not mapped" in proc.stderr
 
 
 def test_runs_offline_with_the_mapped_verdicts() -> None:

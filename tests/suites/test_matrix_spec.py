@@ -3,6 +3,7 @@ file, the line and the field of the bad entry."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import jsonschema
@@ -118,3 +119,44 @@ def test_the_json_schema_describes_the_matrix() -> None:
                 {"prompt_versions": [0]}):  # fmt: skip
         with pytest.raises(jsonschema.ValidationError):
             jsonschema.validate({**base, **bad}, schema)
+
+
+def test_case_filters_and_derived_metrics_load_and_are_not_hashed(tmp_path: Path) -> None:
+    plain = _load(tmp_path, "")
+    suite = _load(
+        tmp_path,
+        """\
+models: [{label: a, spec: "openai:a"}, {label: b, spec: "openai:b"}]
+prompt_versions: [1, 2]
+case_filters:
+  case-1: {models: [b], prompt_versions: [2]}
+derived_metrics:
+  - {name: f1, expression: "2 * p * r / (p + r)"}
+""".replace("case-1", plain.cases[0].id),  # type: ignore[attr-defined]
+    )
+    case_id = plain.cases[0].id  # type: ignore[attr-defined]
+    rule = suite.case_filters[case_id]  # type: ignore[attr-defined]
+    assert rule.admits("b", 2) and not rule.admits("a", 2) and not rule.admits("b", 1)
+    assert rule.admits(None, 2)  # a model the suite does not label (--model SPEC)
+    assert suite.derived_metrics[0].expression == "2 * p * r / (p + r)"  # type: ignore[attr-defined]
+    assert suite.hash == plain.hash  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(
+    ("tail", "message"),
+    [
+        ("case_filters:\n  nope: {prompt_versions: [1]}\n", "has no case 'nope'"),
+        ("case_filters: [1]\n", "must map case ids"),
+        ("derived_metrics:\n  - {name: x, expression: \"__import__('os')\"}\n", "Call is not"),
+        ('derived_metrics:\n  - {name: x, expression: "a.b"}\n', "Attribute is not"),
+        ("derived_metrics:\n  - {name: x}\n", "must be {name: TEXT, expression: TEXT}"),
+    ],
+)
+def test_bad_case_filters_and_derived_metrics_name_the_line(
+    tmp_path: Path, tail: str, message: str
+) -> None:
+    with pytest.raises(SuiteError) as caught:
+        _load(tmp_path, tail)
+    assert message in str(caught.value)
+    # the line of the entry (the tail starts at line 9 of the file)
+    assert re.search(re.escape(str(tmp_path / "suite.yaml")) + r":(9|10): ", str(caught.value))

@@ -10,11 +10,12 @@ import asyncio
 from dataclasses import dataclass
 
 from evalbook.core.model_config import ModelConfig, parse_model_spec
+from evalbook.core.run import RunOptions
 from evalbook.core.suite import MatrixModel, Suite
 from evalbook.errors import ConfigError
 from evalbook.executor.launch import resolve_model, suite_folder
 
-__all__ = ["Combination", "check_models", "combinations", "with_base_url"]
+__all__ = ["Combination", "check_models", "combinations", "options_for", "with_base_url"]
 
 #: Providers that call an HTTP endpoint, so ``--base-url`` can point them elsewhere.
 _HTTP_PROVIDERS = frozenset({"openai", "openai-compatible", "ollama", "vllm", "anthropic"})
@@ -118,3 +119,23 @@ def check_models(suite: Suite, combos: list[Combination]) -> None:
     )
     listed = "".join(f"\n  {p}" for p in problems)
     raise ConfigError(f"nothing was run; a model cannot run:{listed}\n{advice}")
+
+
+def options_for(suite: Suite, combo: Combination, options: RunOptions) -> RunOptions | None:
+    """``options`` with the cases this combination runs, by the suite's ``case_filters:``
+    (unchanged without filters); ``None`` when no case runs in it."""
+    if not suite.case_filters:
+        return options
+    version = combo.version or suite.prompt.get(None).version
+    wanted = set(options.case_ids) if options.case_ids else None
+    chosen = [
+        c.id
+        for c in suite.cases
+        if (wanted is None or c.id in wanted)
+        and (c.id not in suite.case_filters or suite.case_filters[c.id].admits(combo.name, version))
+    ]
+    if not chosen:
+        return None
+    if wanted is None and len(chosen) == len(suite.cases):
+        return options
+    return options.model_copy(update={"case_ids": chosen})

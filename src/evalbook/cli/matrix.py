@@ -19,9 +19,9 @@ from rich.table import Table
 
 from evalbook.analysis.compare.comparison import Comparison
 from evalbook.analysis.compare.runs import compare_runs
-from evalbook.cli.combinations import Combination
+from evalbook.cli.combinations import Combination, options_for
 from evalbook.cli.console import console, err_console
-from evalbook.cli.execution import announce_run, exit_code_for, progress_bar
+from evalbook.cli.execution import announce_run, exit_code_for, progress_bar, record_derived
 from evalbook.core.run import RunOptions, RunRecord
 from evalbook.core.suite import Suite
 from evalbook.errors import ConfigError
@@ -45,26 +45,36 @@ def run_matrix(
     as_json: bool = False,
 ) -> int:
     """Run every combination, print the comparison table; returns the exit code."""
-    if not 1 <= baseline <= len(combinations):
-        raise ConfigError(f"--baseline must be 1..{len(combinations)}, not {baseline}")
     experiment_id = experiment or f"matrix-{uuid.uuid4().hex[:12]}"
     labels = [c.label(suite) for c in combinations]
     if len(set(labels)) != len(labels):
         raise ConfigError(f"the matrix repeats a combination: {labels}")
+    # a case the suite's case_filters keep out of a combination is not run there
+    chosen = [options_for(suite, c, options) for c in combinations]
+    for label, opts in zip(labels, chosen, strict=True):
+        if opts is None:
+            err_console.print(f"{label}: no case runs with it (case_filters); not run")
+    kept = [(c, label, o) for c, label, o in zip(combinations, labels, chosen, strict=True) if o]
+    if not kept:
+        raise ConfigError("no case runs in any combination (see the suite's case_filters)")
+    combinations = [c for c, _, _ in kept]
+    labels = [label for _, label, _ in kept]
+    if not 1 <= baseline <= len(combinations):
+        raise ConfigError(f"--baseline must be 1..{len(combinations)}, not {baseline}")
     jobs = [  # every combination prepared (and checked) before the first model call
         prepare_run(
             store,
             suite,
             model=c.model,
             prompt_version=c.version,
-            options=options,
+            options=opts,
             alias=alias,
             label=label,
             tags=[*(tags or []), "matrix"],
             experiment_id=experiment_id,
             title=f"{suite.name} · {label}",
         )
-        for c, label in zip(combinations, labels, strict=True)
+        for c, label, opts in kept
     ]
     err_console.print(
         f"experiment [bold]{experiment_id}[/]: {len(jobs)} runs", highlight=False, soft_wrap=True
@@ -97,9 +107,10 @@ def _execute(store: Store, job: RunJob, label: str, suite: Suite, *, as_json: bo
     announce_run(job.run, suite.source)
     progress, on_event = progress_bar(label, as_json=as_json)
     with progress:
-        return asyncio.run(
+        run = asyncio.run(
             execute_held(store, job.run.id, lambda: execute(store, job, on_event=on_event))
         )
+    return record_derived(store, suite, run)
 
 
 def _print_table(

@@ -111,7 +111,7 @@ def run_command(
 ) -> None:
     """Run SUITE.yaml and record every case."""
     # Loaded when the command runs, not when its help is drawn (`run --help` needs none).
-    from evalbook.cli.combinations import check_models, combinations
+    from evalbook.cli.combinations import check_models, combinations, options_for
     from evalbook.cli.execution import finish, run_in_terminal
     from evalbook.cli.importing import report_import
     from evalbook.cli.store import open_store
@@ -201,6 +201,12 @@ def run_command(
             raise typer.Exit(code)
         only = combos[0]
         chosen, prompt_version = only.model, only.version
+        restricted = options_for(suite, only, options)
+        if restricted is None:
+            raise ConfigError(
+                f"no case of {suite_path} runs with {only.label(suite)} (its case_filters)"
+            )
+        options = restricted
         label = label or only.name
         job = prepare_run(
             store,

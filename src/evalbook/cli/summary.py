@@ -77,7 +77,8 @@ def print_summary(store: Store, run: RunRecord) -> None:
 
     sections = m.get("sections") or {}
     scorers = m.get("scorers") or {}
-    if sections or scorers:
+    derived = m.get("derived") or {}
+    if sections or scorers or derived:
         breakdown = Table(title="breakdown", title_justify="left")
         breakdown.add_column("kind")
         breakdown.add_column("name")
@@ -86,6 +87,8 @@ def print_summary(store: Store, run: RunRecord) -> None:
             breakdown.add_row("section", name, fmt_score(value))
         for name, value in scorers.items():
             breakdown.add_row("scorer", name, fmt_score(value))
+        for name, value in derived.items():  # over the sums of named scores
+            breakdown.add_row("derived", name, "—" if value is None else f"{value:.4g}")
         console.print(breakdown)
     errors = m.get("errors") or []
     if errors:

@@ -325,6 +325,35 @@ class MatrixModel(BaseModel):
     origin: str | None = None
 
 
+class CaseFilter(BaseModel):
+    """The combinations of a suite's matrix one case runs in (``case_filters:``): only
+    with these model labels and/or prompt versions (``None``: every one). promptfoo's
+    per-test ``providers:``/``prompts:`` filters become these."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    models: list[str] | None = None
+    prompt_versions: list[int] | None = None
+
+    def admits(self, label: str | None, version: int) -> bool:
+        """Whether the combination (a model label, or None for a model the suite does
+        not label, and a prompt version) runs the case."""
+        if self.prompt_versions is not None and version not in self.prompt_versions:
+            return False
+        return self.models is None or label is None or label in self.models
+
+
+class DerivedMetric(BaseModel):
+    """A run metric computed from the run's named scores (``derived_metrics:``): an
+    arithmetic ``expression`` over scorer names (each the sum of that scorer's scores
+    over the run's results), ``__count`` (the results) and earlier derived metrics."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1, max_length=200)
+    expression: str = Field(min_length=1, max_length=2000)
+
+
 class Suite(BaseModel):
     """A named, versioned set of cases with default prompt, model, scorers and threshold."""
 
@@ -346,6 +375,10 @@ class Suite(BaseModel):
     #: file): how to run the suite, not what it is, so neither is stored nor hashed.
     models: list[MatrixModel] = Field(default_factory=list, exclude=True)
     prompt_versions: list[int] = Field(default_factory=list, exclude=True)
+    #: Case id → the combinations of the matrix it runs in (how to run, not hashed).
+    case_filters: dict[str, CaseFilter] = Field(default_factory=dict, exclude=True)
+    #: Run metrics computed from named scores when a run ends (how to report, not hashed).
+    derived_metrics: list[DerivedMetric] = Field(default_factory=list, exclude=True)
 
     @model_validator(mode="after")
     def _case_ids_unique(self) -> Suite:

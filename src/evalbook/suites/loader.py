@@ -52,7 +52,12 @@ from evalbook.errors import SuiteError
 from evalbook.suites.cases import BuiltCase, expand_cases, iter_cases
 from evalbook.suites.datasets import case_from_row
 from evalbook.suites.kinds import build_kinds, with_kinds
-from evalbook.suites.matrix_spec import build_models, build_prompt_versions
+from evalbook.suites.matrix_spec import (
+    build_case_filters,
+    build_derived_metrics,
+    build_models,
+    build_prompt_versions,
+)
 from evalbook.suites.model_spec import build_model
 from evalbook.suites.problems import Problems, Where
 from evalbook.suites.prompt_spec import build_prompt
@@ -71,7 +76,7 @@ SUITE_KEYS = frozenset(
     {
         "id", "name", "description", "version", "threshold", "model", "prompt",
         "scorers", "render_assertions", "tags", "cases", "kinds", "models",
-        "prompt_versions",
+        "prompt_versions", "case_filters", "derived_metrics",
     }
 )  # fmt: skip
 SUITE_ID = re.compile(r"^[a-z0-9_.-]+$")
@@ -164,6 +169,14 @@ def _build_suite(data: Any, base_dir: Path | None, source: str) -> Suite:
     versions = build_prompt_versions(
         data.get("prompt_versions"), top.child("prompt_versions"), prompt, problems
     )
+    all_versions = versions or ([v.version for v in prompt.versions] if prompt else [])
+    case_filters = build_case_filters(
+        data.get("case_filters"), top.child("case_filters"), [m.label for m in models],
+        all_versions, problems,
+    )  # fmt: skip
+    derived = build_derived_metrics(
+        data.get("derived_metrics"), top.child("derived_metrics"), problems
+    )
     scorer_specs, _ = parse_specs(data.get("scorers"), top, ("scorers",), problems)
     render_specs, _ = parse_specs(
         data.get("render_assertions"), top, ("render_assertions",), problems
@@ -187,6 +200,10 @@ def _build_suite(data: Any, base_dir: Path | None, source: str) -> Suite:
             continue  # the load fails: keep nothing more
         from_file = from_file or one.from_file
         cases.append(one.case, compact=one.from_file, from_row=one.from_file)
+    if case_filters and not problems:
+        known = {c.id for c in cases}
+        for case_id in sorted(set(case_filters) - known):
+            problems.add(top.child("case_filters"), f"the suite has no case {case_id!r}")
     if not len(cases) and not problems:
         problems.add(top, "a suite needs at least one case", ("cases",))
     problems.raise_if_any()
@@ -199,6 +216,8 @@ def _build_suite(data: Any, base_dir: Path | None, source: str) -> Suite:
         model=model if model is not None or not models else models[0].model,
         models=models,
         prompt_versions=versions,
+        case_filters=case_filters,
+        derived_metrics=derived,
         scorers=scorer_specs,
         render_assertions=render_specs,
         cases=cases if from_file else list(cases),

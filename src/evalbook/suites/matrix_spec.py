@@ -17,11 +17,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from evalbook.core.suite import MatrixModel, Prompt
+from evalbook.core.suite import CaseFilter, DerivedMetric, MatrixModel, Prompt
 from evalbook.suites.model_spec import build_model
 from evalbook.suites.problems import Problems, Where
 
-__all__ = ["build_models", "build_prompt_versions"]
+__all__ = [
+    "build_case_filters",
+    "build_derived_metrics",
+    "build_models",
+    "build_prompt_versions",
+]
 
 
 def build_models(raw: Any, where: Where, problems: Problems) -> list[MatrixModel]:
@@ -112,3 +117,69 @@ def build_prompt_versions(
         else:
             found.append(item)
     return found if ok else []
+
+
+def build_case_filters(
+    raw: Any, where: Where, labels: list[str], versions: list[int], problems: Problems
+) -> dict[str, CaseFilter]:
+    """``case_filters:``: case id → ``{models: [LABEL…], prompt_versions: [N…]}``, the
+    combinations of the matrix that case runs in (promptfoo's per-test filters). Labels
+    must be the suite's ``models:`` labels; versions, prompt versions it has."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        problems.add(where, "must map case ids to {models: [...], prompt_versions: [...]}")
+        return {}
+    found: dict[str, CaseFilter] = {}
+    for case_id, entry in raw.items():
+        at = where.child(str(case_id))
+        if not isinstance(entry, dict) or not entry or set(entry) - {"models", "prompt_versions"}:
+            problems.add(at, "must be a mapping with models and/or prompt_versions")
+            continue
+        models = entry.get("models")
+        chosen = entry.get("prompt_versions")
+        if models is not None and (
+            not isinstance(models, list) or any(m not in labels for m in models)
+        ):
+            known = ", ".join(repr(label) for label in labels) or "none"
+            problems.add(at, f"models must list labels of the suite's models: ({known})")
+            continue
+        if chosen is not None and (
+            not isinstance(chosen, list)
+            or any(isinstance(v, bool) or not isinstance(v, int) for v in chosen)
+            or (versions and any(v not in versions for v in chosen))
+        ):
+            problems.add(at, "prompt_versions must list prompt versions the suite runs")
+            continue
+        found[str(case_id)] = CaseFilter(models=models, prompt_versions=chosen)
+    return found
+
+
+def build_derived_metrics(raw: Any, where: Where, problems: Problems) -> list[DerivedMetric]:
+    """``derived_metrics:``: ``[{name, expression}]``, each expression checked to be
+    arithmetic over names (see :mod:`evalbook.stats.expression`)."""
+    from evalbook.stats.expression import ExpressionError, parse_expression
+
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        problems.add(where, "must be a list of {name, expression}")
+        return []
+    found: list[DerivedMetric] = []
+    for i, item in enumerate(raw):
+        at = where.child(i)
+        if (
+            not isinstance(item, dict)
+            or set(item) != {"name", "expression"}
+            or not isinstance(item["name"], str)
+            or not isinstance(item["expression"], str)
+        ):
+            problems.add(at, "must be {name: TEXT, expression: TEXT}")
+            continue
+        try:
+            parse_expression(item["expression"])
+        except ExpressionError as exc:
+            problems.add(at, str(exc), ("expression",))
+            continue
+        found.append(DerivedMetric(name=item["name"], expression=item["expression"]))
+    return found

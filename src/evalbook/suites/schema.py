@@ -310,6 +310,34 @@ _SCHEMA: dict[str, Any] = {
             "description": "Prompt versions `evalbook run` tries, each with every model.",
             "items": {"type": "integer", "minimum": 1},
         },
+        "case_filters": {
+            "type": "object",
+            "description": "Case id → the model labels and prompt versions it runs with.",
+            "additionalProperties": {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "models": {"type": "array", "items": {"type": "string"}},
+                    "prompt_versions": {
+                        "type": "array",
+                        "items": {"type": "integer", "minimum": 1},
+                    },
+                },
+            },
+        },
+        "derived_metrics": {
+            "type": "array",
+            "description": "Run metrics computed from the sums of named scores.",
+            "items": {
+                "type": "object",
+                "additionalProperties": False,
+                "required": ["name", "expression"],
+                "properties": {
+                    "name": {"type": "string", "minLength": 1},
+                    "expression": {"type": "string", "minLength": 1},
+                },
+            },
+        },
         "prompt": {"$ref": "#/$defs/prompt"},
         "scorers": {"$ref": "#/$defs/scorers", "description": "Default scorers for every case."},
         "render_assertions": {

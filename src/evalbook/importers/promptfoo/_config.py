@@ -9,6 +9,7 @@ top-level field that has no place in a suite is reported, never dropped in silen
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +19,11 @@ from evalbook.errors import SuiteError
 from evalbook.importers._files import is_file_ref, line_of, read_structured, read_text, resolve_refs
 from evalbook.importers._model import ImportedSuite, ImportOptions, ImportReport
 from evalbook.importers.promptfoo._asserts import DEFAULT_GRADER, AssertMapper
+from evalbook.importers.promptfoo._derived import map_derived_metrics
+from evalbook.importers.promptfoo._filters import Choice, FilterSpec, resolve_filter
 from evalbook.importers.promptfoo._prompts import map_prompts
 from evalbook.importers.promptfoo._providers import judge_spec, map_provider, override
+from evalbook.importers.promptfoo._scenarios import collect_scenarios
 from evalbook.importers.promptfoo._tests import TestMapper, collect_tests, transform_of
 from evalbook.suites.yaml_lines import parse_yaml, plain
 
@@ -36,8 +40,6 @@ _IGNORED = {
     "tracing": "evalbook does not collect traces",
 }
 _UNMAPPED = {
-    "scenarios": "scenarios (vars × tests matrices) are not imported; expand them into tests",
-    "derivedMetrics": "derived metrics are not computed; evalbook reports per-scorer means",
     "extensions": "extension hooks run code; evalbook does not run them",
     "nunjucksFilters": "custom Nunjucks filters run code; rewrite them in the template",
     "redteam": "red-team generation is not imported",
@@ -49,6 +51,8 @@ _HANDLED = {
     "providers",
     "targets",
     "tests",
+    "scenarios",
+    "derivedMetrics",
     "defaultTest",
     "assertionTemplates",
     "tags",
@@ -136,6 +140,7 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
         getattr(prompts_raw, "item_lines", None) or [line_of(data, "prompts") or 0],
         report,
     )
+    versions = _without_custom_filters(versions, data.get("nunjucksFilters"), file, report)
     if not versions:
         raise SuiteError(
             "no prompt could be imported (see the notes above)",
@@ -169,19 +174,118 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
         default_vars,
         default_transform=transform_of(default_options),
         default_grader=grader,
+        default_metadata=dict(plain(default.get("metadata")) or {}),
+        default_filters={k: plain(default.get(k)) for k in ("providers", "prompts")},
     )
     cases: list[dict[str, Any]] = []
-    for test in collect_tests(data.get("tests"), base_dir, file, line_of(data, "tests")):
+    raw_tests = collect_tests(data.get("tests"), base_dir, file, line_of(data, "tests"))
+    raw_tests += collect_scenarios(
+        data.get("scenarios"), base_dir, file, line_of(data, "scenarios")
+    )
+    for test in raw_tests:
         cases.extend(tests.cases(test))
     if not cases:
         # promptfoo runs each prompt once with the default vars when there are no tests
         tests.count += 1
         cases.append({"id": "test-1", "vars": dict(default_vars)})
     _fill_missing_vars(versions, cases, file, line_of(data, "tests"), report)
+    cases = _apply_filters(suite, cases, tests.filters, models, versions, options, report)
+    if not cases:
+        raise SuiteError(
+            "no test runs with a provider and prompt that were imported (see the notes)",
+            location=file,
+        )
     suite["cases"] = cases
+    derived = map_derived_metrics(
+        data.get("derivedMetrics"), file, line_of(data, "derivedMetrics"), report
+    )
+    if derived:
+        suite["derived_metrics"] = derived
     if not default_scorers and not any(c.get("scorers") for c in cases):
         header.append("The source has no assertions: every case is judged by non-empty output.")
     return ImportedSuite(suite, report, base_dir, header, origins)
+
+
+def _without_custom_filters(
+    versions: list[Any], filters: Any, file: str, report: ImportReport
+) -> list[Any]:
+    """The prompt versions that use none of the config's custom Nunjucks filters (code
+    evalbook does not run); each other one is reported at its line and left out."""
+    if not isinstance(filters, dict) or not filters:
+        return versions
+    pattern = re.compile(r"\|\s*(" + "|".join(re.escape(str(k)) for k in filters) + r")\b")
+    kept = []
+    for version in versions:
+        body = version.body
+        text = body if isinstance(body, str) else json.dumps(body)
+        used = pattern.search(text)
+        if used is None:
+            kept.append(version)
+            continue
+        report.note(
+            file, version.line, f"prompt {version.label}",
+            f"uses the custom Nunjucks filter {used.group(1)!r} (nunjucksFilters runs code);"
+            " left out: rewrite the template without it",
+        )  # fmt: skip
+    return kept
+
+
+def _apply_filters(
+    suite: dict[str, Any],
+    cases: list[dict[str, Any]],
+    filters: dict[str, FilterSpec],
+    models: list[_Model],
+    versions: list[Any],
+    options: ImportOptions,
+    report: ImportReport,
+) -> list[dict[str, Any]]:
+    """Per-test ``providers:``/``prompts:`` → ``case_filters:``; a case that runs in no
+    imported combination is left out, as promptfoo runs it nowhere."""
+    if not filters:
+        return cases
+    model_choices = [
+        Choice(m.label, tuple(n for n in (m.source_label, m.pid) if n)) for m in models
+    ]
+    version_choices = [Choice(i, (v.label, v.id)) for i, v in enumerate(versions, start=1)]
+    out: list[dict[str, Any]] = []
+    case_filters: dict[str, dict[str, Any]] = {}
+    noted: set[tuple[str, int | None]] = set()
+    for case in cases:
+        spec = filters.get(case["id"])
+        if spec is None:
+            out.append(case)
+            continue
+        entry: dict[str, Any] = {}
+        chosen_models = resolve_filter(spec.providers, model_choices, prefix=True)
+        if spec.providers is not None and (options.model or not models):
+            chosen_models = None  # one model (or --model): the filter cannot choose
+        chosen_versions = resolve_filter(spec.prompts, version_choices, prefix=False)
+        if chosen_models == [] or chosen_versions == []:
+            report.note(
+                spec.file, spec.line, "tests.providers/prompts",
+                f"{case['id']} runs with none of the imported providers and prompts; left"
+                " out, as promptfoo runs it nowhere",
+                mapped=True,
+            )  # fmt: skip
+            continue
+        if chosen_models is not None and len(chosen_models) < len(models):
+            entry["models"] = chosen_models
+        if chosen_versions is not None and len(chosen_versions) < len(versions):
+            entry["prompt_versions"] = chosen_versions
+        if entry:
+            case_filters[case["id"]] = entry
+        if (spec.file, spec.line) not in noted:
+            noted.add((spec.file, spec.line))
+            report.note(
+                spec.file, spec.line, "tests.providers/prompts",
+                "mapped to case_filters: the case runs only with the chosen models and"
+                " prompt versions",
+                mapped=True,
+            )  # fmt: skip
+        out.append(case)
+    if case_filters:
+        suite["case_filters"] = case_filters
+    return out
 
 
 #: What every evalbook template can read besides a case's vars.
@@ -228,6 +332,8 @@ class _Model:
     labelled: bool  # the source gave the label
     model: dict[str, Any]
     origin: str  # file:line and the provider's id, for errors about it
+    pid: str = ""  # the provider's promptfoo id
+    source_label: str | None = None
 
 
 def _models(
@@ -261,7 +367,7 @@ def _models(
         origin = f"{file}:{line}" if line else file
         found.append(
             _Model(label, mapped.label is not None, mapped.model,
-                   f"{origin}, promptfoo provider {mapped.id}")
+                   f"{origin}, promptfoo provider {mapped.id}", mapped.id, mapped.label)
         )  # fmt: skip
     return found
 

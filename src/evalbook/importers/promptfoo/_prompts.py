@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +34,10 @@ class PromptVersionOut:
 
     body: str | dict[str, Any]
     label: str
+    #: promptfoo's id of the prompt (its raw text or its file:// path), for filters.
+    id: str = ""
+    #: The line of the config's prompts entry it comes from.
+    line: int | None = None
 
 
 def map_prompts(
@@ -47,7 +51,10 @@ def map_prompts(
     for i, item in enumerate(items):
         line = lines[i] if i < len(lines) else None
         where = f"{file}:{line}" if line else file
-        out.extend(_one(item, base_dir, file, line, where, report))
+        data = plain(item)
+        source = data.get("raw") or data.get("id") if isinstance(data, dict) else data
+        found = _one(item, base_dir, file, line, where, report)
+        out.extend(replace(v, id=str(source or v.label), line=line) for v in found)
     return out
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import itertools
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +33,7 @@ from evalbook.importers.promptfoo._asserts import (
     AssertMapper,
     parse_csv_assertion,
 )
+from evalbook.importers.promptfoo._filters import FilterSpec
 from evalbook.importers.promptfoo._providers import judge_spec
 from evalbook.suites.yaml_lines import LineDict, plain
 
@@ -205,6 +206,11 @@ class TestMapper:
     default_grader: Any = None
     provider_ids: tuple[str, ...] = ()
     count: int = 0
+    default_metadata: dict[str, Any] = field(default_factory=dict)
+    #: defaultTest's providers:/prompts: filters (a test's own replace them).
+    default_filters: dict[str, Any] = field(default_factory=dict)
+    #: Case id → the test's providers:/prompts: filters, resolved by the config.
+    filters: dict[str, FilterSpec] = field(default_factory=dict)
 
     def cases(self, test: RawTest) -> Iterator[dict[str, Any]]:
         data = test.data
@@ -240,11 +246,23 @@ class TestMapper:
             if isinstance(data, LineDict)
             else None,
         )
-        metadata = dict(plain(data.get("metadata")) or {})
+        metadata = {**self.default_metadata, **(plain(data.get("metadata")) or {})}
         if data.get("description"):
             metadata["description"] = str(data["description"])
         if data.get("threshold") is not None:
             metadata["promptfoo_threshold"] = plain(data["threshold"])  # kept, see the note
+        chosen = {
+            key: plain(data[key]) if data.get(key) is not None else self.default_filters.get(key)
+            for key in ("providers", "prompts")
+        }
+        spec = None
+        if chosen["providers"] is not None or chosen["prompts"] is not None:
+            spec = FilterSpec(
+                _names(chosen["providers"]),
+                _names(chosen["prompts"]),
+                test.file,
+                line_of(data, "providers") or line_of(data, "prompts") or test.line,
+            )
         expand = not (isinstance(options, dict) and options.get("disableVarExpansion") is True)
         for combination in _combinations(loaded_vars) if expand else [loaded_vars]:
             self.count += 1
@@ -253,6 +271,8 @@ class TestMapper:
                 case["metadata"] = metadata
             if scorers:
                 case["scorers"] = _unique(scorers)
+            if spec is not None:
+                self.filters[case["id"]] = spec
             yield case
 
     def _var_value(self, value: Any, where: str) -> Any:
@@ -320,18 +340,20 @@ class TestMapper:
                 " case when every scorer passes (stricter: never a silent pass); the value is"
                 " kept as metadata.promptfoo_threshold",
             )
-        for key in ("providers", "prompts", "provider"):
-            if data.get(key) is not None:
-                chosen = plain(data[key])
-                named = ", ".join(map(str, chosen)) if isinstance(chosen, list) else str(chosen)
-                self.report.note(
-                    test.file,
-                    line_of(data, key) or test.line,
-                    f"tests.{key}",
-                    f"the test runs only with {named} in promptfoo; evalbook has no per-case"
-                    " model or prompt filter, so the case runs with every model and prompt"
-                    " version (extra results, none hidden)",
-                )
+        if data.get("provider") is not None:
+            self.report.note(
+                test.file,
+                line_of(data, "provider") or test.line,
+                "tests.provider",
+                "a test's own provider is not imported: the case runs with the suite's"
+                " models (give it a models: entry and a case_filters: line)",
+            )
+
+
+def _names(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 def _combinations(variables: dict[str, Any]) -> Iterator[dict[str, Any]]:
