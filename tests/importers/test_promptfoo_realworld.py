@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from evalbook.importers import ImportOptions, import_file
+from evalbook.suites.loader import load_suite_from_text
 
 from .helpers import FIXTURES, run_json, statuses
 
@@ -34,6 +35,7 @@ def _config(name: str) -> Path:
         ("metrics", "6 of 7 assertions mapped; 3 other constructs not mapped", 4),
         ("openai_server", "4 of 4 assertions mapped", 3),
         ("test_filters", "5 of 5 assertions mapped", 4),
+        ("odd_fields", "3 of 4 assertions mapped; 10 other constructs not mapped", 2),
     ],
 )
 def test_each_imports_with_its_mapped_share(name: str, summary: str, cases: int) -> None:
@@ -144,6 +146,9 @@ def test_per_test_filters_run_only_their_combinations() -> None:
         "test-1": {"models": ["loud"]},
         "test-2": {"prompt_versions": [1]},
     }
+    written = load_suite_from_text(imported.to_yaml(), source="suite.yaml")  # round-trips
+    assert written.case_filters == imported.load().case_filters
+    assert [m.name for m in written.derived_metrics] == ["hit_rate"]
     left_out = [n for n in imported.report.notes if "runs with none" in n.message]
     assert [(n.line, n.mapped) for n in left_out] == [(33, True)]
     record = run_json(str(_config("test_filters")), "--no-cache")
@@ -173,3 +178,23 @@ def test_openai_providers_run_against_the_test_server(server: Any) -> None:
     got = _run_statuses(record)
     expected = {"test-1": "passed", "test-2": "passed", "test-3": "failed"}
     assert got == {"mini · v1": expected, "big · v1": expected}
+
+
+def test_odd_fields_are_reported_with_lines_and_what_maps_runs() -> None:
+    notes = {
+        (n.feature, n.line) for n in import_file("promptfoo", _config("odd_fields")).report.unmapped
+    }
+    assert notes >= {
+        ("prompt reply: config", 9),
+        ("provider echo: prompts", 17),
+        ("provider echo: transform", 18),
+        ("provider file://custom_provider.py", 19),
+        ("provider http", 21),
+        ("defaultTest.threshold", 26),
+        ("defaultTest.options.prefix", 28),
+        ("extensions", 33),
+        ("redteam", 35),
+        ("someFutureOption", 37),
+    }
+    got = statuses(run_json(str(_config("odd_fields")), "--no-cache")["id"])
+    assert got == {"test-1": "error", "test-2": "passed"}  # test-1: the javascript cell

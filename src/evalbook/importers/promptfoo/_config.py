@@ -90,7 +90,10 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
         raise SuiteError(
             "defaultTest: must be a mapping or a file:// path", location=f"{file}:{default_line}"
         )
+    _note_default_fields(default, default_file, default_line, report)
     default_options = plain(default.get("options")) or {}
+    if not isinstance(default_options, dict):
+        default_options = {}
     grader: Any = DEFAULT_GRADER
     if default_options.get("provider") is not None:
         grader = judge_spec(default_options["provider"], DEFAULT_GRADER)
@@ -357,6 +360,7 @@ def _models(
     for i, item in enumerate(items):
         mapped = map_provider(item, options)
         line = lines[i] if i < len(lines) else line_of(data, key)
+        _note_provider_fields(item, file, line, mapped.id, report)
         if mapped.model is None:
             report.note(file, line, f"provider {mapped.id}", mapped.reason or "not mapped")
             continue
@@ -370,6 +374,63 @@ def _models(
                    f"{origin}, promptfoo provider {mapped.id}", mapped.id, mapped.label)
         )  # fmt: skip
     return found
+
+
+#: What a provider entry may hold besides its id, label and config, and why it is not
+#: imported.
+_PROVIDER_FIELDS = {
+    "prompts": "a provider's own prompt list (providerPromptMap) is not imported: it runs"
+    " every prompt version",
+    "transform": "a provider's output transform is not imported",
+    "delay": "set --concurrency on `evalbook run` instead of a delay",
+    "env": "providers read their keys from the environment",
+}
+
+
+def _note_provider_fields(
+    item: Any, file: str, line: int | None, pid: str, report: ImportReport
+) -> None:
+    data = item
+    if isinstance(item, dict) and "id" not in item and len(item) == 1:
+        data = next(iter(item.values()))  # {ID: {label, config, …}}
+    if not isinstance(data, dict):
+        return
+    for key in data:
+        if key in ("id", "label", "config"):
+            continue
+        reason = _PROVIDER_FIELDS.get(key, "unknown provider field, not imported")
+        report.note(file, line_of(data, key) or line, f"provider {pid}: {key}", reason)
+
+
+#: defaultTest fields the importer maps.
+_DEFAULT_FIELDS = {"vars", "assert", "options", "metadata", "providers", "prompts", "description"}
+
+
+def _note_default_fields(
+    default: dict[str, Any], file: str, line: int | None, report: ImportReport
+) -> None:
+    from evalbook.importers.promptfoo._tests import OPTIONS, UNSUPPORTED_OPTIONS
+
+    for key in default:
+        if key == "threshold":
+            reason = (
+                "a threshold on every test is not imported: a case passes when every scorer passes"
+            )
+        elif key in _DEFAULT_FIELDS:
+            continue
+        else:
+            reason = "defaultTest field with no evalbook equivalent, not applied"
+        report.note(file, line_of(default, key) or line, f"defaultTest.{key}", reason)
+    options = default.get("options")
+    if isinstance(options, dict):
+        for key in options:
+            if key not in OPTIONS:
+                reason = UNSUPPORTED_OPTIONS.get(
+                    key, "test option with no evalbook equivalent, not applied"
+                )
+                report.note(
+                    file, line_of(options, key) or line, f"defaultTest.options.{key}", reason
+                )
 
 
 def _spec_text(model: dict[str, Any]) -> str:

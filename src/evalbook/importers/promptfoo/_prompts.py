@@ -69,6 +69,13 @@ def _one(
     label: str | None = None
     if isinstance(data, dict):
         label = data.get("label")
+        for key in data:
+            if key not in ("raw", "id", "label"):
+                report.note(
+                    file, line, f"prompt {label or ''}: {key}".replace(" :", ":"),
+                    "a prompt's own config is not imported (put model settings on the models)"
+                    if key == "config" else "unknown prompt field, not imported",
+                )  # fmt: skip
         if "raw" in data:
             return [_from_text(str(data["raw"]), label or _short(str(data["raw"])), where)]
         data = data.get("id")

@@ -37,7 +37,14 @@ from evalbook.importers.promptfoo._filters import FilterSpec
 from evalbook.importers.promptfoo._providers import judge_spec
 from evalbook.suites.yaml_lines import LineDict, plain
 
-__all__ = ["RawTest", "TestMapper", "collect_tests", "transform_of"]
+__all__ = [
+    "OPTIONS",
+    "UNSUPPORTED_OPTIONS",
+    "RawTest",
+    "TestMapper",
+    "collect_tests",
+    "transform_of",
+]
 
 _TEST_KEYS = {
     "description",
@@ -62,9 +69,9 @@ _IMAGES = {
 _CODE = {".py", ".js", ".mjs", ".cjs", ".ts"}
 #: Test options that are mapped (``provider``: the grader; ``transform`` and its older
 #: name ``postprocess``: extractors; ``disableVarExpansion``: list vars kept as lists).
-_OPTIONS = {"provider", "transform", "postprocess", "disableVarExpansion"}
+OPTIONS = {"provider", "transform", "postprocess", "disableVarExpansion"}
 #: Test options evalbook cannot honour, and why (reported with their line).
-_UNSUPPORTED_OPTIONS = {
+UNSUPPORTED_OPTIONS = {
     "prefix": "evalbook does not change a prompt per case; put the text in the prompt"
     " (a new prompt version) or in a var",
     "suffix": "evalbook does not change a prompt per case; put the text in the prompt"
@@ -326,8 +333,8 @@ class TestMapper:
                            if options.get("transform") is not None else ""),
                         mapped=True,
                     )  # fmt: skip
-                elif key not in _OPTIONS:
-                    reason = _UNSUPPORTED_OPTIONS.get(
+                elif key not in OPTIONS:
+                    reason = UNSUPPORTED_OPTIONS.get(
                         key, "test option with no evalbook equivalent, not applied"
                     )
                     self.report.note(test.file, line, f"options.{key}", reason)
