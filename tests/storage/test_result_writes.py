@@ -17,6 +17,7 @@ import evalbook
 from evalbook.config import stored_bytes_limit
 from evalbook.core.identity import stable_uuid
 from evalbook.core.result import Result, ScoreRecord
+from evalbook.core.run import RunStatus
 from evalbook.storage import tables
 from evalbook.storage.bulk import ResultRows
 from evalbook.storage.store import Store
@@ -393,3 +394,33 @@ async def test_a_stored_result_late_in_a_new_batch_sends_it_to_the_merge(
     assert len(list(store.iter_results(template.run_id))) == 56
     _, scores = _rows(store, template.run_id)
     assert len(scores) == 56 * len(template.scores)
+
+
+async def test_a_running_runs_cost_is_what_its_recorded_results_spent(
+    store: Store, server: Any
+) -> None:
+    """Each batch adds what its results spent to the run's cost while the run runs (a
+    fleet's shards each add their own): a duplicate adds nothing, a changed result adds
+    the difference, a cached answer nothing, and a finished run's cost is left alone."""
+    [template] = await _recorded(store, server.base_url, n=1)
+    run = store.get_run(template.run_id)
+    store.update_run(run.model_copy(update={"status": RunStatus.running, "cost": None}))
+
+    def priced(i: int, cost: float | None, cached: bool = False) -> tuple[Result, int]:
+        return _fresh(template, f"p{i}", cost_usd=cost, cached=cached), i
+
+    store.save_results([priced(i, None) for i in range(3)])
+    assert store.get_run(run.id).cost is None  # no price known: unknown, not 0
+    batch = [priced(i, 0.25) for i in range(4)]
+    store.save_results(batch)
+    assert store.get_run(run.id).cost == pytest.approx(1.0)
+    store.save_results(batch)  # a duplicate delivery
+    store.save_results(batch[:2])
+    assert store.get_run(run.id).cost == pytest.approx(1.0)
+    store.save_results([priced(0, 1.25), priced(9, 7.0, cached=True)])  # changed; cached
+    assert store.get_run(run.id).cost == pytest.approx(2.0)
+
+    finished = store.get_run(run.id).model_copy(update={"status": RunStatus.completed})
+    store.update_run(finished.model_copy(update={"cost": 2.0}))
+    store.save_results([priced(20, 5.0)])  # a late writer: the finish said the last word
+    assert store.get_run(run.id).cost == 2.0

@@ -11,10 +11,11 @@ import asyncio
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 from evalbook.core.run import RunOptions, RunStatus
 from evalbook.executor.launch import prepare_run
-from evalbook.storage import run_events, shards
+from evalbook.storage import run_events, shards, tables
 from evalbook.storage.store import Store
 from evalbook.worker.celery_app import make_app, send
 from evalbook.worker.celery_dispatch import CeleryDispatcher
@@ -80,6 +81,43 @@ def test_max_cost_is_one_budget_across_the_fleet(
     assert all(r.startswith("max-cost reached") for r in stopped), stopped
 
 
+def _spent(store: Store, run_id: str) -> float:
+    """The cost of the results recorded so far (cached answers cost nothing again)."""
+    r = tables.results.c
+    query = sa.select(sa.func.sum(r.cost_usd)).where(r.run_id == run_id, r.cached.is_(False))
+    with store.read() as conn:
+        return float(conn.execute(query).scalar() or 0.0)
+
+
+def test_a_sharded_runs_cost_is_what_its_results_spent(
+    store: Store, server: Any, broker: str, workers: Workers
+) -> None:
+    """While the fleet runs it, a run's cost is what its recorded results spent (never the
+    budget handed out to its shards, which runs ahead of it), and at its end exactly that."""
+    price = {"input_per_mtok": 1_000_000, "output_per_mtok": 1_000_000}
+    model = server_model(server.base_url, price=price, max_tokens=1)
+    n = 120
+    prompt = "[[latency=100]][[answer={{ answer }}]] question {{ i }}"
+    suite = yes_no_suite(n, server.base_url, model=model, prompt=prompt)
+    run_id = submit(store, broker, suite, 3, 4, max_cost=1_000_000.0)
+    workers.start(2)
+    seen: list[tuple[float, float]] = []  # (the run's cost, what its results spent after)
+
+    def look() -> bool:
+        run = store.get_run(run_id)
+        if not run.status.finished and run.cost is not None:
+            seen.append((run.cost, _spent(store, run_id)))
+        return run.status.finished
+
+    wait_until(look, workers)
+    run = store.get_run(run_id)
+    assert run.status is RunStatus.completed, run.stop_reason
+    assert run.cost == pytest.approx(_spent(store, run_id)) and run.cost > 0
+    assert seen, "the run's cost was never shown while it ran"
+    assert all(0 < cost <= spent + 1e-9 for cost, spent in seen), seen
+    assert shards.budget_handed(store, run_id) <= 1_000_000.0
+
+
 def test_a_fully_recorded_run_sent_again_finishes_without_asking(
     store: Store, server: Any, broker: str, workers: Workers
 ) -> None:
@@ -120,7 +158,10 @@ def test_the_shared_budget_never_hands_out_more_than_max_cost(store: Store) -> N
     job = prepare_run(store, suite_of(2, "http://127.0.0.1:9"), options=RunOptions())
     asyncio.run(job.aclose())
     run_id = job.run.id
+    shards.create(store, run_id, shards.plan(2, 2))  # the counter is on the run's finish row
     grants = [shards.take_budget(store, run_id, 4.0, 10.0) for _ in range(4)]
     assert grants == [4.0, 4.0, 2.0, 0.0]
     assert shards.take_budget(store, run_id, -3.0, None) == -3.0  # a shard gave 3 back
     assert shards.take_budget(store, run_id, 5.0, 10.0) == 3.0
+    assert shards.budget_handed(store, run_id) == 10.0
+    assert store.get_run(run_id).cost is None  # the run's cost is what it spent: nothing

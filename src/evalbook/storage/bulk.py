@@ -119,6 +119,9 @@ class ResultRows:
         self.results: list[dict[str, Any]] = []
         self.scores: list[dict[str, Any]] = []
         self.blobs: dict[str, dict[str, Any]] = {}
+        #: Per run: what the built results spent (cached answers cost nothing again), for
+        #: the runs that have a priced one.
+        self.spent: dict[str, float] = {}
 
     def __len__(self) -> int:
         return len(self._todo)
@@ -132,6 +135,9 @@ class ResultRows:
         for result, seq in self._todo[len(self.results) :]:
             row, srows, images = result_to_rows(result, seq, self._limit)
             self.results.append(row)
+            if row["cost_usd"] is not None and not row["cached"]:
+                run_id = row["run_id"]
+                self.spent[run_id] = self.spent.get(run_id, 0.0) + row["cost_usd"]
             if len(srows) > 1:
                 srows.sort(key=_by_scorer)
             self.scores.extend(srows)
@@ -157,6 +163,17 @@ class ResultRows:
             pass
         return self
 
+    def charges(self, stored: dict[str, float | None]) -> dict[str, float]:
+        """Per run, what writing these results adds to its cost: what they spent less what
+        the stored results they replace (id → cost, ``None`` when cached or unpriced) had."""
+        out = dict(self.spent)
+        run_of = {row["id"]: row["run_id"] for row in self.results}
+        for result_id, cost in stored.items():
+            if cost is not None:
+                run_id = run_of[result_id]
+                out[run_id] = out.get(run_id, 0.0) - cost
+        return out
+
 
 _by_scorer = itemgetter("scorer_id")
 
@@ -165,6 +182,24 @@ class StoredMeanwhile(Exception):
     """PostgreSQL refused a straight ``COPY`` of a batch because some of its results are
     stored already (a duplicate or a resumed delivery, or another writer's): the
     transaction is rolled back, and the batch is written again through the merge."""
+
+
+#: What a stored result spent, as the run's cost counts it (a cached answer: nothing).
+_SPENT = "CASE WHEN cached THEN NULL ELSE cost_usd END"
+
+
+def charge(cursor: Any, charges: dict[str, float], mark: str) -> None:
+    """Add each run's charge to its cost while it runs: ``runs.cost`` is what the results
+    recorded so far spent (a fleet's shards each add their own), and the finish writes the
+    run's total. A run none of whose results has a price keeps no cost (unknown, not 0)."""
+    for run_id, amount in charges.items():
+        if not amount:
+            continue  # nothing to add (a duplicate delivery, or free answers)
+        cursor.execute(
+            f"UPDATE runs SET cost = COALESCE(cost, 0) + {mark}"
+            f" WHERE id = {mark} AND status IN ('pending', 'running')",
+            (amount, run_id),
+        )
 
 
 class ResultWriterSQL:
@@ -196,9 +231,12 @@ class ResultWriterSQL:
                 rows.complete()
                 ids = rows.ids()
                 marks = ", ".join([self._mark] * len(ids))
+                cursor.execute(f"SELECT id, {_SPENT} FROM results WHERE id IN ({marks})", ids)
+                stored = dict(cursor.fetchall())
                 cursor.execute(f"DELETE FROM scores WHERE result_id IN ({marks})", ids)
                 self.results.execute(cursor, rows.results)
                 self.scores.execute(cursor, rows.scores)
+                charge(cursor, rows.charges(stored), self._mark)
             elif probe:
                 self.probe = self._copy.upsert(cursor, self.results, self.scores, rows)
             else:
@@ -264,7 +302,7 @@ class PgCopyWriter:
         r, s = t.results, t.scores
         # The ids as one text (a list parameter costs the client more than the probe does
         # the server); an id is a UUID, never a space.
-        self.probe = "SELECT id FROM results WHERE id = ANY(string_to_array(%s, ' '))"
+        self.probe = f"SELECT id, {_SPENT} FROM results WHERE id = ANY(string_to_array(%s, ' '))"
         self.create = "; ".join(
             f"CREATE TEMP TABLE IF NOT EXISTS {_stage(x)} (LIKE {x.name}) ON COMMIT DELETE ROWS"
             for x in (r, s)
@@ -287,13 +325,16 @@ class PgCopyWriter:
         rows come in key order); refused (unique violation) when one is stored."""
         self._copy(cursor, results, results.table.name, rows.stream())
         self._copy(cursor, scores, scores.table.name, rows.scores)
+        charge(cursor, rows.charges({}), "%s")
 
     def upsert(
         self, cursor: Any, results: BulkUpsert, scores: BulkUpsert, rows: ResultRows
     ) -> bool:
         """New results ``COPY``-ed in, stored ones merged; whether any was stored."""
-        cursor.execute(self.probe, (" ".join(rows.ids()),))
-        stored = {row[0] for row in cursor.fetchall()}
+        ids = (" ".join(rows.ids()),)
+        cursor.execute(self.probe, ids)
+        spent = dict(cursor.fetchall())
+        stored = set(spent)
         rows.complete()
         fresh = [r for r in rows.results if r["id"] not in stored]
         if fresh:
@@ -307,8 +348,11 @@ class PgCopyWriter:
                 if getattr(exc, "sqlstate", None) != _UNIQUE_VIOLATION:
                     raise
                 stored |= new_ids  # another writer recorded some meanwhile
+                cursor.execute(self.probe, ids)  # (waited for: committed now)
+                spent = dict(cursor.fetchall())
         if stored:
             self._merge(cursor, results, scores, rows, stored)
+        charge(cursor, rows.charges(spent), "%s")
         return bool(stored)
 
     def _merge(

@@ -15,9 +15,10 @@ A shard whose message the broker lost would stay ``queued`` for ever: the reaper
 returns the shards ``queued`` for longer than a bound (``resend_s``), to be sent again;
 a duplicate message finds the shard held or settled and does nothing.
 
-While a sharded run with ``max_cost`` runs, ``runs.cost`` counts the budget handed out to
-its shards (:func:`take_budget`, one atomic update: every shard draws from the run's one
-budget); the finish overwrites it with the run's real cost.
+A sharded run with ``max_cost`` shares it among its shards: its finish row's ``budget``
+counts what was handed out to them (:func:`take_budget`, one atomic update: every shard
+draws from the run's one budget). ``runs.cost`` is what the run spent: the results'
+writer adds each batch's cost as it records it, and the finish writes the run's total.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ __all__ = [
     "FINISH",
     "Shard",
     "auto_shards",
+    "budget_handed",
     "cancel_queued",
     "cancel_requested_runs",
     "claim",
@@ -118,8 +120,9 @@ def submit(
     if idempotency_key is not None:
         values["idempotency_key"] = idempotency_key
     if not fresh:
-        # The budget counter starts again, as a resumed run's budget does.
-        values.update(cancel_requested=False, finished_at=None, stop_reason=None, cost=None)
+        # The shards' budget counter (their finish row) starts again, as a resumed run's
+        # budget does; the run's cost stays what its recorded results spent.
+        values.update(cancel_requested=False, finished_at=None, stop_reason=None)
     with store.write() as conn:
         conn.execute(sa.update(t.runs).where(r.id == run_id).values(**values))
         if not fresh:
@@ -310,13 +313,20 @@ def take_budget(store: Store, run_id: str, want: float, max_cost: float | None) 
     """Hand out up to ``want`` of the run's ``max_cost`` to a shard; the amount handed out
     (0 when the budget is spent). A negative ``want`` (with ``max_cost`` None) gives an
     unspent allowance back, or charges an overrun. The read and the update are one
-    transaction holding the run's row (SQLite: the database), so shards never together
-    take more than ``max_cost``."""
-    r = t.runs.c
+    transaction holding the run's finish row (SQLite: the database), so shards never
+    together take more than ``max_cost``."""
+    counter = (_s.run_id == run_id) & (_s.idx == FINISH)
     with store.write() as conn:
-        row = sa.select(r.cost).where(r.id == run_id).with_for_update()
+        row = sa.select(_s.budget).where(counter).with_for_update()
         handed = float(conn.execute(row).scalar() or 0.0)
         grant = want if max_cost is None else max(0.0, min(want, max_cost - handed))
         if grant:
-            conn.execute(sa.update(t.runs).where(r.id == run_id).values(cost=handed + grant))
+            conn.execute(sa.update(t.run_shards).where(counter).values(budget=handed + grant))
     return grant
+
+
+def budget_handed(store: Store, run_id: str) -> float:
+    """What the run's shards hold of its ``max_cost`` (given back when unspent)."""
+    query = sa.select(_s.budget).where(_s.run_id == run_id, _s.idx == FINISH)
+    with store.read() as conn:
+        return float(conn.execute(query).scalar() or 0.0)

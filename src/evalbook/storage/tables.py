@@ -380,5 +380,8 @@ run_shards = sa.Table(
     sa.Column("deliveries", sa.Integer, nullable=False, server_default="0"),
     sa.Column("stop_reason", sa.Text),
     sa.Column("updated_at", TS, nullable=False),
+    # On the run's finish row (idx -1): the part of the run's max_cost handed out to its
+    # shards (since 0009; before, runs.cost held it while the run ran).
+    sa.Column("budget", sa.Float),
     sa.Index("ix_run_shards_status_lease_expires_at", "status", "lease_expires_at"),
 )
