@@ -111,10 +111,13 @@ class ResultRows:
     :meth:`complete`), ``blobs`` the images and evidence bodies they refer to.
     """
 
-    def __init__(self, results: Sequence[tuple[Result, int]], limit: int) -> None:
+    def __init__(
+        self, results: Sequence[tuple[Result, int]], limit: int, *, in_key_order: bool = True
+    ) -> None:
         # Key order: two writers delivering overlapping batches take the keys in the same
-        # order, so neither can hold one the other waits for while waiting for one it holds.
-        self._todo = sorted(results, key=lambda pair: pair[0].id)
+        # order, so neither can hold one the other waits for while waiting for one it holds
+        # (SQLite has one writer at a time: its batches keep their order).
+        self._todo = sorted(results, key=_by_id) if in_key_order else list(results)
         self._limit = limit
         self.results: list[dict[str, Any]] = []
         self.scores: list[dict[str, Any]] = []
@@ -165,7 +168,10 @@ class ResultRows:
 
     def charges(self, stored: dict[str, float | None]) -> dict[str, float]:
         """Per run, what writing these results adds to its cost: what they spent less what
-        the stored results they replace (id → cost, ``None`` when cached or unpriced) had."""
+        the stored results they replace (id → cost, ``None`` when cached or unpriced) had.
+        A batch with no price known adds nothing (the finish writes the run's total)."""
+        if not self.spent:
+            return {}
         out = dict(self.spent)
         run_of = {row["id"]: row["run_id"] for row in self.results}
         for result_id, cost in stored.items():
@@ -176,6 +182,10 @@ class ResultRows:
 
 
 _by_scorer = itemgetter("scorer_id")
+
+
+def _by_id(pair: tuple[Result, int]) -> str:
+    return pair[0].id
 
 
 class StoredMeanwhile(Exception):
@@ -231,8 +241,11 @@ class ResultWriterSQL:
                 rows.complete()
                 ids = rows.ids()
                 marks = ", ".join([self._mark] * len(ids))
-                cursor.execute(f"SELECT id, {_SPENT} FROM results WHERE id IN ({marks})", ids)
-                stored = dict(cursor.fetchall())
+                stored: dict[str, float | None] = {}
+                if rows.spent:  # (a batch with no price known leaves the cost alone)
+                    query = f"SELECT id, {_SPENT} FROM results WHERE id IN ({marks})"
+                    cursor.execute(query, ids)
+                    stored = dict(cursor.fetchall())
                 cursor.execute(f"DELETE FROM scores WHERE result_id IN ({marks})", ids)
                 self.results.execute(cursor, rows.results)
                 self.scores.execute(cursor, rows.scores)

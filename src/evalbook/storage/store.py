@@ -272,7 +272,7 @@ class Store:
         """Upsert ``(result, seq)`` pairs with their scores, in one transaction."""
         if not results:
             return
-        rows = ResultRows(results, stored_bytes_limit())
+        rows = ResultRows(results, stored_bytes_limit(), in_key_order=self.dialect == "postgresql")
         try:
             try:
                 self._write_results(rows, probe=self._bulk.probe)
