@@ -56,7 +56,7 @@ def test_echo_config_maps_every_construct_it_can() -> None:
     assert _scorers(cases["test-6"])[1]["extract"] == ["first-line"]  # the transform
     code = _scorers(cases["test-9"])
     assert [s["type"] for s in code] == ["unsupported", "unsupported"]
-    assert code[0]["original"] == {"type": "javascript", "value": "output.length < 100"}
+    assert code[0]["original"] == {"type": "javascript", "value": 'output.split(" ").length < 100'}
     assert "def get_assert(output, context):" in code[1]["original"]["source"]
     assert code[1]["location"].endswith("promptfooconfig.yaml:97")
     # assert-set without a threshold: its assertions one by one

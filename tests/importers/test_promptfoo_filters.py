@@ -104,3 +104,28 @@ def test_runs_offline_with_the_mapped_verdicts() -> None:
 )
 def test_transform_expressions(expr: str, want: list[str] | None) -> None:
     assert transform_extractors(expr) == want
+
+
+@pytest.mark.parametrize(
+    ("code", "want"),
+    [
+        ('output.includes("Paris")', {"type": "contains", "value": "Paris"}),
+        ("return output.toLowerCase().includes('paris');", {"type": "icontains", "value": "paris"}),
+        ("!output.includes('sorry')", {"type": "not-contains", "value": "sorry"}),
+        ("output.startsWith('Hi')", {"type": "starts-with", "value": "Hi", "strip": False}),
+        ("output.length <= 80", {"type": "length", "unit": "chars", "max": 80}),
+        ("output.length > 3", {"type": "length", "unit": "chars", "min": 4}),
+        ("output.toLowerCase().includes('Paris')", None),  # never true in JavaScript
+        ("output.length < 50 ? 1 : 0", None),
+    ],
+)
+def test_one_line_javascript_reads_as_a_scorer(code: str, want: dict[str, Any] | None) -> None:
+    from evalbook.importers._model import ImportReport
+    from evalbook.importers.promptfoo._asserts import AssertMapper
+
+    report = ImportReport("promptfoo", "c.yaml")
+    (spec,) = AssertMapper(report).map_one({"type": "javascript", "value": code}, "c.yaml", 3)
+    if want is None:
+        assert spec["type"] == "unsupported" and report.assertions_mapped == 0
+    else:
+        assert spec == want and report.assertions_mapped == 1

@@ -31,11 +31,11 @@ def _config(name: str) -> Path:
         ("prompt_map", "4 of 4 assertions mapped", 3),
         ("globs_lists", "7 of 7 assertions mapped", 9),
         ("scenarios", "10 of 10 assertions mapped", 8),
-        ("nunjucks", "3 of 4 assertions mapped; 2 other constructs not mapped", 2),
+        ("nunjucks", "4 of 4 assertions mapped; 2 other constructs not mapped", 2),
         ("metrics", "6 of 7 assertions mapped; 3 other constructs not mapped", 4),
         ("openai_server", "4 of 4 assertions mapped", 3),
         ("test_filters", "5 of 5 assertions mapped", 4),
-        ("odd_fields", "3 of 4 assertions mapped; 10 other constructs not mapped", 2),
+        ("odd_fields", "4 of 4 assertions mapped; 10 other constructs not mapped", 2),
     ],
 )
 def test_each_imports_with_its_mapped_share(name: str, summary: str, cases: int) -> None:
@@ -109,10 +109,14 @@ def test_nunjucks_filters_map_and_custom_ones_are_reported() -> None:
     assert "run code" in notes[("nunjucksFilters", 6)].message
     assert "'shout'" in notes[("prompt custom filter", 13)].message
     assert imported.data["prompt_versions"] == [1, 2]  # the custom-filter prompt left out
+    # the one-line javascript `output.length < 200` is a length bound
+    assert imported.data["cases"][1]["scorers"][1] == {
+        "type": "length", "unit": "chars", "max": 199, "extract": ["strip"]
+    }  # fmt: skip
     got = _run_statuses(run_json(str(_config("nunjucks")), "--no-cache"))
-    # "HELLO, Ada! Topics: weather, news. Note: fine"; the javascript check never passes
-    assert got["shouter · v1"] == {"test-1": "passed", "test-2": "error"}
-    assert got["shouter · v2"] == {"test-1": "failed", "test-2": "error"}  # "Countess Ada …"
+    # "HELLO, Ada! Topics: weather, news. Note: fine"; v2 is "Countess Ada on …"
+    assert got["shouter · v1"] == {"test-1": "passed", "test-2": "passed"}
+    assert got["shouter · v2"] == {"test-1": "failed", "test-2": "failed"}
 
 
 def test_named_and_derived_metrics() -> None:
@@ -197,4 +201,4 @@ def test_odd_fields_are_reported_with_lines_and_what_maps_runs() -> None:
         ("someFutureOption", 37),
     }
     got = statuses(run_json(str(_config("odd_fields")), "--no-cache")["id"])
-    assert got == {"test-1": "error", "test-2": "passed"}  # test-1: the javascript cell
+    assert got == {"test-1": "passed", "test-2": "passed"}  # `output.length > 3`: a length

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from evalbook.importers._model import ImportReport
+from evalbook.importers.promptfoo._javascript import javascript_equivalent
 from evalbook.suites.yaml_lines import plain
 
 __all__ = ["AssertMapper", "Spec", "parse_csv_assertion", "transform_extractors"]
@@ -173,6 +174,20 @@ class AssertMapper:
                     )
                 ]
             extract.extend(found)
+        if base == "javascript" and isinstance(value, str) and not from_file:
+            equivalent = javascript_equivalent(value)
+            if equivalent is not None:
+                kind, value = equivalent
+                if kind.startswith("not-"):
+                    negated, kind = not negated, kind[4:]
+                self.report.note(
+                    file, line, "javascript",
+                    f"{value_text(data.get('value'))} read as {kind.lstrip('_')}"
+                    + (" (characters are code points, not UTF-16 units)"
+                       if kind == "_length-chars" else ""),
+                    mapped=True,
+                )  # fmt: skip
+                base, data = kind, {**data, "type": kind, "value": value}
         reason = self._why_not(base, data, value)
         if reason is not None:
             if base in _CODE_TYPES and from_file and self.load_value is not None:
@@ -267,6 +282,8 @@ class AssertMapper:
             if threshold is None:
                 return None
             return {"type": base, "value": threshold}
+        if base == "_length-chars":  # a javascript `output.length < N`
+            return {"type": "length", "unit": "chars", **value}
         if base == "word-count":
             if isinstance(value, dict):
                 return {
@@ -493,6 +510,11 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     return value if isinstance(value, str) else str(value)
+
+
+def value_text(value: Any) -> str:
+    one = " ".join(str(value).split())
+    return repr(one if len(one) <= 60 else one[:57] + "...")
 
 
 def _loc(file: str, line: int | None) -> str:
