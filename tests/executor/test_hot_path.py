@@ -45,6 +45,17 @@ def test_built_result_equals_the_validated_one() -> None:
     assert type(got.cost_usd) is float
 
 
+def test_fields_in_the_declared_order_give_the_same_result() -> None:
+    fields = _fields()
+    ordered = {name: fields[name] for name in Result.model_fields}
+    assert list(ordered) != list(fields)  # the other test covers the other order
+    expected = Result(**_fields())
+    got = result_of(ordered)
+    assert got == expected
+    assert got.model_dump_json() == expected.model_dump_json()
+    assert list(got.__dict__) == list(Result.model_fields)
+
+
 def test_containers_of_the_case_are_not_shared() -> None:
     variables, tags = {"q": "x"}, ["t"]
     got = result_of(_fields(input=variables, tags=tags))

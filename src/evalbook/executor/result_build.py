@@ -11,10 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from evalbook.core.result import ProviderEvidence, Result
+from evalbook.core.result import Attempt, ProviderEvidence, Result, ScoreRecord
 from evalbook.core.trusted import built
+from evalbook.providers.base import GenerateResponse
+from evalbook.scorers.scorer_set import CaseVerdict
 
-__all__ = ["result_of"]
+__all__ = ["answered_result", "result_of"]
 
 _ORDER = tuple(Result.model_fields)
 _FIELDS = frozenset(_ORDER)
@@ -44,7 +46,8 @@ def _trusted(fields: dict[str, Any]) -> bool:
 
 def result_of(fields: dict[str, Any]) -> Result:
     """The result holding ``fields`` (every field of :class:`Result`)."""
-    if fields.keys() == _FIELDS and _trusted(fields):
+    in_order = tuple(fields) == _ORDER
+    if (in_order or fields.keys() == _FIELDS) and _trusted(fields):
         if type(fields["cost_usd"]) is int:
             fields["cost_usd"] = float(fields["cost_usd"])
         # Containers shared with the case are copied, as validation would.
@@ -52,6 +55,58 @@ def result_of(fields: dict[str, Any]) -> Result:
         fields["tags"] = list(fields["tags"])
         if fields["choices"] is not None:
             fields["choices"] = list(fields["choices"])
-        # In the declared order, as validation leaves them (it is the order of a dump).
-        return built(Result, {k: fields[k] for k in _ORDER})
+        # In the declared order, as validation leaves them (it is the order of a dump);
+        # the executor writes them in that order already.
+        return built(Result, fields if in_order else {k: fields[k] for k in _ORDER})
     return Result(**fields)
+
+
+def answered_result(
+    base: dict[str, Any],
+    *,
+    verdict: CaseVerdict,
+    response: GenerateResponse,
+    records: list[ScoreRecord],
+    score: float | None,
+    latency_ms: float | None,
+    cost: float | None,
+    cached: bool,
+    attempts: list[Attempt],
+) -> Result:
+    """The result of a case the model answered: the executor's ``base`` fields (identity,
+    case, messages, prompt, cache key, time) with the answer and its scores."""
+    # In the order of Result's fields: result_of then keeps the dict as it is.
+    return result_of(
+        {
+            "id": base["id"],
+            "run_id": base["run_id"],
+            "case_id": base["case_id"],
+            "epoch": base["epoch"],
+            "status": verdict.status,
+            "failure_reason": verdict.failure_reason,
+            "input": base["input"],
+            "messages": base["messages"],
+            "prompt": base["prompt"],
+            "output": response.text,
+            "output_structured": response.structured,
+            "expected": base["expected"],
+            "choices": base["choices"],
+            "section": base["section"],
+            "tags": base["tags"],
+            "scores": records,
+            "score": score,
+            "latency_ms": latency_ms,
+            "input_tokens": response.input_tokens,
+            "output_tokens": response.output_tokens,
+            "cost_usd": cost,
+            "cached": cached,
+            "served_model": response.served_model,
+            "system_fingerprint": response.system_fingerprint,
+            "cache_key": base["cache_key"],
+            "error_type": verdict.error_type,
+            "error_message": verdict.error_message,
+            "attempts": attempts,
+            "provider_evidence": response.evidence,
+            "created_at": base["created_at"],
+        }
+    )

@@ -54,7 +54,7 @@ from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
 from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item
 from evalbook.executor.progress_log import item_done, plan_positions, repair_log
-from evalbook.executor.result_build import result_of
+from evalbook.executor.result_build import answered_result
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
 from evalbook.executor.store_io import StoreIO
 from evalbook.executor.writer import ResultWriter
@@ -426,27 +426,18 @@ class RunExecutor:
         )
         records, score, _ = await scorers.score(ctx, variables)
         verdict = case_verdict(records)
-        fields = {
-            **base,
-            "status": verdict.status,
-            "failure_reason": verdict.failure_reason,
-            "error_type": verdict.error_type,
-            "error_message": verdict.error_message,
-            "output": response.text,
-            "output_structured": response.structured,
-            "scores": records,
-            "score": score,
-            "latency_ms": 0.0 if cached else latency_ms,
-            "input_tokens": response.input_tokens,
-            "output_tokens": response.output_tokens,
-            "cost_usd": cost,
-            "cached": cached,
-            "served_model": response.served_model,
-            "system_fingerprint": response.system_fingerprint,
-            "attempts": attempts,
-            "provider_evidence": response.evidence,
-        }
-        return result_of(fields), cache_entry, called
+        result = answered_result(
+            base,
+            verdict=verdict,
+            response=response,
+            records=records,
+            score=score,
+            latency_ms=0.0 if cached else latency_ms,
+            cost=cost,
+            cached=cached,
+            attempts=attempts,
+        )
+        return result, cache_entry, called
 
     async def _ask(self, item: WorkItem) -> tuple[GenerateResponse, float, list[Attempt]]:
         """Call the model with retries; the leader of a cache key publishes its answer (or,
