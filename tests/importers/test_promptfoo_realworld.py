@@ -31,7 +31,7 @@ def _config(name: str) -> Path:
         ("prompt_map", "4 of 4 assertions mapped", 3),
         ("globs_lists", "7 of 7 assertions mapped", 9),
         ("scenarios", "10 of 10 assertions mapped", 8),
-        ("nunjucks", "4 of 4 assertions mapped; 2 other constructs not mapped", 2),
+        ("nunjucks", "5 of 5 assertions mapped; 2 other constructs not mapped", 2),
         ("metrics", "6 of 7 assertions mapped; 3 other constructs not mapped", 4),
         ("openai_server", "4 of 4 assertions mapped", 3),
         ("test_filters", "5 of 5 assertions mapped", 4),
@@ -106,11 +106,13 @@ def test_scenarios_expand_config_times_tests() -> None:
 def test_nunjucks_filters_map_and_custom_ones_are_reported() -> None:
     imported = import_file("promptfoo", _config("nunjucks"))
     notes = {(n.feature, n.line): n for n in imported.report.unmapped}
-    assert "run code" in notes[("nunjucksFilters", 6)].message
-    assert "'shout'" in notes[("prompt custom filter", 13)].message
+    assert "run code" in notes[("nunjucksFilters", 7)].message
+    assert "'shout'" in notes[("prompt custom filter", 14)].message
     assert imported.data["prompt_versions"] == [1, 2]  # the custom-filter prompt left out
     # the one-line javascript `output.length < 200` is a length bound
-    assert imported.data["cases"][1]["scorers"][1] == {
+    # a test without `mood` renders the template's default, as in promptfoo
+    assert imported.data["cases"][1]["vars"]["mood"] == "calm"
+    assert imported.data["cases"][1]["scorers"][2] == {
         "type": "length", "unit": "chars", "max": 199, "extract": ["strip"]
     }  # fmt: skip
     got = _run_statuses(run_json(str(_config("nunjucks")), "--no-cache"))

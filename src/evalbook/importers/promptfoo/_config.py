@@ -291,6 +291,11 @@ def _apply_filters(
     return out
 
 
+_DEFAULTED = re.compile(
+    r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*\|\s*(?:default|d)\(\s*"
+    r"""(?:'([^'\\]*)'|"([^"\\]*)")\s*\)"""
+)
+
 #: What every evalbook template can read besides a case's vars.
 _CONTEXT = {"expected", "choices", "case_id", "section"}
 
@@ -305,6 +310,8 @@ def _fill_missing_vars(
     from evalbook.errors import TemplateError
 
     wanted: set[str] = set()
+    #: `{{ x | default('text') }}`: a test without x renders the text in promptfoo
+    defaults: dict[str, str] = {}
     for version in versions:
         body = version.body
         texts = [body] if isinstance(body, str) else [
@@ -315,16 +322,20 @@ def _fill_missing_vars(
                 wanted |= template_variables(text)
             except TemplateError:
                 continue  # the suite loader reports the template itself
+            for name, single, double in _DEFAULTED.findall(text):
+                defaults.setdefault(name, single or double)
     wanted -= _CONTEXT
     filled: dict[str, int] = {}
     for case in cases:
         for name in sorted(wanted - set(case["vars"])):
-            case["vars"][name] = ""
+            case["vars"][name] = defaults.get(name, "")
             filled[name] = filled.get(name, 0) + 1
     for name, count in filled.items():
+        value = defaults.get(name, "")
         report.note(
             file, line, f"var {name}",
-            f"{count} test(s) do not give it; set to \"\" there, as promptfoo renders it",
+            f"{count} test(s) do not give it; set to {value!r} there, as promptfoo renders it"
+            + (" (the template's default)" if name in defaults else ""),
             mapped=True,
         )  # fmt: skip
 
