@@ -292,10 +292,10 @@ def _wait_for_a_lock_wait(store: Store) -> None:
 async def test_results_another_writer_records_meanwhile_are_merged(
     pg_url: str, server: Any
 ) -> None:
-    """PostgreSQL: results the probe saw as new, which another writer records before this
-    one's ``COPY`` commits, are merged instead (the ``COPY`` waits on the other writer's
-    keys, is refused, and is undone to its savepoint): both deliveries succeed and the
-    record holds the batch once."""
+    """PostgreSQL: results taken to be new, which another writer records before this one's
+    ``COPY`` commits, are merged instead (the ``COPY`` waits on the other writer's keys, is
+    refused, and the batch is rolled back and written again through the probe and the
+    merge): both deliveries succeed and the record holds the batch once."""
     first, second = Store.open(pg_url), Store.open(pg_url)
     try:
         [template] = await _recorded(first, server.base_url, n=1)
