@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 
+from evalbook.errors import SuiteError
 from evalbook.importers import ImportOptions, import_file
 from evalbook.suites.loader import load_suite_from_text
 
@@ -204,3 +205,19 @@ def test_odd_fields_are_reported_with_lines_and_what_maps_runs() -> None:
     }
     got = statuses(run_json(str(_config("odd_fields")), "--no-cache")["id"])
     assert got == {"test-1": "passed", "test-2": "passed"}  # `output.length > 3`: a length
+
+
+def test_a_test_generator_config_is_read_as_its_file(tmp_path: Path) -> None:
+    (tmp_path / "gen.py").write_text("def create_tests():\n    return []\n")
+    (tmp_path / "more.yaml").write_text("- vars: {name: b}\n")
+    path = tmp_path / "promptfooconfig.yaml"
+    path.write_text(
+        "prompts: ['Hi {{name}}']\nproviders: [echo]\ntests:\n"
+        "  - path: file://more.yaml\n"
+        "  - path: file://gen.py:create_tests\n    config: {n: 3}\n"
+    )
+    with pytest.raises(SuiteError) as caught:
+        import_file("promptfoo", path)
+    assert f"{path}:5" in str(caught.value) and "generates tests in code" in str(caught.value)
+    path.write_text(path.read_text().rsplit("  - path: file://gen.py", 1)[0])
+    assert import_file("promptfoo", path).data["cases"] == [{"id": "test-1", "vars": {"name": "b"}}]

@@ -113,6 +113,12 @@ def collect_tests(raw: Any, base_dir: Path, file: str, line: int | None) -> list
     for i, item in enumerate(items):
         item_line = lines[i] if i < len(lines) else line
         where = f"{file}:{item_line}" if item_line else file
+        if (
+            isinstance(item, dict)
+            and is_file_ref(item.get("path"))
+            and not ({"vars", "assert"} & set(item))
+        ):
+            item = item["path"]  # a test generator config {path, config}: its file
         if is_file_ref(item):
             for path in resolve_refs(item, base_dir, where):
                 out.extend(_tests_of_file(path, where))
