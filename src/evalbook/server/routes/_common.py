@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import Depends, Header, Path, Query, Request, Response
-from pydantic import TypeAdapter
+from fastapi import Depends, Header, Path, Query, Request
 
 from evalbook.server.deps import decode_cursor, encode_cursor
 from evalbook.server.launching import submit_run
@@ -81,11 +80,3 @@ def next_url(request: Request, **params: str | int) -> str:
     """This request's path and query with ``params`` replaced: the next page's link."""
     url = request.url.include_query_params(**params)
     return f"{url.path}?{url.query}"
-
-
-def json_of(value: Any, adapter: TypeAdapter[Any]) -> Response:
-    """``value`` (built by us, of the route's declared ``response_model``) as its JSON,
-    serialized once. Returned as it is, FastAPI would dump it to Python objects, validate
-    those against the response model and then serialize them: three passes over a page of
-    runs, two of them checking what our own code built."""
-    return Response(adapter.dump_json(value, by_alias=True), media_type="application/json")

@@ -37,7 +37,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request, Response
-from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from evalbook.core.identity import short_hash
@@ -49,7 +48,7 @@ from evalbook.executor.launch import RunJob, prepare_run
 from evalbook.prompts.kinds import KIND_KEY, case_of_kind, find_kind, known_kinds
 from evalbook.providers.tiers import TIER_PREFIX
 from evalbook.server.auth import CurrentWorkspace
-from evalbook.server.routes._common import IdempotencyKey, RunId, StoreDep, json_of, submit_run
+from evalbook.server.routes._common import IdempotencyKey, RunId, StoreDep, submit_run
 from evalbook.server.schemas.evals import (
     EvalCaseResult,
     EvalCreate,
@@ -236,13 +235,10 @@ def _summaries(store: Store, workspace_id: str) -> list[EvalSummary]:
     ]
 
 
-_SUMMARIES = TypeAdapter(list[EvalSummary])
-
-
-@router.get("", response_model=list[EvalSummary])
-async def list_evals(workspace: CurrentWorkspace, store: StoreDep) -> Response:
+@router.get("")
+async def list_evals(workspace: CurrentWorkspace, store: StoreDep) -> list[EvalSummary]:
     """The 50 most recent eval runs of the workspace, newest first."""
-    return json_of(await run_in_threadpool(_summaries, store, workspace.id), _SUMMARIES)
+    return await run_in_threadpool(_summaries, store, workspace.id)
 
 
 @router.get("/{id}")

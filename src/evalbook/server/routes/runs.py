@@ -8,7 +8,6 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
-from pydantic import TypeAdapter
 from starlette.concurrency import run_in_threadpool
 
 from evalbook.core.run import RunStatus
@@ -25,7 +24,6 @@ from evalbook.server.routes._common import (
     StoreDep,
     decode_cursor,
     encode_cursor,
-    json_of,
     next_url,
     text_query,
 )
@@ -96,10 +94,7 @@ def estimate_run(body: RunCreate, workspace: CurrentWorkspace, store: StoreDep) 
 # sync route costs a hop for the route and another for checking its answer.
 
 
-_RUN_PAGE = TypeAdapter(RunPage)
-
-
-@router.get("", response_model=RunPage)
+@router.get("")
 async def list_runs(
     request: Request,
     workspace: CurrentWorkspace,
@@ -124,7 +119,7 @@ async def list_runs(
     ] = False,
     limit: LimitQuery = 50,
     cursor: CursorQuery = None,
-) -> Response:
+) -> RunPage:
     """The workspace's runs, newest first, one page at a time (follow ``next``)."""
     after = None
     if cursor is not None:
@@ -157,7 +152,7 @@ async def list_runs(
     if len(found) > limit:
         last = page[-1].run
         next_link = next_url(request, cursor=encode_cursor([last.created_at.isoformat(), last.id]))
-    return json_of(RunPage(items=[RunOut.of(f) for f in page], next=next_link), _RUN_PAGE)
+    return RunPage(items=[RunOut.of(f) for f in page], next=next_link)
 
 
 @router.get("/{run_id}")
