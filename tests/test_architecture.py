@@ -142,6 +142,34 @@ def private_store_violations(src: Path) -> list[str]:
     return found
 
 
+#: Where a database transaction may be opened or committed by hand.
+TRANSACTION_HOMES = {"storage/store.py", "storage/db.py"}
+
+
+def transaction_violations(src: Path) -> list[str]:
+    """Writes outside ``Store.write``: ``engine.begin()`` or ``.commit()`` anywhere else.
+    On SQLite, the writers of one process queue on a lock that ``Store.write`` takes; a
+    write that took SQLite's own lock around it could keep them waiting for the whole busy
+    timeout."""
+    found = []
+    for path in _modules(src):
+        rel = path.relative_to(src).as_posix()
+        if rel in TRANSACTION_HOMES:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            owner = node.func.value
+            name = owner.id if isinstance(owner, ast.Name) else getattr(owner, "attr", "")
+            if node.func.attr == "commit" or (node.func.attr == "begin" and name == "engine"):
+                found.append(f"{rel}:{node.lineno} calls {name}.{node.func.attr}()")
+    return found
+
+
+def test_every_write_goes_through_store_write() -> None:
+    assert transaction_violations(SRC) == []
+
+
 def test_imports_point_down_the_layers() -> None:
     assert set(LAYERS) >= {_top(SRC, p) for p in _modules(SRC)}, "rank the new package"
     violations = layer_violations(SRC)
@@ -252,6 +280,12 @@ def _plant(tmp_path: Path, files: dict[str, str]) -> Path:
             "storage/bad.py:2 uses store._writer",
             id="store-private",
         ),
+        pytest.param(
+            {"storage/bad.py": "def f(store):\n    with store.engine.begin():\n        pass\n"},
+            transaction_violations,
+            "storage/bad.py:2 calls engine.begin()",
+            id="write-around-store-write",
+        ),
     ],
 )
 def test_each_rule_catches_a_planted_violation(
@@ -271,3 +305,4 @@ def test_composition_roots_and_shared_route_modules_are_allowed(tmp_path: Path) 
     )
     assert layer_violations(src) == [] and route_violations(src) == []
     assert dispatch_violations(src) == [] and private_store_violations(src) == []
+    assert transaction_violations(src) == []
