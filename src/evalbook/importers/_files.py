@@ -24,6 +24,7 @@ __all__ = [
     "Row",
     "is_file_ref",
     "line_of",
+    "located",
     "read_rows",
     "read_structured",
     "read_text",
@@ -57,6 +58,15 @@ def line_of(node: Any, key: Any = None) -> int | None:
             return int(item_lines[key])
     line = getattr(node, "line", None)
     return int(line) if line is not None else None
+
+
+def located(raw: Any, line: int | None) -> Iterator[tuple[Any, int | None]]:
+    """The items of ``raw`` (a list, or one value taken as a list of one), each with its
+    line: its own where the YAML gave one, else ``line``."""
+    items = raw if isinstance(raw, list) else [raw]
+    lines = getattr(raw, "item_lines", None) or []
+    for i, item in enumerate(items):
+        yield item, lines[i] if i < len(lines) else line
 
 
 def resolve_refs(ref: str, base_dir: Path, where: str) -> list[Path]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from evalbook.importers._files import line_of
+from evalbook.importers._files import line_of, located
 from evalbook.importers._model import ImportReport
 from evalbook.stats.expression import ExpressionError, parse_expression
 from evalbook.suites.yaml_lines import plain
@@ -30,10 +30,8 @@ def map_derived_metrics(
     if not isinstance(raw, list):
         report.note(file, line, "derivedMetrics", "must be a list of {name, value}; not imported")
         return []
-    lines = getattr(raw, "item_lines", None) or []
     out: list[dict[str, str]] = []
-    for i, item in enumerate(raw):
-        at = lines[i] if i < len(lines) else line
+    for item, at in located(raw, line):
         data = plain(item)
         name = data.get("name") if isinstance(data, dict) else None
         value = data.get("value") if isinstance(data, dict) else None

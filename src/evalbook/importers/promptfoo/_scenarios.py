@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from evalbook.errors import SuiteError
-from evalbook.importers._files import is_file_ref, line_of, read_structured, resolve_refs
+from evalbook.importers._files import (
+    is_file_ref,
+    line_of,
+    located,
+    read_structured,
+    resolve_refs,
+)
 from evalbook.importers.promptfoo._tests import RawTest
 from evalbook.suites.yaml_lines import plain
 
@@ -23,11 +29,8 @@ __all__ = ["collect_scenarios"]
 def collect_scenarios(raw: Any, base_dir: Path, file: str, line: int | None) -> list[RawTest]:
     if raw is None:
         return []
-    items = raw if isinstance(raw, list) else [raw]
-    lines = getattr(raw, "item_lines", None) or []
     out: list[RawTest] = []
-    for i, item in enumerate(items):
-        item_line = lines[i] if i < len(lines) else line
+    for item, item_line in located(raw, line):
         where = f"{file}:{item_line}" if item_line else file
         if is_file_ref(item):
             for path in resolve_refs(item, base_dir, where):
@@ -50,11 +53,9 @@ def _expand(scenario: Any, base_dir: Path, file: str, line: int | None) -> list[
     tests = scenario.get("tests") or [{}]
     if not isinstance(tests, list):
         raise SuiteError("scenario tests: must be a list of tests", location=where)
-    test_lines = getattr(tests, "item_lines", None) or []
     out: list[RawTest] = []
     for config in configs:
-        for j, test in enumerate(tests):
-            at = test_lines[j] if j < len(test_lines) else line
+        for test, at in located(tests, line):
             if not isinstance(test, dict):
                 raise SuiteError(
                     "a scenario test must be a mapping (vars, assert, …)",

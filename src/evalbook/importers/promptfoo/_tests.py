@@ -22,6 +22,7 @@ from evalbook.importers._files import (
     Row,
     is_file_ref,
     line_of,
+    located,
     read_rows,
     read_structured,
     read_text,
@@ -107,11 +108,8 @@ def collect_tests(raw: Any, base_dir: Path, file: str, line: int | None) -> list
     """Every test of a ``tests`` value, files and globs read, in order."""
     if raw is None:
         return []
-    items = raw if isinstance(raw, list) else [raw]
-    lines = getattr(raw, "item_lines", None) or []
     out: list[RawTest] = []
-    for i, item in enumerate(items):
-        item_line = lines[i] if i < len(lines) else line
+    for item, item_line in located(raw, line):
         where = f"{file}:{item_line}" if item_line else file
         if (
             isinstance(item, dict)
