@@ -132,7 +132,7 @@ async def test_a_running_run_takes_feedback_on_what_it_has_answered(
             "scorers": [{"human": {"criterion": "helpfulness", "scale": [1, 5]}}],
             "cases": [
                 {"id": "fast", "vars": {"q": "hi"}},
-                {"id": "slow", "vars": {"q": "[[latency=1500]] there"}},
+                {"id": "slow", "vars": {"q": "[[latency=4000]] there"}},
             ],
         }
     )
