@@ -6,6 +6,7 @@ import json
 import re
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -57,9 +58,8 @@ def make_engine(url: str) -> sa.Engine:
         sa.event.listen(engine, "begin", _sqlite_begin)
         return engine
     try:
-        return sa.create_engine(
+        engine = sa.create_engine(
             url,
-            pool_pre_ping=True,
             pool_size=10,
             max_overflow=10,
             json_serializer=_to_json,
@@ -67,6 +67,42 @@ def make_engine(url: str) -> sa.Engine:
         )
     except Exception as exc:  # bad URL, missing driver
         raise StorageError(f"cannot open database {redact_url(url)}: {exc}") from exc
+    sa.event.listen(engine, "checkin", _note_idle)
+    sa.event.listen(engine, "checkout", _idle_pinger(engine.dialect))
+    return engine
+
+
+#: A pooled PostgreSQL connection idle longer than this is pinged before it is handed
+#: out; one back from use more recently is not (see :func:`_idle_pinger`).
+PING_IDLE_S = 5.0
+_IDLE_SINCE = "evalbook_idle_since"
+
+
+def _note_idle(_dbapi_conn: Any, record: Any) -> None:
+    record.info[_IDLE_SINCE] = time.monotonic()
+
+
+def _idle_pinger(dialect: sa.Dialect) -> Callable[[Any, Any, Any], None]:
+    """SQLAlchemy's ``pool_pre_ping``, for connections that sat idle only.
+
+    A connection idle a while may have been closed under us (a database restart, a proxy's
+    idle timeout): it is pinged at checkout, and a dead one is replaced, with every pooled
+    connection older than it, before anyone uses it. A connection back from use a moment
+    ago is handed out as it is: pinging it too cost a round trip on every checkout, a tenth
+    of a busy list page's time. If the database goes away in that moment, the statement
+    fails once and SQLAlchemy drops the pool's connections, as it does when the database
+    goes away between a ping and the statement."""
+
+    def ping_if_idle(dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        since = record.info.get(_IDLE_SINCE)
+        if since is None or time.monotonic() - since < PING_IDLE_S:
+            return
+        try:
+            dialect.do_ping(dbapi_conn)
+        except Exception as exc:
+            raise sa.exc.InvalidatePoolError(f"an idle connection failed its ping: {exc}") from exc
+
+    return ping_if_idle
 
 
 def _sqlite_begin(conn: sa.Connection) -> None:
