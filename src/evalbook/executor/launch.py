@@ -158,9 +158,6 @@ def prepare_run(
             f"--max-cost needs a known price for {config.spec}; add `price: {{input_per_mtok: …,"
             " output_per_mtok: …}}` to the model config"
         )
-    suite_hash = store.save_definitions(
-        suite, suite.prompt.name, version, config, workspace_id=workspace_id
-    )
     now = datetime.now(UTC)
     run = RunRecord(
         id=str(uuid.uuid4()),
@@ -175,7 +172,7 @@ def prepare_run(
         suite_id=suite.id,
         suite_name=suite.name,
         suite_version=suite.version,
-        suite_hash=suite_hash,
+        suite_hash=suite.hash,
         prompt_name=suite.prompt.name,
         prompt_version=version.version,
         prompt_hash=version.hash,
@@ -189,7 +186,10 @@ def prepare_run(
         created_at=now,
     )
     run.counts.total = len(cases) * options.epochs
-    store.insert_run(run)
+    # The definitions and the run in one write transaction (one turn at SQLite's lock).
+    store.save_definitions(
+        suite, suite.prompt.name, version, config, workspace_id=workspace_id, run=run
+    )
     return RunJob(run, suite, version, config, provider)
 
 

@@ -154,10 +154,12 @@ class Store:
         model: ModelConfig,
         *,
         workspace_id: str,
+        run: RunRecord | None = None,
     ) -> str:
         """Record the suite, the prompt version (of ``workspace_id``) and the model config a
-        run uses; return the suite's content hash. A prompt version is immutable: other
-        content under a ``(name, version)`` the workspace has is refused."""
+        run uses, and ``run`` itself if given, in one transaction; return the suite's
+        content hash. A prompt version is immutable: other content under a ``(name,
+        version)`` the workspace has is refused (and then ``run`` is not recorded)."""
         now = _now()
         # See core/heap.py: the collector's passes were 9/10 of dumping a 100k-case suite.
         with collector_paused(), self.write() as conn:
@@ -176,6 +178,9 @@ class Store:
                     }
                 ],
             )
+            if run is not None:
+                assert run.suite_hash == suite_hash, "the run names another suite"
+                conn.execute(sa.insert(t.runs), [run_to_row(run)])
         return suite_hash
 
     def get_prompt_version(
