@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from evalbook.config import stored_bytes_limit
 from evalbook.core.identity import stable_uuid
 from evalbook.core.result import Result, ScoreRecord
 from evalbook.core.run import RunStatus
+from evalbook.errors import StorageError
 from evalbook.storage import tables
 from evalbook.storage.bulk import ResultRows
 from evalbook.storage.store import Store
@@ -424,3 +426,106 @@ async def test_a_running_runs_cost_is_what_its_recorded_results_spent(
     store.update_run(finished.model_copy(update={"cost": 2.0}))
     store.save_results([priced(20, 5.0)])  # a late writer: the finish said the last word
     assert store.get_run(run.id).cost == 2.0
+
+
+async def test_overlapping_deliveries_leave_each_result_once_with_its_scores_once(
+    store: Store, server: Any
+) -> None:
+    """Shards delivered with overlaps (a resumed or re-sent one): each result is stored
+    once, with its scores exactly once, and the latest delivery's values win."""
+    [template] = await _recorded(store, server.base_url, n=1)
+    first = [(_fresh(template, f"o{i}", output=f"a{i}"), i) for i in range(60)]
+    second = [(_fresh(template, f"o{i}", output=f"b{i}"), i) for i in range(30, 90)]
+    store.save_results(first)
+    store.save_results(second)
+    store.save_results(first[:45])  # the first again, in part: its values come back
+    store.save_results(second[40:])  # and a tail of the second, unchanged
+    results, scores = _rows(store, template.run_id)
+    assert len(results) == 91
+    per_result: dict[str, int] = {}
+    for s in scores:
+        per_result[s.result_id] = per_result.get(s.result_id, 0) + 1
+    assert set(per_result) == {r.id for r in results}
+    assert set(per_result.values()) == {len(template.scores)}
+    back = {r.case_id: r.output for r in store.iter_results(template.run_id)}
+    assert [back[f"o{i}"] for i in range(90)] == [f"a{i}" if i < 45 else f"b{i}" for i in range(90)]
+
+
+@pytest.mark.parametrize("stored_first", [False, True], ids=["new", "merged"])
+@pytest.mark.parametrize("refused_by", ["server", "client"])
+async def test_a_failure_mid_copy_writes_nothing_of_the_batch_and_surfaces(
+    pg_url: str, server: Any, stored_first: bool, refused_by: str
+) -> None:
+    """PostgreSQL: a row refused half-way through a batch's ``COPY`` (by the server: a
+    case id longer than its column; by the client: a plan position past a 4-byte
+    integer) fails the whole batch with an error that says why, leaves none of its rows
+    or scores (nor a stored result's new values) behind, and the store writes the next
+    batch as usual."""
+    store = Store.open(pg_url)
+    try:
+        [template] = await _recorded(store, server.base_url, n=1)
+        batch = [(_fresh(template, f"f{i}", output=f"v{i}"), i) for i in range(40)]
+        if stored_first:
+            store.save_results(batch[:20])
+        before = _rows(store, template.run_id)
+        changed = [(r.model_copy(update={"output": "changed"}), i) for r, i in batch]
+        # In key order the refused row comes after others have been sent.
+        at = sorted(range(40), key=lambda i: batch[i][0].id)[25]
+        bad, seq = changed[at]
+        if refused_by == "server":
+            changed[at] = (bad.model_copy(update={"case_id": "x" * 301}), seq)
+        else:
+            changed[at] = (bad, 2**31)
+        with pytest.raises(StorageError, match="saving 40 results failed") as failed:
+            store.save_results(changed)
+        if refused_by == "server":
+            assert "too long" in str(failed.value)
+        else:  # named, with the result's id, never stored wrapped around
+            assert f"results.seq = {2**31} is out of range" in str(failed.value)
+            assert bad.id in str(failed.value)
+        assert _rows(store, template.run_id) == before
+        store.save_results(batch)
+        results, scores = _rows(store, template.run_id)
+        assert len(results) == 41 and len(scores) == 41 * len(template.scores)
+    finally:
+        store.close()
+
+
+async def test_the_result_write_alone_commits_without_waiting_for_the_disk(
+    pg_url: str, server: Any
+) -> None:
+    """PostgreSQL: the results' transaction sets ``synchronous_commit = off`` for itself
+    only (``SET LOCAL``): the next transaction on the same connection (a run's finish, a
+    shard's end) waits for the disk again, and flushes the results' commits with its own."""
+    store = Store.open(pg_url)
+    try:
+        [template] = await _recorded(store, server.base_url, n=1)
+        batch = [(_fresh(template, f"s{i}", output=f"v{i}"), i) for i in range(5)]
+        with store.write() as conn:
+            store._bulk.write(conn, ResultRows(batch, stored_bytes_limit()), probe=False)
+            inside = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+            pid = conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one()
+        with store.write() as conn:
+            assert conn.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() == pid
+            after = conn.exec_driver_sql("SHOW synchronous_commit").scalar_one()
+        assert (inside, after) == ("off", "on")
+        assert len(_rows(store, template.run_id)[0]) == 6
+    finally:
+        store.close()
+
+
+async def test_a_time_without_a_zone_is_stored_as_utc_new_or_merged(
+    store: Store, server: Any
+) -> None:
+    """A result whose time has no zone (an importer's) reads back as that time in UTC,
+    whether it went in new or over a stored one."""
+    [template] = await _recorded(store, server.base_url, n=1)
+    naive = datetime(2024, 5, 6, 7, 8, 9, 123456)
+    result = _fresh(template, "naive", created_at=naive)
+    store.save_results([(result, 0)])
+    [back] = [r for r in store.iter_results(template.run_id) if r.case_id == "naive"]
+    assert back.created_at == naive.replace(tzinfo=UTC)
+    later = naive + timedelta(hours=1)
+    store.save_results([(result.model_copy(update={"created_at": later}), 0)])
+    [back] = [r for r in store.iter_results(template.run_id) if r.case_id == "naive"]
+    assert back.created_at == later.replace(tzinfo=UTC)

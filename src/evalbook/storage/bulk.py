@@ -10,6 +10,7 @@ schema; everything else in the store stays on SQLAlchemy.
 from __future__ import annotations
 
 import base64
+import functools
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -43,7 +44,10 @@ class BulkUpsert:
         self.conflict = list(conflict)
         is_json_col = [_is_json(c) for c in self.columns]
         self._values = itemgetter(*self.names)
+        self.pg_types = [_pg_type(c) for c in self.columns]
         self._json_at = [i for i, j in enumerate(is_json_col) if j]
+        self._time_at = [i for i, c in enumerate(self.columns) if _is_time(c)]
+        self._int4_at = [i for i, n in enumerate(self.pg_types) if n == "int4"]
         # The columns whose values need work: (position, converter or None, whether NULL
         # must be written as JSON null); every other value is passed as it is.
         self._plan: list[tuple[int, Any, bool]] = []
@@ -74,19 +78,81 @@ class BulkUpsert:
         return out
 
     def copy_values(self, row: dict[str, Any]) -> Sequence[Any]:
-        """A row's values for PostgreSQL's ``COPY``, in column order: a tuple taken in one
-        C call; a JSON value the row builders did not serialise already is dumped."""
+        """A row's values for PostgreSQL's binary ``COPY``, in column order: a tuple taken
+        in one C call; a JSON value the row builders did not serialise already is dumped,
+        and a time without a zone is taken as UTC (what the store writes and reads)."""
         values: Sequence[Any] = self._values(row)
         for i in self._json_at:
             value = values[i]
             if type(value) is not JsonText:
                 values = list(values)
-                values[i] = "null" if value is None else _dump(value)
+                values[i] = JsonText("null" if value is None else _dump(value))
+        for i in self._time_at:
+            value = values[i]
+            if value is not None and value.tzinfo is None:
+                values = list(values)
+                values[i] = value.replace(tzinfo=UTC)
+        for i in self._int4_at:
+            value = values[i]
+            # Checked here: psycopg's binary int4 dumper keeps the low 4 bytes of a
+            # larger number without a word, where the text format made the server refuse it.
+            if value is not None and not -_INT4 <= value < _INT4:
+                which = row.get("id") or row.get("result_id")
+                raise _refused(
+                    f"{self.table.name}.{self.names[i]} = {value} is out of range for its"
+                    f" column (a 4-byte integer), in the row of result {which}"
+                )
         return values
 
     def execute(self, cursor: Any, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
             cursor.executemany(self.sql, [self.params(r) for r in rows])
+
+
+_INT4 = 2**31
+
+
+def _refused(message: str) -> Exception:
+    """A value the client cannot send, as the driver's data error (the store reports it
+    as the batch's failure, like a value the server refuses)."""
+    from psycopg.errors import DataError
+
+    return DataError(message)
+
+
+def _pg_type(column: sa.Column[Any]) -> str:
+    """The PostgreSQL type a column's values are sent as in a binary ``COPY``."""
+    ty = column.type
+    if isinstance(ty, sa.JSON):
+        return "jsonb"
+    if isinstance(ty, sa.DateTime):
+        return "timestamptz"
+    if isinstance(ty, sa.Boolean):
+        return "bool"
+    if isinstance(ty, sa.Integer):
+        return "int4"
+    if isinstance(ty, sa.Float):
+        return "float8"
+    if isinstance(ty, sa.String) and ty.length is not None:
+        return "varchar"
+    return "text"
+
+
+@functools.cache
+def _jsonb_text_dumper() -> type[Any]:
+    """``jsonb`` in binary ``COPY``: a version byte, then the JSON text the row builders
+    serialised (psycopg's own would serialise the text again, as a JSON string)."""
+    from psycopg.adapt import Dumper
+    from psycopg.pq import Format
+
+    class JsonTextBinaryDumper(Dumper):
+        format = Format.BINARY
+        oid = 3802  # jsonb
+
+        def dump(self, obj: str) -> bytes:
+            return b"\x01" + obj.encode()
+
+    return JsonTextBinaryDumper
 
 
 def _dump(value: Any) -> str:
@@ -265,6 +331,18 @@ class ResultWriterSQL:
 
 
 _UNIQUE_VIOLATION = "23505"
+#: A batch of results commits without waiting for its WAL to reach the disk (this
+#: transaction only: ``SET LOCAL``). Waiting cost 2-3 ms per commit on this machine, a
+#: sixth of the write time. What it changes: a crash of the database's machine (not of
+#: PostgreSQL alone, whose WAL is in the OS's buffers then) may lose the batches committed
+#: in the last ~0.6 s (3 × ``wal_writer_delay``); the database stays consistent, and what
+#: is lost is lost whole (a batch's rows, scores and cost together). Nothing that depends
+#: on them can outlive them: a shard's end, a run's finish, a re-queue or a resume each
+#: commit synchronously, which flushes every earlier commit first; so a finished shard
+#: or run has all its results on disk, and lost results are missing from an unfinished
+#: run, which a resume (or the reaper re-sending the shard) executes again. SQLite is
+#: run with ``synchronous=NORMAL`` in WAL mode, the same promise.
+_ASYNC_COMMIT = "SET LOCAL synchronous_commit = off"
 
 
 def _stage(table: sa.Table) -> str:
@@ -309,6 +387,11 @@ class PgCopyWriter:
     and a score a newer delivery no longer has is deleted. The staging tables are
     ``TEMP … ON COMMIT DELETE ROWS``: created once per connection, emptied by every commit
     that used them, invisible to other sessions.
+
+    The ``COPY`` is binary: the client sends numbers, times and texts as they are instead
+    of formatting and escaping them, and the server skips parsing them (3-4 µs less of
+    each side's CPU per result with two scores; JSON is sent as its text either way).
+    The transaction commits without waiting for the disk (:data:`_ASYNC_COMMIT`).
     """
 
     def __init__(self) -> None:
@@ -336,6 +419,7 @@ class PgCopyWriter:
     def fresh(self, cursor: Any, results: BulkUpsert, scores: BulkUpsert, rows: ResultRows) -> None:
         """``COPY`` every row straight in, building the results' rows as they are sent (the
         rows come in key order); refused (unique violation) when one is stored."""
+        cursor.execute(_ASYNC_COMMIT)
         self._copy(cursor, results, results.table.name, rows.stream())
         self._copy(cursor, scores, scores.table.name, rows.scores)
         charge(cursor, rows.charges({}), "%s")
@@ -345,6 +429,7 @@ class PgCopyWriter:
     ) -> bool:
         """New results ``COPY``-ed in, stored ones merged; whether any was stored."""
         ids = (" ".join(rows.ids()),)
+        cursor.execute(_ASYNC_COMMIT)
         cursor.execute(self.probe, ids)
         spent = dict(cursor.fetchall())
         stored = set(spent)
@@ -393,8 +478,19 @@ class PgCopyWriter:
         if first is None:
             return
         values = upsert.copy_values
-        with cursor.copy(f"COPY {into} ({', '.join(upsert.names)}) FROM STDIN") as copy:
-            write = copy.write_row
-            write(values(first))
-            for row in rows:
-                write(values(row))
+        cursor.adapters.register_dumper(None, _jsonb_text_dumper())
+        row = first
+        try:
+            with cursor.copy(
+                f"COPY {into} ({', '.join(upsert.names)}) FROM STDIN (FORMAT BINARY)"
+            ) as copy:
+                copy.set_types(upsert.pg_types)
+                write = copy.write_row
+                write(values(first))
+                for row in rows:
+                    write(values(row))
+        except (TypeError, ValueError, OverflowError, AttributeError) as exc:
+            # A value of a type its column's binary form cannot take (the ``COPY`` was
+            # ended with an error: nothing of it is kept).
+            which = row.get("id") or row.get("result_id")
+            raise _refused(f"{into}: a value of the row of result {which}: {exc}") from exc

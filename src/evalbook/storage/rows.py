@@ -106,6 +106,23 @@ def split_images(messages: list[Message]) -> tuple[list[dict[str, Any]], list[Im
     return out, images
 
 
+#: A scorer's spec as JSON, by the spec's identity: every record a scorer makes shares
+#: its one spec dict (``scorer_set``), which is serialised once instead of per record.
+#: The dict is held with its text, so its ``id`` cannot be reused while it is cached.
+_SPEC_JSON: dict[int, tuple[dict[str, Any], JsonText]] = {}
+
+
+def _spec_json(spec: dict[str, Any]) -> JsonText:
+    hit = _SPEC_JSON.get(id(spec))
+    if hit is not None and hit[0] is spec:
+        return hit[1]
+    if len(_SPEC_JSON) >= 256:
+        _SPEC_JSON.clear()
+    text = json_text(spec)
+    _SPEC_JSON[id(spec)] = (spec, text)
+    return text
+
+
 def result_to_rows(
     result: Result, seq: int, limit: int | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]], list[ImagePart]]:
@@ -175,7 +192,7 @@ def result_to_rows(
                 changes,
             ),
             "error": fit_text(s.error, f"scores.{s.name}.error", limit, changes),
-            "spec": json_text(s.spec),
+            "spec": _spec_json(s.spec),
             "input_tokens": s.input_tokens,
             "output_tokens": s.output_tokens,
             "cost_usd": s.cost_usd,
