@@ -333,10 +333,10 @@ class ResultWriterSQL:
 _UNIQUE_VIOLATION = "23505"
 #: A batch of results commits without waiting for its WAL to reach the disk (this
 #: transaction only: ``SET LOCAL``). Waiting cost 2-3 ms per commit on this machine, a
-#: sixth of the write time. What it changes: a crash of the database's machine (not of
-#: PostgreSQL alone, whose WAL is in the OS's buffers then) may lose the batches committed
-#: in the last ~0.6 s (3 × ``wal_writer_delay``); the database stays consistent, and what
-#: is lost is lost whole (a batch's rows, scores and cost together). Nothing that depends
+#: sixth of the write time. What it changes: a crash of PostgreSQL or of its machine may
+#: lose the batches committed in the last ~0.6 s (3 × ``wal_writer_delay``, the WAL not
+#: written out yet); the database stays consistent, and what is lost is lost whole (a
+#: batch's rows, scores and cost together). Nothing that depends
 #: on them can outlive them: a shard's end, a run's finish, a re-queue or a resume each
 #: commit synchronously, which flushes every earlier commit first; so a finished shard
 #: or run has all its results on disk, and lost results are missing from an unfinished
