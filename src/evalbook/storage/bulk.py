@@ -429,7 +429,9 @@ class PgCopyWriter:
     ) -> bool:
         """New results ``COPY``-ed in, stored ones merged; whether any was stored."""
         ids = (" ".join(rows.ids()),)
-        cursor.execute(_ASYNC_COMMIT)
+        # The staging tables, made ready in the same round trip (nearly every batch that
+        # asks first has stored results to merge).
+        cursor.execute(f"{_ASYNC_COMMIT}; {self.create}")
         cursor.execute(self.probe, ids)
         spent = dict(cursor.fetchall())
         stored = set(spent)
@@ -461,7 +463,6 @@ class PgCopyWriter:
         rows: ResultRows,
         ids: set[str],
     ) -> None:
-        cursor.execute(self.create)
         self._copy(
             cursor, results, _stage(results.table), [r for r in rows.results if r["id"] in ids]
         )
