@@ -132,9 +132,12 @@ def test_requests_per_minute_hold_across_workers(prefix: str, db_url: str, tmp_p
         assert [proc.returncode for proc in procs] == [0, 0], outputs
         assert server.requests == 80
         # A bucket of one second's worth, refilled so a minute never sees more than rpm:
-        # any two seconds hold at most capacity + two seconds of refill (and a few more
-        # that a busy worker was granted earlier but sent late).
-        assert server.most_in_window(2.0) <= capacity + 2 * rate + 4
+        # any three seconds hold at most capacity + three seconds of refill, and a few
+        # more that a worker was granted earlier but sent late: a process kept off the CPU
+        # sends what it was granted meanwhile at once (on a 2-core machine at load 9, 36
+        # in 2 s, 6 over; starved for seconds at load 10 by three busy loops, up to 13
+        # over in 3 s). Two workers with a bucket each would send 79 in 3 s.
+        assert server.most_in_window(3.0) <= capacity + 3 * rate + 8
         assert server.most_in_window(60.0) <= rpm
     assert took >= (80 - capacity) / rate * 0.9
 
