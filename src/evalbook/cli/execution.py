@@ -24,8 +24,13 @@ EXIT_FAILED = 100
 
 
 def run_in_terminal(store: Store, job: RunJob, *, as_json: bool = False) -> RunRecord:
-    """Execute with a progress bar on stderr; Ctrl-C leaves a ``canceled`` run behind."""
-    announce_run(job.run, job.suite.source)
+    """Execute with a progress bar on stderr; Ctrl-C leaves a ``canceled`` run behind.
+    A streamed run is announced once it is recorded (before any of its results is)."""
+    stream = job.stream
+    if stream is None:
+        announce_run(job.run, job.suite.source)
+    else:
+        stream.on_recorded = lambda: announce_run(job.run, job.suite.source)
     limit, asked = job.provider.max_connections, job.run.options.concurrency
     if limit < asked:
         err_console.print(
@@ -40,9 +45,19 @@ def run_in_terminal(store: Store, job: RunJob, *, as_json: bool = False) -> RunR
     try:
         with progress:
             result = asyncio.run(
-                execute_held(store, job.run.id, lambda: execute(store, job, on_event=on_event))
+                execute_held(
+                    store,
+                    job.run.id,
+                    lambda: execute(store, job, on_event=on_event),
+                    recorded=None if stream is None else stream.wait_recorded,
+                )
             )
     except KeyboardInterrupt:
+        if stream is not None and not stream.recorded:
+            err_console.print(
+                "[yellow]canceled[/] before the suite was loaded: no run was recorded"
+            )
+            raise
         err_console.print(
             f"[yellow]canceled[/]: finished cases are kept. Resume with"
             f" [bold]evalbook resume {job.run.id}[/]"

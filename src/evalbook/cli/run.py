@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -12,12 +13,22 @@ from evalbook.cli import gate_options as gate_opt
 from evalbook.cli.console import console, err_console
 from evalbook.errors import ConfigError, EvalbookError
 
+if TYPE_CHECKING:
+    from evalbook.executor.streamed import StreamedSuite
+
 
 def _split_ids(value: str | None) -> list[str] | None:
     if not value:
         return None
     ids = [v.strip() for v in value.split(",") if v.strip()]
     return ids or None
+
+
+def start_stream(path: Path, concurrency: int) -> StreamedSuite:
+    """The suite at ``path`` loading in a thread (see ``executor/streamed.py``)."""
+    from evalbook.executor.streamed import StreamedSuite, early_limit
+
+    return StreamedSuite.start(path, limit=early_limit(concurrency))
 
 
 def run_command(
@@ -116,8 +127,9 @@ def run_command(
     from evalbook.cli.importing import report_import
     from evalbook.cli.store import open_store
     from evalbook.core.run import RunOptions, RunStatus
-    from evalbook.executor.launch import load_for_resume, prepare_run
-    from evalbook.importers import ImportOptions
+    from evalbook.executor.launch import load_for_resume, prepare_run, prepare_streamed
+    from evalbook.executor.streamed import streamable
+    from evalbook.importers import ImportOptions, detect_format
     from evalbook.importers.load import load_any
 
     rule_given = bool(metric) or any(
@@ -169,7 +181,16 @@ def run_command(
             )
         job = replace(job, suite=job.suite.model_copy(update={"source": str(suite_path)}))
     else:
-        suite, imported = load_any(suite_path, ImportOptions(base_url=base_url))
+        # A suite file with a dataset starts loading in a thread: its first cases may be
+        # asked while the rest is read (executor/streamed.py), when nothing needs them all.
+        native = not submit and detect_format(suite_path) is None
+        source = start_stream(suite_path, concurrency) if native else None
+        head = source.head() if source is not None else None
+        imported = None
+        if source is None:
+            suite, imported = load_any(suite_path, ImportOptions(base_url=base_url))
+        else:
+            suite = head if head is not None else source.suite()
         if imported is not None:
             report_import(imported)
         options = RunOptions(
@@ -183,7 +204,20 @@ def run_command(
             max_error_rate=max_error_rate,
         )
         combos = combinations(suite, models, prompt_versions, base_url)
-        check_models(suite, combos)  # before any run is recorded
+        stream = (
+            head is not None
+            and len(combos) == 1
+            and streamable(head, model=combos[0].model, case_ids=options.case_ids)
+        )
+        if source is not None and head is not None and not stream:
+            source.decline()  # something needs every case first: load them all
+            suite = source.suite()
+        try:
+            check_models(suite, combos)  # before any run is recorded
+        except BaseException:
+            if source is not None:
+                source.stop()
+            raise
         if len(combos) > 1:
             if submit or gate_against:
                 raise ConfigError(
@@ -208,18 +242,29 @@ def run_command(
             )
         options = restricted
         label = label or only.name
-        job = prepare_run(
-            store,
-            suite,
-            model=chosen,
-            prompt_version=prompt_version,
-            options=options,
-            alias=alias,
-            label=label,
-            tags=tag,
-            experiment_id=experiment,
-            title=title,
-        )
+        if stream and source is not None:
+            try:
+                job = prepare_streamed(
+                    store, source, suite, model=chosen, prompt_version=prompt_version,
+                    options=options, alias=alias, label=label, tags=tag,
+                    experiment_id=experiment, title=title,
+                )  # fmt: skip
+            except BaseException:
+                source.stop()
+                raise
+        else:
+            job = prepare_run(
+                store,
+                suite,
+                model=chosen,
+                prompt_version=prompt_version,
+                options=options,
+                alias=alias,
+                label=label,
+                tags=tag,
+                experiment_id=experiment,
+                title=title,
+            )
     if submit:
         from evalbook.cli.worker import submit_to_fleet
 

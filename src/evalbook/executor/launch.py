@@ -16,7 +16,7 @@ to work with.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,11 +24,12 @@ from pathlib import Path
 from evalbook._version import __version__
 from evalbook.core.model_config import DEFAULT_MODEL_SPEC, ModelConfig, parse_model_spec
 from evalbook.core.run import RunOptions, RunRecord, RunStatus
-from evalbook.core.suite import CaseList, PromptVersion, Suite
+from evalbook.core.suite import Case, CaseList, PromptVersion, Suite
 from evalbook.errors import ConfigError, TemplateError, UserError
 from evalbook.executor.events import EventSink, ignore
 from evalbook.executor.retry import RetryPolicy
 from evalbook.executor.runner import RunExecutor
+from evalbook.executor.streamed import RunStream, StreamedSuite
 from evalbook.prompts.render import missing_variables_everywhere
 from evalbook.providers.base import Provider
 from evalbook.providers.registry import create_provider, resolve_config
@@ -41,6 +42,7 @@ __all__ = [
     "kind_tier",
     "load_for_resume",
     "prepare_run",
+    "prepare_streamed",
     "resolve_model",
     "run_tier",
     "suite_folder",
@@ -62,6 +64,8 @@ class RunJob:
     version: PromptVersion
     config: ModelConfig
     provider: Provider
+    #: A streamed run (see ``executor/streamed.py``): recorded once its suite is loaded.
+    stream: RunStream | None = None
 
     async def aclose(self) -> None:
         """Close the provider without executing (the run was queued for a worker)."""
@@ -134,15 +138,93 @@ def prepare_run(
     """Validate everything up front, record the definitions and a ``pending`` run (owned
     by ``workspace_id``: the server's workspace of the request); return it as a job."""
     options = options or RunOptions()
-    config = resolve_config(resolve_model(suite, model), base_dir=suite_folder(suite))
-    try:
-        version = suite.prompt.get(prompt_version)
-    except KeyError as exc:
-        raise ConfigError(str(exc.args[0])) from None
+    config, version = _config_version(suite, model, prompt_version)
     try:
         cases = suite.select(options.case_ids)
     except KeyError as exc:
         raise ConfigError(str(exc.args[0])) from None
+    _check_variables(suite, version, cases)
+    provider = _provider(config, options)
+    run = _record(
+        suite, config, version, options, model=model, suite_hash=suite.hash,
+        title=title, description=description, tags=tags, alias=alias, label=label,
+        experiment_id=experiment_id, workspace_id=workspace_id,
+    )  # fmt: skip
+    run.counts.total = len(cases) * options.epochs
+    # The definitions and the run in one write transaction (one turn at SQLite's lock).
+    store.save_definitions(
+        suite, suite.prompt.name, version, config, workspace_id=workspace_id, run=run
+    )
+    return RunJob(run, suite, version, config, provider)
+
+
+def prepare_streamed(
+    store: Store,
+    source: StreamedSuite,
+    head: Suite,
+    *,
+    model: ModelConfig | str | None = None,
+    prompt_version: int | None = None,
+    options: RunOptions | None = None,
+    alias: str | None = None,
+    label: str | None = None,
+    tags: list[str] | None = None,
+    experiment_id: str | None = None,
+    title: str | None = None,
+    workspace_id: str = "default",
+) -> RunJob:
+    """:func:`prepare_run` for a suite still loading (``head``: the suite without its
+    cases; see ``executor/streamed.py``): what needs no case is checked now; the run is
+    recorded by its executor once ``source`` has loaded the whole suite and the checks
+    that need every case pass. The job's run has its id; nothing is written yet."""
+    options = options or RunOptions()
+    if options.case_ids:
+        raise ConfigError("a streamed run runs every case; select cases on a loaded suite")
+    config, version = _config_version(head, model, prompt_version)
+    provider = _provider(config, options)
+    run = _record(
+        head, config, version, options, model=model, suite_hash="", title=title,
+        description=None, tags=tags, alias=alias, label=label, experiment_id=experiment_id,
+        workspace_id=workspace_id,
+    )  # fmt: skip
+
+    def record(suite: Suite) -> None:
+        _check_variables(suite, version, suite.cases)
+        run.suite_hash = suite.hash
+        run.counts.total = len(suite.cases) * options.epochs
+        run.status = RunStatus.running
+        run.started_at = datetime.now(UTC)
+        store.save_definitions(
+            suite, suite.prompt.name, version, config, workspace_id=workspace_id, run=run
+        )
+
+    return RunJob(run, head, version, config, provider, stream=RunStream(source, record))
+
+
+def _config_version(
+    suite: Suite, model: ModelConfig | str | None, prompt_version: int | None
+) -> tuple[ModelConfig, PromptVersion]:
+    """The model config and prompt version of a run, each checked."""
+    config = resolve_config(resolve_model(suite, model), base_dir=suite_folder(suite))
+    try:
+        return config, suite.prompt.get(prompt_version)
+    except KeyError as exc:
+        raise ConfigError(str(exc.args[0])) from None
+
+
+def _provider(config: ModelConfig, options: RunOptions) -> Provider:
+    """The run's provider (building it checks the config), and its price for a budget."""
+    provider = create_provider(config)
+    provider.run_concurrency = options.concurrency
+    if options.max_cost is not None and provider.price() is None:
+        raise ConfigError(
+            f"--max-cost needs a known price for {config.spec}; add `price: {{input_per_mtok: …,"
+            " output_per_mtok: …}}` to the model config"
+        )
+    return provider
+
+
+def _check_variables(suite: Suite, version: PromptVersion, cases: Sequence[Case]) -> None:
     missing = missing_variables_everywhere(version, cases)
     if missing:
         raise TemplateError(
@@ -151,15 +233,26 @@ def prepare_run(
             " fail, so the run was not started",
             variable=sorted(missing)[0],
         )
-    provider = create_provider(config)
-    provider.run_concurrency = options.concurrency
-    if options.max_cost is not None and provider.price() is None:
-        raise ConfigError(
-            f"--max-cost needs a known price for {config.spec}; add `price: {{input_per_mtok: …,"
-            " output_per_mtok: …}}` to the model config"
-        )
+
+
+def _record(
+    suite: Suite,
+    config: ModelConfig,
+    version: PromptVersion,
+    options: RunOptions,
+    *,
+    model: ModelConfig | str | None,
+    suite_hash: str,
+    title: str | None,
+    description: str | None,
+    tags: list[str] | None,
+    alias: str | None,
+    label: str | None,
+    experiment_id: str | None,
+    workspace_id: str,
+) -> RunRecord:
     now = datetime.now(UTC)
-    run = RunRecord(
+    return RunRecord(
         id=str(uuid.uuid4()),
         title=title or f"{suite.name} · {config.spec} · {suite.prompt.name} v{version.version}",
         description=description,
@@ -185,12 +278,6 @@ def prepare_run(
         evalbook_version=__version__,
         created_at=now,
     )
-    run.counts.total = len(cases) * options.epochs
-    # The definitions and the run in one write transaction (one turn at SQLite's lock).
-    store.save_definitions(
-        suite, suite.prompt.name, version, config, workspace_id=workspace_id, run=run
-    )
-    return RunJob(run, suite, version, config, provider)
 
 
 def load_for_resume(store: Store, run_id: str) -> RunJob:
@@ -260,6 +347,7 @@ async def execute(
             suspended=suspended,
             items=items,
             flush_events=flush_events,
+            stream=job.stream,
         ).execute()
     finally:
         await job.provider.aclose()

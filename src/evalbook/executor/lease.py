@@ -109,20 +109,29 @@ async def execute_held(
     execute: Callable[[], Awaitable[RunRecord]],
     *,
     lease_s: float | None = None,
+    recorded: Callable[[], Awaitable[bool]] | None = None,
 ) -> RunRecord:
     """Run ``execute()`` while holding ``run_id``'s lease; a cancel asked from elsewhere
-    cancels it. Raises :class:`RunBusyError` when a live process holds the run."""
+    cancels it. Raises :class:`RunBusyError` when a live process holds the run.
+
+    ``recorded``: the run is not in the database yet (a streamed run, recorded once its
+    suite is loaded); it resolves True once it is (the lease is taken then: no other
+    process could know the run before), False when it never will be."""
     lease = lease_s or LEASE_S
     owner = process_owner()
     io = StoreIO()
     try:
-        if not await _take(io, store, run_id, owner, lease):
-            holder = await io.call(queue.lease_owner, store, run_id)
-            raise RunBusyError(
-                f"run {run_id} is being executed by another process ({describe_owner(holder)});"
-                f" wait for it, or cancel it with `evalbook runs cancel {run_id[:8]}`"
-            )
-        task = asyncio.ensure_future(execute())
+        if recorded is None:
+            if not await _take(io, store, run_id, owner, lease):
+                raise await _busy(io, store, run_id)
+            task = asyncio.ensure_future(execute())
+        else:
+            task = asyncio.ensure_future(execute())
+            if not await _first_recorded(task, recorded):
+                return await task  # never recorded: there is no lease to hold
+            if not await _take(io, store, run_id, owner, lease):
+                task.cancel()
+                raise await _busy(io, store, run_id)
         beat = asyncio.create_task(
             keep_lease(
                 store,
@@ -146,6 +155,35 @@ async def execute_held(
                 await asyncio.shield(io.call(queue.release, store, run_id, owner))
     finally:
         io.close()
+
+
+async def _busy(io: StoreIO, store: Store, run_id: str) -> RunBusyError:
+    holder = await io.call(queue.lease_owner, store, run_id)
+    return RunBusyError(
+        f"run {run_id} is being executed by another process ({describe_owner(holder)});"
+        f" wait for it, or cancel it with `evalbook runs cancel {run_id[:8]}`"
+    )
+
+
+async def _first_recorded(
+    task: asyncio.Future[RunRecord], recorded: Callable[[], Awaitable[bool]]
+) -> bool:
+    """Wait until the run is recorded (True) or ``task`` ends first (False); canceled
+    meanwhile, ``task`` is canceled and awaited first."""
+    waiter: asyncio.Future[bool] = asyncio.ensure_future(recorded())
+    either: set[asyncio.Future[RunRecord] | asyncio.Future[bool]] = {task, waiter}
+    try:
+        await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+    except asyncio.CancelledError:
+        task.cancel()
+        waiter.cancel()
+        with contextlib.suppress(BaseException):
+            await task
+        raise
+    if waiter.done() and waiter.result():
+        return True
+    waiter.cancel()
+    return False
 
 
 async def keep_lease(

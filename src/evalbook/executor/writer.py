@@ -7,6 +7,11 @@ the run's store thread so the event loop keeps feeding the model.
 A result's ``ItemDone`` event goes out only once its batch is committed (``on_written``):
 a progress log never announces a case that a crash then loses and the resumed run asks
 again, so a client following the log sees each case once.
+
+A streamed run (``executor/streamed.py``) asks its first cases before the run is recorded:
+its writer is *held* meanwhile (results wait, cache entries are written: they name no
+run), then released once the run exists, or closed held when it never will (a suite
+that turned out invalid), its results then dropped.
 """
 
 from __future__ import annotations
@@ -46,6 +51,8 @@ class ResultWriter:
         self._task: asyncio.Task[None] | None = None
         self._error: BaseException | None = None
         self.written = 0
+        #: Results wait while held (the run is not recorded yet); see :meth:`release`.
+        self.held = False
 
     async def __aenter__(self) -> ResultWriter:
         self._task = asyncio.create_task(self._loop(), name="evalbook-result-writer")
@@ -79,12 +86,21 @@ class ResultWriter:
             self._wake.clear()
             await self._flush()
 
+    def release(self) -> None:
+        """The run is recorded: the results held so far are written at the next batch."""
+        self.held = False
+        self._wake.set()
+
     async def _flush(self) -> None:
         if not self._results and not self._cache:
             return
-        results, self._results = self._results, []
+        results, done = [], []
+        if not self.held:
+            results, self._results = self._results, []
+            done, self._done = self._done, []
         cache, self._cache = self._cache, []
-        done, self._done = self._done, []
+        if not results and not cache:
+            return
         try:
             await self.io.call(self._write, results, cache)
         except BaseException as exc:
@@ -96,12 +112,14 @@ class ResultWriter:
     def _write(self, results: list[tuple[Result, int]], cache: list[dict[str, Any]]) -> None:
         # The record first: a paid answer is never lost to a cache that fails (a cache
         # that fails costs only reuse; see storage.redis_cache).
-        self.store.save_results(results)
-        self.written += len(results)
+        if results:
+            self.store.save_results(results)
+            self.written += len(results)
         self.store.cache_put_many(cacheable(cache, stored_bytes_limit()))
 
     async def close(self) -> None:
-        """Stop the loop and write what is left (also when the run is being canceled)."""
+        """Stop the loop and write what is left (also when the run is being canceled);
+        still held, the results are dropped (their run was never recorded)."""
         if self._closed:
             return
         self._closed = True

@@ -47,7 +47,18 @@ from typing import Any
 from pydantic import ValidationError
 
 from evalbook.core.heap import collector_paused
-from evalbook.core.suite import CaseList, Prompt, PromptVersion, Suite
+from evalbook.core.model_config import ModelConfig
+from evalbook.core.suite import (
+    Case,
+    CaseFilter,
+    CaseList,
+    DerivedMetric,
+    MatrixModel,
+    Prompt,
+    PromptVersion,
+    ScorerSpec,
+    Suite,
+)
 from evalbook.errors import SuiteError
 from evalbook.suites.cases import BuiltCase, expand_cases, iter_cases
 from evalbook.suites.datasets import case_from_row
@@ -83,8 +94,19 @@ SUITE_ID = re.compile(r"^[a-z0-9_.-]+$")
 _HEADER = ("name", "description", "threshold", "tags")
 
 
-def load_suite(path: str | Path) -> Suite:
-    """Read, validate and build the suite at ``path``; every problem in one SuiteError."""
+def load_suite(
+    path: str | Path,
+    *,
+    on_head: Callable[[Suite], None] | None = None,
+    on_case: Callable[[Case], None] | None = None,
+) -> Suite:
+    """Read, validate and build the suite at ``path``; every problem in one SuiteError.
+
+    ``on_head`` sees the suite without its cases once everything but the cases is
+    built and valid, when the cases include a dataset file (not called otherwise, nor
+    when the head has problems); ``on_case`` then sees each
+    case as it is accepted, in order, while no problem has been found (a run may start
+    on them before the last dataset row is read: see ``executor/streamed.py``)."""
     path = Path(path)
     source = str(path)
     try:
@@ -94,7 +116,7 @@ def load_suite(path: str | Path) -> Suite:
     data = parse_yaml(text, source)
     if data is None:
         raise SuiteError("the suite file is empty", location=source)
-    return _build(data, path.parent, source)
+    return _build(data, path.parent, source, on_head, on_case)
 
 
 def load_suite_from_dict(
@@ -145,12 +167,24 @@ def suite_from_cases(
     return load_suite_from_dict(data, source=f"<suite {suite_id}>")
 
 
-def _build(data: Any, base_dir: Path | None, source: str) -> Suite:
+def _build(
+    data: Any,
+    base_dir: Path | None,
+    source: str,
+    on_head: Callable[[Suite], None] | None = None,
+    on_case: Callable[[Case], None] | None = None,
+) -> Suite:
     with collector_paused():  # a big suite is millions of objects that all stay alive
-        return _build_suite(data, base_dir, source)
+        return _build_suite(data, base_dir, source, on_head, on_case)
 
 
-def _build_suite(data: Any, base_dir: Path | None, source: str) -> Suite:
+def _build_suite(
+    data: Any,
+    base_dir: Path | None,
+    source: str,
+    on_head: Callable[[Suite], None] | None = None,
+    on_case: Callable[[Case], None] | None = None,
+) -> Suite:
     if not isinstance(data, dict):
         line = getattr(data, "line", None)
         raise SuiteError(
@@ -187,6 +221,17 @@ def _build_suite(data: Any, base_dir: Path | None, source: str) -> Suite:
         *builder.build(scorer_specs, top, ("scorers",)),
         *builder.build(render_specs, top, ("render_assertions",)),
     ]
+    if (
+        on_head is not None
+        and not problems
+        and prompt is not None
+        and suite_id is not None
+        and _includes_dataset(data.get("cases"))
+    ):
+        on_head(
+            _suite(header, suite_id, prompt, model, models, versions, case_filters, derived,
+                   scorer_specs, render_specs, [], source)
+        )  # fmt: skip
     sources = expand_cases(data.get("cases"), top.child("cases"), base_dir, problems)
     cases = CaseList()
     from_file = False
@@ -200,6 +245,8 @@ def _build_suite(data: Any, base_dir: Path | None, source: str) -> Suite:
             continue  # the load fails: keep nothing more
         from_file = from_file or one.from_file
         cases.append(one.case, compact=one.from_file, from_row=one.from_file)
+        if on_case is not None:
+            on_case(one.case)
     if case_filters and not problems:
         known = {c.id for c in cases}
         for case_id in sorted(set(case_filters) - known):
@@ -209,6 +256,26 @@ def _build_suite(data: Any, base_dir: Path | None, source: str) -> Suite:
     problems.raise_if_any()
     if prompt is None or suite_id is None:  # pragma: no cover - a problem was recorded
         raise SuiteError("invalid suite", location=source)
+    return _suite(
+        header, suite_id, prompt, model, models, versions, case_filters, derived,
+        scorer_specs, render_specs, cases if from_file else list(cases), source,
+    )  # fmt: skip
+
+
+def _suite(
+    header: dict[str, Any],
+    suite_id: str,
+    prompt: Prompt,
+    model: ModelConfig | None,
+    models: list[MatrixModel],
+    versions: list[int],
+    case_filters: dict[str, CaseFilter],
+    derived: list[DerivedMetric],
+    scorer_specs: list[ScorerSpec],
+    render_specs: list[ScorerSpec],
+    cases: Sequence[Case],
+    source: str,
+) -> Suite:
     return Suite(
         **header,
         id=suite_id,
@@ -220,9 +287,13 @@ def _build_suite(data: Any, base_dir: Path | None, source: str) -> Suite:
         derived_metrics=derived,
         scorers=scorer_specs,
         render_assertions=render_specs,
-        cases=cases if from_file else list(cases),
+        cases=cases,
         source=source,
     )
+
+
+def _includes_dataset(raw: Any) -> bool:
+    return isinstance(raw, list) and any(isinstance(i, dict) and "file" in i for i in raw)
 
 
 def _suite_id(data: dict[str, Any], top: Where, problems: Problems) -> str | None:

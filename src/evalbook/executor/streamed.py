@@ -1,0 +1,228 @@
+"""A streamed run: the first cases of a dataset are asked while the rest is still read.
+
+Why: reading, checking and hashing every row of a 100,000-case JSONL dataset took ~2 s
+before the first model request. A streamed run loads the suite in a thread (the same
+loader, the same checks, the same suite hash as ever) and hands the run the cases it
+accepts, in order, up to :func:`early_limit` of them; the run asks those at once.
+
+The run is *recorded* only when the whole suite is loaded and valid: then the checks
+that need every case run (a template variable no case defines), the suite and the run
+are written, the run's id is announced, and the results asked meanwhile (held by the
+writer) are written; the rest of the plan follows as in any run. Until then nothing
+names the run in the database, so:
+
+- a bad row or a duplicate case id found late fails the launch exactly as a plain load
+  does (one :class:`~evalbook.errors.SuiteError` naming every ``file:line``); the
+  answers already asked are not recorded as a run (their cache entries are kept, so the
+  corrected suite's run does not pay for them again);
+- a run stopped before its suite was loaded leaves nothing to resume, and says so.
+
+Only ``evalbook run`` streams, and only when nothing needs the whole suite before the
+first case: see :func:`streamable`. Everything else loads the suite first, as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+from collections.abc import AsyncGenerator, Callable
+from pathlib import Path
+
+from evalbook.core.suite import Case, Suite
+from evalbook.executor.store_io import StoreIO
+
+__all__ = ["RunStream", "StreamedSuite", "early_limit", "streamable"]
+
+#: Cases a streamed run may ask before its suite is loaded, per unit of concurrency (and
+#: at most :data:`EARLY_MAX`): their results are held in memory until the run is recorded.
+EARLY_PER_SLOT = 50
+EARLY_MAX = 10_000
+
+
+def early_limit(concurrency: int) -> int:
+    """How many cases a run of ``concurrency`` may ask before its suite is loaded."""
+    return min(EARLY_MAX, max(EARLY_PER_SLOT * concurrency, 256))
+
+
+class _Stopped(Exception):
+    """Raised into the loader to stop reading (nobody wants the suite any more)."""
+
+
+class StreamedSuite:
+    """A suite file loading in a thread: its head at once, then its cases as read.
+
+    :meth:`head` waits for everything but the cases (``None``: the file has no dataset
+    include, or its head has a problem: call :meth:`suite` for the whole story).
+    :meth:`early_cases` hands over the first cases as they are accepted; :meth:`loaded`
+    waits for the complete suite (or raises what the load raised).
+    """
+
+    def __init__(self, path: Path, *, limit: int = EARLY_MAX) -> None:
+        self.path = path
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._head: Suite | None = None
+        self._head_ready = threading.Event()
+        self._done = threading.Event()
+        self._suite: Suite | None = None
+        self._error: BaseException | None = None
+        self._buffer: list[Case] = []
+        self._handed = 0
+        self._taking = True  # cases are handed over (False: declined, or the limit met)
+        self._stop = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None
+        self._thread = threading.Thread(target=self._load, name="evalbook-suite-load", daemon=True)
+
+    @classmethod
+    def start(cls, path: Path, *, limit: int = EARLY_MAX) -> StreamedSuite:
+        streamed = cls(path, limit=limit)
+        streamed._thread.start()
+        return streamed
+
+    # -- the loader's thread ------------------------------------------------------------------
+
+    def _load(self) -> None:
+        from evalbook.suites import load_suite
+
+        try:
+            self._suite = load_suite(self.path, on_head=self._on_head, on_case=self._on_case)
+        except BaseException as exc:  # handed to whoever waits (incl. _Stopped)
+            self._error = exc
+        finally:
+            with self._lock:
+                self._taking = False
+            self._head_ready.set()
+            self._done.set()
+            self._notify()
+
+    def _on_head(self, head: Suite) -> None:
+        self._head = head
+        self._head_ready.set()
+
+    def _on_case(self, case: Case) -> None:
+        if self._stop:
+            raise _Stopped
+        with self._lock:
+            if not self._taking:
+                return
+            self._buffer.append(case)
+            self._handed += 1
+            if self._handed >= self.limit:
+                self._taking = False
+            first = len(self._buffer) == 1
+        if first or not self._taking:
+            self._notify()
+
+    def _notify(self) -> None:
+        with self._lock:
+            loop, wake = self._loop, self._wake
+        if loop is not None and wake is not None:
+            # a closed loop: nobody waits any more
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(wake.set)
+
+    # -- the caller's side --------------------------------------------------------------------
+
+    def head(self) -> Suite | None:
+        """The suite without its cases, once built (``None``: see the class)."""
+        self._head_ready.wait()
+        return self._head
+
+    def decline(self) -> None:
+        """Hand over no cases (the run loads the suite first): nothing is kept for one."""
+        with self._lock:
+            self._taking = False
+            self._buffer.clear()
+
+    def stop(self) -> None:
+        """Stop loading at the next case (the run was canceled)."""
+        self._stop = True
+        self.decline()
+
+    def suite(self) -> Suite:
+        """The complete suite, waiting for the load (raises what the load raised)."""
+        self._done.wait()
+        return self._result()
+
+    async def loaded(self) -> Suite:
+        """:meth:`suite` without blocking the event loop."""
+        if not self._done.is_set():
+            await self._ready()
+        return self._result()
+
+    def _result(self) -> Suite:
+        if self._error is not None:
+            raise self._error
+        assert self._suite is not None
+        return self._suite
+
+    async def _ready(self) -> None:
+        wake = self._attach()
+        while not self._done.is_set():
+            await wake.wait()
+            wake.clear()
+
+    def _attach(self) -> asyncio.Event:
+        with self._lock:
+            if self._wake is None:
+                self._loop = asyncio.get_running_loop()
+                self._wake = asyncio.Event()
+            return self._wake
+
+    async def early_cases(self, chunk: int) -> AsyncGenerator[list[Case]]:
+        """The cases handed over, in order, in lists of at most ``chunk`` as they come;
+        ends when the load ends or the limit is met."""
+        wake = self._attach()
+        while True:
+            with self._lock:
+                batch, self._buffer = self._buffer[:chunk], self._buffer[chunk:]
+                finished = not self._taking
+                wake.clear()
+            if batch:
+                yield batch
+                continue
+            if finished:
+                return
+            await wake.wait()
+
+
+def streamable(head: Suite, *, model: object, case_ids: object) -> bool:
+    """Whether a run of ``head`` may start before its cases are all read: nothing of it
+    needs every case first. Not when the run selects cases (``--cases``: their ids are
+    checked first), filters cases by combination (``case_filters:``), or takes its model
+    from the cases' generation kinds (no model given and none in the suite)."""
+    return not case_ids and not head.case_filters and (model is not None or head.model is not None)
+
+
+class RunStream:
+    """What a streamed run's executor needs of its launch: the suite loading, and how to
+    record the run once it is loaded (``record``: the checks that need every case, the
+    suite and the run written; raises when the run must not go on)."""
+
+    def __init__(self, source: StreamedSuite, record: Callable[[Suite], None]) -> None:
+        self.source = source
+        self._record = record
+        #: True once the run is in the database (its results can be written).
+        self.recorded = False
+        #: Told once the run is recorded (the CLI announces the run's id then).
+        self.on_recorded: Callable[[], None] = lambda: None
+        self._settled = asyncio.Event()
+
+    async def settle(self, io: StoreIO) -> Suite:
+        """Wait for the whole suite, then record the run on ``io`` (the run's store
+        thread); the suite. Raises what the load or the checks raised."""
+        try:
+            suite = await self.source.loaded()
+            await io.call(self._record, suite)
+            self.recorded = True
+        finally:
+            self._settled.set()
+        self.on_recorded()
+        return suite
+
+    async def wait_recorded(self) -> bool:
+        """True once the run is recorded; False when it never will be."""
+        await self._settled.wait()
+        return self.recorded
