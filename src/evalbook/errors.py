@@ -182,6 +182,17 @@ class StorageFull(StorageError):
     """The database (or the disk under it) is full. Nothing partial was written: the
     batch that did not fit was rolled back, and the run can be resumed once there is room."""
 
+    @staticmethod
+    def within(exc: BaseException) -> StorageFull | None:
+        """The :class:`StorageFull` in ``exc``, also inside a task group's exception group."""
+        if isinstance(exc, StorageFull):
+            return exc
+        if isinstance(exc, BaseExceptionGroup):
+            for inner in exc.exceptions:
+                if (found := StorageFull.within(inner)) is not None:
+                    return found
+        return None
+
 
 class BudgetExceeded(RuntimeFailure):
     """The run's ``max_cost`` would be passed by launching more items."""

@@ -57,7 +57,7 @@ from evalbook.executor.progress_log import item_done, plan_positions, repair_log
 from evalbook.executor.result_build import answered_result
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
 from evalbook.executor.store_io import StoreIO
-from evalbook.executor.streamed import RunStream
+from evalbook.executor.streamed import RunStream, execute_streamed, produce_streamed
 from evalbook.executor.writer import ResultWriter
 from evalbook.prompts.render import template_context
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider, cost_usd
@@ -75,24 +75,6 @@ QUESTION_CHARS = 500
 ANNOUNCE_S = 0.2
 #: Attempts in a row that fail to connect, with no call ever answered, before a run stops.
 UNREACHABLE_STOP = 5
-
-
-def _first_error(exc: BaseException) -> BaseException:
-    """The first error inside a task group's exception group (``exc`` itself otherwise)."""
-    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
-        exc = exc.exceptions[0]
-    return exc
-
-
-def _storage_full(exc: BaseException) -> StorageFull | None:
-    """The :class:`StorageFull` in ``exc``, also inside a task group's exception group."""
-    if isinstance(exc, StorageFull):
-        return exc
-    if isinstance(exc, BaseExceptionGroup):
-        for inner in exc.exceptions:
-            if (found := _storage_full(inner)) is not None:
-                return found
-    return None
 
 
 @dataclass
@@ -199,7 +181,8 @@ class RunExecutor:
         except Exception:
             log.warning("run %s: repairing its progress log failed", self.run.id, exc_info=True)
 
-    async def _run_items(self, items: Any) -> None:
+    async def run_items(self, items: Any) -> None:
+        """Execute ``items`` (a streamed run: its stream's plan) with the run's workers."""
         opts = self.run.options
         await self.provider.start()
         async with ResultWriter(self.store, self.io, on_written=self.on_event) as writer:
@@ -207,10 +190,10 @@ class RunExecutor:
             queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(2 * opts.concurrency, CHUNK))
             async with asyncio.TaskGroup() as tg:
                 if self.stream is None:
-                    tg.create_task(self._produce(items, queue, opts.concurrency))
+                    tg.create_task(self.produce(items, queue, opts.concurrency))
                 else:
                     tg.create_task(
-                        self._produce_streamed(self.stream, queue, opts.concurrency, writer)
+                        produce_streamed(self, self.stream, queue, opts.concurrency, writer)
                     )
                 for _ in range(opts.concurrency):
                     tg.create_task(self._work(queue, writer))
@@ -225,7 +208,7 @@ class RunExecutor:
         _, done, items = await self._pending()
         await self._repair_log(done, part)
         try:
-            await self._run_items(item for item in items if item.seq in part)
+            await self.run_items(item for item in items if item.seq in part)
         finally:
             if self.shared is not None:
                 await asyncio.shield(self.io.call(self.shared.settle, self.budget))
@@ -236,7 +219,7 @@ class RunExecutor:
 
     async def _execute(self) -> RunRecord:
         if self.stream is not None:
-            return await self._execute_streamed(self.stream)
+            return await execute_streamed(self, self.stream)
         total, done, items = await self._pending()
         await self._repair_log(done)
         started = time.perf_counter()
@@ -246,37 +229,21 @@ class RunExecutor:
         await self.io.call(self.store.update_run, self.run)
         self.on_event(RunStarted(self.run.id, total, len(done)))
         try:
-            await self._run_items(items)
+            await self.run_items(items)
         except BaseException as exc:
-            await self._ended_early(exc, started)
+            await self.ended_early(exc, started)
             raise
-        return await self._finish(started)
+        return await self.finish(started)
 
-    async def _execute_streamed(self, stream: RunStream) -> RunRecord:
-        """A streamed run: its first cases are asked while its suite still loads; the run
-        is recorded (by the producer, :meth:`_produce_streamed`) once the suite is."""
-        started = time.perf_counter()
-        try:
-            await self._run_items(None)
-        except BaseException as exc:
-            if stream.recorded:
-                await self._ended_early(exc, started)
-                raise
-            stream.source.stop()
-            # never recorded: what stopped the load (or the checks), not the task group's
-            # wrapping of it, is the caller's error; nothing was written
-            raise _first_error(exc) from None
-        return await self._finish(started)
-
-    async def _ended_early(self, exc: BaseException, started: float) -> None:
+    async def ended_early(self, exc: BaseException, started: float) -> None:
         """Record why the run stopped before its end (the caller re-raises ``exc``)."""
         if isinstance(exc, asyncio.CancelledError):
             if self.suspended():
                 return  # results are flushed; the run stays `running`, to be resumed
             self.stop = _Stop("canceled by the user", RunStatus.canceled)
-            await asyncio.shield(self._finish(started))
+            await asyncio.shield(self.finish(started))
             return
-        full = _storage_full(exc)
+        full = StorageFull.within(exc)
         if full is not None:
             # Not a failure of the run: nothing partial was written, and the run stays
             # `running` without a holder (interrupted), to be resumed once there is room.
@@ -285,38 +252,18 @@ class RunExecutor:
                 f" `evalbook resume {self.run.id}`"
             ) from exc
         self.stop = _Stop(f"{type(exc).__name__}: {exc}", RunStatus.failed)
-        await asyncio.shield(self._finish(started))
+        await asyncio.shield(self.finish(started))
 
-    async def _produce(self, items: Any, queue: asyncio.Queue[Any], workers: int) -> None:
+    async def produce(self, items: Any, queue: asyncio.Queue[Any], workers: int) -> None:
+        """Feed the workers ``items`` in chunks, then tell each of them the plan ended."""
         for chunk in chunks(items, CHUNK):
             if self.stop.reason:
                 break
-            await self._feed(chunk, queue)
+            await self.feed(chunk, queue)
         for _ in range(workers):
             await queue.put(_DONE)
 
-    async def _produce_streamed(
-        self, stream: RunStream, queue: asyncio.Queue[Any], workers: int, writer: ResultWriter
-    ) -> None:
-        """The first cases as the suite's load hands them over; then, the suite loaded
-        and the run recorded, the rest of the plan (every epoch) in plan order."""
-        early: set[tuple[str, int]] = set()
-        async with contextlib.aclosing(stream.source.early_cases(CHUNK)) as handed:
-            async for cases in handed:
-                if self.stop.reason:
-                    stream.source.decline()
-                    break
-                seq = len(early)
-                early.update((case.id, 0) for case in cases)
-                chunk = [WorkItem(seq=seq + i, case=case, epoch=0) for i, case in enumerate(cases)]
-                await self._feed(chunk, queue)
-        suite = await stream.settle(self.io)
-        self.suite = suite
-        self.on_event(RunStarted(self.run.id, self.run.counts.total, 0))
-        writer.release()
-        await self._produce(iter_items(suite.cases, self.run.options.epochs, early), queue, workers)
-
-    async def _feed(self, chunk: list[WorkItem], queue: asyncio.Queue[Any]) -> None:
+    async def feed(self, chunk: list[WorkItem], queue: asyncio.Queue[Any]) -> None:
         """Render ``chunk``, look its cache keys up, and queue its items for the workers."""
         # Off the event loop: a template is bounded (size, time) but may still take up
         # to its time limit, and the loop may be a server's, answering health checks.
@@ -639,7 +586,7 @@ class RunExecutor:
 
     # -- finish ----------------------------------------------------------------------------
 
-    async def _finish(self, started: float) -> RunRecord:
+    async def finish(self, started: float) -> RunRecord:
         return await finish_run(
             self.store,
             self.io,

@@ -26,13 +26,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import threading
+import time
 from collections.abc import AsyncGenerator, Callable
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from evalbook.core.run import RunRecord
 from evalbook.core.suite import Case, Suite
+from evalbook.executor.events import RunStarted
+from evalbook.executor.plan import WorkItem, iter_items
 from evalbook.executor.store_io import StoreIO
 
-__all__ = ["RunStream", "StreamedSuite", "early_limit", "streamable"]
+if TYPE_CHECKING:
+    from evalbook.executor.runner import RunExecutor
+    from evalbook.executor.writer import ResultWriter
+
+__all__ = [
+    "RunStream", "StreamedSuite", "early_limit", "execute_streamed", "produce_streamed",
+    "streamable",
+]  # fmt: skip
 
 #: Cases a streamed run may ask before its suite is loaded, per unit of concurrency (and
 #: at most :data:`EARLY_MAX`): their results are held in memory until the run is recorded.
@@ -226,3 +238,56 @@ class RunStream:
         """True once the run is recorded; False when it never will be."""
         await self._settled.wait()
         return self.recorded
+
+
+async def execute_streamed(executor: RunExecutor, stream: RunStream) -> RunRecord:
+    """Execute a streamed run: its first cases are asked while its suite still loads; the
+    run is recorded (by :func:`produce_streamed`) once the suite is."""
+    started = time.perf_counter()
+    try:
+        await executor.run_items(None)
+    except BaseException as exc:
+        if stream.recorded:
+            await executor.ended_early(exc, started)
+            raise
+        stream.source.stop()
+        # never recorded: what stopped the load (or the checks), not the task group's
+        # wrapping of it, is the caller's error; nothing was written
+        raise _first_error(exc) from None
+    return await executor.finish(started)
+
+
+async def produce_streamed(
+    executor: RunExecutor,
+    stream: RunStream,
+    queue: asyncio.Queue[Any],
+    workers: int,
+    writer: ResultWriter,
+) -> None:
+    """The first cases as the suite's load hands them over; then, the suite loaded and
+    the run recorded, the rest of the plan (every epoch) in plan order."""
+    from evalbook.executor.runner import CHUNK
+
+    early: set[tuple[str, int]] = set()
+    async with contextlib.aclosing(stream.source.early_cases(CHUNK)) as handed:
+        async for cases in handed:
+            if executor.stop.reason:
+                stream.source.decline()
+                break
+            seq = len(early)
+            early.update((case.id, 0) for case in cases)
+            chunk = [WorkItem(seq=seq + i, case=case, epoch=0) for i, case in enumerate(cases)]
+            await executor.feed(chunk, queue)
+    suite = await stream.settle(executor.io)
+    executor.suite = suite
+    run = executor.run
+    executor.on_event(RunStarted(run.id, run.counts.total, 0))
+    writer.release()
+    await executor.produce(iter_items(suite.cases, run.options.epochs, early), queue, workers)
+
+
+def _first_error(exc: BaseException) -> BaseException:
+    """The first error inside a task group's exception group (``exc`` itself otherwise)."""
+    while isinstance(exc, BaseExceptionGroup) and exc.exceptions:
+        exc = exc.exceptions[0]
+    return exc
