@@ -148,10 +148,7 @@ def completed_pairs(
                     done,
                     c.workspace_id == run.workspace_id,
                     c.suite_id == run.suite_id,
-                    sa.or_(
-                        c.created_at < run.created_at,
-                        sa.and_(c.created_at == run.created_at, c.id < run.id),
-                    ),
+                    sa.tuple_(c.created_at, c.id) < sa.tuple_(run.created_at, run.id),
                 )
                 .order_by(c.created_at.desc(), c.id.desc())
                 .limit(1)

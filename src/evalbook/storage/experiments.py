@@ -133,7 +133,7 @@ def grid_keys(
         q = q.having(sa.or_(outputs > 1, sa.func.count(sa.distinct(r.status)) > 1))
     if after is not None:
         case_id, epoch = after
-        q = q.where(sa.or_(r.case_id > case_id, sa.and_(r.case_id == case_id, r.epoch > epoch)))
+        q = q.where(sa.tuple_(r.case_id, r.epoch) > sa.tuple_(case_id, epoch))
     q = q.order_by(r.case_id, r.epoch).limit(limit + 1)
     with store.engine.connect() as conn:
         keys = [(str(case_id), int(epoch)) for case_id, epoch in conn.execute(q)]

@@ -101,9 +101,7 @@ def judgment_page(
     j = t.pairwise_judgments.c
     q = sa.select(t.pairwise_judgments).where(j.comparison_id == comparison_id)
     if after is not None:
-        q = q.where(
-            sa.or_(j.case_id > after[0], sa.and_(j.case_id == after[0], j.epoch > after[1]))
-        )
+        q = q.where(sa.tuple_(j.case_id, j.epoch) > sa.tuple_(after[0], after[1]))
     if outcome is not None:
         q = q.where(j.outcome == outcome)
     with store.engine.connect() as conn:

@@ -72,9 +72,7 @@ def paired_rows(
     )
     if after is not None:
         case_id, epoch = after
-        q = q.where(
-            sa.or_(ra.c.case_id > case_id, sa.and_(ra.c.case_id == case_id, ra.c.epoch > epoch))
-        )
+        q = q.where(sa.tuple_(ra.c.case_id, ra.c.epoch) > sa.tuple_(case_id, epoch))
     if different_only:
         q = q.where(
             sa.or_(
