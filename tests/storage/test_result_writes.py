@@ -73,8 +73,18 @@ async def test_a_duplicate_delivery_changes_nothing(store: Store, server: Any) -
     assert _rows(store, run_id) == before
     assert len(before[0]) == 6 and len(before[1]) == 6
     if store.dialect == "postgresql":
-        # Not even rewritten: an identical delivery leaves every stored tuple alone.
+        # Not even rewritten: an identical delivery leaves every stored tuple alone, and
+        # not locked either (a lock is a write to the row and to the WAL).
         assert _tuple_versions(store, run_id) == versions
+        with store.engine.connect() as conn:
+            lockers = conn.execute(
+                sa.text(
+                    "SELECT xmax::text FROM results WHERE run_id = :r"
+                    " UNION ALL SELECT xmax::text FROM scores WHERE run_id = :r"
+                ),
+                {"r": run_id},
+            ).scalars()
+            assert set(lockers) == {"0"}
 
 
 async def test_a_changed_delivery_replaces_the_row_and_its_scores(

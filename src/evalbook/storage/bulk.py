@@ -351,15 +351,28 @@ def _stage(table: sa.Table) -> str:
 
 def _merge_sql(table: sa.Table, conflict: Sequence[str]) -> str:
     """Move the staged rows into ``table``: new keys inserted, changed rows updated, rows
-    equal to what is stored left alone (a duplicate delivery writes no tuple)."""
+    equal to what is stored left alone (a duplicate delivery writes no tuple).
+
+    Rows equal to the stored ones are left out before the ``INSERT`` (an index probe
+    each: the ``OFFSET 0`` keeps the check a per-row subplan, where the planner, knowing
+    nothing of the unanalysed staging table, might scan the whole table for an anti-join):
+    ``ON CONFLICT … DO UPDATE`` locks every conflicting row before its ``WHERE`` decides to
+    change nothing, a write to the row and the WAL (about 200 bytes per duplicated result
+    with two scores)."""
     names = [c.name for c in table.c]
     rest = [n for n in names if n not in conflict]
     cols = ", ".join(names)
     mine = ", ".join(f"{table.name}.{n}" for n in rest)
     theirs = ", ".join(f"excluded.{n}" for n in rest)
+    same_key = " AND ".join(f"t.{k} = s.{k}" for k in conflict)
+    stored = ", ".join(f"t.{n}" for n in rest)
+    staged = ", ".join(f"s.{n}" for n in rest)
     return (
-        f"INSERT INTO {table.name} ({cols}) SELECT {cols} FROM {_stage(table)}"
-        f" ORDER BY {', '.join(conflict)}"
+        f"INSERT INTO {table.name} ({cols})"
+        f" SELECT {', '.join(f's.{n}' for n in names)} FROM {_stage(table)} s"
+        f" WHERE NOT EXISTS (SELECT 1 FROM {table.name} t WHERE {same_key}"
+        f" AND ({stored}) IS NOT DISTINCT FROM ({staged}) OFFSET 0)"
+        f" ORDER BY {', '.join(f's.{k}' for k in conflict)}"
         f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET"
         f" {', '.join(f'{n} = excluded.{n}' for n in rest)}"
         f" WHERE ({mine}) IS DISTINCT FROM ({theirs})"
