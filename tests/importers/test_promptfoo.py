@@ -189,7 +189,7 @@ def test_import_with_base_url_then_run_the_written_suite(tmp_path: Path, server:
 def test_graders_and_what_does_not_map() -> None:
     imported = import_file("promptfoo", GRADERS, ImportOptions(base_url="http://127.0.0.1:9/v1"))
     report = imported.report
-    assert report.summary() == "11 of 17 assertions mapped; 2 other constructs not mapped"
+    assert report.summary() == "12 of 17 assertions mapped; 2 other constructs not mapped"
     lines = {n.feature: n.line for n in report.unmapped}
     assert lines["finish-reason"] == 51
     assert lines["is-valid-openai-tools-call"] == 53
@@ -236,7 +236,8 @@ def test_graders_and_what_does_not_map() -> None:
     assert first[7] == {"type": "json-schema", "value": {"type": "object", "required": ["reply"]}}
     assert [s["type"] for s in first[8:11]] == ["unsupported"] * 3
     assert first[11] == {"type": "length", "unit": "words", "min": 5, "max": 80}
-    assert first[12]["type"] == "unsupported" and "toLowerCase" in first[12]["reason"]
+    # output.toLowerCase() is the `lower` extractor
+    assert first[12] == {"type": "icontains", "value": "sorry", "extract": ["lower"]}
     # the test's own grader wins over the default one
     assert second[0]["judge"] == {"provider": "openai", "name": "gpt-4o"}
     assert second[1]["type"] == "unsupported" and second[1]["feature"] == "assert-set"

@@ -25,7 +25,7 @@ def _cases() -> dict[str, dict[str, Any]]:
 
 def test_what_maps() -> None:
     imported = import_file("promptfoo", FILTERS)
-    assert imported.report.summary() == "9 of 10 assertions mapped; 3 other constructs not mapped"
+    assert imported.report.summary() == "10 of 10 assertions mapped; 3 other constructs not mapped"
     cases = _cases()
     assert list(cases) == [f"test-{i}" for i in range(1, 10)]
     # defaultTest vars, then the test's own win
@@ -45,10 +45,10 @@ def test_what_maps() -> None:
     assert cases["test-3"]["scorers"] == [
         {"type": "starts-with", "value": "Sound:", "strip": False, "extract": ["last-line"]}
     ]
-    # a test's postprocess that is code stays an erroring scorer, with its line
-    (code,) = cases["test-4"]["scorers"]
-    assert code["type"] == "unsupported" and code["location"].endswith("promptfooconfig.yaml:52")
-    assert "output.toUpperCase()" in code["reason"]
+    # a test's postprocess upper-casing the output is the `upper` extractor
+    assert cases["test-4"]["scorers"] == [
+        {"type": "contains", "value": "CAT", "extract": ["upper"]}
+    ]
     # disableVarExpansion keeps the list as one value; without it, one case per value
     assert cases["test-5"]["vars"]["sound"] == ["purr", "hiss"]
     assert [cases["test-6"]["vars"]["sound"], cases["test-7"]["vars"]["sound"]] == ["purr", "hiss"]
@@ -68,11 +68,11 @@ def test_what_is_reported_with_file_and_line(tmp_path: Path) -> None:
     }
     assert "does not change a prompt per case" in notes[("options.prefix", 79, False)]
     assert "not fed into later tests" in notes[("options.storeOutputAs", 80, False)]
-    assert ("contains", 52, False) in notes  # the code postprocess
+    assert not any(line == 52 for _f, line, _m in notes)  # the postprocess maps
     out = tmp_path / "suite.yaml"
     proc = evalbook("import", "promptfoo", str(FILTERS), "-o", str(out), check=0)
     assert f"{FILTERS}:79: options.prefix: not mapped" in proc.stderr
-    assert "9 of 10 assertions mapped; 3 other constructs not mapped" in proc.stderr
+    assert "10 of 10 assertions mapped; 3 other constructs not mapped" in proc.stderr
 
 
 def test_runs_offline_with_the_mapped_verdicts() -> None:
@@ -81,7 +81,7 @@ def test_runs_offline_with_the_mapped_verdicts() -> None:
         "test-1": "passed",
         "test-2": "passed",  # woof, and no meow: the test's vars won
         "test-3": "passed",  # the last line starts with "Sound:"
-        "test-4": "error",  # an unported transform never passes
+        "test-4": "passed",  # the upper-cased echo holds CAT
         "test-5": "passed",  # the list as one value contains purr
         "test-6": "failed",  # expanded: purr has no hiss
         "test-7": "passed",
@@ -97,9 +97,15 @@ def test_runs_offline_with_the_mapped_verdicts() -> None:
         ("output.split('\\n')[0]", ["first-line"]),
         ("output.split('\\n').pop()", ["last-line"]),
         ('output.split("\\n").at(-1)', ["last-line"]),
-        ("return output.trim().split('\\n').slice(-1)[0];", ["last-line"]),
+        ("return output.trim().split('\\n').slice(-1)[0];", ["strip", "last-line"]),
         ("output.split('\\n').pop().toLowerCase()", None),
         ("output.split(',').pop()", None),
+        ("output.toLowerCase()", ["lower"]),
+        ("output.trim().toUpperCase()", ["strip", "upper"]),
+        ("output.answer", [{"json-path": "$.answer"}]),
+        ("output.result.items[0]", [{"json-path": "$.result.items[0]"}]),
+        ("output.length", None),
+        ("output.replace(/a/g, '')", None),
     ],
 )
 def test_transform_expressions(expr: str, want: list[str] | None) -> None:
@@ -116,7 +122,10 @@ def test_transform_expressions(expr: str, want: list[str] | None) -> None:
         ("output.length <= 80", {"type": "length", "unit": "chars", "max": 80}),
         ("output.length > 3", {"type": "length", "unit": "chars", "min": 4}),
         ("output.toLowerCase().includes('Paris')", None),  # never true in JavaScript
-        ("output.length < 50 ? 1 : 0", None),
+        # a score of 1 or 0: promptfoo passes a score over 0 (its threshold unset)
+        ("output.length < 50 ? 1 : 0", {"type": "length", "unit": "chars", "max": 49}),
+        ("(output.includes('a')) ? true : false", {"type": "contains", "value": "a"}),
+        ("output.length < 50 ? 1 : 0.5", None),
     ],
 )
 def test_one_line_javascript_reads_as_a_scorer(code: str, want: dict[str, Any] | None) -> None:
@@ -129,3 +138,13 @@ def test_one_line_javascript_reads_as_a_scorer(code: str, want: dict[str, Any] |
         assert spec["type"] == "unsupported" and report.assertions_mapped == 0
     else:
         assert spec == want and report.assertions_mapped == 1
+
+
+def test_a_pass_fail_ternary_against_a_threshold_above_one_stays_code() -> None:
+    from evalbook.importers._model import ImportReport
+    from evalbook.importers.promptfoo._asserts import AssertMapper
+
+    report = ImportReport("promptfoo", "c.yaml")
+    raw = {"type": "javascript", "value": "output.length < 50 ? 1 : 0", "threshold": 2}
+    (spec,) = AssertMapper(report).map_one(raw, "c.yaml", 3)
+    assert spec["type"] == "unsupported"  # a score of 1 never reaches 2 in promptfoo

@@ -25,6 +25,7 @@ __all__ = [
     "is_file_ref",
     "line_of",
     "located",
+    "names_file",
     "read_rows",
     "read_structured",
     "read_text",
@@ -87,6 +88,25 @@ def resolve_refs(ref: str, base_dir: Path, where: str) -> list[Path]:
     if not pattern.is_file():
         raise SuiteError(f"{ref!r}: no such file ({pattern})", location=where)
     return [pattern]
+
+
+def names_file(value: Any, base_dir: Path) -> bool:
+    """Whether ``value`` is a path without ``file://`` that names an existing file (or a
+    glob that matches one) relative to ``base_dir``: promptfoo reads such a prompt or
+    tests entry as that file (``prompts: [prompt1.txt]`` in its own guide). Text with a
+    line break or a template is never a path."""
+    if not isinstance(value, str) or not value or "\n" in value or "{{" in value:
+        return False
+    if "://" in value or len(value) > 1000:
+        return False
+    try:
+        raw = split_function(value)[0]
+        pattern = Path(raw) if Path(raw).is_absolute() else base_dir / raw
+        if any(c in raw for c in "*?["):
+            return any(Path(p).is_file() for p in glob.glob(str(pattern), recursive=True))
+        return pattern.is_file()
+    except (OSError, ValueError):
+        return False
 
 
 def split_function(raw: str) -> tuple[str, str | None]:

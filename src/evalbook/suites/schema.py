@@ -201,8 +201,8 @@ _SCORER = {
                 "extract": {
                     "description": (
                         "Extractors applied to the output before scoring, in order:"
-                        " regex, first-line, last-line, strip, json-path, first-number,"
-                        " last-number (e.g. [{regex: 'Answer: (.*)'}, strip])."
+                        " regex, first-line, last-line, strip, lower, upper, json-path,"
+                        " first-number, last-number (e.g. [{regex: 'Answer: (.*)'}, strip])."
                     )
                 },
             },

@@ -58,31 +58,52 @@ _THRESHOLD_SCORED = {"similar", "bleu", "rouge-n", "levenshtein", "llm-rubric", 
 
 # output.trim() / JSON.parse(output).a.b / output.split('\n')[0] … as extractors
 _JSON_PATH = re.compile(r"^JSON\.parse\(\s*output\s*\)((?:\.[A-Za-z_]\w*|\[\d+\])*)$")
-_FIRST_LINE = re.compile(r"^output\.split\(\s*(['\"])\\n\1\s*\)\[0\]$")
-_TRIM = re.compile(r"^output\.trim\(\)$")
+#: output.a.b: promptfoo's output is an object when the provider answers JSON (a
+#: json_schema response_format, an HTTP provider's parsed body); ours is its text.
+_FIELD_PATH = re.compile(r"^output((?:\.[A-Za-z_]\w*|\[\d+\])+)$")
+_FIRST_LINE = re.compile(r"^\.split\(\s*(['\"])\\n\1\s*\)\[0\]$")
 _LAST_LINE = re.compile(
-    r"^output(?:\.trim\(\))?\.split\(\s*(['\"])\\n\1\s*\)"
-    r"(?:\.pop\(\)|\.at\(\s*-1\s*\)|\.slice\(\s*-1\s*\)\[0\])$"
+    r"^\.split\(\s*(['\"])\\n\1\s*\)(?:\.pop\(\)|\.at\(\s*-1\s*\)|\.slice\(\s*-1\s*\)\[0\])$"
 )
+_METHODS = {".trim()": "strip", ".toLowerCase()": "lower", ".toUpperCase()": "upper"}
+#: Properties of a JavaScript string: ``output.length`` is a number, not a field.
+_STRING_PROPS = {"length"}
 
 
 def transform_extractors(expr: Any) -> list[Any] | None:
     """Extractors equal to a promptfoo ``transform`` expression, or None when it is code
-    we cannot read as an extraction (a function, a file, a lower-casing…)."""
+    we cannot read as an extraction (a function, a file, a replace…): ``output`` with
+    ``.trim()``, ``.toLowerCase()``, ``.toUpperCase()`` in any order, then optionally
+    ``.split('\\n')[0]`` (or its last line); ``JSON.parse(output).a.b``; ``output.a.b``."""
     if not isinstance(expr, str):
         return None
-    text = expr.strip().rstrip(";")
+    text = expr.strip().rstrip(";").strip()
     text = re.sub(r"^return\s+", "", text)
-    if _TRIM.match(text):
-        return ["strip"]
-    if _FIRST_LINE.match(text):
-        return ["first-line"]
-    if _LAST_LINE.match(text):
-        return ["last-line"]  # its last non-blank line, as first-line is its first
     found = _JSON_PATH.match(text)
     if found:
         return [{"json-path": "$" + found.group(1)}]
-    return None
+    found = _FIELD_PATH.match(text)
+    if found and not any(m in text for m in ("(", ")")):
+        first = re.match(r"\.([A-Za-z_]\w*)", found.group(1))
+        if first is None or first.group(1) not in _STRING_PROPS:
+            return [{"json-path": "$" + found.group(1)}]
+    if not text.startswith("output"):
+        return None
+    rest = text[len("output") :]
+    out: list[Any] = []
+    while rest:
+        method = next((m for m in _METHODS if rest.startswith(m)), None)
+        if method is None:
+            break
+        out.append(_METHODS[method])
+        rest = rest[len(method) :]
+    if _FIRST_LINE.match(rest):
+        out.append("first-line")
+    elif _LAST_LINE.match(rest):
+        out.append("last-line")  # its last non-blank line, as first-line is its first
+    elif rest:
+        return None
+    return out
 
 
 @dataclass
@@ -157,7 +178,8 @@ class AssertMapper:
         local_transform = data.get("transform", None)
         extract: list[Any] = []
         for expr, what in (
-            (transform, "the test's options.transform"),
+            # latency and cost do not read the output, so no transform changes them
+            (None if base in ("latency", "cost") else transform, "the test's options.transform"),
             (local_transform, "transform"),
         ):
             if expr is None:
@@ -176,6 +198,9 @@ class AssertMapper:
             extract.extend(found)
         if base == "javascript" and isinstance(value, str) and not from_file:
             equivalent = javascript_equivalent(value)
+            t = data.get("threshold")
+            if "?" in value and t is not None and not (isinstance(t, (int, float)) and 0 < t <= 1):
+                equivalent = None  # a score of 1 or 0 against this threshold: not the bound
             if equivalent is not None:
                 kind, value = equivalent
                 if kind.startswith("not-"):

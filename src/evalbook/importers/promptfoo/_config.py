@@ -135,7 +135,14 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
         header.extend(f"  {m.label}: {_spec_text(m.model)}" for m in models)
     prompts_raw = data.get("prompts")
     if prompts_raw is None:
-        raise SuiteError("a promptfoo config needs prompts", location=file)
+        # promptfoo's own default: each test's `prompt` var is the prompt
+        prompts_raw = ["{{prompt}}"]
+        report.note(
+            file, None, "prompts",
+            "none given: the prompt is each test's `prompt` var ({{prompt}}), as promptfoo"
+            " takes it",
+            mapped=True,
+        )  # fmt: skip
     versions = map_prompts(
         prompts_raw,
         base_dir,
@@ -199,6 +206,7 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
             location=file,
         )
     suite["cases"] = cases
+    report.cases = len(cases)
     derived = map_derived_metrics(
         data.get("derivedMetrics"), file, line_of(data, "derivedMetrics"), report
     )
@@ -456,6 +464,12 @@ def _note_fields(data: dict[str, Any], file: str, report: ImportReport) -> None:
             continue
         if key in _IGNORED:
             report.note(file, line, key, f"not needed: {_IGNORED[key]}", mapped=True)
+        elif str(key).startswith("x-"):
+            report.note(
+                file, line, key,
+                "an extension key (YAML anchors to reuse): what refers to it is imported",
+                mapped=True,
+            )  # fmt: skip
         elif key in _UNMAPPED:
             report.note(file, line, key, _UNMAPPED[key])
         else:

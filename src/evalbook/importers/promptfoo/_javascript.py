@@ -4,8 +4,9 @@ they amount to; anything else stays code for the user to port (never run).
 ``output.includes('x')`` is ``contains``; ``output.toLowerCase().includes('x')`` (``x``
 lower case) is ``icontains``; ``output.startsWith('x')`` is ``starts-with``; a leading
 ``!`` negates; ``output.length < N`` (``<=``, ``>``, ``>=``) is a ``length`` bound in
-characters. An optional ``return`` and a trailing ``;`` are allowed; the quoted text
-may not hold its quote or a backslash (those are left as code).
+characters. An optional ``return``, a trailing ``;`` and a ``? 1 : 0`` (or ``? true :
+false``) after the condition are allowed (promptfoo passes a score of 1 and fails 0);
+the quoted text may not hold its quote or a backslash (those are left as code).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ _CALL = re.compile(
     rf"\(\s*{_TEXT}\s*\)$"
 )
 _LENGTH = re.compile(r"^output\.length\s*(?P<op><=|>=|<|>)\s*(?P<n>\d+)$")
+_PASS_FAIL = re.compile(r"^(?P<cond>.+?)\s*\?\s*(?:1|true)\s*:\s*(?:0|false)$")
 
 
 def javascript_equivalent(code: str) -> tuple[str, Any] | None:
@@ -31,6 +33,11 @@ def javascript_equivalent(code: str) -> tuple[str, Any] | None:
     text = text.rstrip(";").strip()
     if "\n" in text:
         return None
+    ternary = _PASS_FAIL.match(text)
+    if ternary is not None:
+        text = ternary.group("cond").strip()
+        if text.startswith("(") and text.endswith(")"):
+            text = text[1:-1].strip()
     found = _CALL.match(text)
     if found is not None:
         needle = found.group("s") if found.group("s") is not None else found.group("d")

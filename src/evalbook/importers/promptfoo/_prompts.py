@@ -16,7 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from evalbook.errors import SuiteError
-from evalbook.importers._files import is_file_ref, read_structured, read_text, resolve_refs
+from evalbook.importers._files import (
+    FILE_PREFIX,
+    is_file_ref,
+    names_file,
+    read_structured,
+    read_text,
+    resolve_refs,
+)
 from evalbook.importers._model import ImportReport
 from evalbook.suites.yaml_lines import plain
 
@@ -84,6 +91,8 @@ def _one(
             f"a prompt must be text, a file:// path or {{raw|id, label}}, not {data!r}",
             location=where,
         )
+    if not is_file_ref(data) and names_file(data, base_dir):
+        data = FILE_PREFIX + data  # a bare path: promptfoo reads the file it names
     if not is_file_ref(data):
         return [_from_text(data, label or _short(data), where)]
     out: list[PromptVersionOut] = []

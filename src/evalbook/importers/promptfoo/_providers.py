@@ -3,7 +3,10 @@
 ``openai:chat:NAME`` and ``openai:NAME`` are our ``openai`` provider (an ``apiBaseUrl``
 makes it ``openai-compatible`` at that URL); ``anthropic:messages:NAME`` is
 ``anthropic``; ``ollama:chat:NAME`` is ``ollama``; ``echo`` is ``mock:echo``, which
-answers with the prompt as promptfoo's echo does. ``config`` keys become model config
+answers with the prompt as promptfoo's echo does. promptfoo's providers for hosted
+OpenAI-compatible APIs (``groq:NAME``, ``openrouter:NAME``, ``deepseek:NAME``, …) are
+``openai-compatible`` at that API's URL, with its key read from the variable promptfoo
+reads it from. ``config`` keys become model config
 fields (``temperature``, ``max_tokens``, ``seed``, ``stop``) or provider ``params``
 (``top_p``, ``response_format``, …). Providers that run code or reach an arbitrary
 HTTP API (``exec:``, ``python:``, ``file://``, ``http``) have no equivalent.
@@ -20,8 +23,22 @@ from evalbook.suites.yaml_lines import plain
 __all__ = ["MappedProvider", "judge_spec", "map_provider"]
 
 _FIELDS = {"temperature": "temperature", "max_tokens": "max_tokens", "seed": "seed", "stop": "stop"}
-_TRANSPORT = {"apiBaseUrl", "apiHost", "apiKeyEnvar", "apiKey", "organization", "headers"}
+_TRANSPORT = {
+    "apiBaseUrl", "apiHost", "apiKeyEnvar", "apiKey", "organization", "headers", "stream"
+}  # fmt: skip
 _OPENAI_STYLE = {"openai", "openai-compatible"}
+#: promptfoo provider families that call an OpenAI-compatible API: its URL, its key's
+#: environment variable (promptfoo's own defaults).
+_HOSTED = {
+    "groq": ("https://api.groq.com/openai/v1", "GROQ_API_KEY"),
+    "openrouter": ("https://openrouter.ai/api/v1", "OPENROUTER_API_KEY"),
+    "deepseek": ("https://api.deepseek.com/v1", "DEEPSEEK_API_KEY"),
+    "togetherai": ("https://api.together.xyz/v1", "TOGETHER_API_KEY"),
+    "perplexity": ("https://api.perplexity.ai", "PERPLEXITY_API_KEY"),
+    "fireworks": ("https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY"),
+    "xai": ("https://api.x.ai/v1", "XAI_API_KEY"),
+    "mistral": ("https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
+}
 
 
 @dataclass(frozen=True)
@@ -107,10 +124,23 @@ def _model_of(pid: str, config: dict[str, Any]) -> dict[str, Any] | str:
         if not rest:
             return f"{pid!r} names no model"
         model = {"provider": "ollama", "name": ":".join(rest)}
+    elif family in _HOSTED:
+        rest = parts[1:]
+        if rest and rest[0] == "chat":
+            rest = rest[1:]
+        if not rest:
+            return f"{pid!r} names no model"
+        url, key_env = _HOSTED[family]
+        model = {
+            "provider": "openai-compatible",
+            "name": ":".join(rest),
+            "base_url": url,
+            "api_key_env": key_env,
+        }
     else:
         return (
-            f"provider {pid!r} has no evalbook equivalent (openai, anthropic, ollama, echo"
-            " and OpenAI-compatible endpoints are imported)"
+            f"provider {pid!r} has no evalbook equivalent (openai, anthropic, ollama, echo,"
+            f" {', '.join(sorted(_HOSTED))} and OpenAI-compatible endpoints are imported)"
         )
     return _apply_config(model, config)
 

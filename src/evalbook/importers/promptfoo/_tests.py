@@ -19,10 +19,12 @@ from typing import Any
 
 from evalbook.errors import SuiteError
 from evalbook.importers._files import (
+    FILE_PREFIX,
     Row,
     is_file_ref,
     line_of,
     located,
+    names_file,
     read_rows,
     read_structured,
     read_text,
@@ -117,6 +119,8 @@ def collect_tests(raw: Any, base_dir: Path, file: str, line: int | None) -> list
             and not ({"vars", "assert"} & set(item))
         ):
             item = item["path"]  # a test generator config {path, config}: its file
+        if not is_file_ref(item) and names_file(item, base_dir):
+            item = FILE_PREFIX + item  # promptfoo reads a bare tests path as that file
         if is_file_ref(item):
             for path in resolve_refs(item, base_dir, where):
                 out.extend(_tests_of_file(path, where))

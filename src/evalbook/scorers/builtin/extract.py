@@ -9,6 +9,7 @@ lm-evaluation-harness's "filter before metric": a model that writes a paragraph 
 Extractors: ``{regex: PATTERN}`` (``re.search``; the named group ``answer``, else group 1,
 else the whole match; inline flags such as ``(?i)`` set options), ``first-line`` /
 ``last-line`` (the first / last non-blank line), ``strip`` (surrounding whitespace),
+``lower`` / ``upper`` (the text lower- / upper-cased: promptfoo's ``output.toLowerCase()``),
 ``{json-path: "$.a.b"}`` (parse the output as JSON and select a value; strings as they
 are, other values as compact JSON), ``first-number`` / ``last-number`` (as the
 ``numeric`` scorer finds numbers, written plainly: ``1,234.0`` → ``1234``).
@@ -163,6 +164,14 @@ def _strip(text: str) -> tuple[str | None, str | None]:
     return text.strip(), None
 
 
+def _lower(text: str) -> tuple[str | None, str | None]:
+    return text.lower(), None
+
+
+def _upper(text: str) -> tuple[str | None, str | None]:
+    return text.upper(), None
+
+
 def _first_number(text: str) -> tuple[str | None, str | None]:
     numbers = find_numbers(text)
     return (format_number(numbers[0]), None) if numbers else (None, "no number")
@@ -177,6 +186,8 @@ _SIMPLE: dict[str, _Func] = {
     "first-line": _first_line,
     "last-line": _last_line,
     "strip": _strip,
+    "lower": _lower,
+    "upper": _upper,
     "first-number": _first_number,
     "last-number": _last_number,
 }

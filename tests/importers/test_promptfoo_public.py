@@ -1,0 +1,188 @@
+"""promptfoo configs shaped after public ones (fixtures/importers/promptfoo/public: each
+keeps the constructs a public config wrote, with its texts rewritten and the files it
+names rebuilt): red-team blocks, YAML anchors under ``x-`` keys, bare prompt and test
+paths, a config without prompts, hosted OpenAI-compatible providers, providers that run
+code or call an arbitrary HTTP API, transforms such as ``output.answer`` and
+``output.toLowerCase()``, one-line javascript scores. Each imports with the mapped share
+it reports, and runs: echo offline, the others against the local test server (those
+whose provider has no evalbook equivalent with ``--model``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from evalbook.importers import import_file
+
+from .helpers import FIXTURES, run_json, statuses
+
+PUBLIC = FIXTURES / "promptfoo" / "public"
+
+
+def _config(name: str) -> Path:
+    return PUBLIC / name / "promptfooconfig.yaml"
+
+
+@pytest.mark.parametrize(
+    ("name", "summary", "cases"),
+    [
+        ("echo_smoke", "2 of 2 assertions mapped", 2),
+        ("tweet_matrix", "5 of 7 assertions mapped", 3),
+        ("tutor_redteam", "2 cases imported; 2 other constructs not mapped", 2),
+        ("agent_sdk", "1 of 2 assertions mapped", 2),
+        ("lmstudio_redteam", "1 case imported; 3 other constructs not mapped", 1),
+        ("groq_extract", "3 of 3 assertions mapped", 1),
+        ("http_no_prompts", "2 of 2 assertions mapped; 2 other constructs not mapped", 2),
+        ("medical_fr", "3 of 3 assertions mapped", 2),
+        ("rag_pinned_judge", "4 of 4 assertions mapped", 1),
+        ("nested_vars", "2 cases imported", 2),
+        ("openrouter_csv", "2 of 2 assertions mapped", 2),
+        ("custom_provider", "3 of 3 assertions mapped; 1 other construct not mapped", 2),
+        ("http_judge", "4 of 5 assertions mapped; 1 other construct not mapped", 2),
+        ("anchors_ollama", "2 of 4 assertions mapped; 1 other construct not mapped", 2),
+    ],
+)
+def test_each_imports_with_its_mapped_share(name: str, summary: str, cases: int) -> None:
+    imported = import_file("promptfoo", _config(name))
+    assert imported.report.summary() == summary
+    assert len(imported.load().cases) == cases
+
+
+def _notes(name: str) -> dict[tuple[str, int | None], tuple[bool, str]]:
+    report = import_file("promptfoo", _config(name)).report
+    return {(n.feature, n.line): (n.mapped, n.message) for n in report.notes}
+
+
+def test_a_config_without_prompts_takes_each_tests_prompt_var() -> None:
+    imported = import_file("promptfoo", _config("http_no_prompts"))
+    assert imported.data["prompt"] == "{{prompt}}"
+    notes = _notes("http_no_prompts")
+    assert notes[("prompts", None)][0] is True
+    assert notes[("version", 3)] == (False, "unknown promptfoo field, not imported")
+    assert "has no evalbook equivalent" in notes[("provider http", 7)][1]
+
+
+def test_a_bare_prompt_path_is_read_as_its_file() -> None:
+    imported = import_file("promptfoo", _config("tutor_redteam"))
+    assert imported.data["prompt"].startswith("You are a patient programming tutor.")
+    notes = _notes("tutor_redteam")
+    assert notes[("redteam", 21)][0] is False and notes[("assert", 11)][0] is False
+
+
+def test_hosted_openai_compatible_providers_keep_their_url_and_key_variable() -> None:
+    groq = import_file("promptfoo", _config("groq_extract")).data["model"]
+    assert groq == {
+        "provider": "openai-compatible",
+        "name": "llama-3.1-8b-instant",
+        "base_url": "https://api.groq.com/openai/v1",
+        "api_key_env": "GROQ_API_KEY",
+    }
+    router = import_file("promptfoo", _config("openrouter_csv")).data["model"]
+    # the literal apiKey and the stream switch are transport: never in the model config
+    assert router == {
+        "provider": "openai-compatible",
+        "name": "google/gemini-2.5-flash-lite",
+        "base_url": "https://openrouter.ai/api/v1",
+        "api_key_env": "OPENROUTER_API_KEY",
+    }
+
+
+def test_yaml_anchor_keys_are_noted_and_what_uses_them_is_imported() -> None:
+    imported = import_file("promptfoo", _config("anchors_ollama"))
+    notes = _notes("anchors_ollama")
+    assert notes[("x-model-config", 6)][0] is True and notes[("x-checks", 20)][0] is True
+    gemma = imported.data["models"][0]
+    assert (gemma["provider"], gemma["name"], gemma["temperature"]) == ("ollama", "gemma3:12b", 0.2)
+    assert [s["type"] for s in imported.data["cases"][0]["scorers"]] == ["is-json", "unsupported"]
+    assert "file://assertions/analysis.js" in str(imported.data["cases"][0]["scorers"][1])
+
+
+def test_transforms_become_extractors_and_latency_ignores_them() -> None:
+    judged = import_file("promptfoo", _config("http_judge")).data
+    latency = judged["scorers"][0]
+    assert latency["type"] == "latency" and "extract" not in latency
+    first = judged["cases"][0]["scorers"][0]
+    assert first["extract"] == [{"json-path": "$.answer"}]
+    lowered = import_file("promptfoo", _config("nested_vars")).data["cases"][1]
+    assert lowered["id"] == "test-2" and "scorers" not in lowered  # a transform, no checks
+
+
+def test_a_pass_fail_ternary_is_a_length_bound_and_a_partial_score_stays_code() -> None:
+    imported = import_file("promptfoo", _config("tweet_matrix"))
+    assert imported.data["scorers"][1] == {
+        "type": "length", "unit": "chars", "max": 280
+    }  # fmt: skip
+    notes = _notes("tweet_matrix")
+    assert notes[("javascript", 37)][0] is False  # `? 1 : 0.5`: a score, not a verdict
+    assert notes[("javascript", 45)][0] is False
+
+
+_SERVED = ["--base-url"]
+
+
+@pytest.mark.parametrize(
+    ("name", "args", "expected"),
+    [
+        # equals is exact: the second test lacks the full stop the echo has
+        ("echo_smoke", [], {"": {"test-1": "passed", "test-2": "failed"}}),
+        # the answer is the prompt: no "EUR 950" in it
+        ("groq_extract", _SERVED, {"": {"test-1": "failed"}}),
+        ("tutor_redteam", _SERVED, {"": {"test-1": "passed", "test-2": "passed"}}),
+        ("openrouter_csv", _SERVED, {"": {"test-1": "failed", "test-2": "failed"}}),
+        # a var a test lacks renders empty in promptfoo; `reader.name` of it is an
+        # error here, recorded as the case's error
+        (
+            "nested_vars",
+            _SERVED,
+            {
+                "openai:gpt-4.1-mini · v1": {"test-1": "passed", "test-2": "error"},
+                "openai:gpt-4 · v1": {"test-1": "passed", "test-2": "error"},
+            },
+        ),
+        (
+            "http_no_prompts",
+            [*_SERVED, "--model", "openai:gpt-4o-mini"],
+            {"": {"test-1": "passed", "test-2": "failed"}},
+        ),
+        (
+            "custom_provider",
+            [*_SERVED, "--model", "openai:gpt-4o-mini"],
+            {"": {"test-1": "passed", "test-2": "failed"}},
+        ),
+        # the answer is not JSON, so `output.answer` finds nothing: a fail; the
+        # context-faithfulness check was not imported: an error, never a pass
+        (
+            "http_judge",
+            [*_SERVED, "--model", "openai:gpt-4o-mini"],
+            {"": {"test-1": "error", "test-2": "failed"}},
+        ),
+        (
+            "agent_sdk",
+            [*_SERVED, "--model", "openai:gpt-4o-mini"],
+            {"": {"test-1": "error", "test-2": "error"}},
+        ),
+    ],
+)
+def test_each_runs_with_the_verdicts_promptfoo_semantics_give(
+    server: Any, name: str, args: list[str], expected: dict[str, dict[str, str]]
+) -> None:
+    given = list(args)
+    if given[:1] == ["--base-url"]:
+        given.insert(1, server.base_url)
+    record = run_json(str(_config(name)), "--no-cache", *given)
+    runs = record.get("runs") or [record]
+    got = {r.get("label") or "": statuses(r["id"]) for r in runs}
+    assert got == expected
+    assert all(r["status"] == "completed" for r in runs)
+
+
+def test_the_matrix_of_three_prompts_and_two_models_runs(server: Any) -> None:
+    record = run_json(str(_config("tweet_matrix")), "--no-cache", "--base-url", server.base_url)
+    got = {r["label"]: statuses(r["id"]) for r in record["runs"]}
+    assert len(got) == 6
+    # the kept javascript errors its case (never a silent pass); the first test passes
+    assert set(map(str, got.values())) == {
+        str({"test-1": "passed", "test-2": "error", "test-3": "error"})
+    }
