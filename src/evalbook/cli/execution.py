@@ -14,7 +14,6 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from evalbook.cli.console import console, err_console
 from evalbook.cli.summary import print_summary
 from evalbook.core.run import RunRecord, RunStatus
-from evalbook.core.suite import Suite
 from evalbook.executor.events import Event, EventSink, ItemDone, RunStarted
 from evalbook.executor.launch import RunJob, execute
 from evalbook.executor.lease import execute_held
@@ -65,25 +64,11 @@ def run_in_terminal(store: Store, job: RunJob, *, as_json: bool = False) -> RunR
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
-    result = record_derived(store, job.suite, result)
     if as_json:
         console.print_json(json.dumps(result.model_dump(mode="json")))
     else:
         print_summary(store, result)
     return result
-
-
-def record_derived(store: Store, suite: Suite, run: RunRecord) -> RunRecord:
-    """The run with its suite's ``derived_metrics:`` computed from its recorded scores and
-    kept in ``metrics["derived"]`` (a run without them is returned as it is)."""
-    if not suite.derived_metrics or run.status is not RunStatus.completed:
-        return run
-    from evalbook.analysis.derived import derived_metrics
-
-    values = derived_metrics(suite.derived_metrics, store.iter_results(run.id))
-    run = run.model_copy(update={"metrics": {**run.metrics, "derived": values}})
-    store.update_run(run)
-    return run
 
 
 def _terminate(signum: int, frame: object) -> None:

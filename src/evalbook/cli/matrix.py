@@ -21,7 +21,7 @@ from evalbook.analysis.compare.comparison import Comparison
 from evalbook.analysis.compare.runs import compare_runs
 from evalbook.cli.combinations import Combination, options_for
 from evalbook.cli.console import console, err_console
-from evalbook.cli.execution import announce_run, exit_code_for, progress_bar, record_derived
+from evalbook.cli.execution import announce_run, exit_code_for, progress_bar
 from evalbook.core.run import RunOptions, RunRecord
 from evalbook.core.suite import Suite
 from evalbook.errors import ConfigError
@@ -110,7 +110,7 @@ def _execute(store: Store, job: RunJob, label: str, suite: Suite, *, as_json: bo
         run = asyncio.run(
             execute_held(store, job.run.id, lambda: execute(store, job, on_event=on_event))
         )
-    return record_derived(store, suite, run)
+    return run
 
 
 def _print_table(

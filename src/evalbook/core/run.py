@@ -6,7 +6,9 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
+
+from evalbook.core.suite import DerivedMetric
 
 
 class RunStatus(StrEnum):
@@ -49,6 +51,17 @@ class RunOptions(BaseModel):
     #: The most errored cases (percent of all) a run may have and still pass. Render
     #: errors are defects of the suite: any one fails the run, whatever this says.
     max_error_rate: float = Field(default=0.0, ge=0, le=100)
+    #: The suite's ``derived_metrics:`` (how to report, not part of the suite's hash), kept
+    #: with the run so that whoever finishes it (a worker, a fleet, a resume, a re-score)
+    #: computes them into ``metrics["derived"]``. Left out of the record when empty.
+    derived_metrics: list[DerivedMetric] = Field(default_factory=list)
+
+    @model_serializer(mode="wrap")
+    def _without_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        out: dict[str, Any] = handler(self)
+        if not self.derived_metrics:
+            out.pop("derived_metrics", None)
+        return out
 
 
 class RunRecord(BaseModel):

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.executor.aggregate import Summary, summarize
+from evalbook.executor.derived import derived_metrics
 from evalbook.executor.events import EventSink, RunFinished, ignore
 from evalbook.executor.store_io import StoreIO
 from evalbook.storage.store import Store
@@ -45,6 +46,9 @@ async def finish_run(
     awaited before the end is recorded, so that a process dying right after that record
     leaves every case's event in the log — a finished run is never resumed, and nothing
     would add them later.
+
+    A completed run whose options carry ``derived_metrics`` gets their values in
+    ``metrics["derived"]`` (see ``executor/derived.py``).
     """
     summary = await io.call(
         lambda: summarize(store.result_facts(run.id), store.score_facts(run.id))
@@ -63,6 +67,11 @@ async def finish_run(
     run.cost = summary.cost
     run.error_rate = summary.error_rate
     run.metrics = {**summary.as_metrics(), "failing": reasons}
+    if run.options.derived_metrics and run.status is RunStatus.completed:
+        metrics = run.options.derived_metrics
+        run.metrics["derived"] = await io.call(
+            lambda: derived_metrics(metrics, store.iter_results(run.id))
+        )
     judge_cost, judge_in, judge_out = await io.call(store.scorer_usage, run.id)
     if judge_in or judge_out or judge_cost:
         run.judge_cost, run.judge_token_count = judge_cost, judge_in + judge_out

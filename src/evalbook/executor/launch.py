@@ -137,7 +137,7 @@ def prepare_run(
 ) -> RunJob:
     """Validate everything up front, record the definitions and a ``pending`` run (owned
     by ``workspace_id``: the server's workspace of the request); return it as a job."""
-    options = options or RunOptions()
+    options = _with_derived(options or RunOptions(), suite)
     config, version = _config_version(suite, model, prompt_version)
     try:
         cases = suite.select(options.case_ids)
@@ -177,7 +177,7 @@ def prepare_streamed(
     cases; see ``executor/streamed.py``): what needs no case is checked now; the run is
     recorded by its executor once ``source`` has loaded the whole suite and the checks
     that need every case pass. The job's run has its id; nothing is written yet."""
-    options = options or RunOptions()
+    options = _with_derived(options or RunOptions(), head)
     if options.case_ids:
         raise ConfigError("a streamed run runs every case; select cases on a loaded suite")
     config, version = _config_version(head, model, prompt_version)
@@ -199,6 +199,15 @@ def prepare_streamed(
         )
 
     return RunJob(run, head, version, config, provider, stream=RunStream(source, record))
+
+
+def _with_derived(options: RunOptions, suite: Suite) -> RunOptions:
+    """``options`` with the suite's ``derived_metrics:`` unless they name their own: how
+    to report the run travels with it (the stored suite leaves them out of its hash), so
+    whoever finishes the run computes them."""
+    if suite.derived_metrics and not options.derived_metrics:
+        return options.model_copy(update={"derived_metrics": list(suite.derived_metrics)})
+    return options
 
 
 def _config_version(

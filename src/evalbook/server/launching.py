@@ -11,7 +11,7 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from evalbook.core.run import RunOptions
-from evalbook.core.suite import Suite
+from evalbook.core.suite import DerivedMetric, Suite
 from evalbook.errors import NotFoundError, UserError
 from evalbook.executor.estimate import Estimate, estimate_run
 from evalbook.executor.launch import RunJob, prepare_run
@@ -52,6 +52,9 @@ def _options(body: RunCreate) -> RunOptions:
         max_attempts=body.max_attempts,
         retry_budget_s=body.retry_budget_s,
         max_error_rate=body.max_error_rate,
+        derived_metrics=[
+            DerivedMetric(name=m.name, expression=m.expression) for m in body.derived_metrics or ()
+        ],
     )
 
 

@@ -9,6 +9,7 @@ from evalbook.config import stored_bytes_limit
 from evalbook.core.messages import ImagePart, Message
 from evalbook.core.result import Attempt, Evidence, ProviderEvidence, Result, ScoreRecord
 from evalbook.core.run import RunCounts, RunOptions, RunRecord, RunStatus
+from evalbook.core.suite import DerivedMetric
 from evalbook.core.trusted import built
 from evalbook.storage.stored_values import (
     JsonText,
@@ -66,6 +67,9 @@ def row_to_run(row: Any) -> RunRecord:
     )
     stored = m["options"] or {}
     options = {k: stored.get(k, v) for k, v in _OPTION_DEFAULTS.items()}
+    options["derived_metrics"] = [
+        built(DerivedMetric, dict(m)) for m in stored.get("derived_metrics") or ()
+    ]
     fields["options"] = built(RunOptions, options)
     for ts in ("created_at", "started_at", "finished_at", "archived_at"):
         fields[ts] = as_utc(fields[ts])

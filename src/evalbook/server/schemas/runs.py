@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from evalbook.core.feedback import MAX_COMMENT, Feedback
 from evalbook.core.result import Result
@@ -19,6 +19,7 @@ from evalbook.storage.stored_changes import StoredChange
 
 __all__ = [
     "CriterionFeedbackOut",
+    "DerivedMetricIn",
     "EstimateOut",
     "FeedbackIn",
     "FeedbackList",
@@ -37,6 +38,27 @@ __all__ = [
 _Name = Field(default=None, min_length=1, max_length=200)
 _Tag = Annotated[str, Field(min_length=1, max_length=100)]
 _CaseId = Annotated[str, Field(min_length=1, max_length=300)]
+
+
+class DerivedMetricIn(Strict):
+    """A run metric computed from the run's named scores when it ends (a suite file's
+    ``derived_metrics:`` entry): arithmetic over scorer names, ``__count`` and earlier
+    metrics. A suite registered on the server is stored as its hashed definition, which
+    leaves these out, so a run request names the ones it wants."""
+
+    name: str = Field(min_length=1, max_length=200)
+    expression: str = Field(min_length=1, max_length=2000)
+
+    @field_validator("expression")
+    @classmethod
+    def _arithmetic(cls, value: str) -> str:
+        from evalbook.stats.expression import ExpressionError, parse_expression
+
+        try:
+            parse_expression(value)
+        except ExpressionError as exc:
+            raise ValueError(str(exc)) from None
+        return value
 
 
 class JudgeIn(Strict):
@@ -79,6 +101,8 @@ class RunCreate(Strict):
     title: str | None = Field(default=None, min_length=1, max_length=500)
     description: str | None = Field(default=None, max_length=10_000)
     judge: JudgeIn | None = None
+    #: Computed into the run's ``metrics["derived"]`` when it completes.
+    derived_metrics: list[DerivedMetricIn] | None = Field(default=None, max_length=100)
 
 
 class JudgeEstimateOut(BaseModel):

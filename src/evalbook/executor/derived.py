@@ -7,6 +7,10 @@ scorers of that name, as a promptfoo test's named score is); ``__count`` is the 
 of results; metrics are computed in order, so a later one may use an earlier one. A
 name no result scored counts 0, as in promptfoo; a division by zero gives no value
 (``None``), never a number that was not measured.
+
+The metrics travel with the run (``RunOptions.derived_metrics``), since the suite's
+stored definition leaves them out of its hash; ``executor/finish.py`` computes them
+wherever a run ends completed (a CLI run, a server's or a fleet's, a resume, a re-score).
 """
 
 from __future__ import annotations
