@@ -186,3 +186,38 @@ def test_the_matrix_of_three_prompts_and_two_models_runs(server: Any) -> None:
     assert set(map(str, got.values())) == {
         str({"test-1": "passed", "test-2": "error", "test-3": "error"})
     }
+
+
+def test_field_equality_javascript_reads_the_answers_json_and_runs(tmp_path: Path) -> None:
+    """``JSON.parse(output).a === 'x'`` and ``output.a === 'x'`` (promptfoo's output is
+    an object when the provider answers JSON) are ``equals`` on a JSON path."""
+    path = tmp_path / "promptfooconfig.yaml"
+    path.write_text(
+        'prompts: [\'{"category": "{{c}}", "human": true, "n": 8}\']\n'
+        "providers: [echo]\n"
+        "tests:\n"
+        "  - vars: {c: billing}\n"
+        "    assert:\n"
+        "      - type: javascript\n"
+        "        value: JSON.parse(output).category === 'billing'\n"
+        "      - type: javascript\n"
+        "        value: output.human === true\n"
+        "      - type: javascript\n"
+        "        value: output.n == 8\n"
+        "      - type: javascript\n"
+        "        value: output.category !== 'bug'\n"
+        "  - vars: {c: bug}\n"
+        "    assert:\n"
+        "      - type: javascript\n"
+        '        value: "JSON.parse(output).category === \\"billing\\""\n'
+    )
+    imported = import_file("promptfoo", path)
+    assert imported.report.summary() == "5 of 5 assertions mapped"
+    first = imported.data["cases"][0]["scorers"]
+    assert first[0] == {
+        "type": "equals", "value": "billing", "strip": False,
+        "extract": [{"json-path": "$.category"}],
+    }  # fmt: skip
+    assert first[3]["type"] == "not-equals"
+    record = run_json(str(path), "--no-cache")
+    assert statuses(record["id"]) == {"test-1": "passed", "test-2": "failed"}

@@ -202,14 +202,17 @@ class AssertMapper:
             if "?" in value and t is not None and not (isinstance(t, (int, float)) and 0 < t <= 1):
                 equivalent = None  # a score of 1 or 0 against this threshold: not the bound
             if equivalent is not None:
-                kind, value = equivalent
+                kind, value, more = equivalent
+                extract.extend(more)
                 if kind.startswith("not-"):
                     negated, kind = not negated, kind[4:]
                 self.report.note(
                     file, line, "javascript",
                     f"{value_text(data.get('value'))} read as {kind.lstrip('_')}"
                     + (" (characters are code points, not UTF-16 units)"
-                       if kind == "_length-chars" else ""),
+                       if kind == "_length-chars" else "")
+                    + (f" of the answer's JSON at {more[0]['json-path']} (a value that is"
+                       " not text compared as its JSON)" if more else ""),
                     mapped=True,
                 )  # fmt: skip
                 base, data = kind, {**data, "type": kind, "value": value}

@@ -6,6 +6,10 @@ lower case) is ``icontains``; ``output.startsWith('x')`` is ``starts-with``; a l
 ``!`` negates; ``output.length < N`` (``<=``, ``>``, ``>=``) is a ``length`` bound in
 characters. An optional ``return``, a trailing ``;`` and a ``? 1 : 0`` (or ``? true :
 false``) after the condition are allowed (promptfoo passes a score of 1 and fails 0);
+``JSON.parse(output).a.b === 'x'`` (or ``output.a.b``: promptfoo's output is an object
+when the provider answers JSON) is ``equals`` on that JSON path (``!==``: ``not-equals``;
+a number, ``true``, ``false`` or ``null`` is compared as its JSON text, so the string
+``'8'`` and the number ``8`` both match ``8``);
 the quoted text may not hold its quote or a backslash (those are left as code).
 """
 
@@ -22,11 +26,17 @@ _CALL = re.compile(
     rf"\(\s*{_TEXT}\s*\)$"
 )
 _LENGTH = re.compile(r"^output\.length\s*(?P<op><=|>=|<|>)\s*(?P<n>\d+)$")
+_PATH = r"(?:\.[A-Za-z_]\w*|\[\d+\])+"
+_FIELD_EQUALS = re.compile(
+    rf"^(?:JSON\.parse\(\s*output\s*\)(?P<jpath>{_PATH}|)|output(?P<opath>{_PATH}))"
+    rf"\s*(?P<op>===|!==|==|!=)\s*(?:{_TEXT}|(?P<lit>-?\d+(?:\.\d+)?|true|false|null))$"
+)
+_STRING_PROPS = {"length"}
 _PASS_FAIL = re.compile(r"^(?P<cond>.+?)\s*\?\s*(?:1|true)\s*:\s*(?:0|false)$")
 
 
-def javascript_equivalent(code: str) -> tuple[str, Any] | None:
-    """``(promptfoo type, value)`` the code amounts to, or ``None``."""
+def javascript_equivalent(code: str) -> tuple[str, Any, list[Any]] | None:
+    """``(promptfoo type, value, extractors)`` the code amounts to, or ``None``."""
     text = code.strip()
     if text.startswith("return "):
         text = text[len("return ") :].strip()
@@ -47,10 +57,24 @@ def javascript_equivalent(code: str) -> tuple[str, Any] | None:
             kind = "icontains"
         else:
             kind = "contains" if found.group("fn") == "includes" else "starts-with"
-        return ("not-" + kind if found.group("neg") else kind), needle
+        return ("not-" + kind if found.group("neg") else kind), needle, []
     found = _LENGTH.match(text)
     if found is not None:
         n, op = int(found.group("n")), found.group("op")
         bound = {"<": {"max": n - 1}, "<=": {"max": n}, ">": {"min": n + 1}, ">=": {"min": n}}
-        return "_length-chars", bound[op]
+        return "_length-chars", bound[op], []
+    found = _FIELD_EQUALS.match(text)
+    if found is not None:
+        path = found.group("jpath") if found.group("opath") is None else found.group("opath")
+        first = re.match(r"\.(\w+)", path)
+        if first is not None and first.group(1) in _STRING_PROPS and found.group("opath"):
+            return None  # output.length is the text's length, not a field
+        if found.group("s") is not None:
+            want = found.group("s")
+        elif found.group("d") is not None:
+            want = found.group("d")
+        else:
+            want = found.group("lit")
+        kind = "equals" if found.group("op") in ("===", "==") else "not-equals"
+        return kind, want, [{"json-path": "$" + path}]
     return None
