@@ -194,3 +194,20 @@ def test_an_interrupted_streamed_run_resumes_with_only_what_is_missing(
         assert len(store.result_statuses(run_id)) == n
     finally:
         store.close()
+
+
+def test_a_declined_stream_loads_on_without_waiting(tmp_path: Path) -> None:
+    """The loader waits after its first cases until the run has queued them; a run that
+    loads the whole suite first (``--cases``, a matrix) declines them and is not held."""
+    import time
+
+    from evalbook.executor import streamed
+
+    path = dataset_suite(tmp_path, "http://127.0.0.1:9/v1", 3 * streamed.FIRST_CASES)
+    source = StreamedSuite.start(path, limit=10_000)
+    assert source.head() is not None
+    time.sleep(0.2)  # the loader has handed over its first cases and waits
+    started = time.monotonic()
+    source.decline()
+    assert len(source.suite().cases) == 3 * streamed.FIRST_CASES
+    assert time.monotonic() - started < streamed.PAUSE_S / 2
