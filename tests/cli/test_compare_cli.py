@@ -115,3 +115,44 @@ def test_noise_then_gate_with_it(
     bad.write_text("{}")
     code, _, err = cli(capsys, "gate", "--suite", "aa", "--noise", str(bad))
     assert code == 1 and "not a noise estimate" in err
+
+
+async def test_compare_shows_each_runs_derived_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import evalbook
+    from evalbook.suites import load_suite_from_dict
+
+    url = f"sqlite:///{tmp_path / 'derived.db'}"
+    monkeypatch.setenv("EVALBOOK_DATABASE_URL", url)
+    monkeypatch.setenv("COLUMNS", "200")
+
+    def suite(word: str) -> Any:
+        return load_suite_from_dict(
+            {
+                "id": "derived",
+                "name": "Derived",
+                "prompt": "say {{ w }}",
+                "model": "mock:echo",
+                "scorers": [{"contains": word}],
+                "cases": [
+                    {"id": f"c{i}", "vars": {"w": "yes" if i < 3 else "no"}} for i in range(4)
+                ],
+                "derived_metrics": [{"name": "hit_rate", "expression": "contains / __count"}],
+            }
+        )
+
+    store = Store.open(url)
+    try:
+        a = await evalbook.arun(suite("yes"), store=store)
+        b = await evalbook.arun(suite("say"), store=store)
+    finally:
+        store.close()
+    code, out, _ = cli(capsys, "compare", a.id, b.id, "--json")
+    [comparison] = json.loads(out)
+    assert comparison["baseline"]["derived"] == {"hit_rate": 0.75}
+    assert comparison["candidate"]["derived"] == {"hit_rate": 1.0}
+    code, out, _ = cli(capsys, "compare", a.id, b.id)
+    assert code == 0
+    row = next(line for line in out.splitlines() if "derived hit_rate" in line)
+    assert row.replace("│", " ").split()[-2:] == ["0.75", "1"]

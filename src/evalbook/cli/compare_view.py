@@ -72,6 +72,9 @@ def print_runs(comparisons: list[Comparison]) -> None:
         ],
         "latency histogram": [sparkline([float(x) for x in s.latency.histogram]) for s in sides],
     }
+    derived = list(dict.fromkeys(name for s in sides for name in s.derived))
+    for name in derived:  # derived_metrics:, when a run has them
+        rows[f"derived {name}"] = [_derived(s.derived, name) for s in sides]
     for name, values in rows.items():
         table.add_row(name, *values)
     console.print(table)
@@ -166,3 +169,10 @@ def print_case_diff(diff: CaseDiff, baseline_id: str, candidate_id: str) -> None
         console.print(diff_text(diff.prompt))
     console.print("[bold]output[/] [dim](red: only in baseline, green: only in candidate)[/]")
     console.print(diff_text(diff.output))
+
+
+def _derived(values: dict[str, float | None], name: str) -> str:
+    if name not in values:
+        return "—"
+    value = values[name]
+    return "no value" if value is None else f"{value:.4g}"

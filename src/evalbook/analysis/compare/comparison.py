@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
     "CaseKey",
@@ -119,6 +119,8 @@ class RunSide(_Model):
     served_builds: list[str]
     latency: LatencySummary
     usage: UsageSummary
+    #: The run's derived metrics (``metrics["derived"]``; empty when it has none).
+    derived: dict[str, float | None] = Field(default_factory=dict)
 
 
 class Comparison(_Model):

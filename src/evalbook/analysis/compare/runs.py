@@ -145,6 +145,7 @@ def run_side(facts: RunFacts, edges: list[float]) -> RunSide:
         served_builds=facts.served,
         latency=latency_summary(facts.latency, edges),
         usage=usage_summary(facts),
+        derived=dict(run.metrics.get("derived") or {}),
     )
 
 
