@@ -42,6 +42,8 @@ def _config(name: str) -> Path:
         ("custom_provider", "3 of 3 assertions mapped; 1 other construct not mapped", 2),
         ("http_judge", "4 of 5 assertions mapped; 1 other construct not mapped", 2),
         ("anchors_ollama", "2 of 4 assertions mapped; 1 other construct not mapped", 2),
+        ("redteam_only", "1 case imported; 2 other constructs not mapped", 1),
+        ("json_fields", "3 of 4 assertions mapped", 2),
     ],
 )
 def test_each_imports_with_its_mapped_share(name: str, summary: str, cases: int) -> None:
@@ -86,6 +88,30 @@ def test_hosted_openai_compatible_providers_keep_their_url_and_key_variable() ->
         "name": "google/gemini-2.5-flash-lite",
         "base_url": "https://openrouter.ai/api/v1",
         "api_key_env": "OPENROUTER_API_KEY",
+    }
+
+
+def test_a_red_team_config_without_tests_is_recognised_and_imports() -> None:
+    from evalbook.importers import detect_format
+
+    path = _config("redteam_only")
+    assert detect_format(path) == "promptfoo"
+    imported = import_file("promptfoo", path)
+    assert imported.data["prompt"] == "{{prompt}}"
+    assert imported.data["cases"] == [{"id": "test-1", "vars": {"prompt": ""}}]
+    notes = _notes("redteam_only")
+    assert notes[("redteam", 9)][0] is False
+    assert "has no evalbook equivalent" in notes[("provider file://./target/chat.py", 7)][1]
+
+
+def test_gemini_maps_to_its_openai_compatible_endpoint() -> None:
+    gemini = import_file("promptfoo", _config("json_fields")).data["models"][0]
+    assert gemini == {
+        "label": "google:gemini-2.5-flash",
+        "provider": "openai-compatible",
+        "name": "gemini-2.5-flash",
+        "base_url": "https://generativelanguage.googleapis.com/v1beta/openai",
+        "api_key_env": "GOOGLE_API_KEY",
     }
 
 
@@ -162,6 +188,19 @@ _SERVED = ["--base-url"]
             "agent_sdk",
             [*_SERVED, "--model", "openai:gpt-4o-mini"],
             {"": {"test-1": "error", "test-2": "error"}},
+        ),
+        # a red-team config with no tests of its own: one case, its prompt var empty
+        # (promptfoo renders a missing var as empty), so the answer is empty: a fail
+        (
+            "redteam_only",
+            [*_SERVED, "--model", "openai:gpt-4o-mini"],
+            {"": {"test-1": "failed"}},
+        ),
+        # the echo of test-1 is its JSON; test-2's `||` check stays code: an error
+        (
+            "json_fields",
+            [*_SERVED, "--model", "openai:gpt-4o-mini"],
+            {"": {"test-1": "passed", "test-2": "error"}},
         ),
     ],
 )

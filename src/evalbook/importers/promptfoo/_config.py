@@ -60,9 +60,12 @@ _HANDLED = {
 
 
 def looks_like_promptfoo(data: Any) -> bool:
+    """A promptfoo config: what to call (``prompts``/``providers``/``targets``) with what
+    to ask (``tests``, ``defaultTest``, ``scenarios``, ``prompts``, or a ``redteam`` block,
+    whose own tests are not imported), and no evalbook suite ``id``."""
     return isinstance(data, dict) and (
         ("prompts" in data or "providers" in data or "targets" in data)
-        and ("tests" in data or "defaultTest" in data or "scenarios" in data or "prompts" in data)
+        and any(k in data for k in ("tests", "defaultTest", "scenarios", "prompts", "redteam"))
         and "id" not in data
     )
 

@@ -4,7 +4,8 @@
 makes it ``openai-compatible`` at that URL); ``anthropic:messages:NAME`` is
 ``anthropic``; ``ollama:chat:NAME`` is ``ollama``; ``echo`` is ``mock:echo``, which
 answers with the prompt as promptfoo's echo does. promptfoo's providers for hosted
-OpenAI-compatible APIs (``groq:NAME``, ``openrouter:NAME``, ``deepseek:NAME``, …) are
+OpenAI-compatible APIs (``groq:NAME``, ``openrouter:NAME``, ``deepseek:NAME``, …; and
+``google:NAME``, Gemini, through its OpenAI-compatible endpoint) are
 ``openai-compatible`` at that API's URL, with its key read from the variable promptfoo
 reads it from. ``config`` keys become model config
 fields (``temperature``, ``max_tokens``, ``seed``, ``stop``) or provider ``params``
@@ -38,6 +39,8 @@ _HOSTED = {
     "fireworks": ("https://api.fireworks.ai/inference/v1", "FIREWORKS_API_KEY"),
     "xai": ("https://api.x.ai/v1", "XAI_API_KEY"),
     "mistral": ("https://api.mistral.ai/v1", "MISTRAL_API_KEY"),
+    # Gemini's OpenAI-compatible endpoint; promptfoo's google: provider reads this key
+    "google": ("https://generativelanguage.googleapis.com/v1beta/openai", "GOOGLE_API_KEY"),
 }
 
 
