@@ -69,7 +69,7 @@ def test_the_loader_hands_over_the_first_cases_in_order(tmp_path: Path) -> None:
 
     assert asyncio.run(handed()) == [f"c{i}" for i in range(37)]
     assert source.suite().hash == load_suite(path).hash
-    assert early_limit(1) == 256 and early_limit(100) == 5000 and early_limit(10**6) == 10_000
+    assert early_limit(1) == 256 and early_limit(100) == 2000 and early_limit(10**6) == 10_000
 
 
 def test_a_streamed_run_records_what_a_loaded_run_records(

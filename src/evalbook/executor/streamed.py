@@ -48,7 +48,7 @@ __all__ = [
 
 #: Cases a streamed run may ask before its suite is loaded, per unit of concurrency (and
 #: at most :data:`EARLY_MAX`): their results are held in memory until the run is recorded.
-EARLY_PER_SLOT = 50
+EARLY_PER_SLOT = 20
 EARLY_MAX = 10_000
 #: The loader hands over this many cases, then waits (at most :data:`PAUSE_S`) until the
 #: run has queued them: two threads busy at once share one interpreter lock, and a run's
