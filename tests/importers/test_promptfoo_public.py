@@ -260,3 +260,30 @@ def test_field_equality_javascript_reads_the_answers_json_and_runs(tmp_path: Pat
     assert first[3]["type"] == "not-equals"
     record = run_json(str(path), "--no-cache")
     assert statuses(record["id"]) == {"test-1": "passed", "test-2": "failed"}
+
+
+def test_is_json_with_a_false_value_checks_json_only(tmp_path: Path) -> None:
+    """promptfoo reads ``value: false`` on ``is-json`` as no schema (a real config wrote
+    it); as a JSON schema, ``false`` would fail every answer."""
+    path = tmp_path / "promptfooconfig.yaml"
+    path.write_text(
+        "prompts: ['{{m}}']\nproviders: [echo]\ntests:\n"
+        "  - vars: {m: '{\"a\": 1}'}\n    assert:\n      - type: is-json\n        value: false\n"
+    )
+    assert import_file("promptfoo", path).data["cases"][0]["scorers"] == [{"type": "is-json"}]
+    assert statuses(run_json(str(path), "--no-cache")["id"]) == {"test-1": "passed"}
+
+
+def test_hugging_face_chat_is_its_routers_openai_compatible_api() -> None:
+    from evalbook.importers._model import ImportOptions
+    from evalbook.importers.promptfoo._providers import map_provider
+
+    routed = map_provider("huggingface:chat:google/gemma-3-27b-it:novita", ImportOptions())
+    assert routed.model == {
+        "provider": "openai-compatible",
+        "name": "google/gemma-3-27b-it:novita",
+        "base_url": "https://router.huggingface.co/v1",
+        "api_key_env": "HF_API_TOKEN",
+    }
+    # text-generation is Hugging Face's own API: not mapped
+    assert map_provider("huggingface:text-generation:gpt2", ImportOptions()).model is None

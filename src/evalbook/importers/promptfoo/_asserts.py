@@ -278,8 +278,8 @@ class AssertMapper:
                 spec["case_sensitive"] = False
             return spec
         if base == "is-json":
-            if value is None:
-                return {"type": "is-json"}
+            if value is None or value is False or value == "":
+                return {"type": "is-json"}  # promptfoo checks a schema only when one is given
             return {"type": "json-schema", "value": _schema(value)}
         if base in ("contains-json", "is-sql", "is-xml", "is-html"):
             return {"type": base}

@@ -5,7 +5,8 @@ makes it ``openai-compatible`` at that URL); ``anthropic:messages:NAME`` is
 ``anthropic``; ``ollama:chat:NAME`` is ``ollama``; ``echo`` is ``mock:echo``, which
 answers with the prompt as promptfoo's echo does. promptfoo's providers for hosted
 OpenAI-compatible APIs (``groq:NAME``, ``openrouter:NAME``, ``deepseek:NAME``, …; and
-``google:NAME``, Gemini, through its OpenAI-compatible endpoint) are
+``google:NAME``, Gemini, through its OpenAI-compatible endpoint; ``huggingface:chat:NAME``,
+the Hugging Face router) are
 ``openai-compatible`` at that API's URL, with its key read from the variable promptfoo
 reads it from. ``config`` keys become model config
 fields (``temperature``, ``max_tokens``, ``seed``, ``stop``) or provider ``params``
@@ -127,6 +128,14 @@ def _model_of(pid: str, config: dict[str, Any]) -> dict[str, Any] | str:
         if not rest:
             return f"{pid!r} names no model"
         model = {"provider": "ollama", "name": ":".join(rest)}
+    elif family == "huggingface" and parts[1:2] == ["chat"] and len(parts) > 2:
+        # the Hugging Face router's OpenAI-compatible chat (text-generation is not)
+        model = {
+            "provider": "openai-compatible",
+            "name": ":".join(parts[2:]),
+            "base_url": "https://router.huggingface.co/v1",
+            "api_key_env": "HF_API_TOKEN",
+        }
     elif family in _HOSTED:
         rest = parts[1:]
         if rest and rest[0] == "chat":
