@@ -54,7 +54,7 @@ class BulkUpsert:
         for i, (column, is_json) in enumerate(zip(self.columns, is_json_col, strict=True)):
             sqlite_time = _is_time(column) and dialect == "sqlite"
             if is_json or sqlite_time:
-                self._plan.append((i, _dump if is_json else _sqlite_time, is_json))
+                self._plan.append((i, _dump if is_json else sqlite_datetime, is_json))
         mark = "?" if dialect == "sqlite" else "%s"
         values = ", ".join(
             f"{mark}::jsonb" if dialect == "postgresql" and j else mark for j in is_json_col
@@ -161,7 +161,7 @@ def _dump(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def _sqlite_time(value: datetime) -> str:
+def sqlite_datetime(value: datetime) -> str:
     """SQLAlchemy's SQLite DATETIME text format, in UTC (what reads expect)."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)

@@ -36,6 +36,11 @@ def _to_json(value: Any) -> str:
     return value.text if isinstance(value, RawJSON) else json.dumps(value)
 
 
+#: How the engines serialise and parse JSON columns (for writes that skip SQLAlchemy).
+to_json = _to_json
+from_json = pydantic_core.from_json
+
+
 def make_engine(url: str) -> sa.Engine:
     """An engine tuned for evalbook's access pattern: one batching writer, many readers.
     JSON columns are read by pydantic's Rust parser (a list page of runs spent a third of
