@@ -182,3 +182,21 @@ def test_the_collector_is_paused_while_a_suite_is_built_and_restored_after() -> 
         gc.enable()
     suite = load_suite_from_dict({"id": "s", "prompt": "{{ q }}", "cases": [{"vars": {"q": 1}}]})
     assert len(suite.cases) == 1 and gc.isenabled()
+
+
+def test_a_successful_attempt_is_recorded_as_validation_would_make_it() -> None:
+    import pydantic_core
+
+    from evalbook.executor.retry import _ok
+
+    started = datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)
+    for waited in (0.0, 1.5, 2):  # an int wait is stored as a float, as validated
+        got = _ok(2, started, 12.25, waited)
+        want = Attempt(
+            number=2, started_at=started, duration_ms=12.25, outcome="ok", waited_ms=waited * 1000
+        )
+        assert got == want
+        assert list(got.__dict__) == list(want.__dict__)
+        assert pydantic_core.to_json(got) == pydantic_core.to_json(want)
+        assert got.model_dump_json() == want.model_dump_json()
+        assert type(got.waited_ms) is float and type(got.duration_ms) is float

@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import TypeVar
 
 from evalbook.core.result import Attempt
+from evalbook.core.trusted import built
 from evalbook.errors import ProviderError, RateLimitError, TransientError
 
 T = TypeVar("T")
@@ -144,17 +145,29 @@ async def call_with_retries(
         except Exception as exc:
             attempts.append(_attempt(number, started, t0, exc, waited))
             raise AttemptsFailed(exc, attempts) from exc
-        attempts.append(
-            Attempt(
-                number=number,
-                started_at=started,
-                duration_ms=(time.perf_counter() - t0) * 1000,
-                outcome="ok",
-                waited_ms=waited * 1000,
-            )
-        )
+        attempts.append(_ok(number, started, (time.perf_counter() - t0) * 1000, waited))
         return value, attempts
     raise AssertionError("unreachable: give_up() ends the loop")  # pragma: no cover
+
+
+def _ok(number: int, started: datetime, duration_ms: float, waited: float) -> Attempt:
+    """The record of a call that succeeded: every call makes one, of values made here,
+    so it is built without validating them again (as ``Attempt(...)`` would leave it)."""
+    return built(
+        Attempt,
+        {
+            "number": number,
+            "started_at": started,
+            "duration_ms": float(duration_ms),
+            "outcome": "ok",
+            "error_type": None,
+            "message": None,
+            "status_code": None,
+            "retry_after": None,
+            "waited_ms": float(waited * 1000),
+            "trace_path": None,
+        },
+    )
 
 
 def _attempt(
