@@ -387,3 +387,30 @@ async def test_concurrency_asked_is_concurrency_sent(store: Store) -> None:
     local = create_provider(ModelConfig(provider="local", name="smollm2-135m"))
     local.run_concurrency = 8
     assert local.max_connections == 1
+
+
+async def test_calls_take_a_limiter_slot_only_when_a_rate_is_limited(
+    store: Store, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In-process limits with only ``max_connections`` (the endpoint's semaphore) skip the
+    per-call slot, which would do nothing; an ``rpm`` still takes one per call."""
+    from evalbook.executor.fleet_limits import LocalLimits
+
+    slots: list[int] = []
+    taken = LocalLimits.slot
+
+    def counting(self: LocalLimits, *args: Any) -> Any:
+        slots.append(1)
+        return taken(self, *args)
+
+    monkeypatch.delenv("EVALBOOK_REDIS_URL", raising=False)
+    monkeypatch.setattr(LocalLimits, "slot", counting)
+    capped = server_model(server.base_url, max_connections=4)
+    suite = yes_no_suite(12, server.base_url, model=capped, suite_id="capped")
+    run = await evalbook.arun(suite, store=store, concurrency=8, use_cache=False)
+    assert run.counts.total == 12 and run.counts.errored == 0 and slots == []
+    assert server.max_in_flight <= 4
+    paced = server_model(server.base_url, max_connections=4, rpm=6000)
+    suite = yes_no_suite(12, server.base_url, model=paced, suite_id="paced")
+    run = await evalbook.arun(suite, store=store, concurrency=8, use_cache=False)
+    assert run.counts.total == 12 and run.counts.errored == 0 and len(slots) == 12

@@ -49,7 +49,12 @@ from evalbook.executor.cache import (
 )
 from evalbook.executor.events import EventSink, ItemStarted, RunStarted, ignore
 from evalbook.executor.finish import finish_run
-from evalbook.executor.fleet_limits import EndpointLimits, estimate_tokens, open_limits
+from evalbook.executor.fleet_limits import (
+    EndpointLimits,
+    LocalLimits,
+    estimate_tokens,
+    open_limits,
+)
 from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
 from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item
@@ -151,6 +156,8 @@ class RunExecutor:
         #: ``max_connections`` / ``rpm`` / ``tpm`` of the endpoint, across the fleet when
         #: Redis is configured (:mod:`evalbook.executor.fleet_limits`).
         self.limits = EndpointLimits.of(provider.endpoint, model)
+        #: Whether a call takes a slot of the limiter (rpm / tpm, or limits in Redis).
+        self._slots = True
 
     # -- the run ---------------------------------------------------------------------------
 
@@ -160,6 +167,13 @@ class RunExecutor:
             if self.limits is None:
                 return await closing_after(work, self.judge, self.io)
             async with open_limits() as self.limiter:
+                # In-process limits with no rpm / tpm: the slot would do nothing per call
+                # (connections are the endpoint's semaphore), so calls skip it.
+                self._slots = not (
+                    isinstance(self.limiter, LocalLimits)
+                    and self.limits.rpm is None
+                    and self.limits.tpm is None
+                )
                 return await closing_after(work, self.judge, self.io)
 
     async def _pending(self) -> tuple[int, set[tuple[str, int]], Any]:
@@ -497,7 +511,7 @@ class RunExecutor:
             case_id=item.case.id,
         )
         async with endpoint_limit(self.provider.endpoint, self.provider.max_connections):
-            if self.limits is None:
+            if self.limits is None or not self._slots:
                 return await self._generate(request)
             est = estimate_tokens(len(messages_text(item.messages)), self.model)
             async with self.limiter.slot(self.limits, est) as slot:
