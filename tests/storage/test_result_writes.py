@@ -21,7 +21,7 @@ from evalbook.core.result import Result, ScoreRecord
 from evalbook.core.run import RunStatus
 from evalbook.errors import StorageError
 from evalbook.storage import tables
-from evalbook.storage.bulk import ResultRows
+from evalbook.storage.bulk import BulkUpsert, ResultRows
 from evalbook.storage.store import Store
 
 from ..executor.helpers import yes_no_suite
@@ -539,3 +539,39 @@ async def test_a_time_without_a_zone_is_stored_as_utc_new_or_merged(
     store.save_results([(result.model_copy(update={"created_at": later}), 0)])
     [back] = [r for r in store.iter_results(template.run_id) if r.case_id == "naive"]
     assert back.created_at == later.replace(tzinfo=UTC)
+
+
+_REGTYPE = {
+    "varchar": "character varying",
+    "text": "text",
+    "int2": "smallint",
+    "int4": "integer",
+    "int8": "bigint",
+    "float8": "double precision",
+    "bool": "boolean",
+    "jsonb": "jsonb",
+    "timestamptz": "timestamp with time zone",
+}
+
+
+def test_the_binary_copy_sends_each_column_as_its_migrated_type(pg_url: str) -> None:
+    """PostgreSQL: the binary ``COPY`` must send every value in its column's own binary
+    form; the types it sends (from the table definitions) are those the migrations made."""
+    store = Store.open(pg_url)
+    try:
+        for table in (tables.results, tables.scores):
+            sent = BulkUpsert(table, "postgresql", conflict=["id"]).pg_types
+            with store.engine.connect() as conn:
+                migrated = dict(
+                    conn.execute(
+                        sa.text(
+                            "SELECT attname, atttypid::regtype::text FROM pg_attribute"
+                            " WHERE attrelid = CAST(:t AS regclass) AND attnum > 0"
+                            " AND NOT attisdropped"
+                        ),
+                        {"t": table.name},
+                    ).all()
+                )
+            assert {c.name: _REGTYPE[n] for c, n in zip(table.c, sent, strict=True)} == migrated
+    finally:
+        store.close()

@@ -47,7 +47,9 @@ class BulkUpsert:
         self.pg_types = [_pg_type(c) for c in self.columns]
         self._json_at = [i for i, j in enumerate(is_json_col) if j]
         self._time_at = [i for i, c in enumerate(self.columns) if _is_time(c)]
-        self._int4_at = [i for i, n in enumerate(self.pg_types) if n == "int4"]
+        self._int_at = [
+            (i, _INT_BOUNDS[n]) for i, n in enumerate(self.pg_types) if n in _INT_BOUNDS
+        ]
         # The columns whose values need work: (position, converter or None, whether NULL
         # must be written as JSON null); every other value is passed as it is.
         self._plan: list[tuple[int, Any, bool]] = []
@@ -92,15 +94,16 @@ class BulkUpsert:
             if value is not None and value.tzinfo is None:
                 values = list(values)
                 values[i] = value.replace(tzinfo=UTC)
-        for i in self._int4_at:
+        for i, bound in self._int_at:
             value = values[i]
-            # Checked here: psycopg's binary int4 dumper keeps the low 4 bytes of a
-            # larger number without a word, where the text format made the server refuse it.
-            if value is not None and not -_INT4 <= value < _INT4:
+            # Checked here: psycopg's binary int2/int4 dumpers keep the low bytes of a
+            # larger number without a word (the text format made the server refuse it).
+            if value is not None and not -bound <= value < bound:
                 which = row.get("id") or row.get("result_id")
                 raise _refused(
                     f"{self.table.name}.{self.names[i]} = {value} is out of range for its"
-                    f" column (a 4-byte integer), in the row of result {which}"
+                    f" column (a {bound.bit_length() // 8}-byte integer), in the row of result"
+                    f" {which}"
                 )
         return values
 
@@ -109,7 +112,9 @@ class BulkUpsert:
             cursor.executemany(self.sql, [self.params(r) for r in rows])
 
 
-_INT4 = 2**31
+#: The integer types psycopg's binary dumpers would wrap around, and their bounds (an
+#: ``int8`` out of range raises in the dumper itself).
+_INT_BOUNDS = {"int2": 2**15, "int4": 2**31}
 
 
 def _refused(message: str) -> Exception:
@@ -121,21 +126,26 @@ def _refused(message: str) -> Exception:
 
 
 def _pg_type(column: sa.Column[Any]) -> str:
-    """The PostgreSQL type a column's values are sent as in a binary ``COPY``."""
+    """The PostgreSQL type a column's values are sent as in a binary ``COPY`` (which must
+    be the column's own: a type not listed here is refused when the writer is made)."""
     ty = column.type
     if isinstance(ty, sa.JSON):
         return "jsonb"
-    if isinstance(ty, sa.DateTime):
+    if isinstance(ty, sa.DateTime) and ty.timezone:
         return "timestamptz"
     if isinstance(ty, sa.Boolean):
         return "bool"
+    if isinstance(ty, sa.BigInteger):
+        return "int8"
+    if isinstance(ty, sa.SmallInteger):
+        return "int2"
     if isinstance(ty, sa.Integer):
         return "int4"
-    if isinstance(ty, sa.Float):
+    if isinstance(ty, sa.Float) and not isinstance(ty, sa.REAL) and (ty.precision or 53) > 24:
         return "float8"
-    if isinstance(ty, sa.String) and ty.length is not None:
-        return "varchar"
-    return "text"
+    if isinstance(ty, sa.String):
+        return "varchar" if ty.length is not None else "text"
+    raise TypeError(f"{column.table.name}.{column.name}: no binary COPY type for {ty!r}")
 
 
 @functools.cache
