@@ -287,3 +287,19 @@ def test_hugging_face_chat_is_its_routers_openai_compatible_api() -> None:
     }
     # text-generation is Hugging Face's own API: not mapped
     assert map_provider("huggingface:text-generation:gpt2", ImportOptions()).model is None
+
+
+def test_a_test_that_runs_nowhere_is_not_in_the_mapped_share(tmp_path: Path) -> None:
+    path = tmp_path / "promptfooconfig.yaml"
+    path.write_text(
+        "prompts: ['Hi {{n}}']\nproviders: [echo]\ntests:\n"
+        "  - vars: {n: [a, b]}\n    providers: ['openai:*']\n    assert:\n"
+        "      - type: contains\n        value: Hi\n"
+        "      - type: javascript\n        value: 'output.split(1)'\n"
+        "  - vars: {n: c}\n    assert:\n      - type: contains\n        value: c\n"
+    )
+    report = import_file("promptfoo", path).report
+    # the first test (two cases, two assertions, one unmapped) runs with no provider here
+    assert report.summary() == "1 of 1 assertions mapped"
+    assert [n.feature for n in report.unmapped] == []
+    assert any("runs with none" in n.message for n in report.notes)

@@ -35,7 +35,8 @@ def _config(name: str) -> Path:
         ("nunjucks", "5 of 5 assertions mapped; 2 other constructs not mapped", 2),
         ("metrics", "6 of 7 assertions mapped; 3 other constructs not mapped", 4),
         ("openai_server", "4 of 4 assertions mapped", 3),
-        ("test_filters", "5 of 5 assertions mapped", 4),
+        # the test that runs with no imported provider is left out with its assertion
+        ("test_filters", "4 of 4 assertions mapped", 4),
         ("odd_fields", "4 of 4 assertions mapped; 10 other constructs not mapped", 2),
     ],
 )

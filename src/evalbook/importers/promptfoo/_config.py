@@ -20,7 +20,7 @@ from evalbook.importers._files import is_file_ref, line_of, read_structured, rea
 from evalbook.importers._model import ImportedSuite, ImportOptions, ImportReport
 from evalbook.importers.promptfoo._asserts import DEFAULT_GRADER, AssertMapper
 from evalbook.importers.promptfoo._derived import map_derived_metrics
-from evalbook.importers.promptfoo._filters import Choice, FilterSpec, resolve_filter
+from evalbook.importers.promptfoo._filters import Choice, resolve_filter
 from evalbook.importers.promptfoo._prompts import map_prompts
 from evalbook.importers.promptfoo._providers import judge_spec, map_provider, override
 from evalbook.importers.promptfoo._scenarios import collect_scenarios
@@ -202,7 +202,7 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
         tests.count += 1
         cases.append({"id": "test-1", "vars": dict(default_vars)})
     _fill_missing_vars(versions, cases, file, line_of(data, "tests"), report)
-    cases = _apply_filters(suite, cases, tests.filters, models, versions, options, report)
+    cases = _apply_filters(suite, cases, tests, models, versions, options, report)
     if not cases:
         raise SuiteError(
             "no test runs with a provider and prompt that were imported (see the notes)",
@@ -247,14 +247,16 @@ def _without_custom_filters(
 def _apply_filters(
     suite: dict[str, Any],
     cases: list[dict[str, Any]],
-    filters: dict[str, FilterSpec],
+    tests: TestMapper,
     models: list[_Model],
     versions: list[Any],
     options: ImportOptions,
     report: ImportReport,
 ) -> list[dict[str, Any]]:
     """Per-test ``providers:``/``prompts:`` → ``case_filters:``; a case that runs in no
-    imported combination is left out, as promptfoo runs it nowhere."""
+    imported combination is left out, as promptfoo runs it nowhere, and its assertions
+    are taken out of the summary (they are not imported)."""
+    filters = tests.filters
     if not filters:
         return cases
     model_choices = [
@@ -264,6 +266,7 @@ def _apply_filters(
     out: list[dict[str, Any]] = []
     case_filters: dict[str, dict[str, Any]] = {}
     noted: set[tuple[str, int | None]] = set()
+    taken_out: list[Any] = []
     for case in cases:
         spec = filters.get(case["id"])
         if spec is None:
@@ -281,6 +284,9 @@ def _apply_filters(
                 " out, as promptfoo runs it nowhere",
                 mapped=True,
             )  # fmt: skip
+            counted = tests.counted.get(case["id"])
+            if counted is not None and counted not in taken_out:
+                taken_out.append(counted)
             continue
         if chosen_models is not None and len(chosen_models) < len(models):
             entry["models"] = chosen_models
@@ -299,6 +305,10 @@ def _apply_filters(
         out.append(case)
     if case_filters:
         suite["case_filters"] = case_filters
+    for counted in taken_out:
+        report.assertions -= counted.assertions
+        report.assertions_mapped -= counted.mapped
+        report.notes = [n for n in report.notes if all(n is not c for c in counted.notes)]
     return out
 
 

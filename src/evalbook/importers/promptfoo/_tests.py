@@ -30,7 +30,7 @@ from evalbook.importers._files import (
     read_text,
     resolve_refs,
 )
-from evalbook.importers._model import ImportReport
+from evalbook.importers._model import ImportReport, Note
 from evalbook.importers.promptfoo._asserts import (
     KNOWN_TYPES,
     AssertMapper,
@@ -95,6 +95,15 @@ def transform_of(options: Any) -> Any:
         return None
     found = options.get("transform")
     return options.get("postprocess") if found is None else found
+
+
+@dataclass(frozen=True, eq=False)
+class AssertionCount:
+    """What mapping one test's assertions added to the report."""
+
+    assertions: int
+    mapped: int
+    notes: tuple[Note, ...]
 
 
 @dataclass(frozen=True)
@@ -226,6 +235,10 @@ class TestMapper:
     default_filters: dict[str, Any] = field(default_factory=dict)
     #: Case id → the test's providers:/prompts: filters, resolved by the config.
     filters: dict[str, FilterSpec] = field(default_factory=dict)
+    #: Case id → what mapping its test's assertions added to the report (assertions,
+    #: mapped ones, notes), so that a test the filters leave out is taken back out of the
+    #: summary (its cases share one entry).
+    counted: dict[str, AssertionCount] = field(default_factory=dict)
 
     def cases(self, test: RawTest) -> Iterator[dict[str, Any]]:
         data = test.data
@@ -251,6 +264,7 @@ class TestMapper:
         if transform is None:
             transform = self.default_transform
         raw_asserts = data.get("assert")
+        before = (self.report.assertions, self.report.assertions_mapped, len(self.report.notes))
         scorers = self.asserts.map_list(
             raw_asserts,
             test.file,
@@ -260,6 +274,11 @@ class TestMapper:
             item_lines=getattr(raw_asserts, "item_lines", None)
             if isinstance(data, LineDict)
             else None,
+        )
+        counted = AssertionCount(
+            self.report.assertions - before[0],
+            self.report.assertions_mapped - before[1],
+            tuple(self.report.notes[before[2] :]),
         )
         metadata = {**self.default_metadata, **(plain(data.get("metadata")) or {})}
         if data.get("description"):
@@ -288,6 +307,7 @@ class TestMapper:
                 case["scorers"] = _unique(scorers)
             if spec is not None:
                 self.filters[case["id"]] = spec
+                self.counted[case["id"]] = counted
             yield case
 
     def _var_value(self, value: Any, where: str) -> Any:
