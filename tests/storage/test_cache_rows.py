@@ -49,3 +49,44 @@ def test_cache_rows_are_those_sqlalchemy_writes_and_the_first_writer_wins(store:
     with store.engine.connect() as conn:
         stored = conn.execute(sa.select(t.cache.c.response).where(t.cache.c.key == "k1")).scalar()
     assert stored == _entry("k1", text)["response"]
+
+
+def test_on_sqlite_a_batch_records_its_cache_entries_in_its_transaction(
+    tmp_path: Any, caplog: Any, server: Any
+) -> None:
+    """One commit for a batch's results and their answers' cache entries; entries that
+    fail to insert are rolled back to a savepoint, and the results are still recorded."""
+    import logging
+
+    import evalbook
+
+    from ..executor.helpers import yes_no_suite
+
+    store = Store.open(f"sqlite:///{tmp_path / 'one.db'}")
+    apart = Store.open(f"sqlite:///{tmp_path / 'two.db'}")
+    try:
+        assert store.cache_with_results
+        run = evalbook.run(yes_no_suite(1, server.base_url), store=store, use_cache=False)
+        [model] = list(store.iter_results(run.id))
+
+        def result(case: str) -> tuple[Any, int]:
+            return model.model_copy(update={"id": f"r-{case}", "case_id": case}), int(case[1:])
+
+        store.save_results([result("c1"), result("c2")], [_entry("k1", "one")])
+        apart.cache_put_many([_entry("k1", "one")])
+        assert store.cache_get_many(["k1"]) == {"k1": _entry("k1", "one")["response"]}
+        assert _rows(store)["k1"][:4] == _rows(apart)["k1"][:4]
+        cases = {r.case_id for r in store.iter_results(run.id)}
+        assert {"c1", "c2"} <= cases
+
+        broken = {**_entry("k3", "three"), "scope": None}  # NOT NULL: the insert fails
+        with caplog.at_level(logging.WARNING, logger="evalbook.storage"):
+            store.save_results([result("c3")], [_entry("k2", "two"), broken])
+        assert "2 responses were not cached" in caplog.text
+        assert {r.case_id for r in store.iter_results(run.id)} == cases | {"c3"}
+        assert store.cache_get_many(["k2", "k3"]) == {}  # the batch's entries rolled back
+        store.save_results([], [_entry("k4", "four")])  # entries alone
+        assert list(store.cache_get_many(["k4"])) == ["k4"]
+    finally:
+        store.close()
+        apart.close()

@@ -110,12 +110,17 @@ class ResultWriter:
             self.on_written(event)
 
     def _write(self, results: list[tuple[Result, int]], cache: list[dict[str, Any]]) -> None:
+        entries = cacheable(cache, stored_bytes_limit()) if cache else []
+        if self.store.cache_with_results:  # one transaction, the cache in a savepoint
+            self.store.save_results(results, entries)
+            self.written += len(results)
+            return
         # The record first: a paid answer is never lost to a cache that fails (a cache
         # that fails costs only reuse; see storage.redis_cache).
         if results:
             self.store.save_results(results)
             self.written += len(results)
-        self.store.cache_put_many(cacheable(cache, stored_bytes_limit()))
+        self.store.cache_put_many(entries)
 
     async def close(self) -> None:
         """Stop the loop and write what is left (also when the run is being canceled);
