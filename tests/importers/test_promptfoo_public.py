@@ -303,3 +303,37 @@ def test_a_test_that_runs_nowhere_is_not_in_the_mapped_share(tmp_path: Path) -> 
     assert report.summary() == "1 of 1 assertions mapped"
     assert [n.feature for n in report.unmapped] == []
     assert any("runs with none" in n.message for n in report.notes)
+
+
+def test_a_providers_own_prompts_choose_its_prompt_versions(tmp_path: Path) -> None:
+    """promptfoo's providerPromptMap: a provider's ``prompts:`` (labels or ids) are the
+    prompt versions its model runs; one that selects none of them runs nothing."""
+    path = tmp_path / "promptfooconfig.yaml"
+    path.write_text(
+        "prompts:\n"
+        "  - {id: 'Hi {{n}}', label: short}\n"
+        "  - {id: 'Hello there {{n}}', label: long}\n"
+        "providers:\n"
+        "  - {id: echo, label: loud, prompts: [short]}\n"
+        "  - echo:\n      label: quiet\n      prompts: [long]\n"
+        "  - {id: echo, label: nobody, prompts: [missing]}\n"
+        "  - {id: echo, label: every}\n"
+        "tests:\n  - vars: {n: Ada}\n    assert: [{type: contains, value: Ada}]\n"
+    )
+    imported = import_file("promptfoo", path)
+    models = {m["label"]: m.get("prompt_versions") for m in imported.data["models"]}
+    assert models == {"loud": [1], "quiet": [2], "every": None}
+    notes = {(n.feature, n.line, n.mapped) for n in imported.report.notes}
+    assert ("provider echo: prompts", 5, True) in notes
+    assert ("provider echo: prompts", 9, False) in notes  # selects none: left out
+    suite = imported.load()
+    assert [(m.label, m.prompt_versions) for m in suite.models][:2] == [
+        ("loud", [1]),
+        ("quiet", [2]),
+    ]
+    record = run_json(str(path), "--no-cache")
+    ran = sorted(r["label"] for r in record["runs"])
+    assert ran == ["every · v1", "every · v2", "loud · v1", "quiet · v2"]
+    # the flags choose the versions: then every model runs them
+    record = run_json(str(path), "--no-cache", "--prompt-version", "2", "--model", "loud")
+    assert (record.get("runs") or [record])[0]["prompt_version"] == 2

@@ -160,3 +160,31 @@ def test_bad_case_filters_and_derived_metrics_name_the_line(
     assert message in str(caught.value)
     # the line of the entry (the tail starts at line 9 of the file)
     assert re.search(re.escape(str(tmp_path / "suite.yaml")) + r":(9|10): ", str(caught.value))
+
+
+def test_a_models_own_prompt_versions_load_and_are_checked(tmp_path: Path) -> None:
+    suite = _load(
+        tmp_path,
+        """\
+models:
+  - {label: a, spec: "openai:a", prompt_versions: [2]}
+  - label: b
+    model: "openai:b"
+    prompt_versions: [1, 2]
+  - openai:c
+""",
+    )
+    models = suite.models  # type: ignore[attr-defined]
+    assert [m.prompt_versions for m in models] == [[2], [1, 2], None]
+    assert models[0].model.spec == "openai:a"
+    jsonschema.validate(
+        {"id": "x", "prompt": "p", "cases": [{"vars": {}}],
+         "models": [{"label": "a", "spec": "openai:a", "prompt_versions": [1]}]},
+        suite_json_schema(),
+    )  # fmt: skip
+    for bad in ("[3]", "[]", "two", "[true]"):
+        with pytest.raises(SuiteError) as caught:
+            _load(
+                tmp_path, f'models:\n  - {{label: a, spec: "openai:a", prompt_versions: {bad}}}\n'
+            )
+        assert "suite.yaml:10" in str(caught.value) and "prompt_versions" in str(caught.value)

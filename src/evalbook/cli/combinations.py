@@ -73,9 +73,17 @@ def combinations(
     else:
         axis = [(None, None, None)]
     version_axis: list[int | None] = [*(versions or suite.prompt_versions)] or [None]
+    # a model's own prompt_versions: (promptfoo's providerPromptMap), unless the flags
+    # chose the versions
+    own = {} if versions else {m.label: m.prompt_versions for m in suite.models}
     if base_url is not None:
         axis = [(with_base_url(resolve_model(suite, m), base_url), n, o) for m, n, o in axis]
-    return [Combination(m, v, n, o) for m, n, o in axis for v in version_axis]
+    return [
+        Combination(m, v, n, o)
+        for m, n, o in axis
+        for v in version_axis
+        if v is None or not own.get(n or "") or v in (own.get(n or "") or ())
+    ]
 
 
 def _chosen(suite: Suite, wanted: str) -> tuple[ModelConfig | str, str | None, str | None]:

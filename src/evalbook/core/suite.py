@@ -323,6 +323,9 @@ class MatrixModel(BaseModel):
     #: Where the model was written (``file:line``; for an imported one, also the source
     #: tool's own id), so an error about it points there.
     origin: str | None = None
+    #: The prompt versions this model runs (promptfoo's per-provider ``prompts:``, its
+    #: ``providerPromptMap``); ``None``: every version the suite runs.
+    prompt_versions: list[int] | None = None
 
 
 class CaseFilter(BaseModel):

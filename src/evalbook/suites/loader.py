@@ -199,11 +199,13 @@ def _build_suite(
     header = _header(data, top, problems)
     prompt = build_prompt(data.get("prompt"), top.child("prompt"), suite_id or "prompt", problems)
     model = build_model(data.get("model"), top.child("model"), problems)
-    models = build_models(data.get("models"), top.child("models"), problems)
     versions = build_prompt_versions(
         data.get("prompt_versions"), top.child("prompt_versions"), prompt, problems
     )
     all_versions = versions or ([v.version for v in prompt.versions] if prompt else [])
+    models = build_models(
+        data.get("models"), top.child("models"), problems, all_versions if prompt else None
+    )
     case_filters = build_case_filters(
         data.get("case_filters"), top.child("case_filters"), [m.label for m in models],
         all_versions, problems,

@@ -29,9 +29,12 @@ __all__ = [
 ]
 
 
-def build_models(raw: Any, where: Where, problems: Problems) -> list[MatrixModel]:
+def build_models(
+    raw: Any, where: Where, problems: Problems, versions: list[int] | None = None
+) -> list[MatrixModel]:
     """The labelled models of ``models:`` (empty when absent or when a problem was
-    recorded)."""
+    recorded); a model's own ``prompt_versions:`` must be among ``versions`` (the ones
+    the suite runs)."""
     if raw is None:
         return []
     if not isinstance(raw, list) or not raw:
@@ -41,7 +44,7 @@ def build_models(raw: Any, where: Where, problems: Problems) -> list[MatrixModel
     seen: dict[str, int] = {}
     ok = True
     for i, item in enumerate(raw):
-        one = _entry(item, where.child(i), problems)
+        one = _entry(item, where.child(i), problems, versions)
         if one is None:
             ok = False
             continue
@@ -58,7 +61,9 @@ def build_models(raw: Any, where: Where, problems: Problems) -> list[MatrixModel
     return found if ok else []
 
 
-def _entry(item: Any, where: Where, problems: Problems) -> MatrixModel | None:
+def _entry(
+    item: Any, where: Where, problems: Problems, versions: list[int] | None
+) -> MatrixModel | None:
     if isinstance(item, str):
         config = build_model(item, where, problems)
         if config is None:
@@ -71,7 +76,21 @@ def _entry(item: Any, where: Where, problems: Problems) -> MatrixModel | None:
     if label is not None and (not isinstance(label, str) or not label.strip()):
         problems.add(where, "must be a non-empty string", ("label",))
         return None
-    rest = {k: v for k, v in item.items() if k != "label"}
+    own = item.get("prompt_versions")
+    if own is not None and (
+        not isinstance(own, list)
+        or not own
+        or any(isinstance(v, bool) or not isinstance(v, int) for v in own)
+        or (versions is not None and any(v not in versions for v in own))
+    ):
+        listed = ", ".join(str(v) for v in versions or [])
+        problems.add(
+            where,
+            f"must list prompt versions the suite runs ({listed})",
+            ("prompt_versions",),
+        )
+        return None
+    rest = {k: v for k, v in item.items() if k not in ("label", "prompt_versions")}
     if "model" in rest:
         extra = sorted(k for k in rest if k != "model")
         if extra:
@@ -88,7 +107,12 @@ def _entry(item: Any, where: Where, problems: Problems) -> MatrixModel | None:
         config = build_model(rest, where, problems)
     if config is None:
         return None
-    return MatrixModel(label=(label or config.spec).strip(), model=config, origin=where.location())
+    return MatrixModel(
+        label=(label or config.spec).strip(),
+        model=config,
+        origin=where.location(),
+        prompt_versions=list(own) if own is not None else None,
+    )
 
 
 def build_prompt_versions(

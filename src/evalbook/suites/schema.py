@@ -154,6 +154,13 @@ _MODEL = {
     ],
 }
 
+_OWN_VERSIONS = {
+    "type": "array",
+    "minItems": 1,
+    "description": "The prompt versions this model runs (default: all the suite runs).",
+    "items": {"type": "integer", "minimum": 1},
+}
+
 _MATRIX_MODEL = {
     "title": "Matrix model",
     "description": "A model of the matrix: a spec string, or a labelled model config.",
@@ -163,7 +170,11 @@ _MATRIX_MODEL = {
             "type": "object",
             "required": ["model"],
             "additionalProperties": False,
-            "properties": {"label": {"type": "string", "minLength": 1}, "model": _MODEL},
+            "properties": {
+                "label": {"type": "string", "minLength": 1},
+                "model": _MODEL,
+                "prompt_versions": _OWN_VERSIONS,
+            },
         },
         {
             "type": "object",
@@ -171,6 +182,7 @@ _MATRIX_MODEL = {
             "properties": {
                 "label": {"type": "string", "minLength": 1},
                 "spec": {"type": "string", "pattern": "^[^:]+:.+$"},
+                "prompt_versions": _OWN_VERSIONS,
                 **_MODEL_FIELDS,
             },
             "anyOf": [{"required": ["spec"]}, {"required": ["provider", "name"]}],

@@ -170,6 +170,8 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
         header.append("Prompt versions (each runs; choose some with --prompt-version N):")
         header.extend(f"  {i}: {v.label}" for i, v in enumerate(versions, start=1))
 
+    if any(m.prompts is not None for m in models):
+        models = _own_versions(suite, models, versions, file, report)
     default_scorers = asserts.map_list(
         default.get("assert"),
         default_file,
@@ -369,6 +371,9 @@ class _Model:
     origin: str  # file:line and the provider's id, for errors about it
     pid: str = ""  # the provider's promptfoo id
     source_label: str | None = None
+    #: The provider's own ``prompts:`` (promptfoo's providerPromptMap), as written.
+    prompts: Any = None
+    line: int | None = None
 
 
 def _models(
@@ -403,16 +408,79 @@ def _models(
         origin = f"{file}:{line}" if line else file
         found.append(
             _Model(label, mapped.label is not None, mapped.model,
-                   f"{origin}, promptfoo provider {mapped.id}", mapped.id, mapped.label)
+                   f"{origin}, promptfoo provider {mapped.id}", mapped.id, mapped.label,
+                   _own_prompts(item), _own_prompts_line(item) or line)
         )  # fmt: skip
     return found
+
+
+def _own_prompts(item: Any) -> Any:
+    """A provider entry's own ``prompts:`` (``{id, prompts}`` or ``{ID: {prompts}}``)."""
+    data = plain(item)
+    if isinstance(data, dict) and "id" not in data and len(data) == 1:
+        data = next(iter(data.values()))
+    return data.get("prompts") if isinstance(data, dict) else None
+
+
+def _own_prompts_line(item: Any) -> int | None:
+    data = item
+    if isinstance(item, dict) and "id" not in item and len(item) == 1:
+        data = next(iter(item.values()))
+    return line_of(data, "prompts") if isinstance(data, dict) else None
+
+
+def _own_versions(
+    suite: dict[str, Any], models: list[_Model], versions: list[Any], file: str,
+    report: ImportReport,
+) -> list[_Model]:  # fmt: skip
+    """A provider's own ``prompts:`` (promptfoo's providerPromptMap) → its model's
+    ``prompt_versions:`` (one model: the suite's); a provider that runs none of the
+    imported prompts is left out, as promptfoo runs nothing with it."""
+    choices = [Choice(i, (v.label, v.id)) for i, v in enumerate(versions, start=1)]
+    entries = suite.get("models")
+    kept: list[dict[str, Any]] = []
+    kept_models: list[_Model] = []
+    for i, model in enumerate(models):
+        entry = entries[i] if entries else None
+        own = model.prompts
+        chosen = None if own is None else resolve_filter(_names(own), choices, prefix=False)
+        if chosen == []:
+            report.note(
+                file, model.line, f"provider {model.pid}: prompts",
+                "selects none of the imported prompts; the provider is left out, as promptfoo"
+                " runs nothing with it",
+            )  # fmt: skip
+            continue
+        if chosen is not None:
+            report.note(
+                file, model.line, f"provider {model.pid}: prompts",
+                f"mapped: the model runs prompt versions {chosen} (providerPromptMap)",
+                mapped=True,
+            )  # fmt: skip
+            if len(chosen) < len(versions):
+                if entry is not None:
+                    entry["prompt_versions"] = chosen
+                elif "prompt_versions" in suite:
+                    suite["prompt_versions"] = chosen  # the one model runs only these
+        kept_models.append(model)
+        if entry is not None:
+            kept.append(entry)
+    if entries is not None:
+        if not kept:
+            raise SuiteError("no provider runs any imported prompt (see the notes)", location=file)
+        suite["models"] = kept
+    return kept_models
+
+
+def _names(value: Any) -> list[str] | None:
+    if value is None:
+        return None
+    return [str(v) for v in value] if isinstance(value, list) else [str(value)]
 
 
 #: What a provider entry may hold besides its id, label and config, and why it is not
 #: imported.
 _PROVIDER_FIELDS = {
-    "prompts": "a provider's own prompt list (providerPromptMap) is not imported: it runs"
-    " every prompt version",
     "transform": "a provider's output transform is not imported",
     "delay": "set --concurrency on `evalbook run` instead of a delay",
     "env": "providers read their keys from the environment",
@@ -428,7 +496,7 @@ def _note_provider_fields(
     if not isinstance(data, dict):
         return
     for key in data:
-        if key in ("id", "label", "config"):
+        if key in ("id", "label", "config", "prompts"):  # prompts: see _own_versions
             continue
         reason = _PROVIDER_FIELDS.get(key, "unknown provider field, not imported")
         report.note(file, line_of(data, key) or line, f"provider {pid}: {key}", reason)
