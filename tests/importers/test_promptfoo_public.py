@@ -337,3 +337,28 @@ def test_a_providers_own_prompts_choose_its_prompt_versions(tmp_path: Path) -> N
     # the flags choose the versions: then every model runs them
     record = run_json(str(path), "--no-cache", "--prompt-version", "2", "--model", "loud")
     assert (record.get("runs") or [record])[0]["prompt_version"] == 2
+
+
+def test_a_tests_own_provider_that_the_config_has_runs_the_case_with_it(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "promptfooconfig.yaml"
+    path.write_text(
+        "prompts: ['Hi {{n}}']\n"
+        "providers:\n  - {id: echo, label: loud}\n  - {id: echo, label: quiet}\n"
+        "tests:\n"
+        "  - vars: {n: a}\n    provider: quiet\n"
+        "  - vars: {n: b}\n    provider: {id: 'openai:gpt-4o'}\n"
+        "  - vars: {n: c}\n"
+    )
+    imported = import_file("promptfoo", path)
+    assert imported.data["case_filters"] == {"test-1": {"models": ["quiet"]}}
+    notes = {(n.feature, n.line): n for n in imported.report.notes}
+    assert notes[("tests.provider", 7)].mapped is True
+    # a provider the config does not have: reported, the case runs with every model
+    assert notes[("tests.provider", 9)].mapped is False
+    got = {r["label"]: statuses(r["id"]) for r in run_json(str(path), "--no-cache")["runs"]}
+    assert got == {
+        "loud · v1": {"test-2": "passed", "test-3": "passed"},
+        "quiet · v1": {"test-1": "passed", "test-2": "passed", "test-3": "passed"},
+    }

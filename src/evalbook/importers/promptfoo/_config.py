@@ -20,7 +20,7 @@ from evalbook.importers._files import is_file_ref, line_of, read_structured, rea
 from evalbook.importers._model import ImportedSuite, ImportOptions, ImportReport
 from evalbook.importers.promptfoo._asserts import DEFAULT_GRADER, AssertMapper
 from evalbook.importers.promptfoo._derived import map_derived_metrics
-from evalbook.importers.promptfoo._filters import Choice, resolve_filter
+from evalbook.importers.promptfoo._filters import Choice, FilterSpec, resolve_filter
 from evalbook.importers.promptfoo._prompts import map_prompts
 from evalbook.importers.promptfoo._providers import judge_spec, map_provider, override
 from evalbook.importers.promptfoo._scenarios import collect_scenarios
@@ -275,9 +275,11 @@ def _apply_filters(
             out.append(case)
             continue
         entry: dict[str, Any] = {}
-        chosen_models = resolve_filter(spec.providers, model_choices, prefix=True)
+        chosen_models = resolve_filter(spec.providers, model_choices, prefix=not spec.own_provider)
         if spec.providers is not None and (options.model or not models):
             chosen_models = None  # one model (or --model): the filter cannot choose
+        if spec.own_provider:
+            chosen_models = _own_provider_models(spec, chosen_models, case, report)
         chosen_versions = resolve_filter(spec.prompts, version_choices, prefix=False)
         if chosen_models == [] or chosen_versions == []:
             report.note(
@@ -296,7 +298,7 @@ def _apply_filters(
             entry["prompt_versions"] = chosen_versions
         if entry:
             case_filters[case["id"]] = entry
-        if (spec.file, spec.line) not in noted:
+        if (spec.file, spec.line) not in noted and not spec.own_provider:
             noted.add((spec.file, spec.line))
             report.note(
                 spec.file, spec.line, "tests.providers/prompts",
@@ -312,6 +314,27 @@ def _apply_filters(
         report.assertions_mapped -= counted.mapped
         report.notes = [n for n in report.notes if all(n is not c for c in counted.notes)]
     return out
+
+
+def _own_provider_models(
+    spec: FilterSpec, chosen: list[Any] | None, case: dict[str, Any], report: ImportReport
+) -> list[Any] | None:
+    """A test's own ``provider:``: the model of the config it names (the case runs with
+    it alone), else nothing chosen and the provider reported as not imported."""
+    if chosen:
+        report.note(
+            spec.file, spec.line, "tests.provider",
+            f"{case['id']} runs only with {', '.join(map(str, chosen))}, its own provider",
+            mapped=True,
+        )  # fmt: skip
+        return chosen
+    report.note(
+        spec.file, spec.line, "tests.provider",
+        "a test's own provider that is not one of the config's providers is not imported:"
+        " the case runs with the suite's models (give it a models: entry and a"
+        " case_filters: line)",
+    )  # fmt: skip
+    return None
 
 
 _DEFAULTED = re.compile(

@@ -33,6 +33,8 @@ class FilterSpec:
     prompts: list[str] | None
     file: str
     line: int | None
+    #: ``providers`` is the test's own ``provider:`` (its id and label), not a filter.
+    own_provider: bool = False
 
 
 def _matches(pattern: str, names: tuple[str, ...], *, prefix: bool) -> bool:

@@ -290,7 +290,14 @@ class TestMapper:
             for key in ("providers", "prompts")
         }
         spec = None
-        if chosen["providers"] is not None or chosen["prompts"] is not None:
+        own = _own_provider(data.get("provider")) if data.get("providers") is None else None
+        if own:
+            # the test's own provider: when it is one of the config's, the case runs with it
+            spec = FilterSpec(
+                own, _names(chosen["prompts"]), test.file,
+                line_of(data, "provider") or test.line, own_provider=True,
+            )  # fmt: skip
+        elif chosen["providers"] is not None or chosen["prompts"] is not None:
             spec = FilterSpec(
                 _names(chosen["providers"]),
                 _names(chosen["prompts"]),
@@ -375,7 +382,9 @@ class TestMapper:
                 " case when every scorer passes (stricter: never a silent pass); the value is"
                 " kept as metadata.promptfoo_threshold",
             )
-        if data.get("provider") is not None:
+        if data.get("provider") is not None and (
+            data.get("providers") is not None or not _own_provider(data.get("provider"))
+        ):
             self.report.note(
                 test.file,
                 line_of(data, "provider") or test.line,
@@ -383,6 +392,17 @@ class TestMapper:
                 "a test's own provider is not imported: the case runs with the suite's"
                 " models (give it a models: entry and a case_filters: line)",
             )
+
+
+def _own_provider(value: Any) -> list[str]:
+    """A test's own ``provider:`` (an id, or ``{id, label}``) as the names that find it
+    among the config's providers (empty: nothing to find it by)."""
+    data = plain(value)
+    if isinstance(data, str):
+        return [data]
+    if isinstance(data, dict):
+        return [str(data[k]) for k in ("label", "id") if isinstance(data.get(k), str)]
+    return []
 
 
 def _names(value: Any) -> list[str] | None:
