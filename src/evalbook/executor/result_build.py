@@ -11,12 +11,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from evalbook.core.result import Attempt, ProviderEvidence, Result, ScoreRecord
+from evalbook.core.result import (
+    Attempt,
+    FailureReason,
+    ProviderEvidence,
+    Result,
+    ResultStatus,
+    ScoreRecord,
+)
 from evalbook.core.trusted import built
 from evalbook.providers.base import GenerateResponse
-from evalbook.scorers.scorer_set import CaseVerdict
+from evalbook.scorers.scorer_set import CaseVerdict, ScorerSet
 
-__all__ = ["answered_result", "result_of"]
+__all__ = ["answered_result", "error_result", "result_of"]
 
 _ORDER = tuple(Result.model_fields)
 _FIELDS = frozenset(_ORDER)
@@ -109,4 +116,23 @@ def answered_result(
             "provider_evidence": response.evidence,
             "created_at": base["created_at"],
         }
+    )
+
+
+def error_result(
+    base: dict[str, Any],
+    error_type: str,
+    message: str,
+    attempts: list[Attempt],
+    scorers: ScorerSet,
+) -> Result:
+    """An errored case's result: no answer, every scorer recorded as not scored."""
+    return Result(
+        **base,
+        status=ResultStatus.error,
+        failure_reason=FailureReason.error,
+        error_type=error_type,
+        error_message=message[:4000],
+        attempts=attempts,
+        scores=scorers.not_scored(f"case errored before scoring: {error_type}"),
     )

@@ -59,7 +59,7 @@ from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
 from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item
 from evalbook.executor.progress_log import item_done, plan_positions, repair_log
-from evalbook.executor.result_build import answered_result
+from evalbook.executor.result_build import answered_result, error_result
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
 from evalbook.executor.store_io import StoreIO
 from evalbook.executor.streamed import RunStream, execute_streamed, produce_streamed
@@ -391,7 +391,7 @@ class RunExecutor:
         variables = template_context(case)
         base = self._base(item)
         if item.render_error is not None:
-            error = self._error(
+            error = error_result(
                 base, "TemplateError", str(item.render_error), [], self.scorer_sets.for_case(case)
             )
             return error, None, False
@@ -424,7 +424,7 @@ class RunExecutor:
             except AttemptsFailed as failed:
                 exc = failed.error
                 message = str(exc) + (f" (gave up after {failed.why})" if failed.why else "")
-                error = self._error(base, type(exc).__name__, message, failed.attempts, scorers)
+                error = error_result(base, type(exc).__name__, message, failed.attempts, scorers)
                 evidence = getattr(exc, "evidence", None)
                 if isinstance(evidence, ProviderEvidence):
                     error.provider_evidence = evidence
@@ -579,24 +579,6 @@ class RunExecutor:
             "cache_key": item.key,
             "created_at": datetime.now(UTC),
         }
-
-    @staticmethod
-    def _error(
-        base: dict[str, Any],
-        error_type: str,
-        message: str,
-        attempts: list[Attempt],
-        scorers: ScorerSet,
-    ) -> Result:
-        return Result(
-            **base,
-            status=ResultStatus.error,
-            failure_reason=FailureReason.error,
-            error_type=error_type,
-            error_message=message[:4000],
-            attempts=attempts,
-            scores=scorers.not_scored(f"case errored before scoring: {error_type}"),
-        )
 
     # -- finish ----------------------------------------------------------------------------
 

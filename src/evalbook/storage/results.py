@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from evalbook.core.result import Result
 from evalbook.core.run import RunRecord
 from evalbook.storage import tables as t
+from evalbook.storage.hydrate import hydrate
 from evalbook.storage.store import Store
 
 __all__ = [
@@ -118,7 +119,7 @@ def query_results(
         rows: Sequence[Any] = conn.execute(q).all()
         more = len(rows) > limit
         rows = rows[:limit]
-        results = store.hydrate(conn, rows) if rows else []
+        results = hydrate(conn, rows) if rows else []
     return results, (rows[-1].seq if more else None)
 
 

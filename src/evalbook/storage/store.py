@@ -7,7 +7,6 @@ duplicates a case.
 
 from __future__ import annotations
 
-import base64
 import errno
 import logging
 import threading
@@ -31,8 +30,9 @@ from evalbook.storage.columns import CaseChunk, ScoreChunk, case_chunks, score_c
 from evalbook.storage.db import ensure_schema, from_json, make_engine, to_json, writer
 from evalbook.storage.definitions import write_prompt_versions, write_suite
 from evalbook.storage.facts import ResultFact, ScoreFact, read_facts
+from evalbook.storage.hydrate import hydrate
 from evalbook.storage.redis_cache import redis_cache_from_env
-from evalbook.storage.rows import row_to_run, rows_to_result, run_to_row
+from evalbook.storage.rows import row_to_run, run_to_row
 
 log = logging.getLogger("evalbook.storage")
 
@@ -370,7 +370,7 @@ class Store:
                 ).all()
                 if not rows:
                     return
-                results = self.hydrate(conn, rows)
+                results = hydrate(conn, rows)
             yield from results
             last_seq = rows[-1].seq
 
@@ -388,35 +388,7 @@ class Store:
                 raise NotFoundError(
                     f"run {run_id} has no result for case {case_id!r} epoch {epoch}"
                 )
-            return self.hydrate(conn, [row])[0]
-
-    @staticmethod
-    def hydrate(conn: sa.Connection, rows: Sequence[Any]) -> list[Result]:
-        """Result rows with their scores and image blobs, as domain results."""
-        query = sa.select(t.scores).where(t.scores.c.result_id.in_([r.id for r in rows]))
-        run_ids = {r.run_id for r in rows}
-        # The usual page of one run: PostgreSQL reads its scores by the run's index. Not
-        # SQLite: without ANALYZE statistics it would then scan every score of the run
-        # (200,000 rows for 100,000 cases) instead of looking up the page's by key.
-        if len(run_ids) == 1 and conn.dialect.name == "postgresql":
-            query = query.where(t.scores.c.run_id == next(iter(run_ids)))
-        srows = conn.execute(query.order_by(t.scores.c.scorer_id)).all()
-        shas = {
-            p["sha256"]
-            for r in rows
-            for m in r.body.get("messages", [])
-            if isinstance(m["content"], list)
-            for p in m["content"]
-            if p.get("type") == "image"
-        }
-        blobs = {}
-        if shas:
-            for b in conn.execute(sa.select(t.blobs).where(t.blobs.c.sha256.in_(shas))):
-                blobs[b.sha256] = base64.b64encode(b.data).decode()
-        by_result: dict[str, list[Any]] = {}
-        for s in srows:
-            by_result.setdefault(s.result_id, []).append(s)
-        return [rows_to_result(r, by_result.get(r.id, []), blobs) for r in rows]
+            return hydrate(conn, [row])[0]
 
     def get_blob(self, sha256: str) -> tuple[str, bytes]:
         """``(media_type, bytes)`` of a stored blob (screenshots, case images)."""
