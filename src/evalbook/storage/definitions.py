@@ -64,14 +64,18 @@ def write_prompt_versions(
     )
 
 
-def write_suite(store: Store, conn: sa.Connection, suite: Suite, now: datetime) -> str:
+def write_suite(
+    store: Store, conn: sa.Connection, suite: Suite, now: datetime, suite_hash: str | None = None
+) -> str:
     """Record ``suite`` (content-addressed: a suite already recorded is kept as it is)
     in the write transaction ``conn``; its content hash. The one suite writer.
 
     The definition is written as the canonical JSON its hash is taken of, assembled from
     each case's (:meth:`Suite.definition_json`): a 100k-case suite is not dumped to dicts
-    and serialised again."""
-    suite_hash = suite.hash  # piece by piece: the text is made only to be written
+    and serialised again. ``suite_hash``: ``suite.hash`` when the caller has it already
+    (a big suite's hash reads every case)."""
+    if suite_hash is None:
+        suite_hash = suite.hash  # piece by piece: the text is made only to be written
     stored = conn.execute(sa.select(t.suites.c.hash).where(t.suites.c.hash == suite_hash))
     if stored.first() is not None:  # a re-run of the same suite: not serialised again
         return suite_hash
