@@ -341,18 +341,11 @@ class ResultWriterSQL:
 
 
 _UNIQUE_VIOLATION = "23505"
-#: A batch of results commits without waiting for its WAL to reach the disk (this
-#: transaction only: ``SET LOCAL``). Waiting cost 2-3 ms per commit on this machine, a
-#: sixth of the write time. What it changes: a crash of PostgreSQL or of its machine may
-#: lose the batches committed in the last ~0.6 s (3 × ``wal_writer_delay``, the WAL not
-#: written out yet); the database stays consistent, and what is lost is lost whole (a
-#: batch's rows, scores and cost together). Nothing that depends
-#: on them can outlive them: a shard's end, a run's finish, a re-queue or a resume each
-#: commit synchronously, which flushes every earlier commit first; so a finished shard
-#: or run has all its results on disk, and lost results are missing from an unfinished
-#: run, which a resume (or the reaper re-sending the shard) executes again. SQLite is
-#: run with ``synchronous=NORMAL`` in WAL mode, the same promise.
-_ASYNC_COMMIT = "SET LOCAL synchronous_commit = off"
+# A batch of results commits as every transaction does: waiting for its WAL to reach
+# the disk. Committing without waiting (``synchronous_commit = off``) saved 2-3 ms per
+# batch, but a crash of PostgreSQL alone, restarted while a run goes on, would lose the
+# last batches silently: the run reconnects, finishes, and summarises only the results
+# it finds, a completed run with cases missing.
 
 
 def _stage(table: sa.Table) -> str:
@@ -414,7 +407,6 @@ class PgCopyWriter:
     The ``COPY`` is binary: the client sends numbers, times and texts as they are instead
     of formatting and escaping them, and the server skips parsing them (3-4 µs less of
     each side's CPU per result with two scores; JSON is sent as its text either way).
-    The transaction commits without waiting for the disk (:data:`_ASYNC_COMMIT`).
     """
 
     def __init__(self) -> None:
@@ -442,7 +434,6 @@ class PgCopyWriter:
     def fresh(self, cursor: Any, results: BulkUpsert, scores: BulkUpsert, rows: ResultRows) -> None:
         """``COPY`` every row straight in, building the results' rows as they are sent (the
         rows come in key order); refused (unique violation) when one is stored."""
-        cursor.execute(_ASYNC_COMMIT)
         self._copy(cursor, results, results.table.name, rows.stream())
         self._copy(cursor, scores, scores.table.name, rows.scores)
         charge(cursor, rows.charges({}), "%s")
@@ -452,9 +443,9 @@ class PgCopyWriter:
     ) -> bool:
         """New results ``COPY``-ed in, stored ones merged; whether any was stored."""
         ids = (" ".join(rows.ids()),)
-        # The staging tables, made ready in the same round trip (nearly every batch that
-        # asks first has stored results to merge).
-        cursor.execute(f"{_ASYNC_COMMIT}; {self.create}")
+        # The staging tables, made ready first (nearly every batch that asks first has
+        # stored results to merge).
+        cursor.execute(self.create)
         cursor.execute(self.probe, ids)
         spent = dict(cursor.fetchall())
         stored = set(spent)
