@@ -5,17 +5,13 @@ few milliseconds, and the SDK's per-request work (URL parsing, option copies, he
 models) costs more CPU than the whole HTTP exchange — about 1.5 ms against 0.4 ms per
 call on a 2-core machine, which caps a 10k-case run at concurrency 100 near 30 s instead
 of 6 s. ``openai:`` (the hosted API, any ``base_url``) keeps the official SDK; the
-``openai-compatible`` family speaks the same JSON through one connection pool: for a plain
-``http://`` endpoint (no host policy to enforce) the lean HTTP/1.1 client of
-:mod:`evalbook.providers.lean_http` (another 0.1 ms of CPU per call less than aiohttp),
-else one pooled aiohttp session.
+``openai-compatible`` family speaks the same JSON through one pooled aiohttp session.
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from evalbook.errors import EndpointUnreachable, TransientError
@@ -27,7 +23,6 @@ from evalbook.providers.endpoints import (
     refuse_connection,
 )
 from evalbook.providers.http_errors import connection_cause, server_message, status_error
-from evalbook.providers.lean_http import LeanPool, ReplyError, lean_target
 
 if TYPE_CHECKING:
     import aiohttp
@@ -35,9 +30,6 @@ if TYPE_CHECKING:
 
 class OpenAIWireClient:
     """POST ``{base_url}/chat/completions`` with a bounded connection pool."""
-
-    #: Whether a plain ``http://`` endpoint gets the lean client (False: aiohttp always).
-    lean: ClassVar[bool] = True
 
     def __init__(
         self,
@@ -59,25 +51,6 @@ class OpenAIWireClient:
         self._session: aiohttp.ClientSession | None = None
         #: The host policy of the context the first call was made in (a server's run).
         self._policy: HostPolicy | None = None
-        #: The lean pool, when the first call found the endpoint fit for it.
-        self._pool: LeanPool | None = None
-        self._chosen = False
-
-    def _choose(self) -> None:
-        """On the first call: the lean client for a plain ``http://`` URL when no host
-        policy is active (a policy's checks live in aiohttp's resolver), else aiohttp."""
-        self._chosen = True
-        if not self.lean or active_policy() is not None:
-            return
-        target = lean_target(urlsplit(self.url))
-        if target is None:
-            return
-        host, port, authority, path = target
-        head = f"POST {path} HTTP/1.1\r\nHost: {authority}\r\n"
-        for name, value in self._headers.items():
-            head += f"{name}: {value}\r\n"
-        head += "Content-Length: "
-        self._pool = LeanPool(host, port, head.encode("latin-1"), self.max_connections)
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -102,10 +75,6 @@ class OpenAIWireClient:
 
     async def post(self, body: dict[str, Any]) -> bytes:
         """The raw reply body of a 2xx answer; errors raised as evalbook's classes."""
-        if not self._chosen:
-            self._choose()
-        if self._pool is not None:
-            return await self._post_lean(self._pool, body)
         import aiohttp
 
         session = self._get_session()
@@ -138,35 +107,6 @@ class OpenAIWireClient:
                 f"{self.provider}: connection failed: {connection_cause(exc)}"
             ) from None
 
-    async def _post_lean(self, pool: LeanPool, body: dict[str, Any]) -> bytes:
-        try:
-            async with asyncio.timeout(self.timeout_s):
-                reply = await pool.post(json.dumps(body).encode())
-        except TimeoutError:
-            raise TransientError(
-                f"{self.provider}: no reply within {self.timeout_s:g}s (timeout_s)"
-            ) from None
-        except ReplyError as exc:
-            why = exc.args[0]
-            cause = connection_cause(why) if isinstance(why, BaseException) else str(why)
-            raise TransientError(f"{self.provider}: connection failed: {cause}") from None
-        except OSError as exc:  # no connection was made
-            cause = connection_cause(exc)
-            raise EndpointUnreachable(
-                f"{self.provider}: cannot connect to {self.url}: {cause}", url=self.url, cause=cause
-            ) from None
-        raw = reply.body
-        if reply.status >= 400:
-            try:
-                parsed: object = json.loads(raw)
-            except ValueError:
-                parsed = None
-            message = server_message(parsed, raw[:300].decode("utf-8", "replace"))
-            raise status_error(
-                self.provider, reply.status, message, reply.headers, secret=self.api_key
-            )
-        return raw
-
     def _check_literal(self, policy: HostPolicy) -> None:
         """An IP address in the URL is connected to without a lookup: check it here."""
         parts = urlsplit(self.url)
@@ -178,10 +118,6 @@ class OpenAIWireClient:
                 refuse_connection(self.provider, host, port, address)
 
     async def close(self) -> None:
-        if self._pool is not None:
-            pool, self._pool = self._pool, None
-            self._chosen = False
-            await pool.close()
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
