@@ -23,11 +23,13 @@ class StallingStore(Store):
     stall_s = 2.5
     stalled = False
 
-    def save_results(self, results: Sequence[tuple[Result, int]]) -> None:
+    def save_results(
+        self, results: Sequence[tuple[Result, int]], cache: Sequence[dict[str, Any]] = ()
+    ) -> None:
         if results and not self.stalled:
             self.stalled = True
             time.sleep(self.stall_s)
-        super().save_results(results)
+        super().save_results(results, cache)
 
 
 @pytest.fixture
