@@ -96,6 +96,21 @@ def start_run_until(suite: Path, server: Any, requests: int) -> subprocess.Popen
     return proc
 
 
+def wait_for_a_recorded_result(db_url: str, proc: subprocess.Popen[str]) -> None:
+    """Returns once the database holds one run with at least one result (or fails)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and proc.poll() is None:
+        store = Store.open(db_url)
+        try:
+            runs = store.list_runs()
+            if runs and store.result_statuses(runs[0].id):
+                return
+        finally:
+            store.close()
+        time.sleep(0.02)
+    raise AssertionError(f"no result was recorded (exit code {proc.poll()})")
+
+
 def only_run_id(db_url: str) -> str:
     store = Store.open(db_url)
     try:
@@ -337,10 +352,14 @@ def test_schema_commands() -> None:
 def test_kill_9_shows_interrupted_then_resume_asks_nothing_twice(
     tmp_path: Path, db_url: str
 ) -> None:
-    n = 150
+    n = 300
     with run_test_server_in_thread(TestServerConfig(latency_ms=40)) as srv:
         suite = write_suite(tmp_path / "suite.yaml", srv.base_url, n=n)
-        proc = start_run_until(suite, srv, n // 2)
+        proc = start_run_until(suite, srv, n // 4)
+        # A streamed run is recorded once its suite is loaded, and its results are written
+        # in batches: on a busy machine both may lag the requests, so the kill waits for a
+        # recorded result (it must interrupt a run, not a process that recorded nothing).
+        wait_for_a_recorded_result(db_url, proc)
         proc.send_signal(signal.SIGKILL)
         proc.communicate()
         run_id = only_run_id(db_url)
