@@ -26,7 +26,6 @@ from evalbook.errors import ConfigError
 from evalbook.executor.events import EventSink, ignore
 from evalbook.executor.launch import execute, load_for_resume, prepare_run
 from evalbook.executor.lease import execute_held
-from evalbook.executor.pairwise_job import PairwiseResult, judge_pairwise
 from evalbook.executor.rescore import rescore as _rescore
 from evalbook.executor.retry import RetryPolicy
 from evalbook.scorers.registry import parse_scorer_spec
@@ -36,6 +35,7 @@ from evalbook.suites import load_suite
 
 if TYPE_CHECKING:  # the comparison (numpy, statistics) loads when a comparison is asked
     from evalbook.analysis.compare.comparison import Comparison
+    from evalbook.executor.pairwise_job import PairwiseResult
 
 
 def open_store(database_url: str | None = None) -> Store:
@@ -235,6 +235,8 @@ async def apairwise(
     as in :func:`compare`; ``options`` are those of
     :func:`evalbook.executor.pairwise_job.judge_pairwise` (``concurrency``,
     ``use_cache``, ``template``, ``confidence``, ``on_progress``)."""
+    from evalbook.executor.pairwise_job import judge_pairwise  # numpy: loaded when judging
+
     own_store = store is None
     store = store or open_store()
     try:

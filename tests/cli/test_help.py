@@ -93,3 +93,8 @@ def test_commands_load_only_what_they_use() -> None:
     assert _loaded_after(run, ["fastapi", "scipy", "openai", "anthropic"]) == []
     assert _loaded_after("import evalbook.cli.gate_options", ["numpy", "scipy"]) == []
     assert _loaded_after("import evalbook.analysis.history.trends", ["scipy", "numpy"]) == []
+
+
+def test_the_python_api_loads_numpy_only_when_it_compares_or_judges() -> None:
+    # `evalbook.run(...)` pays for NumPy when its run ends (the aggregates), not at import.
+    assert _loaded_after("import evalbook.api", ["numpy", "scipy", "fastapi"]) == []
