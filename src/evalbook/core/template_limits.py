@@ -22,6 +22,7 @@ case: the case errors, the run goes on.
 
 from __future__ import annotations
 
+import json
 import operator
 import re
 import string
@@ -346,6 +347,39 @@ def _filter_precheck(name: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -
             raise RenderLimitError("tojson's indent is limited to 16")
 
 
+def _js_value(value: Any) -> Any:
+    """``value`` as JavaScript would write it in JSON: a whole float as an integer,
+    NaN and the infinities as null."""
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return None
+        return int(value) if value.is_integer() else value
+    if isinstance(value, dict):
+        return {str(k): _js_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_js_value(v) for v in value]
+    return value
+
+
+def _dump(value: Any, spaces: Any = None) -> str:
+    """Nunjucks' ``dump``: ``JSON.stringify(value, null, spaces)``, so a promptfoo
+    template renders as it does there: compact, keys in their order, non-ASCII as
+    written; ``spaces`` (a count, at most 10, or a string, its first 10 characters)
+    indents."""
+    indent: int | str | None = None
+    if isinstance(spaces, bool):
+        indent = None
+    elif isinstance(spaces, int):
+        indent = min(spaces, 10) if spaces >= 1 else None
+    elif isinstance(spaces, str) and spaces:
+        indent = spaces[:10]
+    separators = (",", ":") if indent is None else (",", ": ")
+    # Anything else (a date from YAML) as its text; a missing variable raises as ever.
+    return json.dumps(
+        _js_value(value), ensure_ascii=False, indent=indent, separators=separators, default=str
+    )
+
+
 def _guard_filter(name: str, func: Callable[..., Any]) -> Callable[..., Any]:
     # A filter that takes the context or environment first has the value second.
     passes_first = getattr(func, "jinja_pass_arg", None) is not None
@@ -371,6 +405,7 @@ class GuardedEnvironment(ImmutableSandboxedEnvironment):
     def __init__(self, **options: Any) -> None:
         super().__init__(**options)
         self.concat = _guarded_concat  # type: ignore[method-assign]
+        self.filters["dump"] = _dump
         self.filters = {name: _guard_filter(name, f) for name, f in self.filters.items()}
         self.filters[_ITER] = _bounded_iteration
         self.filters[_JOIN] = _bounded_join

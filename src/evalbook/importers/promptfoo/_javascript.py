@@ -11,6 +11,12 @@ when the provider answers JSON) is ``equals`` on that JSON path (``!==``: ``not-
 a number, ``true``, ``false`` or ``null`` is compared as its JSON text, so the string
 ``'8'`` and the number ``8`` both match ``8``);
 the quoted text may not hold its quote or a backslash (those are left as code).
+Calls of one kind joined by ``||`` are ``contains-any`` (``icontains-any`` lower-cased),
+by ``&&`` ``contains-all`` (``icontains-all``); ``/re/flags.test(output)`` is ``regex``
+(flags ``i``, ``m``, ``s`` as Python's inline flags; ``g``/``y`` change nothing for one
+test), when the pattern means the same to Python (no named groups, no ``\\u`` or
+``\\c`` escapes, no ``v`` flag). A returned object (``{pass, score, reason}``), other
+operators or several statements stay code.
 """
 
 from __future__ import annotations
@@ -32,6 +38,11 @@ _FIELD_EQUALS = re.compile(
     rf"\s*(?P<op>===|!==|==|!=)\s*(?:{_TEXT}|(?P<lit>-?\d+(?:\.\d+)?|true|false|null))$"
 )
 _STRING_PROPS = {"length"}
+_REGEX_TEST = re.compile(
+    r"^(?P<neg>!\s*)?/(?P<re>(?:[^/\\\n]|\\.)+)/(?P<flags>[a-z]*)\.test\(\s*output\s*\)$"
+)
+#: JavaScript regex syntax that Python reads differently (or not at all).
+_JS_ONLY = re.compile(r"\(\?<(?![=!])|\\[uckp]|\\[PkK]|\[\^?\]")
 _PASS_FAIL = re.compile(r"^(?P<cond>.+?)\s*\?\s*(?:1|true)\s*:\s*(?:0|false)$")
 
 
@@ -48,6 +59,13 @@ def javascript_equivalent(code: str) -> tuple[str, Any, list[Any]] | None:
         text = ternary.group("cond").strip()
         if text.startswith("(") and text.endswith(")"):
             text = text[1:-1].strip()
+    for joiner, kind in (("||", "any"), ("&&", "all")):
+        joined = _joined(text, joiner, kind) if joiner in text else None
+        if joined is not None:
+            return joined
+    found = _REGEX_TEST.match(text)
+    if found is not None:
+        return _regex(found)
     found = _CALL.match(text)
     if found is not None:
         needle = found.group("s") if found.group("s") is not None else found.group("d")
@@ -78,3 +96,28 @@ def javascript_equivalent(code: str) -> tuple[str, Any, list[Any]] | None:
         kind = "equals" if found.group("op") in ("===", "==") else "not-equals"
         return kind, want, [{"json-path": "$" + path}]
     return None
+
+
+def _joined(text: str, joiner: str, kind: str) -> tuple[str, Any, list[Any]] | None:
+    """``output.includes('a') || output.includes('b')`` as ``contains-any`` (``&&``:
+    ``-all``); every part the same call, none negated."""
+    parts = [p.strip() for p in text.split(joiner)]
+    mapped = [javascript_equivalent(p) for p in parts]
+    kinds = {m[0] if m is not None else None for m in mapped}
+    if len(parts) < 2 or len(kinds) != 1 or not kinds <= {"contains", "icontains"}:
+        return None
+    (base,) = kinds
+    return f"{base}-{kind}", [m[1] for m in mapped if m is not None], []
+
+
+def _regex(found: re.Match[str]) -> tuple[str, Any, list[Any]] | None:
+    pattern, flags = found.group("re"), found.group("flags")
+    if _JS_ONLY.search(pattern) or set(flags) - set("gimsy"):
+        return None
+    inline = "".join(f for f in "ims" if f in flags)
+    value = (f"(?{inline})" if inline else "") + pattern
+    try:
+        re.compile(value)
+    except re.error:
+        return None
+    return ("not-regex" if found.group("neg") else "regex"), value, []

@@ -3,7 +3,7 @@
 A prompt is an inline string, a ``file://`` text file (``---`` lines separate several
 prompts), a chat (a JSON list of ``{role, content}`` inline or in a ``.json``/``.yaml``
 file), a glob of those, or an object with ``raw`` or ``id`` and a ``label``. Nunjucks
-and Jinja share the syntax prompts use; ``| dump`` becomes Jinja's ``| tojson``. Prompt
+and Jinja share the syntax prompts use (evalbook's sandbox has nunjucks' ``dump``). Prompt
 functions (``.py``/``.js`` files) run code and are not imported.
 """
 
@@ -29,7 +29,6 @@ from evalbook.suites.yaml_lines import plain
 
 __all__ = ["PromptVersionOut", "map_prompts"]
 
-_DUMP = re.compile(r"\|\s*dump\b")
 _SEPARATOR = re.compile(r"^---[ \t]*$", re.M)
 _CODE = {".py", ".js", ".mjs", ".cjs", ".ts"}
 _ROLES = {"system", "user", "assistant"}
@@ -142,7 +141,7 @@ def _from_text(text: str, label: str, where: str) -> PromptVersionOut:
             and all(isinstance(m, dict) and "role" in m for m in value)
         ):
             return PromptVersionOut(_chat(value, where), label)
-    return PromptVersionOut(_DUMP.sub("| tojson", text), label)
+    return PromptVersionOut(text, label)
 
 
 def _chat(messages: list[Any], where: str) -> dict[str, Any]:
@@ -157,7 +156,6 @@ def _chat(messages: list[Any], where: str) -> dict[str, Any]:
         content = message.get("content")
         if not isinstance(content, str):
             raise SuiteError(f"message {i}: only text content is imported", location=where)
-        content = _DUMP.sub("| tojson", content)
         if message["role"] == "system" and i == 0:
             system = content
             continue
