@@ -6,6 +6,7 @@ config runs offline with the verdicts the mapping gives."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -148,3 +149,42 @@ def test_a_pass_fail_ternary_against_a_threshold_above_one_stays_code() -> None:
     raw = {"type": "javascript", "value": "output.length < 50 ? 1 : 0", "threshold": 2}
     (spec,) = AssertMapper(report).map_one(raw, "c.yaml", 3)
     assert spec["type"] == "unsupported"  # a score of 1 never reaches 2 in promptfoo
+
+
+def _two_providers(tmp_path: Path, first: str = "echo") -> Path:
+    path = tmp_path / "promptfooconfig.yaml"
+    path.write_text(
+        "prompts: ['Say {{word}}']\n"
+        f"providers: [{first}, openai:chat:gpt-4o-mini]\n"
+        "tests:\n"
+        "  - vars: {word: only-openai}\n"
+        "    providers: ['openai:*']\n"
+        "  - vars: {word: only-first}\n"
+        f"    providers: [{first}]\n"
+        "  - vars: {word: everywhere}\n"
+    )
+    return path
+
+
+def test_model_override_naming_one_of_the_suites_models_keeps_its_case_filters(
+    tmp_path: Path,
+) -> None:
+    # `mock:echo` is what promptfoo's echo maps to: that model, its filters as written
+    proc = evalbook("run", str(_two_providers(tmp_path)), "--model", "mock:echo", "--json")
+    assert "stands in" not in proc.stderr
+    record = json.loads(proc.stdout)
+    assert statuses(record["id"]) == {"test-2": "passed", "test-3": "passed"}
+
+
+def test_model_override_naming_no_suite_model_stands_in_for_all_and_says_so(
+    tmp_path: Path,
+) -> None:
+    config = _two_providers(tmp_path, "anthropic:messages:claude-haiku-4-5")
+    proc = evalbook("run", str(config), "--model", "mock:echo", "--json")
+    assert (
+        "--model mock:echo is none of the suite's models: it stands in for all of them,"
+        " so the 2 case(s) the suite runs only with some of its models (test-1, test-2) run"
+        " with it too" in " ".join(proc.stderr.split())
+    )
+    record = json.loads(proc.stdout)
+    assert set(statuses(record["id"])) == {"test-1", "test-2", "test-3"}

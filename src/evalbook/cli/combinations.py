@@ -15,7 +15,14 @@ from evalbook.core.suite import MatrixModel, Suite
 from evalbook.errors import ConfigError
 from evalbook.executor.launch import resolve_model, suite_folder
 
-__all__ = ["Combination", "check_models", "combinations", "options_for", "with_base_url"]
+__all__ = [
+    "Combination",
+    "check_models",
+    "combinations",
+    "options_for",
+    "stand_in_notice",
+    "with_base_url",
+]
 
 #: Providers that call an HTTP endpoint, so ``--base-url`` can point them elsewhere.
 _HTTP_PROVIDERS = frozenset({"openai", "openai-compatible", "ollama", "vllm", "anthropic"})
@@ -64,7 +71,10 @@ def combinations(
     """Every (model, prompt version) to run: ``--model``/``--prompt-version`` flags, else
     the suite's ``models:``/``prompt_versions:``, else its model and latest version;
     ``--model LABEL`` picks that model of the suite's ``models:`` (so a run can leave out
-    the models it has no key for); ``--base-url`` sends every model's requests there."""
+    the models it has no key for), and so does ``--model provider:name`` naming exactly
+    one of them (its ``case_filters:`` then apply as written); any other spec stands in
+    for every model of the suite (:func:`stand_in_notice`); ``--base-url`` sends every
+    model's requests there."""
     axis: list[tuple[ModelConfig | str | None, str | None, str | None]]
     if models:
         axis = [_chosen(suite, m) for m in models]
@@ -88,6 +98,10 @@ def combinations(
 
 def _chosen(suite: Suite, wanted: str) -> tuple[ModelConfig | str, str | None, str | None]:
     found: MatrixModel | None = next((m for m in suite.models if m.label == wanted), None)
+    if found is None and ":" in wanted and "@" not in wanted:
+        spec = parse_model_spec(wanted).spec
+        same = [m for m in suite.models if m.model.spec == spec]
+        found = same[0] if len(same) == 1 else None
     if found is not None:
         return found.model, found.label, found.origin
     if suite.models and ":" not in wanted:
@@ -127,6 +141,26 @@ def check_models(suite: Suite, combos: list[Combination]) -> None:
     )
     listed = "".join(f"\n  {p}" for p in problems)
     raise ConfigError(f"nothing was run; a model cannot run:{listed}\n{advice}")
+
+
+def stand_in_notice(suite: Suite, combos: list[Combination]) -> str | None:
+    """What to tell the user when ``--model SPEC`` names none of the suite's models
+    while some cases run only with some of them (``case_filters:``, a promptfoo test's
+    ``providers:`` or own ``provider:``): the spec stands in for every model, so those
+    cases run with it too (their prompt-version filters still apply). ``None`` when
+    nothing is stood in for."""
+    limited = sorted(c for c, f in suite.case_filters.items() if f.models is not None)
+    strangers = [c for c in combos if c.name is None and c.model is not None]
+    if not limited or not strangers or not suite.models:
+        return None
+    names = ", ".join(sorted({str(c.label(suite)).rsplit(" · ", 1)[0] for c in strangers}))
+    shown = ", ".join(limited[:5]) + (f" and {len(limited) - 5} more" if len(limited) > 5 else "")
+    return (
+        f"--model {names} is none of the suite's models: it stands in for all of them, so"
+        f" the {len(limited)} case(s) the suite runs only with some of its models ({shown})"
+        " run with it too; to keep those limits, choose the suite's models by label"
+        " (--model LABEL) and point them elsewhere with --base-url"
+    )
 
 
 def options_for(suite: Suite, combo: Combination, options: RunOptions) -> RunOptions | None:

@@ -122,7 +122,12 @@ def run_command(
 ) -> None:
     """Run SUITE.yaml and record every case."""
     # Loaded when the command runs, not when its help is drawn (`run --help` needs none).
-    from evalbook.cli.combinations import check_models, combinations, options_for
+    from evalbook.cli.combinations import (
+        check_models,
+        combinations,
+        options_for,
+        stand_in_notice,
+    )
     from evalbook.cli.execution import finish, run_in_terminal
     from evalbook.cli.importing import report_import
     from evalbook.cli.store import open_store
@@ -204,6 +209,9 @@ def run_command(
             max_error_rate=max_error_rate,
         )
         combos = combinations(suite, models, prompt_versions, base_url)
+        notice = stand_in_notice(suite, combos)
+        if notice is not None:
+            err_console.print(notice, markup=False, highlight=False)
         stream = (
             head is not None
             and len(combos) == 1
