@@ -93,6 +93,18 @@ async def populate_head(store: Store) -> str:
     )
     register_suite(store, workspace.id, images)
     register_suite(store, ensure_workspace(store, "lab").id, images)  # a prompt two hold
+    derived = {"name": "scored", "expression": "__count * 2"}
+    measured = load_suite_from_dict(
+        {
+            "id": "measured",
+            "model": "mock:echo",
+            "prompt": "say {{ q }}",
+            "scorers": [{"type": "contains", "value": "x"}],
+            "derived_metrics": [derived],
+            "cases": [{"id": "m0", "vars": {"q": "x"}}],
+        }
+    )
+    register_suite(store, workspace.id, measured)  # kept with its derived metrics (0010)
     hook = create_webhook(
         store,
         workspace.id,
@@ -149,9 +161,12 @@ def comparable(value: Any) -> Any:
 
 
 def _in_key_order() -> list[sa.Table]:
-    """Head's tables, each after those it refers to in every released schema: until 0007
-    scores referred to results by a foreign key, which head's metadata no longer says."""
-    return sorted(t.metadata.sorted_tables, key=lambda table: table is t.scores)
+    """Head's tables, each after those it refers to in every released schema, which head's
+    metadata no longer says of all: until 0007 scores referred to results, and until 0010
+    results referred to runs, by a foreign key."""
+    order = [x for x in t.metadata.sorted_tables if x not in (t.results, t.scores)]
+    order.insert(order.index(t.runs) + 1, t.results)  # before feedback, which refers to it
+    return [*order, t.scores]
 
 
 def _raw_rows(engine: sa.Engine) -> Rows:

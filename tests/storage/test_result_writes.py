@@ -575,3 +575,23 @@ def test_the_binary_copy_sends_each_column_as_its_migrated_type(pg_url: str) -> 
             assert {c.name: _REGTYPE[n] for c, n in zip(table.c, sent, strict=True)} == migrated
     finally:
         store.close()
+
+
+async def test_results_of_a_run_not_recorded_are_refused_and_nothing_is_written(
+    store: Store, server: Any
+) -> None:
+    """Since 0010 no foreign key checks each result's run: the writer checks each run of a
+    batch once. A batch naming a run the database does not hold is refused whole, naming
+    the run, whether its results are new or stored already, on either path."""
+    results = await _recorded(store, server.base_url, n=3)
+    run_id = results[0].run_id
+    before = _rows(store, run_id)
+    ghost = "00000000-0000-4000-8000-0000000000aa"
+    stray = results[1].model_copy(update={"run_id": ghost, "id": stable_uuid(ghost, "c", "0")})
+    for batch in ([(stray, 0)], [(results[0], 0), (stray, 1)]):
+        with pytest.raises(StorageError, match=f"run {ghost} is not recorded"):
+            store.save_results(batch)
+    assert _rows(store, run_id) == before
+    assert _rows(store, ghost) == ([], [])
+    store.save_results([(results[0], 0)])  # the writer goes on
+    assert _rows(store, run_id) == before

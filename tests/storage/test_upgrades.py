@@ -228,7 +228,6 @@ async def test_0007_drops_the_key_from_scores_to_results_keeping_every_score(
             "scorer_id",
         ]
         assert [ix["column_names"] for ix in inspector.get_indexes("scores")] == [["run_id"]]
-        assert [fk["referred_table"] for fk in inspector.get_foreign_keys("results")] == ["runs"]
         want = sorted(_key(r, list(r)) for r in read_rows(source.engine)["scores"])
         assert sorted(_key(r, list(r)) for r in read_rows(store.engine)["scores"]) == want
 
@@ -238,6 +237,64 @@ async def test_0007_drops_the_key_from_scores_to_results_keeping_every_score(
             again = await evalbook.arun(suite, store=store)
         assert again.status == "completed"
         assert all(r.scores for r in store.iter_results(again.id))
+    finally:
+        store.close()
+
+
+@pytest.mark.slow
+async def test_0010_drops_the_key_from_results_to_runs_keeping_every_result(
+    db_url: str, source: Store
+) -> None:
+    """The results of a 0009 database stay with their keys and indexes; only the foreign
+    key to runs is gone (the writer checks a batch's run once), feedback still refers to
+    results, registrations get an empty ``derived_metrics``, and evalbook writes on."""
+    engine = make_engine(db_url)
+    drop_all(engine)
+    engine.dispose()
+    build_released(db_url, "0009", source.engine)
+    engine = make_engine(db_url)
+    assert [fk["referred_table"] for fk in sa.inspect(engine).get_foreign_keys("results")] == [
+        "runs"
+    ]
+    engine.dispose()
+
+    store = Store.open(db_url)
+    try:
+        inspector = sa.inspect(store.engine)
+        assert inspector.get_foreign_keys("results") == []
+        assert inspector.get_pk_constraint("results")["constrained_columns"] == ["id"]
+        indexes = inspector.get_indexes("results")  # (PostgreSQL: with the unique key's)
+        assert [ix["column_names"] for ix in indexes if "duplicates_constraint" not in ix] == [
+            ["run_id", "seq"]
+        ]
+        assert [u["column_names"] for u in inspector.get_unique_constraints("results")] == [
+            ["run_id", "case_id", "epoch"]
+        ]
+        assert {fk["referred_table"] for fk in inspector.get_foreign_keys("feedback")} == {
+            "runs",
+            "results",
+        }
+        before, after = read_rows(source.engine), read_rows(store.engine)
+        for table in ("results", "scores", "feedback"):
+            want = sorted(_key(r, list(r)) for r in before[table])
+            assert sorted(_key(r, list(r)) for r in after[table]) == want, table
+        # What 0009 could not hold is absent, not invented.
+        assert {r["derived_metrics"] for r in after["workspace_suites"]} == {None}
+        reviewed = before["feedback"][0]["run_id"]
+        with pytest.raises(sa.exc.IntegrityError):  # feedback's key to results still holds
+            with store.engine.begin() as conn:
+                conn.execute(
+                    sa.text(
+                        "INSERT INTO feedback (id, run_id, result_id, case_id, epoch, name,"
+                        " created_at) VALUES ('f-x', :r, 'no-such-result', 'c1', 0, 'x',"
+                        " CURRENT_TIMESTAMP)"
+                    ),
+                    {"r": reviewed},
+                )
+        suite = store.get_suite(source.get_run(reviewed).suite_hash)
+        with judge_registered():
+            again = await evalbook.arun(suite, store=store)
+        assert again.status == "completed" and again.counts.total == 4
     finally:
         store.close()
 

@@ -18,7 +18,12 @@ from evalbook.executor.launch import RunJob, prepare_run
 from evalbook.server.schemas.models import model_from_request, model_or_tier
 from evalbook.server.schemas.runs import JudgeIn, RunCreate
 from evalbook.server.state import server_state
-from evalbook.storage.catalog import SuiteRef, register_suite, suite_refs
+from evalbook.storage.catalog import (
+    SuiteRef,
+    register_suite,
+    registered_derived_metrics,
+    suite_refs,
+)
 from evalbook.storage.queue import find_idempotent
 from evalbook.storage.runs import WorkspaceRun, get_workspace_run
 from evalbook.storage.store import Store
@@ -78,9 +83,13 @@ def _suite(
     if base is not None:
         suite = base
     else:
-        suite = store.get_suite(
-            latest_ref(store, workspace_id, body.suite_id, body.suite_version).hash
-        )
+        ref = latest_ref(store, workspace_id, body.suite_id, body.suite_version)
+        suite = store.get_suite(ref.hash)
+        # The stored definition leaves the suite's derived metrics out (they are not part
+        # of its content hash): the workspace's registration holds them.
+        derived = registered_derived_metrics(store, workspace_id, ref.suite_id, ref.version)
+        if derived and not suite.derived_metrics:
+            suite = suite.model_copy(update={"derived_metrics": derived})
     if body.judge is None:
         return suite
     suite = judged(suite, body.judge)

@@ -16,7 +16,7 @@ from typing import Literal
 
 import sqlalchemy as sa
 
-from evalbook.core.suite import Case, Suite
+from evalbook.core.suite import Case, DerivedMetric, Suite
 from evalbook.storage import tables as t
 from evalbook.storage.definitions import write_prompt_versions, write_suite
 from evalbook.storage.rows import as_utc
@@ -27,6 +27,7 @@ __all__ = [
     "SuiteRef",
     "prompt_refs",
     "register_suite",
+    "registered_derived_metrics",
     "suite_cases",
     "suite_refs",
     "suite_run_counts",
@@ -87,6 +88,8 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
                     "version": suite.version,
                     "suite_hash": suite_hash,
                     "created_at": now,
+                    # Not in the suite's content hash: kept with the registration.
+                    "derived_metrics": [m.model_dump() for m in suite.derived_metrics] or None,
                 }
             ],
         )
@@ -94,6 +97,20 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
         if winner != suite_hash:  # a concurrent registration of other content won
             return winner, "conflict"
     return suite_hash, "created"
+
+
+def registered_derived_metrics(
+    store: Store, workspace_id: str, suite_id: str, version: str
+) -> list[DerivedMetric]:
+    """The ``derived_metrics:`` the workspace registered this suite version with (none
+    when it did not register it, or registered it before they were kept: schema 0010)."""
+    ws = t.workspace_suites.c
+    query = sa.select(ws.derived_metrics).where(
+        ws.workspace_id == workspace_id, ws.suite_id == suite_id, ws.version == version
+    )
+    with store.engine.connect() as conn:
+        stored = conn.execute(query).scalar_one_or_none()
+    return [DerivedMetric.model_validate(m) for m in stored or ()]
 
 
 def suite_refs(store: Store, workspace_id: str, suite_id: str | None = None) -> list[SuiteRef]:

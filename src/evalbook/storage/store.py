@@ -25,7 +25,13 @@ from evalbook.core.run import RunRecord
 from evalbook.core.suite import PromptVersion, Suite
 from evalbook.errors import NotFoundError, StorageError, StorageFull, UserError
 from evalbook.storage import tables as t
-from evalbook.storage.bulk import ResultRows, ResultWriterSQL, StoredMeanwhile, sqlite_datetime
+from evalbook.storage.bulk import (
+    ResultRows,
+    ResultWriterSQL,
+    RunNotRecorded,
+    StoredMeanwhile,
+    sqlite_datetime,
+)
 from evalbook.storage.columns import CaseChunk, ScoreChunk, case_chunks, score_chunks
 from evalbook.storage.db import ensure_schema, from_json, make_engine, to_json, writer
 from evalbook.storage.definitions import write_prompt_versions, write_suite
@@ -320,7 +326,7 @@ class Store:
                 self._write_results(rows, probe=self._bulk.probe, cache=cache)
             except StoredMeanwhile:  # rolled back: merge what is stored
                 self._write_results(rows, probe=True)
-        except (sa.exc.SQLAlchemyError, self._dbapi_error) as exc:
+        except (RunNotRecorded, sa.exc.SQLAlchemyError, self._dbapi_error) as exc:
             if is_full(exc):
                 raise StorageFull(
                     f"{self.location} is full: saving {len(rows)} results failed"

@@ -125,7 +125,10 @@ results = sa.Table(
     "results",
     metadata,
     sa.Column("id", sa.String(36), primary_key=True),
-    sa.Column("run_id", sa.String(36), sa.ForeignKey("runs.id"), nullable=False),
+    # No foreign key to runs (since 0010): the result writer checks and locks each run of
+    # a batch once (storage/bulk.py); the key's per-row check was the largest part of
+    # PostgreSQL's time writing results.
+    sa.Column("run_id", sa.String(36), nullable=False),
     sa.Column("case_id", sa.String(300), nullable=False),
     sa.Column("epoch", sa.Integer, nullable=False),
     sa.Column("seq", sa.Integer, nullable=False),
@@ -298,6 +301,9 @@ workspace_suites = sa.Table(
     sa.Column("version", sa.String(100), primary_key=True),
     sa.Column("suite_hash", sa.String(64), sa.ForeignKey("suites.hash"), nullable=False),
     sa.Column("created_at", TS, nullable=False),
+    # The registered suite's ``derived_metrics:`` (since 0010; not part of its content
+    # hash, so the shared definition cannot hold them). NULL: none, or registered before.
+    sa.Column("derived_metrics", JSON),
 )
 
 #: Generation kinds a workspace defined (``POST /api/kinds``): immutable numbered versions.
