@@ -16,6 +16,7 @@ from evalbook.executor.aggregate import Summary, summarize
 from evalbook.executor.derived import derived_metrics
 from evalbook.executor.events import EventSink, RunFinished, ignore
 from evalbook.executor.store_io import StoreIO
+from evalbook.storage.results import planned_items
 from evalbook.storage.store import Store
 
 __all__ = ["failing_reasons", "finish_run"]
@@ -33,6 +34,7 @@ async def finish_run(
     stop_status: RunStatus = RunStatus.canceled,
     on_event: EventSink = ignore,
     flush_events: Callable[[], Awaitable[None]] | None = None,
+    planned: int | None = None,
 ) -> RunRecord:
     """Summarise what ``run`` recorded and mark it finished (``completed``, or
     ``stop_status`` when ``stop_reason`` says why it stopped early).
@@ -49,10 +51,27 @@ async def finish_run(
 
     A completed run whose options carry ``derived_metrics`` gets their values in
     ``metrics["derived"]`` (see ``executor/derived.py``).
+
+    A run about to be marked completed is first checked against its plan: ``planned``
+    results (by default its suite's cases, or those its options name, times its epochs;
+    a re-scored run is not checked: it records what its source recorded). With results
+    missing from the record (a lost batch, a row deleted meanwhile) it ends ``failed``,
+    its stop reason saying how many are missing: never a complete run that is not.
     """
     summary = await io.call(
         lambda: summarize(store.result_facts(run.id), store.score_facts(run.id))
     )
+    if not stop_reason:
+        if planned is None and run.rescored_from is None:
+            planned = await io.call(planned_items, store, run)
+        missing = 0 if planned is None else planned - summary.counts.total
+        if missing > 0:
+            stop_reason, stop_status = (
+                f"{missing} of the {planned} planned results are missing from the record"
+                " (written, then lost); resume the run to execute them again",
+                RunStatus.failed,
+            )
+            log.error("run %s: %s", run.id, stop_reason)
     elapsed = (time.perf_counter() - started) * 1000
     run.duration_ms = (run.duration_ms or 0.0) + elapsed
     run.counts = summary.counts

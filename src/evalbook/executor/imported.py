@@ -128,7 +128,9 @@ def record_imported_run(store: Store, imported: ImportedRun) -> RunRecord:
     store.save_results(rows)
     io = StoreIO()
     try:
-        finished = asyncio.run(finish_run(store, io, run, started=time.perf_counter()))
+        finished = asyncio.run(
+            finish_run(store, io, run, started=time.perf_counter(), planned=len(rows))
+        )
     finally:
         io.close()
     finished.metrics = {

@@ -22,6 +22,7 @@ __all__ = [
     "awaiting_review",
     "count_awaiting_review",
     "count_results",
+    "planned_items",
     "query_results",
     "result_previews",
     "result_seq",
@@ -63,6 +64,17 @@ def count_results(store: Store, run_id: str) -> int:
     query = sa.select(sa.func.count()).where(t.results.c.run_id == run_id)
     with store.engine.connect() as conn:
         return int(conn.execute(query).scalar_one())
+
+
+def planned_items(store: Store, run: RunRecord) -> int:
+    """How many results the run's plan holds: its cases (those ``options.case_ids`` names,
+    or every case of its suite) times its epochs, as the executor plans them."""
+    opts = run.options
+    if opts.case_ids:
+        return len(set(opts.case_ids)) * opts.epochs
+    query = sa.select(t.suites.c.case_count).where(t.suites.c.hash == run.suite_hash)
+    with store.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one()) * opts.epochs
 
 
 @dataclass(frozen=True)
