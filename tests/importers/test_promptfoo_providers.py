@@ -175,3 +175,28 @@ def test_the_written_suite_keeps_the_matrix(config: Path, tmp_path: Path) -> Non
     assert written.models[3].origin is not None
     assert written.models[3].origin.startswith(f"{out}:")
     assert written.model is not None and written.model.name == "model-a"  # the first
+
+
+@pytest.mark.parametrize(
+    ("pid", "why"),
+    [
+        ("anthropic:claude-agent-sdk", "Claude Agent SDK"),
+        ("openai:assistant:asst_abc123", "Assistants thread"),
+        ("openai:embedding:text-embedding-3-small", "embedding model"),
+        ("huggingface:text-generation:gpt2", "huggingface:chat:NAME"),
+    ],
+)
+def test_providers_that_are_no_chat_model_are_reported_not_sent_as_one(
+    tmp_path: Path, pid: str, why: str
+) -> None:
+    # these ids parse as family:name, but calling that "model" would send a request no
+    # endpoint answers (or another kind of request than the source makes)
+    path = tmp_path / "promptfooconfig.yaml"
+    path.write_text(f"prompts: [hi]\nproviders: [echo, '{pid}']\ntests:\n  - vars: {{}}\n")
+    imported = import_file("promptfoo", path)
+    assert [m["provider"] for m in imported.data.get("models", [imported.data["model"]])] == [
+        "mock"
+    ]
+    (note,) = imported.report.unmapped
+    assert (note.feature, note.line) == (f"provider {pid}", 2)
+    assert why in note.message

@@ -31,7 +31,7 @@ def _config(name: str) -> Path:
         ("echo_smoke", "2 of 2 assertions mapped", 2),
         ("tweet_matrix", "5 of 7 assertions mapped", 3),
         ("tutor_redteam", "2 cases imported; 2 other constructs not mapped", 2),
-        ("agent_sdk", "1 of 2 assertions mapped", 2),
+        ("agent_sdk", "1 of 2 assertions mapped; 1 other construct not mapped", 2),
         ("lmstudio_redteam", "1 case imported; 3 other constructs not mapped", 1),
         ("groq_extract", "3 of 3 assertions mapped", 1),
         ("http_no_prompts", "2 of 2 assertions mapped; 2 other constructs not mapped", 2),
@@ -44,6 +44,10 @@ def _config(name: str) -> Path:
         ("anchors_ollama", "2 of 4 assertions mapped; 1 other construct not mapped", 2),
         ("redteam_only", "1 case imported; 2 other constructs not mapped", 1),
         ("json_fields", "3 of 4 assertions mapped", 2),
+        ("http_refusal_js", "0 of 3 assertions mapped; 1 other construct not mapped", 3),
+        ("agent_tests_list", "3 of 3 assertions mapped; 2 other constructs not mapped", 2),
+        ("baseline_guardrails", "9 of 9 assertions mapped", 4),
+        ("echo_multilingual", "6 of 6 assertions mapped", 3),
     ],
 )
 def test_each_imports_with_its_mapped_share(name: str, summary: str, cases: int) -> None:
@@ -201,6 +205,31 @@ _SERVED = ["--base-url"]
             "json_fields",
             [*_SERVED, "--model", "openai:gpt-4o-mini"],
             {"": {"test-1": "passed", "test-2": "error"}},
+        ),
+        (
+            "echo_multilingual",
+            [],
+            {"": {"test-1": "passed", "test-2": "passed", "test-3": "passed"}},
+        ),
+        # every check is multi-statement javascript: kept as code, each case an error
+        (
+            "http_refusal_js",
+            [*_SERVED, "--model", "openai:gpt-4o-mini"],
+            {"": {"test-1": "error", "test-2": "error", "test-3": "error"}},
+        ),
+        # the judge's reply (the test server's echo) holds no verdict: an error, not a
+        # pass; the answer names no run.sh: a fail
+        (
+            "agent_tests_list",
+            [*_SERVED, "--model", "openai:gpt-4o-mini"],
+            {"": {"test-1": "error", "test-2": "failed"}},
+        ),
+        # defaultTest's cost ceiling needs a cost: the served model has no price, so
+        # every case errors (promptfoo's cost assertion cannot check it either)
+        (
+            "baseline_guardrails",
+            [*_SERVED, "--model", "openai:gpt-4o-mini"],
+            {"": {"test-1": "error", "test-2": "error", "test-3": "error", "test-4": "error"}},
         ),
     ],
 )

@@ -99,11 +99,36 @@ def judge_spec(provider: Any, fallback: Any) -> Any:
     return mapped.model if mapped.model is not None else fallback
 
 
+#: promptfoo ids under a family evalbook imports that are not a chat model: an agent that
+#: runs tools, an assistant thread, another endpoint (id prefix → why).
+_NOT_CHAT = {
+    "anthropic:claude-agent-sdk": "it runs the Claude Agent SDK (an agent with tools and a"
+    " working directory), not one Messages API call",
+    "anthropic:claude-code": "it runs the Claude Agent SDK (an agent with tools and a"
+    " working directory), not one Messages API call",
+    "openai:assistant": "it runs an OpenAI Assistants thread, not one chat call",
+    "openai:agents": "it runs an OpenAI Agents SDK agent, not one chat call",
+    "openai:codex-sdk": "it runs the Codex SDK agent, not one chat call",
+    "openai:realtime": "it uses the Realtime API, not chat completions",
+    "openai:embedding": "it is an embedding model; as a provider it answers no text",
+    "openai:embeddings": "it is an embedding model; as a provider it answers no text",
+    "openai:image": "it generates images, which evalbook does not score",
+    "openai:transcription": "it transcribes audio, which evalbook does not send",
+    "huggingface:text-generation": "the Inference API's text-generation task sends the raw"
+    " prompt with no chat template and evalbook has no such provider; huggingface:chat:NAME"
+    " (the router's OpenAI-compatible chat, HF_API_TOKEN) is imported, or choose a model"
+    " with --model",
+}
+
+
 def _model_of(pid: str, config: dict[str, Any]) -> dict[str, Any] | str:
     if pid == "echo":
         return {"provider": "mock", "name": "echo"}
     parts = pid.split(":")
     family = parts[0]
+    for prefix, why in _NOT_CHAT.items():
+        if pid == prefix or pid.startswith(prefix + ":"):
+            return f"provider {pid!r} is not imported: {why}"
     if family == "openai":
         kind_and_name = parts[1:]
         if kind_and_name and kind_and_name[0] in ("chat", "responses", "completion"):
