@@ -161,8 +161,8 @@ _SERVED = ["--base-url"]
         ("groq_extract", _SERVED, {"": {"test-1": "failed"}}),
         ("tutor_redteam", _SERVED, {"": {"test-1": "passed", "test-2": "passed"}}),
         ("openrouter_csv", _SERVED, {"": {"test-1": "failed", "test-2": "failed"}}),
-        # a var a test lacks renders empty in promptfoo; `reader.name` of it is an
-        # error here, recorded as the case's error
+        # test-2 gives no reader: `reader.name` renders empty, as in promptfoo, but
+        # `reader.interests | join` has nothing to join (nunjucks throws too): an error
         (
             "nested_vars",
             _SERVED,

@@ -21,6 +21,7 @@ from evalbook.importers._model import ImportedSuite, ImportOptions, ImportReport
 from evalbook.importers.promptfoo._asserts import DEFAULT_GRADER, AssertMapper
 from evalbook.importers.promptfoo._derived import map_derived_metrics
 from evalbook.importers.promptfoo._filters import Choice, FilterSpec, resolve_filter
+from evalbook.importers.promptfoo._missing import fill_missing_vars
 from evalbook.importers.promptfoo._prompts import map_prompts
 from evalbook.importers.promptfoo._providers import judge_spec, map_provider, override
 from evalbook.importers.promptfoo._scenarios import collect_scenarios
@@ -203,7 +204,7 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
         # promptfoo runs each prompt once with the default vars when there are no tests
         tests.count += 1
         cases.append({"id": "test-1", "vars": dict(default_vars)})
-    _fill_missing_vars(versions, cases, file, line_of(data, "tests"), report)
+    fill_missing_vars(versions, cases, file, line_of(data, "tests"), report)
     cases = _apply_filters(suite, cases, tests, models, versions, options, report)
     if not cases:
         raise SuiteError(
@@ -335,55 +336,6 @@ def _own_provider_models(
         " case_filters: line)",
     )  # fmt: skip
     return None
-
-
-_DEFAULTED = re.compile(
-    r"\{\{-?\s*([A-Za-z_][A-Za-z0-9_]*)\s*\|\s*(?:default|d)\(\s*"
-    r"""(?:'([^'\\]*)'|"([^"\\]*)")\s*\)"""
-)
-
-#: What every evalbook template can read besides a case's vars.
-_CONTEXT = {"expected", "choices", "case_id", "section"}
-
-
-def _fill_missing_vars(
-    versions: list[Any], cases: list[dict[str, Any]], file: str, line: int | None,
-    report: ImportReport,
-) -> None:  # fmt: skip
-    """promptfoo renders a variable a test does not give as empty text; evalbook stops on
-    it. The cases get those variables as ``""``, so the import runs as promptfoo ran."""
-    from evalbook.core.templating import template_variables
-    from evalbook.errors import TemplateError
-
-    wanted: set[str] = set()
-    #: `{{ x | default('text') }}`: a test without x renders the text in promptfoo
-    defaults: dict[str, str] = {}
-    for version in versions:
-        body = version.body
-        texts = [body] if isinstance(body, str) else [
-            body.get("system") or "", *(m["content"] for m in body.get("messages", []))
-        ]  # fmt: skip
-        for text in texts:
-            try:
-                wanted |= template_variables(text)
-            except TemplateError:
-                continue  # the suite loader reports the template itself
-            for name, single, double in _DEFAULTED.findall(text):
-                defaults.setdefault(name, single or double)
-    wanted -= _CONTEXT
-    filled: dict[str, int] = {}
-    for case in cases:
-        for name in sorted(wanted - set(case["vars"])):
-            case["vars"][name] = defaults.get(name, "")
-            filled[name] = filled.get(name, 0) + 1
-    for name, count in filled.items():
-        value = defaults.get(name, "")
-        report.note(
-            file, line, f"var {name}",
-            f"{count} test(s) do not give it; set to {value!r} there, as promptfoo renders it"
-            + (" (the template's default)" if name in defaults else ""),
-            mapped=True,
-        )  # fmt: skip
 
 
 @dataclass(frozen=True)
