@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 
+from evalbook.errors import SuiteError
 from evalbook.importers import import_file
 
 from .helpers import FIXTURES, run_json, statuses
@@ -48,6 +49,7 @@ def _config(name: str) -> Path:
         ("agent_tests_list", "3 of 3 assertions mapped; 2 other constructs not mapped", 2),
         ("baseline_guardrails", "9 of 9 assertions mapped", 4),
         ("echo_multilingual", "6 of 6 assertions mapped", 3),
+        ("folder_tests", "4 of 4 assertions mapped", 2),
     ],
 )
 def test_each_imports_with_its_mapped_share(name: str, summary: str, cases: int) -> None:
@@ -211,6 +213,9 @@ _SERVED = ["--base-url"]
             [],
             {"": {"test-1": "passed", "test-2": "passed", "test-3": "passed"}},
         ),
+        # tests: file://tests/llm/ (a folder: its test files), defaultTest from a file,
+        # $ref templates; the echo names "house", not "forest"
+        ("folder_tests", [], {"": {"test-1": "passed", "test-2": "failed"}}),
         # every check is multi-statement javascript: kept as code, each case an error
         (
             "http_refusal_js",
@@ -391,3 +396,13 @@ def test_a_tests_own_provider_that_the_config_has_runs_the_case_with_it(
         "loud · v1": {"test-2": "passed", "test-3": "passed"},
         "quiet · v1": {"test-1": "passed", "test-2": "passed", "test-3": "passed"},
     }
+
+
+def test_a_tests_folder_without_test_files_is_refused_naming_it(tmp_path: Path) -> None:
+    (tmp_path / "cases").mkdir()
+    (tmp_path / "cases" / "notes.txt").write_text("not a test file\n")
+    path = tmp_path / "promptfooconfig.yaml"
+    path.write_text("prompts: [hi]\nproviders: [echo]\ntests:\n  - file://cases/\n")
+    with pytest.raises(SuiteError, match="'file://cases/' is a folder with no test file") as err:
+        import_file("promptfoo", path)
+    assert err.value.location == f"{path}:4"

@@ -130,7 +130,10 @@ def collect_tests(raw: Any, base_dir: Path, file: str, line: int | None) -> list
             item = item["path"]  # a test generator config {path, config}: its file
         if not is_file_ref(item) and names_file(item, base_dir):
             item = FILE_PREFIX + item  # promptfoo reads a bare tests path as that file
-        if is_file_ref(item):
+        if is_file_ref(item) and _folder(item, base_dir) is not None:
+            for path in _folder_files(_folder(item, base_dir), item, where):
+                out.extend(_tests_of_file(path, where))
+        elif is_file_ref(item):
             for path in resolve_refs(item, base_dir, where):
                 out.extend(_tests_of_file(path, where))
         elif isinstance(item, str):
@@ -142,6 +145,30 @@ def collect_tests(raw: Any, base_dir: Path, file: str, line: int | None) -> list
         else:
             out.append(RawTest(item, file, item_line))
     return out
+
+
+#: What a tests folder (``tests: file://tests/``) is read for, as promptfoo reads one.
+_FOLDER_SUFFIXES = (".yaml", ".yml", ".json", ".jsonl", ".csv")
+
+
+def _folder(ref: str, base_dir: Path) -> Path | None:
+    raw = ref[len(FILE_PREFIX) :]
+    path = Path(raw) if Path(raw).is_absolute() else base_dir / raw
+    return path if not any(c in raw for c in "*?[") and path.is_dir() else None
+
+
+def _folder_files(folder: Path | None, ref: str, where: str) -> list[Path]:
+    """The test files directly in a folder, by name; an error when it holds none."""
+    assert folder is not None
+    found = sorted(
+        p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in _FOLDER_SUFFIXES
+    )
+    if not found:
+        raise SuiteError(
+            f"{ref!r} is a folder with no test file ({', '.join(_FOLDER_SUFFIXES)})",
+            location=where,
+        )
+    return found
 
 
 def _tests_of_file(path: Path, where: str) -> list[RawTest]:
