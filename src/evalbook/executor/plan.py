@@ -7,7 +7,8 @@ in one query.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import asyncio
+from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,3 +84,24 @@ def chunks(items: Iterable[WorkItem], size: int) -> Iterator[list[WorkItem]]:
             chunk = []
     if chunk:
         yield chunk
+
+
+async def ahead(
+    chunks: Iterator[list[WorkItem]],
+    prepare: Callable[[list[WorkItem]], Awaitable[list[WorkItem]]],
+) -> AsyncGenerator[list[WorkItem], None]:
+    """``chunks``, each once ``prepare`` is done with it; the next one is prepared while
+    the caller uses this one. One after the other, the workers ran dry at every chunk
+    while its cache lookup ran (a fully cached run goes at the lookups' pace)."""
+    chunk = next(chunks, None)
+    task = None if chunk is None else asyncio.ensure_future(prepare(chunk))
+    try:
+        while task is not None:
+            done = await task
+            chunk = next(chunks, None)
+            task = None if chunk is None else asyncio.ensure_future(prepare(chunk))
+            yield done
+    finally:
+        if task is not None and not task.done():
+            task.cancel()
+            await asyncio.wait([task])

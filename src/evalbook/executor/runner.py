@@ -57,7 +57,7 @@ from evalbook.executor.fleet_limits import (
 )
 from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
-from evalbook.executor.plan import WorkItem, chunks, iter_items, render_item
+from evalbook.executor.plan import WorkItem, ahead, chunks, iter_items, render_item
 from evalbook.executor.progress_log import item_done, plan_positions, repair_log
 from evalbook.executor.result_build import answered_result, error_result
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
@@ -167,8 +167,7 @@ class RunExecutor:
             if self.limits is None:
                 return await closing_after(work, self.judge, self.io)
             async with open_limits() as self.limiter:
-                # In-process limits with no rpm / tpm: the slot would do nothing per call
-                # (connections are the endpoint's semaphore), so calls skip it.
+                # In-process limits with no rpm / tpm: a slot would do nothing; calls skip it.
                 self._slots = not (
                     isinstance(self.limiter, LocalLimits)
                     and self.limits.rpm is None
@@ -269,27 +268,32 @@ class RunExecutor:
         await asyncio.shield(self.finish(started))
 
     async def produce(self, items: Any, queue: asyncio.Queue[Any], workers: int) -> None:
-        """Feed the workers ``items`` in chunks, then tell each of them the plan ended."""
-        for chunk in chunks(items, CHUNK):
-            if self.stop.reason:
-                break
-            await self.feed(chunk, queue)
+        """Feed the workers ``items`` in chunks (see ``ahead``), then tell each the plan ended."""
+        async with contextlib.aclosing(ahead(chunks(items, CHUNK), self.prepare)) as ready:
+            async for chunk in ready:
+                if self.stop.reason:
+                    break
+                for item in chunk:
+                    await queue.put(item)
         for _ in range(workers):
             await queue.put(_DONE)
 
     async def feed(self, chunk: list[WorkItem], queue: asyncio.Queue[Any]) -> None:
         """Render ``chunk``, look its cache keys up, and queue its items for the workers."""
-        # Off the event loop: a template is bounded (size, time) but may still take up
-        # to its time limit, and the loop may be a server's, answering health checks.
+        for item in await self.prepare(chunk):
+            await queue.put(item)
+
+    async def prepare(self, chunk: list[WorkItem]) -> list[WorkItem]:
+        """Render ``chunk`` and look its cache keys up (beside the writes: ``StoreIO.read``)."""
+        # Off the loop: a template may take up to its time limit; the loop may be a server's.
         await asyncio.to_thread(self._render_chunk, chunk)
         if self.run.options.use_cache:
             keys = [i.key for i in chunk if i.key]
-            hits = await self.io.call(self.store.cache_get_many, keys)
+            hits = await self.io.read(self.store.cache_get_many, keys)
             for item in chunk:
                 if item.key in hits:
                     item.cached = response_from_json(hits[item.key])
-        for item in chunk:
-            await queue.put(item)
+        return chunk
 
     def _render_chunk(self, chunk: list[WorkItem]) -> None:
         for item in chunk:
@@ -324,10 +328,11 @@ class RunExecutor:
             self.budget.settle(
                 token, result.cost_usd if called else None, called=called, extra=judges
             )
-            # No event object per case when nobody listens (``evalbook.run`` without
-            # ``on_event``).
+            # No event per case when nobody listens (``evalbook.run`` without ``on_event``).
             done = None if self.on_event is ignore else item_done(self.run.id, result, item.seq)
             writer.add(result, item.seq, cache_entry, done)
+            if writer.full:
+                await writer.room()
 
     async def _reserve(self, token: int, worst_case: float) -> bool:
         """Reserve the item's cost in the budget; False (and the run stops) when the next
@@ -527,7 +532,7 @@ class RunExecutor:
     async def _generate(self, request: GenerateRequest) -> tuple[GenerateResponse, float]:
         t0 = time.perf_counter()
         try:
-            # asyncio.timeout, not wait_for: no extra task per call on the hot path.
+            # (asyncio.timeout, not wait_for: no extra task per call on the hot path.)
             async with asyncio.timeout(self.model.timeout_s):
                 response = await self.provider.generate(request)
         except TimeoutError:
