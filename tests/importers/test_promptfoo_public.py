@@ -50,6 +50,8 @@ def _config(name: str) -> Path:
         ("baseline_guardrails", "9 of 9 assertions mapped", 4),
         ("echo_multilingual", "6 of 6 assertions mapped", 3),
         ("folder_tests", "4 of 4 assertions mapped", 2),
+        ("folded_prompts_csv", "2 of 2 assertions mapped; 1 other construct not mapped", 2),
+        ("geval_list", "0 of 1 assertions mapped", 1),
     ],
 )
 def test_each_imports_with_its_mapped_share(name: str, summary: str, cases: int) -> None:
@@ -216,6 +218,20 @@ _SERVED = ["--base-url"]
         # tests: file://tests/llm/ (a folder: its test files), defaultTest from a file,
         # $ref templates; the echo names "house", not "forest"
         ("folder_tests", [], {"": {"test-1": "passed", "test-2": "failed"}}),
+        # folded (>) prompts, one of which nunjucks cannot parse either: left out with a
+        # note, the other two run with both models; the CSV's __expected checks pass
+        (
+            "folded_prompts_csv",
+            _SERVED,
+            {
+                "openai:gpt-4o · v1": {"test-1": "passed", "test-2": "passed"},
+                "openai:gpt-4o · v2": {"test-1": "passed", "test-2": "passed"},
+                "openai:gpt-4o-mini · v1": {"test-1": "passed", "test-2": "passed"},
+                "openai:gpt-4o-mini · v2": {"test-1": "passed", "test-2": "passed"},
+            },
+        ),
+        # g-eval is not mapped: the case errors, never a pass
+        ("geval_list", _SERVED, {"": {"test-1": "error"}}),
         # every check is multi-statement javascript: kept as code, each case an error
         (
             "http_refusal_js",

@@ -22,7 +22,7 @@ from evalbook.importers.promptfoo._asserts import DEFAULT_GRADER, AssertMapper
 from evalbook.importers.promptfoo._derived import map_derived_metrics
 from evalbook.importers.promptfoo._filters import Choice, FilterSpec, resolve_filter
 from evalbook.importers.promptfoo._missing import fill_missing_vars
-from evalbook.importers.promptfoo._prompts import map_prompts
+from evalbook.importers.promptfoo._prompts import map_prompts, without_broken_templates
 from evalbook.importers.promptfoo._providers import judge_spec, map_provider, override
 from evalbook.importers.promptfoo._scenarios import collect_scenarios
 from evalbook.importers.promptfoo._tests import TestMapper, collect_tests, transform_of
@@ -155,6 +155,7 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
         report,
     )
     versions = _without_custom_filters(versions, data.get("nunjucksFilters"), file, report)
+    versions = without_broken_templates(versions, file, report)
     if not versions:
         raise SuiteError(
             "no prompt could be imported (see the notes above)",

@@ -169,3 +169,32 @@ def _chat(messages: list[Any], where: str) -> dict[str, Any]:
 def _short(text: str) -> str:
     one = " ".join(text.split())
     return one if len(one) <= 40 else one[:37] + "..."
+
+
+def without_broken_templates(
+    versions: list[PromptVersionOut], file: str, report: ImportReport
+) -> list[PromptVersionOut]:
+    """The prompt versions whose templates parse; each other one is reported at its line
+    and left out (nunjucks cannot parse it either: promptfoo errors every test with it),
+    so the config's other prompts still import and run."""
+    from evalbook.core.templating import compile_template
+    from evalbook.errors import TemplateError
+
+    kept = []
+    for version in versions:
+        body = version.body
+        texts = [body] if isinstance(body, str) else [
+            body.get("system") or "", *(m["content"] for m in body.get("messages", []))
+        ]  # fmt: skip
+        try:
+            for text in texts:
+                compile_template(text)
+        except TemplateError as exc:
+            report.note(
+                file, version.line, f"prompt {version.label[:60]}",
+                f"{exc}; nunjucks cannot parse it either (promptfoo errors every test with"
+                " it): left out, the other prompts are imported",
+            )  # fmt: skip
+            continue
+        kept.append(version)
+    return kept
