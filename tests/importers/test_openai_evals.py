@@ -163,3 +163,29 @@ def test_bad_registry_entries_name_file_and_line(
     message = str(info.value)
     expected = f"{path}{where}" if where.startswith(":") else f"{data / where}"
     assert expected in message and needle in message
+
+
+def test_closedqa_with_its_criterion_as_one_string_is_a_judge_rubric() -> None:
+    imported = import_file("openai-evals", EVALS / "titles.yaml")
+    assert imported.data["scorers"] == [
+        {
+            "type": "llm-judge",
+            "judge": "openai:gpt-4.1-mini",
+            "criteria": [
+                {
+                    "name": "conciseness",
+                    "description": "Does the title properly describe the provided content?",
+                    "scale": [0, 1],
+                }
+            ],
+        }
+    ]
+    imported.load()
+    # without a criterion there is nothing to grade by: kept as a check that errors
+    bare = import_file("openai-evals", EVALS / "titles_bare.yaml")
+    (note,) = bare.report.unmapped
+    assert note.line == 5
+    assert (
+        note.message == "closedqa without modelgraded_spec_args.criteria: no criterion to grade by"
+    )
+    assert bare.data["scorers"][0]["type"] == "unsupported"

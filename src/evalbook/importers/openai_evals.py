@@ -233,6 +233,8 @@ def _scorers(
             )  # fmt: skip
             return [graded], None
         reason = f"model-graded spec {args.get('modelgraded_spec')!r} has no evalbook equivalent"
+        if args.get("modelgraded_spec") == "closedqa":
+            reason = "closedqa without modelgraded_spec_args.criteria: no criterion to grade by"
     else:
         reason = f"eval class {cls} has no evalbook equivalent"
     report.note(file, line, cls, reason)
@@ -264,6 +266,11 @@ def _model_graded(args: dict[str, Any], options: ImportOptions) -> dict[str, Any
         }
     if which == "closedqa":
         criteria = (args.get("modelgraded_spec_args") or {}).get("criteria") or {}
+        if isinstance(criteria, str) and criteria.strip():
+            # the registry's usual form: "conciseness: Does the title describe …?"
+            head, sep, rest = criteria.partition(":")
+            simple = sep and head.strip() and " " not in head.strip()
+            criteria = {head.strip(): rest.strip()} if simple else {"criterion": criteria.strip()}
         if not isinstance(criteria, dict) or not criteria:
             return None
         name, text = next(iter(criteria.items()))
