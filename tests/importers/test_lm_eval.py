@@ -118,3 +118,25 @@ def test_a_document_missing_a_field_names_its_line(tmp_path: Path) -> None:
     with pytest.raises(SuiteError, match="doc_to_target") as info:
         import_file("lm-eval", path)
     assert f"{tmp_path / 'd.jsonl'}:2" in str(info.value)
+
+
+def test_include_fills_in_the_templates_keys_and_the_tasks_own_win(tmp_path: Path) -> None:
+    imported = import_file("lm-eval", LM_EVAL / "yesno.yaml", ImportOptions(model="mock:echo"))
+    notes = {(n.feature, n.line): (n.mapped, n.message) for n in imported.report.notes}
+    assert notes[("include", 2)] == (True, "_default_template_yaml read")
+    cases = imported.data["cases"]
+    # the template's csv data, output_type and doc_to_choice; the task's own doc_to_text
+    assert [(c["vars"]["question"], c["choices"], c["expected"]) for c in cases] == [
+        ("Is water wet?", ["yes", "no"], "A"),
+        ("Is fire cold?", ["yes", "no"], "B"),
+    ]
+    assert imported.data["prompt"].startswith("Question: {{question}}\nAnswer:")
+    imported.load()
+    (tmp_path / "a.yaml").write_text("include: b.yaml\ntask: a\n")
+    (tmp_path / "b.yaml").write_text("include: a.yaml\ndoc_to_text: q\n")
+    with pytest.raises(SuiteError, match="includes itself"):
+        import_file("lm-eval", tmp_path / "a.yaml")
+    (tmp_path / "c.yaml").write_text("task: c\ninclude: nowhere.yaml\n")
+    with pytest.raises(SuiteError, match=r"'nowhere\.yaml': no such file") as err:
+        import_file("lm-eval", tmp_path / "c.yaml")
+    assert err.value.location == f"{tmp_path / 'c.yaml'}:2"

@@ -54,16 +54,16 @@ def looks_like_lm_eval(data: Any) -> bool:
 
 def import_lm_eval(path: Path, options: ImportOptions) -> ImportedSuite:
     file = str(path)
-    # ``!function module.fn`` tags run code: read them as marked strings, never call them
-    text = _FUNCTION.sub(lambda m: f'"{_FUNCTION_MARK}{m.group(1)}"', read_text(path, file))
-    data = parse_yaml(text, file)
+    data = _task_yaml(path, file)
+    included = _with_includes(data, path, file, ())
     if not isinstance(data, dict) or not isinstance(data.get("task"), str):
         raise SuiteError("an lm-eval task file needs `task: NAME`", location=file)
     report = ImportReport("lm-eval", file)
     task = data["task"]
-    for key in ("include", "group"):
-        if key in data:
-            report.note(file, line_of(data, key), key, "task groups and includes are not followed")
+    for name in included:
+        report.note(file, line_of(data, "include"), "include", f"{name} read", mapped=True)
+    if "group" in data:
+        report.note(file, line_of(data, "group"), "group", "task groups are not followed")
     for key in ("doc_to_text", "doc_to_target", "doc_to_choice", "process_docs"):
         value = data.get(key)
         if isinstance(value, str) and value.startswith(_FUNCTION_MARK):
@@ -102,6 +102,33 @@ def import_lm_eval(path: Path, options: ImportOptions) -> ImportedSuite:
     report.cases = len(cases)
     header = [f"lm-eval task {task!r} ({output_type}), {len(cases)} documents"]
     return ImportedSuite(suite, report, path.parent, header)
+
+
+def _task_yaml(path: Path, where: str) -> Any:
+    # ``!function module.fn`` tags run code: read them as marked strings, never call them
+    text = _FUNCTION.sub(lambda m: f'"{_FUNCTION_MARK}{m.group(1)}"', read_text(path, where))
+    return parse_yaml(text, str(path))
+
+
+def _with_includes(data: Any, path: Path, where: str, seen: tuple[Path, ...]) -> list[str]:
+    """lm-eval's ``include: FILE`` (beside the task file): the included file's keys,
+    then its own includes', fill in what ``data`` does not set; the names read, in
+    order. A missing file or a cycle is an error naming the line."""
+    if not isinstance(data, dict) or not isinstance(data.get("include"), str):
+        return []
+    name = data.pop("include")
+    target = path.parent / name
+    at = f"{where}:{line_of(data, 'include') or ''}".rstrip(":")
+    if target.resolve() in seen or target.resolve() == path.resolve():
+        raise SuiteError(f"include: {name!r} includes itself", location=at)
+    if not target.is_file():
+        raise SuiteError(f"include: {name!r}: no such file ({target})", location=at)
+    base = _task_yaml(target, at)
+    names = [name, *_with_includes(base, target, str(target), (*seen, path.resolve()))]
+    if isinstance(base, dict):
+        for key, value in base.items():
+            data.setdefault(key, value)
+    return names
 
 
 def _documents(data: dict[str, Any], path: Path, file: str, default_split: str) -> list[Row]:
