@@ -52,6 +52,7 @@ def _config(name: str) -> Path:
         ("folder_tests", "4 of 4 assertions mapped", 2),
         ("folded_prompts_csv", "2 of 2 assertions mapped; 1 other construct not mapped", 2),
         ("geval_list", "0 of 1 assertions mapped", 1),
+        ("regex_lookahead", "3 of 3 assertions mapped", 3),
     ],
 )
 def test_each_imports_with_its_mapped_share(name: str, summary: str, cases: int) -> None:
@@ -232,6 +233,13 @@ _SERVED = ["--base-url"]
         ),
         # g-eval is not mapped: the case errors, never a pass
         ("geval_list", _SERVED, {"": {"test-1": "error"}}),
+        # a bare prompt path, regexes with lookaheads (Python reads them as JavaScript
+        # does): the served answer is the prompt, and only test-3's holds the labels
+        (
+            "regex_lookahead",
+            _SERVED,
+            {"": {"test-1": "failed", "test-2": "failed", "test-3": "passed"}},
+        ),
         # every check is multi-statement javascript: kept as code, each case an error
         (
             "http_refusal_js",
