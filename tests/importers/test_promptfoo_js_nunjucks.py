@@ -109,3 +109,32 @@ def test_javascript_chains_and_regex_tests_map_and_run_with_promptfoos_verdicts(
         "test-3": "error",
         "test-4": "error",
     }
+
+
+def test_a_one_line_custom_filter_is_its_builtin_and_code_is_left_out(tmp_path: Path) -> None:
+    (tmp_path / "allcaps.js").write_text(
+        "// upper-cases its input\n"
+        "module.exports = function (str) {\n  return str.toUpperCase();\n};\n"
+    )
+    (tmp_path / "shout.js").write_text("module.exports = (s) => s + '!!!';\n")
+    path = tmp_path / "promptfooconfig.yaml"
+    path.write_text(
+        "nunjucksFilters:\n"
+        "  allcaps: ./allcaps.js\n"
+        "  shout: ./shout.js\n"
+        "prompts:\n"
+        "  - 'Say {{ word | allcaps }}'\n"
+        "  - 'Yell {{ word | shout }}'\n"
+        "providers: [echo]\n"
+        "tests:\n"
+        "  - vars: {word: hi}\n"
+        "    assert: [{type: equals, value: Say HI}]\n"
+    )
+    imported = import_file("promptfoo", path)
+    assert imported.data["prompt"] == "Say {{ word | upper }}"
+    notes = {(n.feature, n.line): (n.mapped, n.message) for n in imported.report.notes}
+    assert notes[("nunjucksFilters.allcaps", 2)][0] is True
+    assert notes[("nunjucksFilters.shout", 3)][0] is False
+    assert "code evalbook does not run" in notes[("nunjucksFilters.shout", 3)][1]
+    assert notes[("prompt Yell {{ word | shout }}", 6)][0] is False
+    assert statuses(run_json(str(path), "--no-cache")["id"]) == {"test-1": "passed"}

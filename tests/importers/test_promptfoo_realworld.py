@@ -108,7 +108,7 @@ def test_scenarios_expand_config_times_tests() -> None:
 def test_nunjucks_filters_map_and_custom_ones_are_reported() -> None:
     imported = import_file("promptfoo", _config("nunjucks"))
     notes = {(n.feature, n.line): n for n in imported.report.unmapped}
-    assert "run code" in notes[("nunjucksFilters", 7)].message
+    assert "shout.js: no such file" in notes[("nunjucksFilters.shout", 8)].message
     assert "'shout'" in notes[("prompt custom filter", 14)].message
     assert imported.data["prompt_versions"] == [1, 2]  # the custom-filter prompt left out
     # the one-line javascript `output.length < 200` is a length bound

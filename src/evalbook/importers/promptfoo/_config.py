@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,7 @@ from evalbook.importers._model import ImportedSuite, ImportOptions, ImportReport
 from evalbook.importers.promptfoo._asserts import DEFAULT_GRADER, AssertMapper
 from evalbook.importers.promptfoo._derived import map_derived_metrics
 from evalbook.importers.promptfoo._filters import Choice, FilterSpec, resolve_filter
+from evalbook.importers.promptfoo._javascript import filter_equivalent
 from evalbook.importers.promptfoo._missing import fill_missing_vars
 from evalbook.importers.promptfoo._prompts import map_prompts, without_broken_templates
 from evalbook.importers.promptfoo._providers import judge_spec, map_provider, override
@@ -42,11 +43,11 @@ _IGNORED = {
 }
 _UNMAPPED = {
     "extensions": "extension hooks run code; evalbook does not run them",
-    "nunjucksFilters": "custom Nunjucks filters run code; rewrite them in the template",
     "redteam": "red-team generation is not imported",
     "metadata": "suite metadata has no place in an evalbook suite",
 }
 _HANDLED = {
+    "nunjucksFilters",
     "description",
     "prompts",
     "providers",
@@ -154,6 +155,8 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
         getattr(prompts_raw, "item_lines", None) or [line_of(data, "prompts") or 0],
         report,
     )
+    filters = _known_filters(data.get("nunjucksFilters"), base_dir, file, report)
+    versions = [_with_builtin_filters(v, filters) for v in versions]
     versions = _without_custom_filters(versions, data.get("nunjucksFilters"), file, report)
     versions = without_broken_templates(versions, file, report)
     if not versions:
@@ -222,6 +225,51 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
     if not default_scorers and not any(c.get("scorers") for c in cases):
         header.append("The source has no assertions: every case is judged by non-empty output.")
     return ImportedSuite(suite, report, base_dir, header, origins)
+
+
+def _known_filters(filters: Any, base_dir: Path, file: str, report: ImportReport) -> dict[str, str]:
+    """The custom Nunjucks filters whose file is one of the one-line shapes
+    :func:`filter_equivalent` reads (name → built-in filter), each noted as mapped."""
+    known: dict[str, str] = {}
+    for name, ref in (filters or {}).items() if isinstance(filters, dict) else ():
+        raw = str(ref)[len("file://") :] if str(ref).startswith("file://") else str(ref)
+        target = base_dir / raw
+        code = target.read_text(encoding="utf-8", errors="replace") if target.is_file() else ""
+        builtin = filter_equivalent(code)
+        if builtin is None:
+            why = (
+                f"{raw}: no such file"
+                if not code
+                else f"{raw} is code evalbook does not run"
+                " (a one-line toUpperCase, toLowerCase, trim or JSON.stringify filter is read)"
+            )
+            report.note(
+                file, line_of(filters, name), f"nunjucksFilters.{name}",
+                why + "; a prompt using it is left out",
+            )  # fmt: skip
+            continue
+        known[str(name)] = builtin
+        report.note(
+            file, line_of(filters, name), f"nunjucksFilters.{name}",
+            f"{raw} is the built-in filter {builtin!r}: the prompts use that", mapped=True,
+        )  # fmt: skip
+    return known
+
+
+def _with_builtin_filters(version: Any, known: dict[str, str]) -> Any:
+    if not known:
+        return version
+    pattern = re.compile(r"(\|\s*)(" + "|".join(re.escape(k) for k in known) + r")\b")
+
+    def swap(text: str) -> str:
+        return pattern.sub(lambda m: m.group(1) + known[m.group(2)], text)
+
+    body = version.body
+    if isinstance(body, str):
+        return replace(version, body=swap(body))
+    messages = [{**m, "content": swap(m["content"])} for m in body.get("messages", [])]
+    system = {"system": swap(body["system"])} if body.get("system") else {}
+    return replace(version, body={**body, **system, "messages": messages})
 
 
 def _without_custom_filters(

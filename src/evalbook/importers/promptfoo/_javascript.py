@@ -24,7 +24,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["javascript_equivalent"]
+__all__ = ["filter_equivalent", "javascript_equivalent"]
 
 _TEXT = r"""(?:'(?P<s>[^'\\]*)'|"(?P<d>[^"\\]*)")"""
 _CALL = re.compile(
@@ -121,3 +121,41 @@ def _regex(found: re.Match[str]) -> tuple[str, Any, list[Any]] | None:
     except re.error:
         return None
     return ("not-regex" if found.group("neg") else "regex"), value, []
+
+
+_FILTER = re.compile(
+    r"^\s*(?:module\.exports\s*=|export\s+default)\s*"
+    r"(?:(?:async\s+)?function\s*\w*\s*\(\s*(?P<a>\w+)\s*\)|\(\s*(?P<b>\w+)\s*\)\s*=>|(?P<c>\w+)\s*=>)"
+    r"\s*(?P<body>\{[^{}]*\}|[^{};][^;]*);?\s*$",
+    re.S,
+)
+_FILTER_BODIES = {
+    "{x}.toUpperCase()": "upper",
+    "{x}.toLowerCase()": "lower",
+    "{x}.trim()": "trim",
+    "JSON.stringify({x})": "dump",
+    "String({x}).toUpperCase()": "upper",
+    "String({x}).toLowerCase()": "lower",
+}
+
+
+def filter_equivalent(code: str) -> str | None:
+    """The built-in filter a custom Nunjucks filter file amounts to (``module.exports =
+    function (s) { return s.toUpperCase(); }`` is ``upper``; ``toLowerCase``, ``trim``,
+    ``JSON.stringify`` likewise), or ``None``: anything else is code, never run."""
+    text = re.sub(r"//[^\n]*|/\*.*?\*/", "", code, flags=re.S)
+    found = _FILTER.match(text)
+    if found is None:
+        return None
+    arg = found.group("a") or found.group("b") or found.group("c")
+    body = found.group("body").strip()
+    if body.startswith("{"):
+        inner = body[1:-1].strip().rstrip(";").strip()
+        if not inner.startswith("return "):
+            return None
+        body = inner[len("return ") :].strip()
+    body = re.sub(r"\s+", "", body)
+    for shape, name in _FILTER_BODIES.items():
+        if body == shape.format(x=arg):
+            return name
+    return None
