@@ -102,8 +102,11 @@ def test_compare_two_runs_flips_diffs_and_views(page: Page, web: WebApp) -> None
     page.keyboard.press("4")
     expect(page).to_have_url(re.compile(r"show=different"))
     expect(rows).to_have_count(10)
-    hostile = rows.filter(has_text="c33")
-    hostile.locator("summary").click()
+    # By the row's own key and its own summary: while htmx swaps the list in, a text
+    # filter can match a row being replaced and a nested summary.
+    hostile = page.locator('[data-rows] > li[data-case="c33"]')
+    expect(hostile).to_have_count(1)
+    hostile.locator(":scope > details > summary").click()
     expect(hostile.locator(".cmp-cols pre").nth(0)).to_have_text(HOSTILE[0])
     expect(hostile.locator(".cmp-cols pre").nth(1)).to_have_text(HOSTILE[1])
     assert page.evaluate("() => window.pwned") is None
