@@ -117,9 +117,7 @@ async def test_a_released_database_upgrades_to_head_keeping_every_row(
 
         # … and goes on writing to it.
         add_feedback(store, reviewed, "c3", score=2.0, author="after-upgrade")
-        suite = store.get_suite(source.get_run(reviewed).suite_hash)
-        with judge_registered():
-            again = await evalbook.arun(suite, store=store)
+        again = await _run_again(store, source, reviewed)
         assert again.status == "completed" and again.counts.total == 4
     finally:
         store.close()
@@ -209,15 +207,7 @@ async def test_0007_drops_the_key_from_scores_to_results_keeping_every_score(
 ) -> None:
     """The scores of a 0006 database stay, with their primary key and run index; only the
     foreign key to results is gone, and new results with their scores are written."""
-    engine = make_engine(db_url)
-    drop_all(engine)
-    engine.dispose()
-    build_released(db_url, "0006", source.engine)
-    engine = make_engine(db_url)
-    assert [fk["referred_table"] for fk in sa.inspect(engine).get_foreign_keys("scores")] == [
-        "results"
-    ]
-    engine.dispose()
+    _released_with_key(db_url, "0006", source, "scores", "results")
 
     store = Store.open(db_url)
     try:
@@ -228,13 +218,9 @@ async def test_0007_drops_the_key_from_scores_to_results_keeping_every_score(
             "scorer_id",
         ]
         assert [ix["column_names"] for ix in inspector.get_indexes("scores")] == [["run_id"]]
-        want = sorted(_key(r, list(r)) for r in read_rows(source.engine)["scores"])
-        assert sorted(_key(r, list(r)) for r in read_rows(store.engine)["scores"]) == want
-
-        reviewed = read_rows(source.engine)["feedback"][0]["run_id"]
-        suite = store.get_suite(source.get_run(reviewed).suite_hash)
-        with judge_registered():
-            again = await evalbook.arun(suite, store=store)
+        before = read_rows(source.engine)
+        _same_rows(before, read_rows(store.engine), ("scores",))
+        again = await _run_again(store, source, before["feedback"][0]["run_id"])
         assert again.status == "completed"
         assert all(r.scores for r in store.iter_results(again.id))
     finally:
@@ -248,15 +234,7 @@ async def test_0010_drops_the_key_from_results_to_runs_keeping_every_result(
     """The results of a 0009 database stay with their keys and indexes; only the foreign
     key to runs is gone (the writer checks a batch's run once), feedback still refers to
     results, registrations get an empty ``derived_metrics``, and evalbook writes on."""
-    engine = make_engine(db_url)
-    drop_all(engine)
-    engine.dispose()
-    build_released(db_url, "0009", source.engine)
-    engine = make_engine(db_url)
-    assert [fk["referred_table"] for fk in sa.inspect(engine).get_foreign_keys("results")] == [
-        "runs"
-    ]
-    engine.dispose()
+    _released_with_key(db_url, "0009", source, "results", "runs")
 
     store = Store.open(db_url)
     try:
@@ -275,9 +253,7 @@ async def test_0010_drops_the_key_from_results_to_runs_keeping_every_result(
             "results",
         }
         before, after = read_rows(source.engine), read_rows(store.engine)
-        for table in ("results", "scores", "feedback"):
-            want = sorted(_key(r, list(r)) for r in before[table])
-            assert sorted(_key(r, list(r)) for r in after[table]) == want, table
+        _same_rows(before, after, ("results", "scores", "feedback"))
         # What 0009 could not hold is absent, not invented.
         assert {r["derived_metrics"] for r in after["workspace_suites"]} == {None}
         reviewed = before["feedback"][0]["run_id"]
@@ -291,12 +267,44 @@ async def test_0010_drops_the_key_from_results_to_runs_keeping_every_result(
                     ),
                     {"r": reviewed},
                 )
-        suite = store.get_suite(source.get_run(reviewed).suite_hash)
-        with judge_registered():
-            again = await evalbook.arun(suite, store=store)
+        again = await _run_again(store, source, reviewed)
         assert again.status == "completed" and again.counts.total == 4
     finally:
         store.close()
+
+
+def _released_with_key(
+    db_url: str, revision: str, source: Store, table: str, referred: str
+) -> None:
+    """Rebuild the database at *db_url* as the released *revision* holding *source*'s rows,
+    and check that *table* still refers to *referred* through its foreign key there."""
+    engine = make_engine(db_url)
+    drop_all(engine)
+    engine.dispose()
+    build_released(db_url, revision, source.engine)
+    engine = make_engine(db_url)
+    try:
+        keys = sa.inspect(engine).get_foreign_keys(table)
+        assert [fk["referred_table"] for fk in keys] == [referred]
+    finally:
+        engine.dispose()
+
+
+def _same_rows(
+    before: dict[str, list[dict[str, Any]]],
+    after: dict[str, list[dict[str, Any]]],
+    tables: tuple[str, ...],
+) -> None:
+    for table in tables:
+        want = sorted(_key(r, list(r)) for r in before[table])
+        assert sorted(_key(r, list(r)) for r in after[table]) == want, table
+
+
+async def _run_again(store: Store, source: Store, run_id: str) -> Any:
+    """Run the suite of *source*'s run *run_id* again on the upgraded *store*."""
+    suite = store.get_suite(source.get_run(run_id).suite_hash)
+    with judge_registered():
+        return await evalbook.arun(suite, store=store)
 
 
 def _parse(text: str) -> datetime:

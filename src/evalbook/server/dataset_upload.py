@@ -13,7 +13,7 @@ from evalbook.config import render_limits
 from evalbook.core.suite import Suite
 from evalbook.errors import SuiteError
 from evalbook.prompts import check_render_limits
-from evalbook.server.launching import latest_ref
+from evalbook.server.launching import latest_ref, registered_suite
 from evalbook.storage.catalog import Registration, SuiteRef, register_suite
 from evalbook.storage.store import Store
 from evalbook.suites.derive import suite_with_dataset
@@ -75,7 +75,9 @@ def dataset_suite(
     default its latest), checked but not registered (the launch sheet's estimate counts
     its cases). Problems raise ``SuiteError`` naming ``file:line``; an unknown suite,
     ``NotFoundError``."""
-    base = store.get_suite(latest_ref(store, workspace_id, suite_id, base_version).hash)
+    base = registered_suite(
+        store, workspace_id, latest_ref(store, workspace_id, suite_id, base_version)
+    )
     if len(data) > MAX_DATASET_BYTES:
         raise SuiteError(f"{filename}: the file is over {MAX_DATASET_BYTES // 2**20} MB")
     try:

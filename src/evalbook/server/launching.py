@@ -30,7 +30,7 @@ from evalbook.storage.store import Store
 from evalbook.storage.workspaces import Workspace
 from evalbook.suites.derive import JUDGED, suite_with_judge
 
-__all__ = ["estimate", "latest_ref", "launch", "submit_run"]
+__all__ = ["estimate", "latest_ref", "launch", "registered_suite", "submit_run"]
 
 
 def latest_ref(store: Store, workspace_id: str, suite_id: str, version: str | None) -> SuiteRef:
@@ -45,6 +45,17 @@ def latest_ref(store: Store, workspace_id: str, suite_id: str, version: str | No
         which = f"suite {suite_id!r}" + (f" version {version!r}" if version else "")
         raise NotFoundError(f"no {which} in this workspace")
     return refs[-1]
+
+
+def registered_suite(store: Store, workspace_id: str, ref: SuiteRef) -> Suite:
+    """The suite version ``ref`` as the workspace registered it: the stored definition
+    leaves the suite's derived metrics out (they are not part of its content hash), the
+    workspace's registration holds them."""
+    suite = store.get_suite(ref.hash)
+    derived = registered_derived_metrics(store, workspace_id, ref.suite_id, ref.version)
+    if derived and not suite.derived_metrics:
+        suite = suite.model_copy(update={"derived_metrics": derived})
+    return suite
 
 
 def _options(body: RunCreate) -> RunOptions:
@@ -84,12 +95,7 @@ def _suite(
         suite = base
     else:
         ref = latest_ref(store, workspace_id, body.suite_id, body.suite_version)
-        suite = store.get_suite(ref.hash)
-        # The stored definition leaves the suite's derived metrics out (they are not part
-        # of its content hash): the workspace's registration holds them.
-        derived = registered_derived_metrics(store, workspace_id, ref.suite_id, ref.version)
-        if derived and not suite.derived_metrics:
-            suite = suite.model_copy(update={"derived_metrics": derived})
+        suite = registered_suite(store, workspace_id, ref)
     if body.judge is None:
         return suite
     suite = judged(suite, body.judge)

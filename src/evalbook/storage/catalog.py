@@ -60,20 +60,25 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
     """Record ``suite`` and all its prompt versions, and map it into the workspace.
 
     Returns the suite hash and ``created``, ``exists`` (the same content was registered
-    before) or ``conflict`` (this id and version already mean other cases here; the
-    hash returned is theirs). A prompt version this workspace recorded with other content
-    (prompt versions are immutable) raises :class:`~evalbook.errors.UserError`.
+    before: the registration takes this one's derived metrics, which are not part of the
+    content) or ``conflict`` (this id and version already mean other cases here; the
+    hash returned is theirs, nothing changes). A prompt version this workspace recorded
+    with other content (prompt versions are immutable) raises
+    :class:`~evalbook.errors.UserError`.
     """
     suite_hash = suite.hash
     now = datetime.now(UTC)
     ws = t.workspace_suites.c
-    mapped = sa.select(ws.suite_hash).where(
-        ws.workspace_id == workspace_id, ws.suite_id == suite.id, ws.version == suite.version
-    )
+    this = (ws.workspace_id == workspace_id, ws.suite_id == suite.id, ws.version == suite.version)
+    mapped = sa.select(ws.suite_hash).where(*this)
+    derived = [m.model_dump() for m in suite.derived_metrics] or None
     with store.write() as conn:
         existing = conn.execute(mapped).scalar_one_or_none()
         if existing is not None:
-            return existing, ("exists" if existing == suite_hash else "conflict")
+            if existing != suite_hash:
+                return existing, "conflict"
+            conn.execute(sa.update(t.workspace_suites).where(*this).values(derived_metrics=derived))
+            return existing, "exists"
         write_prompt_versions(
             store, conn, workspace_id, suite.prompt.name, suite.prompt.versions, now
         )
@@ -89,7 +94,7 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
                     "suite_hash": suite_hash,
                     "created_at": now,
                     # Not in the suite's content hash: kept with the registration.
-                    "derived_metrics": [m.model_dump() for m in suite.derived_metrics] or None,
+                    "derived_metrics": derived,
                 }
             ],
         )

@@ -28,7 +28,7 @@ from evalbook.core.run import RunOptions, RunRecord
 from evalbook.errors import NotFoundError, UserError
 from evalbook.executor.launch import RunJob, prepare_run
 from evalbook.server.auth import CurrentWorkspace
-from evalbook.server.launching import latest_ref
+from evalbook.server.launching import latest_ref, registered_suite
 from evalbook.server.routes._common import IdempotencyKey, RunId, StoreDep, submit_run
 from evalbook.server.schemas.evals import (
     PromptEvalRunIn,
@@ -78,7 +78,7 @@ async def run_prompt_eval(
     def prepare() -> RunJob:
         config = prompt_eval_model(body.modelConfig)
         ref = latest_ref(store, workspace.id, str(body.suiteId), None)
-        suite = store.get_suite(ref.hash)
+        suite = registered_suite(store, workspace.id, ref)
         if suite.prompt.name != promptId:
             raise UserError(
                 f"suite {suite.id!r} uses prompt {suite.prompt.name!r}, not {promptId!r}"
