@@ -189,18 +189,17 @@ def test_import_with_base_url_then_run_the_written_suite(tmp_path: Path, server:
 def test_graders_and_what_does_not_map() -> None:
     imported = import_file("promptfoo", GRADERS, ImportOptions(base_url="http://127.0.0.1:9/v1"))
     report = imported.report
-    assert report.summary() == "12 of 17 assertions mapped; 2 other constructs not mapped"
+    assert report.summary() == "14 of 18 assertions mapped; 1 other construct not mapped"
     lines = {n.feature: n.line for n in report.unmapped}
     assert lines["finish-reason"] == 51
     assert lines["is-valid-openai-tools-call"] == 53
     assert lines["webhook"] == 54
-    assert lines["threshold"] == 63
+    assert "threshold" not in lines  # the test's threshold maps (an assert-set scorer)
     assert lines["options.prefix"] == 67
     # the filter keeps the one (OpenAI) provider: nothing to restrict
     mapped = {n.feature: n.line for n in report.notes if n.mapped}
     assert mapped["tests.providers/prompts"] == 64
     assert "case_filters" not in imported.data
-    assert lines["assert-set"] == 71
     data = imported.data
     # the source's own gateway is kept; --base-url points OpenAI-style models elsewhere
     assert data["model"]["provider"] == "openai-compatible"
@@ -238,11 +237,20 @@ def test_graders_and_what_does_not_map() -> None:
     assert first[11] == {"type": "length", "unit": "words", "min": 5, "max": 80}
     # output.toLowerCase() is the `lower` extractor
     assert first[12] == {"type": "icontains", "value": "sorry", "extract": ["lower"]}
+    # the test's threshold: its assertions judged as one set, passing at 0.5 of the
+    # weighted mean; the nested set (threshold 0.5) counts once in it, as in promptfoo
+    (whole,) = second
+    assert whole["type"] == "assert-set" and whole["threshold"] == 0.5
+    inner = whole["value"]
     # the test's own grader wins over the default one
-    assert second[0]["judge"] == {"provider": "openai", "name": "gpt-4o"}
-    assert second[1]["type"] == "unsupported" and second[1]["feature"] == "assert-set"
-    assert second[2]["type"] == "unsupported"  # a transform that is a program
-    assert second[3]["extract"] == [{"json-path": "$.reply"}]
+    assert inner[0]["judge"] == {"provider": "openai", "name": "gpt-4o"}
+    assert inner[1] == {
+        "type": "assert-set",
+        "threshold": 0.5,
+        "value": [{"type": "contains", "value": "cancel"}, {"type": "contains", "value": "plan"}],
+    }
+    assert inner[2]["type"] == "unsupported"  # a transform that is a program
+    assert inner[3]["extract"] == [{"json-path": "$.reply"}]
     imported.load()  # and the loader accepts all of it
 
 

@@ -33,11 +33,11 @@ def _config(name: str) -> Path:
         ("globs_lists", "7 of 7 assertions mapped", 9),
         ("scenarios", "10 of 10 assertions mapped", 8),
         ("nunjucks", "5 of 5 assertions mapped; 2 other constructs not mapped", 2),
-        ("metrics", "6 of 7 assertions mapped; 3 other constructs not mapped", 4),
+        ("metrics", "6 of 7 assertions mapped; 2 other constructs not mapped", 4),
         ("openai_server", "4 of 4 assertions mapped", 3),
         # the test that runs with no imported provider is left out with its assertion
         ("test_filters", "4 of 4 assertions mapped", 4),
-        ("odd_fields", "4 of 4 assertions mapped; 9 other constructs not mapped", 2),
+        ("odd_fields", "4 of 4 assertions mapped; 8 other constructs not mapped", 2),
     ],
 )
 def test_each_imports_with_its_mapped_share(name: str, summary: str, cases: int) -> None:
@@ -132,7 +132,7 @@ def test_named_and_derived_metrics() -> None:
     notes = {(n.feature, n.line): n for n in imported.report.unmapped}
     assert "JavaScript function" in notes[("derivedMetrics custom", 60)].message
     assert "unknown promptfoo field" in notes[("reviewers", 65)].message
-    assert "never a silent pass" in notes[("threshold", 38)].message
+    assert ("threshold", 38) not in notes  # mapped: an assert-set scorer
     cases = {c["id"]: c for c in imported.data["cases"]}
     assert cases["test-1"]["metadata"] == {
         "suite": "sentiment", "source": "reviews", "description": "positive and right"
@@ -141,7 +141,7 @@ def test_named_and_derived_metrics() -> None:
     assert statuses(record["id"]) == {
         "test-1": "passed",
         "test-2": "failed",
-        "test-3": "failed",  # promptfoo passes it on its 0.5 threshold (reported)
+        "test-3": "passed",  # neutral, not positive: 0.5 reaches its threshold
         "test-4": "error",  # inline javascript is kept to port, never passes
     }
     # sums as promptfoo keeps them: precision 3, recall 1, over 4 results
@@ -197,12 +197,19 @@ def test_odd_fields_are_reported_with_lines_and_what_maps_runs() -> None:
         ("provider echo: transform", 18),
         ("provider file://custom_provider.py", 19),
         ("provider http", 21),
-        ("defaultTest.threshold", 26),
         ("defaultTest.options.prefix", 28),
         ("extensions", 33),
         ("redteam", 35),
         ("someFutureOption", 37),
     }
+    imported = import_file("promptfoo", _config("odd_fields"))
+    # defaultTest's threshold applies to every test: each case's assertions, defaultTest's
+    # first, are one set passing at 0.5; the suite keeps no scorers of its own
+    assert "scorers" not in imported.data
+    for case in imported.data["cases"]:
+        (whole,) = case["scorers"]
+        assert whole["type"] == "assert-set" and whole["threshold"] == 0.5
+        assert whole["value"][0] == {"type": "not-icontains", "value": "as an ai"}
     got = statuses(run_json(str(_config("odd_fields")), "--no-cache")["id"])
     assert got == {"test-1": "passed", "test-2": "passed"}  # `output.length > 3`: a length
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from evalbook.core.result import Result
+from evalbook.core.result import Result, ScoreRecord
 from evalbook.core.suite import DerivedMetric
 from evalbook.stats.expression import evaluate, parse_expression
 
@@ -35,6 +35,8 @@ def named_sums(results: Iterable[Result]) -> dict[str, float]:
         for score in result.scores:
             if score.score is not None:
                 by_name.setdefault(score.name, []).append((score.score, score.weight))
+            for name, value, weight in _inner_scores(score):
+                by_name.setdefault(name, []).append((value, weight))
         for name, pairs in by_name.items():
             total = sum(w for _, w in pairs)
             value = (
@@ -45,6 +47,21 @@ def named_sums(results: Iterable[Result]) -> dict[str, float]:
             sums[name] = sums.get(name, 0.0) + value
     sums["__count"] = float(count)
     return sums
+
+
+def _inner_scores(record: ScoreRecord) -> list[tuple[str, float, float]]:
+    """The named scores inside an ``assert-set`` record (promptfoo counts the metric of an
+    assertion in a thresholded test or set like any other)."""
+    if record.type != "assert-set" or not record.evidence.details:
+        return []
+    inner = record.evidence.details.get("scores")
+    if not isinstance(inner, list):
+        return []
+    return [
+        (str(s["name"]), float(s["score"]), float(s.get("weight", 1.0)))
+        for s in inner
+        if isinstance(s, dict) and s.get("score") is not None and s.get("name")
+    ]
 
 
 def derived_metrics(

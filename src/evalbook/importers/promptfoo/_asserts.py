@@ -119,6 +119,9 @@ class AssertMapper:
     templates: dict[str, Any] = field(default_factory=dict)
     grader: Any = DEFAULT_GRADER
     load_value: Callable[[str, str], str] | None = None
+    #: Map every ``assert-set`` as one ``assert-set`` scorer (within a test that has a
+    #: threshold, where a set counts once in the weighted mean), not as its assertions.
+    nest_sets: bool = False
 
     def map_list(
         self,
@@ -386,18 +389,8 @@ class AssertMapper:
         weight: float,
     ) -> list[Spec]:
         children = raw.get("assert") if isinstance(raw, dict) else None
-        if data.get("threshold") is not None:
-            self.report.assertions += 1
-            return [
-                self._unsupported(
-                    data,
-                    file,
-                    line,
-                    "an assert-set with a threshold passes on a share of its assertions;"
-                    " evalbook passes a case only when every scorer passes",
-                )
-            ]
-        if data.get("metric"):
+        nested = data.get("threshold") is not None or self.nest_sets
+        if data.get("metric") and not nested:
             self.report.note(
                 file,
                 line,
@@ -405,17 +398,33 @@ class AssertMapper:
                 f"metric {data['metric']!r} names the set; its assertions are scored one by one",
                 mapped=True,
             )
-        set_weight = weight * float(data.get("weight", 1.0))
+        set_weight = float(data.get("weight", 1.0)) * (1.0 if nested else weight)
         out: list[Spec] = []
         lines = getattr(children, "item_lines", None) or []
         for i, child in enumerate(children or []):
             child_line = lines[i] if i < len(lines) else line
             out.extend(
                 self.map_one(
-                    child, file, child_line, transform=transform, grader=grader, weight=set_weight
+                    child,
+                    file,
+                    child_line,
+                    transform=transform,
+                    grader=grader,
+                    weight=1.0 if nested else set_weight,
                 )
             )
-        return out
+        if not nested or not out:
+            return out
+        # One score, the weighted mean of its assertions', as promptfoo scores a set (a
+        # threshold: passing at it; none: when every assertion passes)
+        spec: Spec = {"type": "assert-set", "value": out}
+        if data.get("threshold") is not None:
+            spec["threshold"] = float(data["threshold"])
+        if set_weight * weight != 1.0:
+            spec["weight"] = set_weight * weight
+        if data.get("metric"):
+            spec["name"] = str(data["metric"])
+        return [spec]
 
     def _resolve_ref(self, raw: dict[str, Any], file: str, line: int | None) -> Any:
         from evalbook.errors import SuiteError

@@ -196,6 +196,8 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
         default_grader=grader,
         default_metadata=dict(plain(default.get("metadata")) or {}),
         default_filters={k: plain(default.get(k)) for k in ("providers", "prompts")},
+        default_threshold=plain(default.get("threshold")),
+        default_scorers=default_scorers,
     )
     cases: list[dict[str, Any]] = []
     raw_tests = collect_tests(data.get("tests"), base_dir, file, line_of(data, "tests"))
@@ -209,6 +211,7 @@ def import_promptfoo(path: Path, options: ImportOptions) -> ImportedSuite:
         tests.count += 1
         cases.append({"id": "test-1", "vars": dict(default_vars)})
     fill_missing_vars(versions, cases, file, line_of(data, "tests"), report)
+    tests.spread_defaults(suite, cases)
     cases = _apply_filters(suite, cases, tests, models, versions, options, report)
     if not cases:
         raise SuiteError(
@@ -528,6 +531,7 @@ def _note_provider_fields(
 
 #: defaultTest fields the importer maps.
 _DEFAULT_FIELDS = {"vars", "assert", "options", "metadata", "providers", "prompts", "description"}
+_DEFAULT_FIELDS.add("threshold")
 
 
 def _note_default_fields(
@@ -536,11 +540,7 @@ def _note_default_fields(
     from evalbook.importers.promptfoo._tests import OPTIONS, UNSUPPORTED_OPTIONS
 
     for key in default:
-        if key == "threshold":
-            reason = (
-                "a threshold on every test is not imported: a case passes when every scorer passes"
-            )
-        elif key in _DEFAULT_FIELDS:
+        if key in _DEFAULT_FIELDS:
             continue
         else:
             reason = "defaultTest field with no evalbook equivalent, not applied"

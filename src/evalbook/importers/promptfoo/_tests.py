@@ -266,6 +266,12 @@ class TestMapper:
     #: mapped ones, notes), so that a test the filters leave out is taken back out of the
     #: summary (its cases share one entry).
     counted: dict[str, AssertionCount] = field(default_factory=dict)
+    #: defaultTest's ``threshold`` (a test's own wins) and its assertions, which a test
+    #: with a threshold weighs with its own, as promptfoo does.
+    default_threshold: Any = None
+    default_scorers: list[dict[str, Any]] = field(default_factory=list)
+    #: Ids of the cases judged as one ``assert-set`` by their test's threshold.
+    thresholded: set[str] = field(default_factory=set)
 
     def cases(self, test: RawTest) -> Iterator[dict[str, Any]]:
         data = test.data
@@ -292,16 +298,34 @@ class TestMapper:
             transform = self.default_transform
         raw_asserts = data.get("assert")
         before = (self.report.assertions, self.report.assertions_mapped, len(self.report.notes))
-        scorers = self.asserts.map_list(
-            raw_asserts,
-            test.file,
-            line_of(data, "assert") or test.line,
-            transform=transform,
-            grader=grader,
-            item_lines=getattr(raw_asserts, "item_lines", None)
-            if isinstance(data, LineDict)
-            else None,
-        )
+        threshold = data.get("threshold")
+        if threshold is None:
+            threshold = self.default_threshold
+        self.asserts.nest_sets = threshold is not None
+        try:
+            scorers = self.asserts.map_list(
+                raw_asserts,
+                test.file,
+                line_of(data, "assert") or test.line,
+                transform=transform,
+                grader=grader,
+                item_lines=getattr(raw_asserts, "item_lines", None)
+                if isinstance(data, LineDict)
+                else None,
+            )
+        finally:
+            self.asserts.nest_sets = False
+        grouped = threshold is not None and bool(self.default_scorers or scorers)
+        if grouped:
+            # promptfoo: the test passes when the weighted mean of its assertions' scores
+            # (defaultTest's first) reaches the threshold, whatever each one's verdict
+            scorers = [
+                {
+                    "type": "assert-set",
+                    "threshold": _threshold(threshold, test, data),
+                    "value": _unique([*self.default_scorers, *scorers]),
+                }
+            ]
         counted = AssertionCount(
             self.report.assertions - before[0],
             self.report.assertions_mapped - before[1],
@@ -310,8 +334,6 @@ class TestMapper:
         metadata = {**self.default_metadata, **(plain(data.get("metadata")) or {})}
         if data.get("description"):
             metadata["description"] = str(data["description"])
-        if data.get("threshold") is not None:
-            metadata["promptfoo_threshold"] = plain(data["threshold"])  # kept, see the note
         chosen = {
             key: plain(data[key]) if data.get(key) is not None else self.default_filters.get(key)
             for key in ("providers", "prompts")
@@ -339,10 +361,22 @@ class TestMapper:
                 case["metadata"] = metadata
             if scorers:
                 case["scorers"] = _unique(scorers)
+            if grouped:
+                self.thresholded.add(case["id"])
             if spec is not None:
                 self.filters[case["id"]] = spec
                 self.counted[case["id"]] = counted
             yield case
+
+    def spread_defaults(self, suite: dict[str, Any], cases: list[dict[str, Any]]) -> None:
+        """When a case weighs defaultTest's assertions in its threshold's set, they leave
+        the suite's scorers and go into every other case's own."""
+        if not (self.thresholded and self.default_scorers):
+            return
+        suite.pop("scorers", None)
+        for case in cases:
+            if case["id"] not in self.thresholded:
+                case["scorers"] = [*self.default_scorers, *case.get("scorers", [])]
 
     def _var_value(self, value: Any, where: str) -> Any:
         if isinstance(value, list):
@@ -400,15 +434,6 @@ class TestMapper:
                         key, "test option with no evalbook equivalent, not applied"
                     )
                     self.report.note(test.file, line, f"options.{key}", reason)
-        if data.get("threshold") is not None:
-            self.report.note(
-                test.file,
-                line_of(data, "threshold") or test.line,
-                "threshold",
-                "a test threshold passes on a weighted share of assertions; evalbook passes a"
-                " case when every scorer passes (stricter: never a silent pass); the value is"
-                " kept as metadata.promptfoo_threshold",
-            )
         if data.get("provider") is not None and (
             data.get("providers") is not None or not _own_provider(data.get("provider"))
         ):
@@ -419,6 +444,16 @@ class TestMapper:
                 "a test's own provider is not imported: the case runs with the suite's"
                 " models (give it a models: entry and a case_filters: line)",
             )
+
+
+def _threshold(value: Any, test: RawTest, data: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        raise SuiteError(
+            f"threshold: must be a number, not {plain(value)!r}",
+            location=f"{test.file}:{line_of(data, 'threshold') or test.line}",
+        ) from None
 
 
 def _own_provider(value: Any) -> list[str]:
