@@ -226,6 +226,14 @@ class AssertMapper:
                 data = {**data, "source": self.load_value(value, _loc(file, line))}
             return [self._unsupported(data, file, line, reason)]
         spec = self._map(base, data, value, grader or self.grader, file, line)
+        if spec is not None and _reads_vars_object(value):
+            self.report.note(
+                file, line, f"{kind} value",
+                "promptfoo renders an assertion value with the test's vars by name"
+                " ({{ city }}): {{ vars.city }} is empty text there (a contains of it"
+                " errors); kept as written, so the case errors naming 'vars': write"
+                " {{ city }}",
+            )  # fmt: skip
         if spec is None:
             return [self._unsupported(data, file, line, f"{base!r} has no evalbook equivalent")]
         if negated:
@@ -520,6 +528,15 @@ def _schema(value: Any) -> Any:
         return yaml.safe_load(value)
     except yaml.YAMLError:
         return value
+
+
+#: ``{{ vars.x }}`` (or ``{% if vars.x %}``): a template reading a ``vars`` object.
+_VARS_OBJECT = re.compile(r"(\{\{|\{%)[^}]*?\bvars\s*(\.|\[)")
+
+
+def _reads_vars_object(value: Any) -> bool:
+    texts = value if isinstance(value, list) else [value]
+    return any(isinstance(t, str) and _VARS_OBJECT.search(t) for t in texts)
 
 
 def _with_threshold(spec: Spec, threshold: Any, default: float) -> Spec:
