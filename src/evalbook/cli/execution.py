@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -14,17 +16,27 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from evalbook.cli.console import console, err_console
 from evalbook.cli.summary import print_summary
 from evalbook.core.run import RunRecord, RunStatus
-from evalbook.executor.events import Event, EventSink, ItemDone, RunStarted
+from evalbook.executor.events import Event, EventSink, ItemDone, ItemStarted, RunStarted
 from evalbook.executor.launch import RunJob, execute
 from evalbook.executor.lease import execute_held
-from evalbook.storage.store import Store
+
+if TYPE_CHECKING:
+    from evalbook.storage.store import Store
 
 EXIT_FAILED = 100
 
 
-def run_in_terminal(store: Store, job: RunJob, *, as_json: bool = False) -> RunRecord:
+def run_in_terminal(
+    store: Store,
+    job: RunJob,
+    *,
+    as_json: bool = False,
+    on_first_ask: Callable[[], object] | None = None,
+) -> RunRecord:
     """Execute with a progress bar on stderr; Ctrl-C leaves a ``canceled`` run behind.
-    A streamed run is announced once it is recorded (before any of its results is)."""
+    A streamed run is announced once it is recorded (before any of its results is).
+    ``on_first_ask``: called once, as the run asks its first case (``evalbook run``
+    starts opening its store then: see ``cli/store.py``)."""
     stream = job.stream
     if stream is None:
         announce_run(job.run, job.suite.source)
@@ -40,6 +52,8 @@ def run_in_terminal(store: Store, job: RunJob, *, as_json: bool = False) -> RunR
     # What the provider fetches (model weights) shows its own progress, before the bar.
     job.provider.prepare(progress=not as_json and err_console.is_terminal)
     progress, on_event = progress_bar(job.suite.name, as_json=as_json)
+    if on_first_ask is not None:
+        on_event = _first_ask(on_event, on_first_ask)
     previous = signal.signal(signal.SIGTERM, _terminate)  # taken like Ctrl-C (CI timeouts)
     try:
         with progress:
@@ -69,6 +83,18 @@ def run_in_terminal(store: Store, job: RunJob, *, as_json: bool = False) -> RunR
     else:
         print_summary(store, result)
     return result
+
+
+def _first_ask(on_event: EventSink, then: Callable[[], object]) -> EventSink:
+    """``on_event``, calling ``then()`` at the first item asked."""
+    pending = [then]
+
+    def sink(event: Event) -> None:
+        if pending and isinstance(event, ItemStarted):
+            pending.pop()()
+        on_event(event)
+
+    return sink
 
 
 def _terminate(signum: int, frame: object) -> None:

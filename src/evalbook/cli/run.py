@@ -130,7 +130,7 @@ def run_command(
     )
     from evalbook.cli.execution import finish, run_in_terminal
     from evalbook.cli.importing import report_import
-    from evalbook.cli.store import open_store
+    from evalbook.cli.store import open_store_later
     from evalbook.core.run import RunOptions, RunStatus
     from evalbook.executor.launch import load_for_resume, prepare_run, prepare_streamed
     from evalbook.executor.streamed import streamable
@@ -175,7 +175,9 @@ def run_command(
         from evalbook.cli.worker import fleet_broker
 
         broker = fleet_broker(shards)  # checked before anything is recorded
-    store = open_store()
+    # Opened when first used, or once a streamed run's first requests are out (see
+    # cli/store.py): a streamed run needs no database before its suite is loaded.
+    store, opening = open_store_later()
     if resume:
         job = load_for_resume(store, resume)
         current = load_any(suite_path)[0]
@@ -279,7 +281,9 @@ def run_command(
         asyncio.run(job.aclose())  # the fleet's workers build their own
         submit_to_fleet(store, broker, job.run.id, shards)
         return
-    result = run_in_terminal(store, job, as_json=as_json)
+    result = run_in_terminal(
+        store, job, as_json=as_json, on_first_ask=None if job.stream is None else opening.begin
+    )
     if gate_against is None:
         finish(result)
         return

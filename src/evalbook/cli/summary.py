@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from rich.markup import escape
 from rich.table import Table
 
 from evalbook.cli.console import console
 from evalbook.core.run import RunRecord, RunStatus
-from evalbook.storage.store import Store
+
+if TYPE_CHECKING:
+    from evalbook.storage.store import Store
 
 
 def fmt_score(value: float | None) -> str:

@@ -11,9 +11,10 @@ count.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from evalbook.storage import shards
-from evalbook.storage.store import Store
+if TYPE_CHECKING:
+    from evalbook.storage.store import Store
 
 
 @dataclass
@@ -68,6 +69,8 @@ class SharedBudget:
 
     def top_up(self, budget: Budget, want: float) -> None:
         """Add up to ``want`` from the run's budget to ``budget``'s allowance."""
+        from evalbook.storage import shards
+
         granted = shards.take_budget(self.store, self.run_id, want, self.max_cost)
         budget.max_cost = (budget.max_cost or 0.0) + granted
 
@@ -75,5 +78,7 @@ class SharedBudget:
         """Give back the allowance not spent (a negative amount charges an overrun)."""
         left = (budget.max_cost or 0.0) - budget.spent - budget.reserved
         if left:
+            from evalbook.storage import shards
+
             shards.take_budget(self.store, self.run_id, -left, None)
         budget.max_cost = budget.spent + budget.reserved

@@ -10,14 +10,16 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.executor.aggregate import Summary, summarize
 from evalbook.executor.derived import derived_metrics
 from evalbook.executor.events import EventSink, RunFinished, ignore
 from evalbook.executor.store_io import StoreIO
-from evalbook.storage.results import planned_items
-from evalbook.storage.store import Store
+
+if TYPE_CHECKING:
+    from evalbook.storage.store import Store
 
 __all__ = ["failing_reasons", "finish_run"]
 
@@ -63,6 +65,8 @@ async def finish_run(
     )
     if not stop_reason:
         if planned is None and run.rescored_from is None:
+            from evalbook.storage.results import planned_items
+
             planned = await io.call(planned_items, store, run)
         missing = 0 if planned is None else planned - summary.counts.total
         if missing > 0:

@@ -17,7 +17,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from evalbook.core.messages import Message, messages_text
 from evalbook.core.model_config import ModelConfig
@@ -36,7 +36,9 @@ from evalbook.executor.store_io import StoreIO
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider, cost_usd
 from evalbook.providers.registry import create_provider
 from evalbook.scorers.base import JudgeReply
-from evalbook.storage.store import Store
+
+if TYPE_CHECKING:
+    from evalbook.storage.store import Store
 
 __all__ = ["JudgeClient", "closing_after"]
 

@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from evalbook._version import __version__
 from evalbook.core.model_config import DEFAULT_MODEL_SPEC, ModelConfig, parse_model_spec
@@ -34,7 +35,9 @@ from evalbook.prompts.render import missing_variables_everywhere
 from evalbook.providers.base import Provider
 from evalbook.providers.registry import create_provider, resolve_config
 from evalbook.providers.tiers import TIER_PROVIDER, resolve_tier, tier_name
-from evalbook.storage.store import Store
+
+if TYPE_CHECKING:
+    from evalbook.storage.store import Store
 
 __all__ = [
     "RunJob",

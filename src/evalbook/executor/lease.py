@@ -22,13 +22,15 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.errors import UserError
 from evalbook.executor.finish import finish_run
 from evalbook.executor.store_io import StoreIO
-from evalbook.storage import queue
-from evalbook.storage.store import Store
+
+if TYPE_CHECKING:  # the storage layer loads while a streamed run's first requests go out
+    from evalbook.storage.store import Store
 
 __all__ = [
     "LEASE_S",
@@ -93,6 +95,8 @@ def owner_gone(owner: str) -> bool:
 
 
 async def _take(io: StoreIO, store: Store, run_id: str, owner: str, lease: float) -> bool:
+    from evalbook.storage import queue
+
     if await io.call(queue.hold, store, run_id, owner, lease_s=lease):
         return True
     holder = await io.call(queue.lease_owner, store, run_id)
@@ -132,6 +136,8 @@ async def execute_held(
             if not await _take(io, store, run_id, owner, lease):
                 task.cancel()
                 raise await _busy(io, store, run_id)
+        from evalbook.storage import queue  # (loaded by now: the lease is taken)
+
         beat = asyncio.create_task(
             keep_lease(
                 store,
@@ -158,6 +164,8 @@ async def execute_held(
 
 
 async def _busy(io: StoreIO, store: Store, run_id: str) -> RunBusyError:
+    from evalbook.storage import queue
+
     holder = await io.call(queue.lease_owner, store, run_id)
     return RunBusyError(
         f"run {run_id} is being executed by another process ({describe_owner(holder)});"
@@ -208,6 +216,8 @@ async def keep_lease(
     another process holds the lease. A failed renewal (the database, briefly) is logged and
     tried again at the next beat: the lease outlives a few of them.
     """
+    from evalbook.storage import queue
+
     while True:
         if wake is None:
             await asyncio.sleep(every)
@@ -235,6 +245,8 @@ async def cancel_run(store: Store, run_id: str) -> RunRecord:
     """End a run as a user's cancel: a live execution is asked to stop (and records the
     run itself within a few seconds); an interrupted one is summarised from its finished
     results and marked ``canceled`` here."""
+    from evalbook.storage import queue
+
     io = StoreIO()
     try:
         run = await io.call(store.get_run, run_id)

@@ -17,14 +17,16 @@ the run's summary is overdue, so a reconnecting client still gets every case onc
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
+from typing import TYPE_CHECKING
 
 from evalbook.core.result import Result
 from evalbook.core.run import RunOptions
 from evalbook.core.suite import Suite
 from evalbook.executor.events import ItemDone, event_row
 from evalbook.executor.plan import iter_items
-from evalbook.storage.run_events import append_events, append_items_once, logged_items
-from evalbook.storage.store import Store
+
+if TYPE_CHECKING:
+    from evalbook.storage.store import Store
 
 __all__ = ["PREVIEW_CHARS", "close_log", "item_done", "plan_positions", "repair_log"]
 
@@ -66,6 +68,8 @@ def close_log(store: Store, run_id: str) -> int:
     plan order, each once even when two streams close the log at once; return how many.
     A run still executing (its executor writes its own) or one that logged nothing (a CLI
     run) is left alone."""
+    from evalbook.storage.run_events import append_items_once, logged_items
+
     logged = logged_items(store, run_id)
     if logged is None:
         return 0
@@ -91,6 +95,8 @@ def repair_log(store: Store, run_id: str, seq_of: Mapping[tuple[str, int], int])
     """Append the ``item`` events its log lacks of the run's recorded results, of the items
     ``seq_of`` (``(case id, epoch) → plan position``); return how many. A run that logged
     nothing (executed by the CLI) is left alone: it has no log to repair."""
+    from evalbook.storage.run_events import append_events, logged_items
+
     logged = logged_items(store, run_id)
     if logged is None:
         return 0

@@ -21,7 +21,7 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalbook.config import render_limits
 from evalbook.core.heap import frozen_heap
@@ -41,12 +41,7 @@ from evalbook.errors import (
     UserError,
 )
 from evalbook.executor.budget import BUDGET_STOP, Budget, SharedBudget
-from evalbook.executor.cache import (
-    CacheKeys,
-    SingleFlight,
-    response_from_json,
-    response_to_json,
-)
+from evalbook.executor.cache import CacheKeys, SingleFlight, response_from_json, response_to_json
 from evalbook.executor.events import EventSink, ItemStarted, RunStarted, ignore
 from evalbook.executor.finish import finish_run
 from evalbook.executor.fleet_limits import (
@@ -68,7 +63,9 @@ from evalbook.prompts.render import template_context
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider, cost_usd
 from evalbook.scorers.base import ScoreContext
 from evalbook.scorers.scorer_set import ScorerSet, case_verdict
-from evalbook.storage.store import Store
+
+if TYPE_CHECKING:  # the storage layer loads while the first requests go out
+    from evalbook.storage.store import Store
 
 log = logging.getLogger("evalbook.executor")
 

@@ -23,14 +23,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from evalbook.config import stored_bytes_limit
 from evalbook.core.result import Result
 from evalbook.executor.events import EventSink, ItemDone, ignore
 from evalbook.executor.store_io import StoreIO
-from evalbook.storage.store import Store
-from evalbook.storage.stored_values import cacheable
+from evalbook.storage.stored_values import cacheable  # (no SQLAlchemy: see tests/cli)
+
+if TYPE_CHECKING:
+    from evalbook.storage.store import Store
 
 
 class ResultWriter:

@@ -84,7 +84,7 @@ class OpenAICompatibleProvider(Provider):
         return self._wire
 
     async def start(self) -> None:
-        self._client()
+        self._client().open()
 
     def request_body(self, request: GenerateRequest) -> dict[str, Any]:
         """The JSON body of one chat completion call."""

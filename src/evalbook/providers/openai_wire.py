@@ -52,6 +52,11 @@ class OpenAIWireClient:
         #: The host policy of the context the first call was made in (a server's run).
         self._policy: HostPolicy | None = None
 
+    def open(self) -> None:
+        """Open the connection pool now (the provider's ``start``): the HTTP client is
+        loaded before the run announces its first case."""
+        self._get_session()
+
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
             import aiohttp
