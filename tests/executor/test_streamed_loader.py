@@ -5,6 +5,7 @@ ends the interval is what it was."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
 import time
@@ -12,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from evalbook.errors import SuiteError
+from evalbook.core.suite import Case
+from evalbook.errors import StorageError, SuiteError
 from evalbook.executor.streamed import FIRST_CASES, LOADER_SWITCH_S, StreamedSuite
 
 
@@ -53,3 +55,29 @@ def test_a_failed_load_restores_the_switch_interval(tmp_path: Path) -> None:
     with pytest.raises(SuiteError, match=r"cases\.jsonl:11"):
         source.suite()
     assert sys.getswitchinterval() == before
+
+
+def test_a_failure_beside_the_load_ends_the_stream_at_once(tmp_path: Path) -> None:
+    # `evalbook run` opens its database beside its first requests: if that fails, the
+    # run stops taking cases at once and its wait for the suite raises the failure.
+    n = FIRST_CASES * 8
+    source = StreamedSuite.start(_suite(tmp_path, n), limit=n)
+    failure = StorageError("cannot open the database")
+
+    async def take() -> tuple[list[Case], int]:
+        got: list[Case] = []
+        at = -1
+        async for batch in source.early_cases(64):
+            got.extend(batch)
+            if at < 0:
+                at = len(got)
+                source.fail(failure)
+        with pytest.raises(StorageError) as raised:
+            await source.loaded()
+        assert raised.value is failure
+        return got, at
+
+    got, at = asyncio.run(take())
+    assert len(got) == at  # nothing more was handed over
+    with pytest.raises(StorageError):
+        source.suite()

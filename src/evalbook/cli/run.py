@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -281,9 +282,10 @@ def run_command(
         asyncio.run(job.aclose())  # the fleet's workers build their own
         submit_to_fleet(store, broker, job.run.id, shards)
         return
-    result = run_in_terminal(
-        store, job, as_json=as_json, on_first_ask=None if job.stream is None else opening.begin
-    )
+    first_ask = None
+    if job.stream is not None:  # the database opens beside the first requests
+        first_ask = partial(opening.begin, on_failure=job.stream.source.fail)
+    result = run_in_terminal(store, job, as_json=as_json, on_first_ask=first_ask)
     if gate_against is None:
         finish(result)
         return

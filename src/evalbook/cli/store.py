@@ -12,8 +12,8 @@ run's first cache lookups, a non-streamed run's record) waits for it as it alway
 
 from __future__ import annotations
 
-import contextlib
 import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, cast
 
 # Typer carries its own copy of click: its context, not the ``click`` package's, is the
@@ -64,19 +64,23 @@ class OpeningStore:
         self._store: Store | None = None
         self._error: BaseException | None = None
 
-    def begin(self) -> None:
-        """Start opening the store on a thread of its own (at most once)."""
+    def begin(self, on_failure: Callable[[BaseException], object] | None = None) -> None:
+        """Start opening the store on a thread of its own (at most once); if that fails,
+        ``on_failure(error)`` is told at once (a streamed run stops asking then)."""
         with self._begun:
             if self._thread is not None:
                 return
             self._thread = threading.Thread(
-                target=self._open, name="evalbook-store-open", daemon=True
+                target=self._open, args=(on_failure,), name="evalbook-store-open", daemon=True
             )
             self._thread.start()
 
-    def _open(self) -> None:
-        with contextlib.suppress(BaseException):  # kept: raised to whoever uses the store
+    def _open(self, on_failure: Callable[[BaseException], object] | None) -> None:
+        try:
             self.get()
+        except BaseException as exc:  # kept: raised again to whoever uses the store
+            if on_failure is not None:
+                on_failure(exc)
 
     def get(self) -> Store:
         """The opened store (opened here if nobody has yet)."""
@@ -119,6 +123,7 @@ def _open() -> tuple[Store | None, BaseException | None]:
             where = redact_url(database_url())
         except Exception:
             where = "the database"
-        error = StorageError(f"cannot open {where}: {exc}; nothing was recorded")
+        cause = getattr(exc, "orig", None) or exc  # SQLAlchemy's wrapping says less
+        error = StorageError(f"cannot open {where}: {cause}; nothing was recorded")
         error.__cause__ = exc
         return None, error

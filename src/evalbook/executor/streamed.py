@@ -92,6 +92,8 @@ class StreamedSuite:
         self._done = threading.Event()
         self._suite: Suite | None = None
         self._error: BaseException | None = None
+        #: What the run needs besides its suite failed (see :meth:`fail`).
+        self._failure: BaseException | None = None
         self._buffer: list[Case] = []
         self._handed = 0
         self._taking = True  # cases are handed over (False: declined, or the limit met)
@@ -176,6 +178,15 @@ class StreamedSuite:
         self._stop = True
         self.decline()
 
+    def fail(self, error: BaseException) -> None:
+        """Something the run needs besides its suite failed (``evalbook run``: opening
+        its database): no more cases are handed over, and the run's wait for its suite
+        raises ``error`` instead of asking on until the suite is loaded."""
+        with self._lock:
+            self._failure = error
+        self.stop()
+        self._notify()
+
     def suite(self) -> Suite:
         """The complete suite, waiting for the load (raises what the load raised)."""
         self._done.wait()
@@ -188,6 +199,8 @@ class StreamedSuite:
         return self._result()
 
     def _result(self) -> Suite:
+        if self._failure is not None:
+            raise self._failure
         if self._error is not None:
             raise self._error
         assert self._suite is not None
@@ -195,7 +208,7 @@ class StreamedSuite:
 
     async def _ready(self) -> None:
         wake = self._attach()
-        while not self._done.is_set():
+        while not self._done.is_set() and self._failure is None:
             await wake.wait()
             wake.clear()
 
