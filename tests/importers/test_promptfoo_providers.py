@@ -183,7 +183,7 @@ def test_the_written_suite_keeps_the_matrix(config: Path, tmp_path: Path) -> Non
         ("anthropic:claude-agent-sdk", "Claude Agent SDK"),
         ("openai:assistant:asst_abc123", "Assistants thread"),
         ("openai:embedding:text-embedding-3-small", "embedding model"),
-        ("huggingface:text-generation:gpt2", "huggingface:chat:NAME"),
+        ("openai:realtime:gpt-4o-realtime-preview", "Realtime API"),
     ],
 )
 def test_providers_that_are_no_chat_model_are_reported_not_sent_as_one(

@@ -343,8 +343,11 @@ def test_hugging_face_chat_is_its_routers_openai_compatible_api() -> None:
         "base_url": "https://router.huggingface.co/v1",
         "api_key_env": "HF_API_TOKEN",
     }
-    # text-generation is Hugging Face's own API: not mapped
-    assert map_provider("huggingface:text-generation:gpt2", ImportOptions()).model is None
+    # text-generation is the Inference API's own shape: evalbook's huggingface provider
+    assert map_provider("huggingface:text-generation:gpt2", ImportOptions()).model == {
+        "provider": "huggingface",
+        "name": "gpt2",
+    }
 
 
 def test_a_test_that_runs_nowhere_is_not_in_the_mapped_share(tmp_path: Path) -> None:

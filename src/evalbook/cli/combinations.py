@@ -25,7 +25,9 @@ __all__ = [
 ]
 
 #: Providers that call an HTTP endpoint, so ``--base-url`` can point them elsewhere.
-_HTTP_PROVIDERS = frozenset({"openai", "openai-compatible", "ollama", "vllm", "anthropic"})
+_HTTP_PROVIDERS = frozenset(
+    {"openai", "openai-compatible", "ollama", "vllm", "anthropic", "huggingface"}
+)
 
 
 def with_base_url(config: ModelConfig, base_url: str) -> ModelConfig:

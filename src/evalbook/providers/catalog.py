@@ -38,6 +38,11 @@ BUILTIN_FORMS: dict[str, tuple[tuple[str, ...], str]] = {
         ("ollama:llama3.2",),
         "an Ollama server; default base URL http://127.0.0.1:11434/v1",
     ),
+    "huggingface": (
+        ("huggingface:gpt2", "huggingface:org/model@http://127.0.0.1:8000"),
+        "Hugging Face Inference API text generation (raw prompt, no chat template);"
+        " key from HF_TOKEN, optional",
+    ),
     "mock": (
         ("mock:echo", "mock:constant", "mock:scripted", "mock:fail"),
         "for tests and dry runs, through the normal path",

@@ -68,11 +68,14 @@ def status_error(
 
 
 def server_message(body: object, fallback: str) -> str:
-    """The human message of an error body (``{"message"}`` or ``{"error": {"message"}}``)."""
+    """The human message of an error body (``{"message"}``, ``{"error": {"message"}}`` or
+    ``{"error": "…"}``)."""
     if isinstance(body, Mapping):
         inner = body.get("error")
         if isinstance(inner, Mapping) and isinstance(inner.get("message"), str):
             return str(inner["message"])
+        if isinstance(inner, str) and inner:  # Hugging Face's {"error": "…"}
+            return inner
         if isinstance(body.get("message"), str):
             return str(body["message"])
     return fallback

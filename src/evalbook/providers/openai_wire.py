@@ -29,7 +29,8 @@ if TYPE_CHECKING:
 
 
 class OpenAIWireClient:
-    """POST ``{base_url}/chat/completions`` with a bounded connection pool."""
+    """POST ``{base_url}/chat/completions`` (or another ``path``: the Hugging Face
+    provider's ``/models/NAME``) with a bounded connection pool."""
 
     def __init__(
         self,
@@ -39,9 +40,10 @@ class OpenAIWireClient:
         *,
         max_connections: int,
         timeout_s: float,
+        path: str = "/chat/completions",
     ) -> None:
         self.provider = provider
-        self.url = base_url.rstrip("/") + "/chat/completions"
+        self.url = base_url.rstrip("/") + path
         self.api_key = api_key
         self.max_connections = max_connections
         self.timeout_s = timeout_s

@@ -36,6 +36,8 @@ from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
+from evalbook.testing.hf_inference import HF_MODELS, hf_error, hf_reply, hf_request
+
 ALL_FAULT_KINDS: tuple[str, ...] = ("429", "500", "503", "timeout", "reset", "malformed")
 _SPECIAL_KINDS = frozenset({"timeout", "reset", "malformed"})
 _CHAT, _MESSAGES, _MODELS = "/v1/chat/completions", "/v1/messages", "/v1/models"
@@ -109,7 +111,8 @@ def _words(text: str) -> int:
 
 
 class OpenAICompatibleTestServer:
-    """Serves /v1/chat/completions, /v1/messages, /v1/models, /_stats and /_reset.
+    """Serves /v1/chat/completions, /v1/messages, /v1/models, /models/MODEL (Hugging
+    Face text generation, see ``hf_inference.py``), /_stats and /_reset.
 
     Counters are guarded by a lock so a test thread can read or reset them while the
     server runs on its own loop (see :func:`run_test_server_in_thread`).
@@ -345,7 +348,14 @@ class OpenAICompatibleTestServer:
     async def _route(
         self, method: str, path: str, headers: dict[str, str], body: bytes, anthropic: bool
     ) -> _Reply:
-        if (method, path) not in {("POST", _CHAT), ("POST", _MESSAGES), ("GET", _MODELS)}:
+        if method == "POST" and path.startswith("/v1" + HF_MODELS):
+            path = path[3:]  # Hugging Face's route under an OpenAI base URL (--base-url)
+        hf = method == "POST" and path.startswith(HF_MODELS)
+        if not hf and (method, path) not in {
+            ("POST", _CHAT),
+            ("POST", _MESSAGES),
+            ("GET", _MODELS),
+        }:
             return 404, _error_body(404, f"no route for {method} {path}", anthropic), {}
         if (wanted := self.config.required_api_key) is not None:
             given = headers.get("x-api-key") if anthropic else None
@@ -354,6 +364,8 @@ class OpenAICompatibleTestServer:
                 given = token.strip() if scheme.lower() == "bearer" else None
             if given != wanted:
                 return 401, _error_body(401, "invalid or missing API key", anthropic), {}
+        if hf:
+            return await self._hf_generate(path, body)
         if path == _MODELS:
             entry = {"id": "test-model", "object": "model", "created": 0, "owned_by": "evalbook"}
             return 200, json.dumps({"object": "list", "data": [entry]}).encode(), {}
@@ -369,6 +381,23 @@ class OpenAICompatibleTestServer:
         except (ValueError, _BadRequest) as exc:
             return 400, _error_body(400, f"invalid request: {exc}", anthropic), {}
         return await self._complete(path, model, messages, system, anthropic)
+
+    async def _hf_generate(self, path: str, body: bytes) -> _Reply:
+        """Hugging Face text-generation, answered as a chat of one user message."""
+        try:
+            inputs, params = hf_request(body)
+        except ValueError as exc:
+            return 400, json.dumps({"error": f"invalid request: {exc}"}).encode(), {}
+        model = path[len(HF_MODELS) :]
+        reply = await self._complete(
+            path, model, [{"role": "user", "content": inputs}], None, False
+        )
+        if reply is None:
+            return None
+        status, payload, extra = reply
+        if status != 200:
+            return status, hf_error(status, payload), extra
+        return status, hf_reply(payload, inputs, params), extra
 
     def _pick_fault(self, key: str, text: str) -> str | None:
         """Count the request against its key; directives first, then the random injector."""

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalbook.importers._model import ImportOptions
+from evalbook.importers.promptfoo._huggingface import huggingface_text_generation
 from evalbook.suites.yaml_lines import plain
 
 __all__ = ["MappedProvider", "judge_spec", "map_provider"]
@@ -88,6 +89,8 @@ def override(model: dict[str, Any], options: ImportOptions) -> dict[str, Any]:
     if options.base_url and model["provider"] in _OPENAI_STYLE:
         model = {**model, "provider": "openai-compatible", "base_url": options.base_url}
         model.pop("api_key_env", None)
+    elif options.base_url and model["provider"] == "huggingface":
+        model = {**model, "base_url": options.base_url}  # its /models/NAME there
     return model
 
 
@@ -114,10 +117,6 @@ _NOT_CHAT = {
     "openai:embeddings": "it is an embedding model; as a provider it answers no text",
     "openai:image": "it generates images, which evalbook does not score",
     "openai:transcription": "it transcribes audio, which evalbook does not send",
-    "huggingface:text-generation": "the Inference API's text-generation task sends the raw"
-    " prompt with no chat template and evalbook has no such provider; huggingface:chat:NAME"
-    " (the router's OpenAI-compatible chat, HF_API_TOKEN) is imported, or choose a model"
-    " with --model",
 }
 
 
@@ -161,6 +160,8 @@ def _model_of(pid: str, config: dict[str, Any]) -> dict[str, Any] | str:
             "base_url": "https://router.huggingface.co/v1",
             "api_key_env": "HF_API_TOKEN",
         }
+    elif family == "huggingface" and parts[1:2] == ["text-generation"] and len(parts) > 2:
+        return huggingface_text_generation(":".join(parts[2:]), config)
     elif family in _HOSTED:
         rest = parts[1:]
         if rest and rest[0] == "chat":
