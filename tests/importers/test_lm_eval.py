@@ -84,7 +84,7 @@ def test_multiple_choice_task_is_scored_generatively(server: Any) -> None:
         ("task: t\ndataset_path: cais/mmlu\n", ":2", "only local data"),
         (
             "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: nope.jsonl\n",
-            ":2", "data file 'nope.jsonl' not found",
+            ":3", "data file 'nope.jsonl' not found",  # at dataset_kwargs
         ),
         (
             "task: t\ndataset_path: json\ndataset_kwargs:\n  data_files: d.jsonl\n"
@@ -140,3 +140,61 @@ def test_include_fills_in_the_templates_keys_and_the_tasks_own_win(tmp_path: Pat
     with pytest.raises(SuiteError, match=r"'nowhere\.yaml': no such file") as err:
         import_file("lm-eval", tmp_path / "c.yaml")
     assert err.value.location == f"{tmp_path / 'c.yaml'}:2"
+
+
+def test_errors_and_notes_inside_an_included_file_name_that_file(tmp_path: Path) -> None:
+    (tmp_path / "d.jsonl").write_text('{"q": "x", "a": "1"}\n')
+    base = tmp_path / "_base_yaml"
+    base.write_text(
+        "# shared settings\n"
+        "dataset_path: json\n"
+        "dataset_kwargs:\n  data_files: {test: d.jsonl}\n"
+        "output_type: generate_until\n"
+        "metric_list:\n  - metric: bleu\n"
+        "filter_list:\n  - name: vote\n    filter:\n      - function: majority_vote\n"
+        "generation_kwargs: {until: ['\\n']}\n"
+        "group: shared\n"
+    )
+    task = tmp_path / "task.yaml"
+    task.write_text("task: t\ninclude: _base_yaml\ndoc_to_text: '{{q}}'\n")
+    report = import_file("lm-eval", task).report
+    notes = {n.feature: (n.file, n.line) for n in report.notes}
+    assert notes["include"] == (str(task), 2)
+    assert notes["metric bleu"] == (str(base), 7)
+    assert notes["group"] == (str(base), 13)
+    assert notes["generation_kwargs"] == (str(base), 12)
+    # an error in the included file names it and its line
+    base.write_text(base.read_text().replace("output_type: generate_until", "output_type: x"))
+    with pytest.raises(SuiteError, match="output_type 'x'") as info:
+        import_file("lm-eval", task)
+    assert info.value.location == f"{base}:5"
+    base.write_text(base.read_text().replace("test: d.jsonl", "dev: d.jsonl"))
+    with pytest.raises(SuiteError, match="no split 'test'") as info:
+        import_file("lm-eval", task)
+    assert info.value.location == f"{base}:3"
+    # a nested include: the key's own file, and the task's own keys stay the task's
+    (tmp_path / "_outer_yaml").write_text("include: _base_yaml\ndoc_to_target: '{{a}}'\n")
+    task.write_text("task: t\ninclude: _outer_yaml\ndoc_to_text: '{{q}}'\n")
+    with pytest.raises(SuiteError, match="no split 'test'") as info:
+        import_file("lm-eval", task)
+    assert info.value.location == f"{base}:3"
+    task.write_text("task: t\ninclude: _outer_yaml\ndoc_to_text: '{{q}}'\noutput_type: y\n")
+    with pytest.raises(SuiteError, match="output_type 'y'") as info:
+        import_file("lm-eval", _fixed(base, task))
+    assert info.value.location == f"{task}:4"
+    task.write_text("task: t\ninclude: _outer_yaml\ndoc_to_text: '{{q}}'\n")
+    includes = [
+        (n.file, n.line, n.message)
+        for n in import_file("lm-eval", _fixed(base, task)).report.notes
+        if n.feature == "include"
+    ]
+    assert includes == [
+        (str(task), 2, "_outer_yaml read"),
+        (str(tmp_path / "_outer_yaml"), 1, "_base_yaml read"),
+    ]
+
+
+def _fixed(base: Path, task: Path) -> Path:
+    base.write_text(base.read_text().replace("dev: d.jsonl", "test: d.jsonl"))
+    base.write_text(base.read_text().replace("output_type: x", "output_type: generate_until"))
+    return task

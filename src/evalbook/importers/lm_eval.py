@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import ast
 import re
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,7 @@ from evalbook.importers._model import ImportedSuite, ImportOptions, ImportReport
 from evalbook.importers._registry import Importer
 from evalbook.importers._specs import suite_slug, unsupported_spec
 from evalbook.importers._templates import as_sent
-from evalbook.suites.yaml_lines import parse_yaml, plain
+from evalbook.suites.yaml_lines import LineDict, parse_yaml, plain
 
 __all__ = ["LM_EVAL", "import_lm_eval", "looks_like_lm_eval"]
 
@@ -55,32 +56,35 @@ def looks_like_lm_eval(data: Any) -> bool:
 def import_lm_eval(path: Path, options: ImportOptions) -> ImportedSuite:
     file = str(path)
     data = _task_yaml(path, file)
-    included = _with_includes(data, path, file, ())
+    origin = _Origin(file)
+    _with_includes(data, path, file, (), origin)
     if not isinstance(data, dict) or not isinstance(data.get("task"), str):
         raise SuiteError("an lm-eval task file needs `task: NAME`", location=file)
     report = ImportReport("lm-eval", file)
     task = data["task"]
-    for name in included:
-        report.note(file, line_of(data, "include"), "include", f"{name} read", mapped=True)
+    for name, where, line in origin.includes:
+        report.note(where, line, "include", f"{name} read", mapped=True)
     if "group" in data:
-        report.note(file, line_of(data, "group"), "group", "task groups are not followed")
+        report.note(
+            origin.of("group"), line_of(data, "group"), "group", "task groups are not followed"
+        )
     for key in ("doc_to_text", "doc_to_target", "doc_to_choice", "process_docs"):
         value = data.get(key)
         if isinstance(value, str) and value.startswith(_FUNCTION_MARK):
             raise SuiteError(
                 f"{key}: {value!r} is Python code; evalbook does not run it (write it as a"
                 " Jinja template)",
-                location=f"{file}:{line_of(data, key)}",
+                location=origin.at(data, key),
             )
-    docs = _documents(data, path, file, "test")
+    docs = _documents(data, path, origin, "test")
     output_type = data.get("output_type", "generate_until")
     if output_type not in ("generate_until", "multiple_choice"):
         raise SuiteError(
             f"output_type {output_type!r} is not imported (generate_until, multiple_choice)",
-            location=f"{file}:{line_of(data, 'output_type')}",
+            location=origin.at(data, "output_type"),
         )
     doc_to_text = _template(data.get("doc_to_text", "{{ text }}"))
-    shots = _few_shot(data, path, file, report)
+    shots = _few_shot(data, path, origin, report)
     prompt = plain(data.get("description") or "") + shots + doc_to_text
     cases: list[dict[str, Any]] = []
     for number, row in enumerate(docs):
@@ -91,11 +95,11 @@ def import_lm_eval(path: Path, options: ImportOptions) -> ImportedSuite:
         shown = render_string(prompt, first["vars"]) if "vars" in first else ""
         if not all(str(c) in shown for c in first.get("choices", [])):
             prompt += _CHOICE_LIST
-        suite["scorers"] = _choice_scorers(data, file, report)
+        suite["scorers"] = _choice_scorers(data, origin.of("metric_list"), report)
     else:
-        suite["scorers"] = _generation_scorers(data, file, report)
+        suite["scorers"] = _generation_scorers(data, origin, report)
     suite["prompt"] = prompt
-    model = _model(data, options, file, report)
+    model = _model(data, options, origin.of("generation_kwargs"), report)
     if model is not None:
         suite["model"] = model
     suite["cases"] = cases
@@ -110,36 +114,71 @@ def _task_yaml(path: Path, where: str) -> Any:
     return parse_yaml(text, str(path))
 
 
-def _with_includes(data: Any, path: Path, where: str, seen: tuple[Path, ...]) -> list[str]:
+@dataclass
+class _Origin:
+    """Which file each top-level key of a task was read from: the task file, or the file
+    an ``include:`` read it from, so that an error or a note names the file it is in."""
+
+    file: str
+    files: dict[str, str] = field(default_factory=dict)
+    #: Each include read: (its name, the file naming it, the line there).
+    includes: list[tuple[str, str, int | None]] = field(default_factory=list)
+
+    def of(self, key: str) -> str:
+        return self.files.get(key, self.file)
+
+    def at(self, data: Any, key: str) -> str:
+        line = line_of(data, key)
+        return f"{self.of(key)}:{line}" if line else self.of(key)
+
+
+def _with_includes(
+    data: Any, path: Path, where: str, seen: tuple[Path, ...], origin: _Origin
+) -> dict[str, str]:
     """lm-eval's ``include: FILE`` (beside the task file): the included file's keys,
-    then its own includes', fill in what ``data`` does not set; the names read, in
-    order. A missing file or a cycle is an error naming the line."""
+    then its own includes', fill in what ``data`` does not set, keeping their lines; the
+    file each key came from is returned (and recorded in ``origin``). A missing file or a
+    cycle is an error naming the line."""
     if not isinstance(data, dict) or not isinstance(data.get("include"), str):
-        return []
+        return {}
     name = data.pop("include")
     target = path.parent / name
-    at = f"{where}:{line_of(data, 'include') or ''}".rstrip(":")
+    line = line_of(data, "include")
+    at = f"{where}:{line or ''}".rstrip(":")
     if target.resolve() in seen or target.resolve() == path.resolve():
         raise SuiteError(f"include: {name!r} includes itself", location=at)
     if not target.is_file():
         raise SuiteError(f"include: {name!r}: no such file ({target})", location=at)
+    origin.includes.append((name, where, line))
     base = _task_yaml(target, at)
-    names = [name, *_with_includes(base, target, str(target), (*seen, path.resolve()))]
+    deeper = _with_includes(base, target, str(target), (*seen, path.resolve()), origin)
+    files: dict[str, str] = {}
     if isinstance(base, dict):
         for key, value in base.items():
-            data.setdefault(key, value)
-    return names
+            if key in data:
+                continue
+            data[key] = value
+            files[key] = deeper.get(key, str(target))
+            base_line = line_of(base, key)
+            if isinstance(data, LineDict):
+                if base_line is not None:
+                    data.key_lines[key] = base_line
+                else:
+                    data.key_lines.pop(key, None)
+    if where == origin.file:
+        origin.files.update(files)
+    return files
 
 
-def _documents(data: dict[str, Any], path: Path, file: str, default_split: str) -> list[Row]:
+def _documents(data: dict[str, Any], path: Path, origin: _Origin, default_split: str) -> list[Row]:
     split = data.get("test_split") or data.get("validation_split") or default_split
-    return _split_rows(data, path, file, str(split), required=True) or []
+    return _split_rows(data, path, origin, str(split), required=True) or []
 
 
 def _split_rows(
-    data: dict[str, Any], path: Path, file: str, split: str, *, required: bool
+    data: dict[str, Any], path: Path, origin: _Origin, split: str, *, required: bool
 ) -> list[Row] | None:
-    where = f"{file}:{line_of(data, 'dataset_path') or 1}"
+    where = origin.at(data, "dataset_path") if "dataset_path" in data else origin.file
     kind = data.get("dataset_path")
     if kind not in ("json", "csv"):
         raise SuiteError(
@@ -147,6 +186,8 @@ def _split_rows(
             " dataset_kwargs.data_files) is imported; download the dataset to a file",
             location=where,
         )
+    if "dataset_kwargs" in data:
+        where = origin.at(data, "dataset_kwargs")
     files = (data.get("dataset_kwargs") or {}).get("data_files")
     if isinstance(files, dict):
         chosen = files.get(split)
@@ -246,15 +287,15 @@ def _choice_index(target: Any, choices: list[str], where: str) -> int:
     )
 
 
-def _few_shot(data: dict[str, Any], path: Path, file: str, report: ImportReport) -> str:
+def _few_shot(data: dict[str, Any], path: Path, origin: _Origin, report: ImportReport) -> str:
     count = int(data.get("num_fewshot") or 0)
     if count <= 0:
         return ""
     split = data.get("fewshot_split") or data.get("training_split") or "train"
-    rows = _split_rows(data, path, file, str(split), required=False)
+    rows = _split_rows(data, path, origin, str(split), required=False)
     if not rows:
         report.note(
-            file,
+            origin.of("num_fewshot"),
             line_of(data, "num_fewshot"),
             "num_fewshot",
             f"no {split!r} split to take examples from",
@@ -274,9 +315,10 @@ def _few_shot(data: dict[str, Any], path: Path, file: str, report: ImportReport)
     return as_sent(shot_delim.join(parts) + shot_delim)
 
 
-def _generation_scorers(data: dict[str, Any], file: str, report: ImportReport) -> list[Any]:
+def _generation_scorers(data: dict[str, Any], origin: _Origin, report: ImportReport) -> list[Any]:
     metrics = data.get("metric_list") or [{"metric": "exact_match"}]
     pipelines = data.get("filter_list") or [{"name": None, "filter": []}]
+    file, filters_file = origin.of("metric_list"), origin.of("filter_list")
     out: list[Any] = []
     for metric in metrics:
         name = metric.get("metric") if isinstance(metric, dict) else str(metric)
@@ -290,8 +332,9 @@ def _generation_scorers(data: dict[str, Any], file: str, report: ImportReport) -
             extract, problem = _filters(pipeline.get("filter") or [])
             label = pipeline.get("name")
             if problem is not None:
-                report.note(file, line_of(pipeline) or line, f"filter {label}", problem)
-                out.append(_unsupported(f"filter {label}", file, line_of(pipeline), problem))
+                at = line_of(pipeline) or line_of(data, "filter_list")
+                report.note(filters_file, at, f"filter {label}", problem)
+                out.append(_unsupported(f"filter {label}", filters_file, at, problem))
                 continue
             spec: dict[str, Any]
             if metric.get("ignore_punctuation"):
