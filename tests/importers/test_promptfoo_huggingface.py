@@ -29,9 +29,12 @@ def test_text_generation_maps_its_options_and_other_tasks_are_reported() -> None
         "params": {"top_k": 10, "do_sample": False, "wait_for_model": True},
     }  # the apiKey never enters the suite
     assert mini["provider"] == "openai"
-    (note,) = imported.report.unmapped
-    assert note.feature == "provider huggingface:text-classification:org/classifier"
-    assert note.line == 22 and "no evalbook equivalent" in note.message
+    notes = {n.feature: (n.line, n.message) for n in imported.report.unmapped}
+    assert len(notes) == 2
+    line, message = notes["provider huggingface:text-classification:org/classifier"]
+    assert line == 22 and "no evalbook equivalent" in message
+    line, message = notes["provider huggingface:text-generation:org/tiny-gpt: config.apiKey"]
+    assert line == 19 and "set HF_TOKEN" in message
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,7 @@ from evalbook.importers.promptfoo._filters import Choice, FilterSpec, resolve_fi
 from evalbook.importers.promptfoo._javascript import filter_equivalent
 from evalbook.importers.promptfoo._missing import fill_missing_vars
 from evalbook.importers.promptfoo._prompts import map_prompts, without_broken_templates
+from evalbook.importers.promptfoo._provider_config import note_provider_fields
 from evalbook.importers.promptfoo._providers import judge_spec, map_provider, override
 from evalbook.importers.promptfoo._scenarios import collect_scenarios
 from evalbook.importers.promptfoo._tests import TestMapper, collect_tests, transform_of
@@ -424,7 +425,7 @@ def _models(
     for i, item in enumerate(items):
         mapped = map_provider(item, options)
         line = lines[i] if i < len(lines) else line_of(data, key)
-        _note_provider_fields(item, file, line, mapped.id, report)
+        note_provider_fields(item, file, line, mapped.id, list(mapped.config_notes), report)
         if mapped.model is None:
             report.note(file, line, f"provider {mapped.id}", mapped.reason or "not mapped")
             continue
@@ -507,31 +508,11 @@ def _names(value: Any) -> list[str] | None:
 
 #: What a provider entry may hold besides its id, label and config, and why it is not
 #: imported.
-_PROVIDER_FIELDS = {
-    "transform": "a provider's output transform is not imported",
-    "delay": "set --concurrency on `evalbook run` instead of a delay",
-    "env": "providers read their keys from the environment",
-}
-
-
-def _note_provider_fields(
-    item: Any, file: str, line: int | None, pid: str, report: ImportReport
-) -> None:
-    data = item
-    if isinstance(item, dict) and "id" not in item and len(item) == 1:
-        data = next(iter(item.values()))  # {ID: {label, config, …}}
-    if not isinstance(data, dict):
-        return
-    for key in data:
-        if key in ("id", "label", "config", "prompts"):  # prompts: see _own_versions
-            continue
-        reason = _PROVIDER_FIELDS.get(key, "unknown provider field, not imported")
-        report.note(file, line_of(data, key) or line, f"provider {pid}: {key}", reason)
-
-
 #: defaultTest fields the importer maps.
-_DEFAULT_FIELDS = {"vars", "assert", "options", "metadata", "providers", "prompts", "description"}
-_DEFAULT_FIELDS.add("threshold")
+_DEFAULT_FIELDS = {
+    *("vars", "assert", "options", "metadata", "providers", "prompts", "description"),
+    "threshold",
+}
 
 
 def _note_default_fields(

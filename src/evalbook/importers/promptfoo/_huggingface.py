@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-__all__ = ["huggingface_text_generation"]
+__all__ = ["huggingface_config_notes", "huggingface_text_generation"]
 
 #: promptfoo's text-generation options, sent as the request's ``parameters``.
 _PARAMETERS = {
@@ -61,3 +61,17 @@ def huggingface_text_generation(name: str, config: dict[str, Any]) -> dict[str, 
     if params:
         model["params"] = params
     return model
+
+
+_MAPPED = _PARAMETERS | {"temperature", "max_new_tokens", "apiEndpoint", "chatCompletion"}
+
+
+def huggingface_config_notes(config: dict[str, Any]) -> list[tuple[str, str, bool]]:
+    """The config keys of a text-generation provider that are not sent, and why."""
+    notes: list[tuple[str, str, bool]] = []
+    for key in config:
+        if key == "apiKey":
+            notes.append((key, "a key written in the config is not imported: set HF_TOKEN", False))
+        elif key not in _MAPPED:
+            notes.append((key, "not sent: not a text-generation parameter", False))
+    return notes

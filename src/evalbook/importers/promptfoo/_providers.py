@@ -10,7 +10,8 @@ the Hugging Face router) are
 ``openai-compatible`` at that API's URL, with its key read from the variable promptfoo
 reads it from. ``config`` keys become model config
 fields (``temperature``, ``max_tokens``, ``seed``, ``stop``) or provider ``params``
-(``top_p``, ``response_format``, …). Providers that run code or reach an arbitrary
+(``top_p``, ``response_format``, …: the API's request parameters only; see
+``_provider_config.py``). Providers that run code or reach an arbitrary
 HTTP API (``exec:``, ``python:``, ``file://``, ``http``) have no equivalent.
 """
 
@@ -20,15 +21,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from evalbook.importers._model import ImportOptions
-from evalbook.importers.promptfoo._huggingface import huggingface_text_generation
+from evalbook.importers.promptfoo._huggingface import (
+    huggingface_config_notes,
+    huggingface_text_generation,
+)
+from evalbook.importers.promptfoo._provider_config import ConfigNote, apply_config
 from evalbook.suites.yaml_lines import plain
 
 __all__ = ["MappedProvider", "judge_spec", "map_provider"]
 
-_FIELDS = {"temperature": "temperature", "max_tokens": "max_tokens", "seed": "seed", "stop": "stop"}
-_TRANSPORT = {
-    "apiBaseUrl", "apiHost", "apiKeyEnvar", "apiKey", "organization", "headers", "stream"
-}  # fmt: skip
 _OPENAI_STYLE = {"openai", "openai-compatible"}
 #: promptfoo provider families that call an OpenAI-compatible API: its URL, its key's
 #: environment variable (promptfoo's own defaults).
@@ -54,6 +55,8 @@ class MappedProvider:
     label: str | None
     model: dict[str, Any] | None
     reason: str | None = None
+    #: Config keys not sent as they are (mapped elsewhere, or dropped, and why).
+    config_notes: tuple[ConfigNote, ...] = ()
 
     @property
     def spec(self) -> str:
@@ -81,7 +84,11 @@ def map_provider(raw: Any, options: ImportOptions) -> MappedProvider:
     model = _model_of(pid, config)
     if isinstance(model, str):
         return MappedProvider(pid, label, None, model)
-    return MappedProvider(pid, label, override(model, options))
+    if pid.startswith("huggingface:text-generation:"):
+        notes = huggingface_config_notes(config)  # its config is applied already
+    else:
+        notes = apply_config(model, config if isinstance(config, dict) else {})
+    return MappedProvider(pid, label, override(model, options), None, tuple(notes))
 
 
 def override(model: dict[str, Any], options: ImportOptions) -> dict[str, Any]:
@@ -180,27 +187,4 @@ def _model_of(pid: str, config: dict[str, Any]) -> dict[str, Any] | str:
             f"provider {pid!r} has no evalbook equivalent (openai, anthropic, ollama, echo,"
             f" {', '.join(sorted(_HOSTED))} and OpenAI-compatible endpoints are imported)"
         )
-    return _apply_config(model, config)
-
-
-def _apply_config(model: dict[str, Any], config: dict[str, Any]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for key, value in config.items():
-        if key in _FIELDS:
-            model[_FIELDS[key]] = value
-        elif key == "max_completion_tokens":
-            model["max_tokens"] = value
-        elif key in ("apiBaseUrl", "apiHost"):
-            url = str(value)
-            model["base_url"] = url if "://" in url else f"https://{url}/v1"
-            if model["provider"] == "openai":
-                model["provider"] = "openai-compatible"
-        elif key == "apiKeyEnvar":
-            model["api_key_env"] = value
-        elif key in _TRANSPORT:
-            continue  # secrets and transport never enter a model config
-        else:
-            params[key] = value
-    if params:
-        model["params"] = params
     return model
