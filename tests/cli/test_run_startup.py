@@ -56,9 +56,11 @@ def _env(tmp_path: Path, db_url: str) -> dict[str, str]:
     return {**os.environ, "EVALBOOK_DATABASE_URL": db_url, "EVALBOOK_HOME": str(tmp_path)}
 
 
-def test_a_streamed_run_asks_before_the_storage_layer_loads(tmp_path: Path, server: Any) -> None:
+def test_a_streamed_run_asks_before_the_storage_layer_loads(
+    tmp_path: Path, server: Any, db_url: str
+) -> None:
+    # on SQLite and PostgreSQL: the store opens on its own thread, then records the run
     suite = dataset_suite(tmp_path, server.base_url, 300)
-    db_url = f"sqlite:///{tmp_path / 'evalbook.db'}"
     seen, out = _probe(
         server.base_url, "run", str(suite), "--no-cache", "--json", env=_env(tmp_path, db_url)
     )
