@@ -83,3 +83,29 @@ def test_a_csv_threshold_column_and_a_default_threshold(tmp_path: Path) -> None:
     assert [c["scorers"][0]["threshold"] for c in cases] == [0.5, 0.4]
     record = run_json(str(config), "--no-cache")
     assert statuses(record["id"]) == {"test-1": "passed", "test-2": "failed"}
+
+
+def test_a_weight_of_zero_is_a_metric_that_cannot_fail(tmp_path: Path) -> None:
+    config = tmp_path / "promptfooconfig.yaml"
+    config.write_text(
+        "prompts: ['About {{city}}']\nproviders: [echo]\ntests:\n"
+        "  - vars: {city: Paris}\n    assert:\n"
+        "      - {type: contains, value: Paris}\n"
+        "      - {type: contains, value: Rome, weight: 0, metric: rome}\n"
+        "  - vars: {city: Rome}\n    assert:\n"
+        "      - {type: contains, value: Paris}\n"
+        "      - {type: contains, value: Rome, weight: 0, metric: rome}\n"
+        "derivedMetrics:\n  - {name: rome_share, value: rome / __count}\n"
+    )
+    first = import_file("promptfoo", config).data["cases"][0]
+    assert first["scorers"][1] == {
+        "type": "assert-set",
+        "threshold": 0.0,
+        "weight": 0.0,
+        "value": [{"type": "contains", "value": "Rome", "name": "rome"}],
+    }
+    record = run_json(str(config), "--no-cache")
+    # the Rome check fails the first test in no way (promptfoo forces its pass); the
+    # second fails on Paris alone; the metric still counts each score
+    assert statuses(record["id"]) == {"test-1": "passed", "test-2": "failed"}
+    assert record["metrics"]["derived"] == {"rome_share": 0.5}

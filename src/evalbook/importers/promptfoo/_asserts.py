@@ -239,13 +239,17 @@ class AssertMapper:
         if negated:
             spec["type"] = "not-" + spec["type"]
         w = float(data.get("weight", 1.0)) * weight
-        if w != 1.0:
+        if w != 1.0 and w != 0:
             spec["weight"] = w
         if data.get("metric"):
             spec["name"] = str(data["metric"])
         if extract:
             spec["extract"] = extract
         self.report.assertions_mapped += 1
+        if w == 0:
+            # promptfoo: a weight of 0 is a metric-only assertion that cannot fail the
+            # test: a set that always passes and weighs nothing, its score kept by name
+            spec = {"type": "assert-set", "threshold": 0.0, "weight": 0.0, "value": [spec]}
         return [spec]
 
     # -- the mapping -----------------------------------------------------------------------
