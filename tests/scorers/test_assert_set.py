@@ -118,3 +118,18 @@ async def test_inner_names_count_in_derived_metrics() -> None:
     )
     sums = named_sums([result])
     assert sums["capital"] == 0.0 and sums["icontains"] == 1.0 and sums["__count"] == 1.0
+
+
+def test_the_estimate_sees_the_judge_calls_inside_a_set() -> None:
+    judge = {"provider": "openai-compatible", "name": "j", "base_url": "http://127.0.0.1:9/v1"}
+    spec = {
+        "type": "assert-set",
+        "threshold": 0.5,
+        "value": [{"llm-judge": "Does it name the city?", "judge": judge}, {"contains": "x"}],
+    }
+    scorers = ScorerSet.build([parse_scorer_spec(spec)])
+    (call,) = scorers.judge_calls(ScoreContext(output="", case=CASE), CASE.vars)
+    model, messages = call
+    assert model.name == "j"
+    assert "Does it name the city?" in " ".join(m.text for m in messages)
+    assert [m.name for m in scorers.judge_models()] == ["j"]

@@ -453,6 +453,10 @@ class ScorerSet:
         with the messages it is asked (its scorer's value rendered as for scoring)."""
         calls: list[tuple[ModelConfig, list[Message]]] = []
         for entry in self._entries:
+            inner = getattr(entry.scorer, "inner", None)
+            if isinstance(inner, ScorerSet):  # an assert-set: its scorers' calls
+                calls.extend(inner.judge_calls(entry.context(ctx_base, variables), variables))
+                continue
             models = entry.scorer.judge_models()
             if models:
                 messages = entry.scorer.judge_messages(entry.context(ctx_base, variables))
