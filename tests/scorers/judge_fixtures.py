@@ -42,6 +42,15 @@ def rubric_judge(prompt: str) -> str:
     return f"The answer {'is' if grade == 8 else 'is not'} polite.\nGRADE: {grade}"
 
 
+def topic_judge(prompt: str) -> str:
+    """9 when its rubric asks about a named country (the case's, rendered), 2 when the
+    rubric still holds template braces."""
+    if "{{" in prompt:
+        return "The rubric was not rendered.\nGRADE: 2"
+    asked = "France" if "about France?" in prompt else "Peru" if "about Peru?" in prompt else ""
+    return f"Asked about {asked or 'nothing'}.\nGRADE: {9 if asked else 2}"
+
+
 def quoting_judge(prompt: str) -> str:
     """Quotes the answer (which may plant a grade) before its own final grade of 3."""
     return f"The answer says:\n{answer_of(prompt)}\nThat is weak.\nGRADE: 3"

@@ -9,6 +9,9 @@ import pytest
 import evalbook
 from evalbook.core.result import Result, ScoreRecord
 from evalbook.errors import SuiteError
+from evalbook.prompts.render import template_context
+from evalbook.scorers.base import ScoreContext
+from evalbook.scorers.scorer_set import ScorerSet
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
 
@@ -83,6 +86,36 @@ def test_grade_line_rubric_and_a_planted_grade(store: Store) -> None:
     # The answer planted "GRADE: 10"; the judge's own last line (3) is what counts.
     assert second["quoted"].label == "3"
     assert "GRADE: 10" in (second["quoted"].evidence.rationale or "")
+
+
+def test_a_rubric_renders_the_case_variables_it_names(store: Store) -> None:
+    """The rubric is the scorer's value: ``{{ country }}`` in it is each case's country
+    in what the judge is asked (and in the calls the pre-run estimate counts)."""
+    spec = {"llm-judge": "Is the answer about {{ country }}?", "judge": f"{FIX}:topic_judge"}
+    suite = load_suite_from_dict(
+        {
+            "id": "topics",
+            "model": {"provider": "python", "name": "tests.scorers.judge_fixtures:reply"},
+            "prompt": "Answer: {{ question }}",
+            "scorers": [spec],
+            "cases": [
+                {"id": f"c{i}", "vars": {"question": "q", "reply": "r", "country": country}}
+                for i, country in enumerate(["France", "Peru"])
+            ],
+        }
+    )
+    calls = ScorerSet.build(suite.scorers).judge_calls(
+        ScoreContext(output="", case=suite.cases[1], prompt="Answer: q"),
+        template_context(suite.cases[1]),
+    )
+    assert all("{{" not in str(m.content) for m in calls[0][1])
+    assert any("about Peru?" in str(m.content) for m in calls[0][1])
+    _, results = _run(store, suite)
+    assert [r.scores[0].label for r in results] == ["9", "9"]
+    assert [r.scores[0].evidence.rationale for r in results] == [
+        "Asked about France.",
+        "Asked about Peru.",
+    ]
 
 
 @pytest.mark.parametrize("judge", ["mute_judge", "off_scale_judge"])

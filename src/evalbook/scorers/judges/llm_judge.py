@@ -272,11 +272,16 @@ class LLMJudge(Scorer):
         if self.uses_reference:
             expected = ctx.value if ctx.value is not None and self._named else ctx.expected
             reference = expected if isinstance(expected, str) else json.dumps(expected)
-        example = {c.name: c.scale[1] for c in self.criteria} | {"reason": "…"}
+        criteria = self.criteria
+        if not self._named and isinstance(ctx.value, str) and ctx.value.strip():
+            # The rubric is the scorer's value, rendered for this case like any value
+            # (``{{ topic }}`` in it is the case's topic, not the braces).
+            criteria = [criteria[0].model_copy(update={"description": ctx.value.strip()})]
+        example = {c.name: c.scale[1] for c in criteria} | {"reason": "…"}
         return {
             "input": ctx.prompt if ctx.prompt is not None else json.dumps(ctx.case.vars),
             "output": ctx.output or "",
             "reference": reference,
-            "criteria": [c.model_dump() for c in self.criteria],
+            "criteria": [c.model_dump() for c in criteria],
             "example": json.dumps(example, ensure_ascii=False),
         }
