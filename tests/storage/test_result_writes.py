@@ -595,3 +595,70 @@ async def test_results_of_a_run_not_recorded_are_refused_and_nothing_is_written(
     assert _rows(store, ghost) == ([], [])
     store.save_results([(results[0], 0)])  # the writer goes on
     assert _rows(store, run_id) == before
+
+
+async def test_a_first_delivery_and_its_redelivery_store_the_same_on_either_path(
+    store: Store, server: Any
+) -> None:
+    """A batch taken to be new goes in without asking what is stored (SQLite: plain
+    ``INSERT``; PostgreSQL: straight ``COPY``); the same batch delivered again goes through
+    the upsert. Both leave the same rows, scores and run cost, and a re-delivered batch
+    changes nothing; the store then asks first until a batch is found new again."""
+    [template] = await _recorded(store, server.base_url, n=1)
+    run = store.get_run(template.run_id)
+    store.update_run(run.model_copy(update={"status": RunStatus.running, "cost": None}))
+    batch = [
+        (_fresh(template, f"f{i}", output=f"o{i}", cost_usd=0.5, cached=i % 2 == 1), i)
+        for i in range(20)
+    ]
+    assert not store._bulk.probe
+    store.save_results(batch)
+    assert not store._bulk.probe  # new: nothing was asked, nothing refused
+    first = _rows(store, template.run_id)
+    cost = store.get_run(run.id).cost
+    assert cost == pytest.approx(0.5 * 10)
+
+    store.save_results(batch)  # again: refused as new, rolled back, upserted
+    assert store._bulk.probe
+    assert _rows(store, template.run_id) == first
+    assert store.get_run(run.id).cost == cost
+
+    store.save_results(batch[5:8])  # asked first now, found stored: still asking
+    assert store._bulk.probe
+    assert _rows(store, template.run_id) == first
+    more = [(_fresh(template, f"g{i}", output=f"p{i}"), 100 + i) for i in range(3)]
+    store.save_results(more)  # asked first, found new: new batches go straight in again
+    assert not store._bulk.probe
+    results, scores = _rows(store, template.run_id)
+    assert len(results) == 24 and len(scores) == 24 * len(template.scores)
+    assert {r.case_id: r.output for r in store.iter_results(run.id)}["g2"] == "p2"
+
+
+async def test_a_redelivered_batch_keeps_its_cache_entries_on_sqlite(
+    tmp_path: Any, server: Any
+) -> None:
+    """SQLite with the cache in the database: a batch refused as new (one of its results
+    is stored) is written again through the upsert with its cache entries, in one
+    transaction: nothing of either is lost."""
+    store = Store.open(f"sqlite:///{tmp_path / 'c.db'}")
+    try:
+        assert store.cache_with_results
+        [template] = await _recorded(store, server.base_url, n=1)
+        batch = [(_fresh(template, f"k{i}", output=f"o{i}"), i) for i in range(5)]
+        store.save_results(batch[:1])
+        entries = [
+            {
+                "key": f"key{i}",
+                "scope": "s",
+                "provider": "p",
+                "model": "m",
+                "response": {"text": "t"},
+            }
+            for i in range(5)
+        ]
+        store.save_results(batch, entries)
+        assert store._bulk.probe
+        assert set(store.cache_get_many([e["key"] for e in entries])) == {e["key"] for e in entries}
+        assert len(_rows(store, template.run_id)[0]) == 6
+    finally:
+        store.close()

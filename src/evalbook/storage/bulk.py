@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import functools
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from operator import itemgetter
@@ -63,8 +64,9 @@ class BulkUpsert:
         )
         keys = set(conflict)
         updates = ", ".join(f"{n} = excluded.{n}" for n in self.names if n not in keys)
+        self.insert_sql = f"INSERT INTO {table.name} ({', '.join(self.names)}) VALUES ({values})"
         self.sql = (
-            f"INSERT INTO {table.name} ({', '.join(self.names)}) VALUES ({values})"
+            f"{self.insert_sql}"
             f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
         )
 
@@ -110,6 +112,11 @@ class BulkUpsert:
     def execute(self, cursor: Any, rows: Sequence[dict[str, Any]]) -> None:
         if rows:
             cursor.executemany(self.sql, [self.params(r) for r in rows])
+
+    def insert(self, cursor: Any, rows: Sequence[dict[str, Any]]) -> None:
+        """A plain ``INSERT`` of rows taken to be new (a stored key raises)."""
+        if rows:
+            cursor.executemany(self.insert_sql, [self.params(r) for r in rows])
 
 
 #: The integer types psycopg's binary dumpers would wrap around, and their bounds (an
@@ -328,16 +335,18 @@ class ResultWriterSQL:
         cursor = conn.connection.cursor()
         try:
             self._check_runs(cursor, rows.run_ids())
-            if self._copy is None:
+            if self._copy is None and not probe:
+                self._sqlite_fresh(cursor, rows)
+            elif self._copy is None:
                 rows.complete()
                 ids = rows.ids()
                 marks = ", ".join([self._mark] * len(ids))
-                stored: dict[str, float | None] = {}
-                if rows.spent:  # (a batch with no price known leaves the cost alone)
-                    query = f"SELECT id, {_SPENT} FROM results WHERE id IN ({marks})"
-                    cursor.execute(query, ids)
-                    stored = dict(cursor.fetchall())
-                cursor.execute(f"DELETE FROM scores WHERE result_id IN ({marks})", ids)
+                query = f"SELECT id, {_SPENT} FROM results WHERE id IN ({marks})"
+                cursor.execute(query, ids)
+                stored: dict[str, float | None] = dict(cursor.fetchall())
+                self.probe = bool(stored)
+                if stored:
+                    cursor.execute(f"DELETE FROM scores WHERE result_id IN ({marks})", ids)
                 self.results.execute(cursor, rows.results)
                 self.scores.execute(cursor, rows.scores)
                 charge(cursor, rows.charges(stored), self._mark)
@@ -353,6 +362,20 @@ class ResultWriterSQL:
                     raise StoredMeanwhile(str(exc)) from exc
         finally:
             cursor.close()
+
+    def _sqlite_fresh(self, cursor: Any, rows: ResultRows) -> None:
+        """SQLite, a batch taken to be new: plain ``INSERT`` of every row, without asking
+        what is stored (no spent-amount ``SELECT``, no ``DELETE`` of old scores). A result
+        or score stored already breaks the unique key: :class:`StoredMeanwhile`, and the
+        caller rolls back and writes the batch again through the upsert (which asks)."""
+        rows.complete()
+        try:
+            self.results.insert(cursor, rows.results)
+            self.scores.insert(cursor, rows.scores)
+        except sqlite3.IntegrityError as exc:
+            self.probe = True
+            raise StoredMeanwhile(str(exc)) from exc
+        charge(cursor, rows.charges({}), self._mark)
 
     def _check_runs(self, cursor: Any, run_ids: list[str]) -> None:
         """Refuse a batch whose run is not recorded, and on PostgreSQL lock each run

@@ -325,7 +325,7 @@ class Store:
             try:
                 self._write_results(rows, probe=self._bulk.probe, cache=cache)
             except StoredMeanwhile:  # rolled back: merge what is stored
-                self._write_results(rows, probe=True)
+                self._write_results(rows, probe=True, cache=cache)
         except (RunNotRecorded, sa.exc.SQLAlchemyError, self._dbapi_error) as exc:
             if is_full(exc):
                 raise StorageFull(
