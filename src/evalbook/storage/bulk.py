@@ -64,14 +64,15 @@ class BulkUpsert:
         )
         keys = set(conflict)
         updates = ", ".join(f"{n} = excluded.{n}" for n in self.names if n not in keys)
-        self.insert_sql = f"INSERT INTO {table.name} ({', '.join(self.names)}) VALUES ({values})"
-        self.sql = (
-            f"{self.insert_sql}"
-            f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
-        )
+        columns = ", ".join(self.names)
+        #: A plain ``INSERT`` (rows taken to be new); :attr:`sql` upserts.
+        self.insert_sql = f"INSERT INTO {table.name} ({columns}) VALUES ({values})"
+        self.sql = f"{self.insert_sql} ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
 
     def params(self, row: dict[str, Any]) -> list[Any]:
-        out = list(map(row.get, self.names))
+        """A row's values in column order (the row builders give every column: a missing
+        one is a bug, a ``KeyError`` here), converted for the DB-API."""
+        out = list(self._values(row))
         for i, convert, is_json in self._plan:
             value = out[i]
             if value is None:
@@ -286,9 +287,10 @@ class RunNotRecorded(Exception):
 
 
 class StoredMeanwhile(Exception):
-    """PostgreSQL refused a straight ``COPY`` of a batch because some of its results are
-    stored already (a duplicate or a resumed delivery, or another writer's): the
-    transaction is rolled back, and the batch is written again through the merge."""
+    """The database refused a straight ``COPY`` (PostgreSQL) or plain ``INSERT`` (SQLite)
+    of a batch because some of its results are stored already (a duplicate or a resumed
+    delivery, or another writer's): the transaction is rolled back, and the batch is
+    written again through the merge."""
 
 
 #: What a stored result spent, as the run's cost counts it (a cached answer: nothing).
@@ -312,8 +314,10 @@ def charge(cursor: Any, charges: dict[str, float], mark: str) -> None:
 class ResultWriterSQL:
     """Upserts results and replaces their scores, in the caller's transaction.
 
-    On SQLite: ``executemany`` of ``INSERT … ON CONFLICT`` (one writer, in-process, already
-    the fastest way in). On PostgreSQL: :class:`PgCopyWriter`.
+    On SQLite: ``executemany`` (one writer, in-process, already the fastest way in) of a
+    plain ``INSERT`` while batches are new (no spent-amount ``SELECT``, no ``DELETE`` of
+    old scores: a cached re-run writes nothing but new results), else of ``INSERT … ON
+    CONFLICT`` after asking what is stored. On PostgreSQL: :class:`PgCopyWriter`.
     """
 
     def __init__(self, dialect: str) -> None:
@@ -322,14 +326,14 @@ class ResultWriterSQL:
         self.scores = BulkUpsert(t.scores, dialect, conflict=["result_id", "scorer_id"])
         self._mark = "?" if dialect == "sqlite" else "%s"
         self._copy = PgCopyWriter() if dialect == "postgresql" else None
-        #: PostgreSQL: ask which results are stored before writing a batch. Off while
-        #: batches are new (a run's first delivery: the ``COPY`` alone says so, by not
+        #: Ask which results are stored before writing a batch. Off while batches are
+        #: new (a run's first delivery: the ``COPY`` or ``INSERT`` alone says so, by not
         #: being refused); on after a batch that was not, until a batch is found new.
         self.probe = False
 
     def write(self, conn: sa.Connection, rows: ResultRows, *, probe: bool) -> None:
-        """Write ``rows``; on PostgreSQL without ``probe`` the results are taken to be new,
-        and :class:`StoredMeanwhile` (the transaction must be rolled back) says otherwise."""
+        """Write ``rows``; without ``probe`` the results are taken to be new, and
+        :class:`StoredMeanwhile` (the transaction must be rolled back) says otherwise."""
         if not len(rows):
             return
         cursor = conn.connection.cursor()
