@@ -53,12 +53,13 @@ def content_hash(kind: str, value: Any) -> str:
     return content_hash_of_text(kind, (canonical_json(value),))
 
 
-def content_hash_of_text(kind: str, texts: Iterable[str]) -> str:
+def content_hash_of_text(kind: str, texts: Iterable[str | bytes | memoryview]) -> str:
     """:func:`content_hash` of the value whose canonical JSON is ``texts`` joined (a big
-    value is hashed piece by piece, never held as one string)."""
+    value is hashed piece by piece, never held as one string); a piece may be given as
+    its UTF-8 bytes already."""
     hasher = hashlib.sha256(f"{IDENTITY_VERSION}:{kind}:".encode())
     for text in texts:
-        hasher.update(text.encode())
+        hasher.update(text.encode() if isinstance(text, str) else text)
     return hasher.hexdigest()
 
 

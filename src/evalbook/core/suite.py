@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
+from itertools import chain
 from typing import Annotated, Any, overload
 
 from pydantic import (
@@ -207,15 +209,32 @@ class CaseList(Sequence[Case]):
     be a :class:`Case` (an inline case of the suite file, kept as written). Whoever builds
     one has checked its ids are unique (the suite loader does).
 
+    The JSON is kept in one buffer (UTF-8, each case followed by a comma), not a string
+    per case; once the suite's definition text is made (:meth:`definition_text`), in that
+    text instead: a big suite is held once, never as its cases plus its definition.
+
     What a run's checks before it starts read of every case is noted as cases are added
     (:attr:`variable_names`, :meth:`with_own_messages`, :meth:`with_metadata`), so they
     decode none of the rest.
     """
 
-    __slots__ = ("_entries", "_own_messages", "_with_metadata", "variable_names")
+    __slots__ = (
+        "_buf", "_cases", "_offset", "_own_messages", "_starts", "_tail", "_text",
+        "_with_metadata", "variable_names",
+    )  # fmt: skip
 
     def __init__(self, cases: Iterable[Case] = (), *, compact: bool = True) -> None:
-        self._entries: list[str | Case] = []
+        #: The cases' JSON, each followed by a comma (``None`` while :attr:`_text` holds
+        #: it); where each begins in it, and where the next would.
+        self._buf: bytearray | None = bytearray()
+        self._starts = array("q", [0])
+        #: Entries kept as they are (index → case): an inline case of the suite file.
+        self._cases: dict[int, Case] = {}
+        #: The definition text the cases are kept in once it is made, what follows them
+        #: in it, and where they begin in it.
+        self._text: str | None = None
+        self._tail = ""
+        self._offset = 0
         self._own_messages: list[int] = []
         self._with_metadata: list[int] = []
         #: Every variable name some case gives.
@@ -227,33 +246,59 @@ class CaseList(Sequence[Case]):
         """Add ``case``: as its canonical JSON when ``compact``, else as it is.
         ``from_row``: the case was made from a dataset row (its JSON is assembled faster,
         see :func:`row_case_json`)."""
+        buf = self._buffer()
+        index = len(self)
         if case.messages is not None:
-            self._own_messages.append(len(self._entries))
+            self._own_messages.append(index)
         if case.metadata:
-            self._with_metadata.append(len(self._entries))
+            self._with_metadata.append(index)
         self.variable_names.update(case.vars)
         if not compact:
-            self._entries.append(case)
+            self._cases[index] = case
         else:
-            self._entries.append(row_case_json(case) if from_row else case_json(case))
+            buf += (row_case_json(case) if from_row else case_json(case)).encode()
+        buf += b","
+        self._starts.append(len(buf))
+
+    def _buffer(self) -> bytearray:
+        """The buffer, taken back out of the definition text if the cases are kept there."""
+        if self._buf is None:
+            assert self._text is not None
+            end = self._offset + self._starts[-1] - 1
+            self._buf = bytearray(self._text[self._offset : end].encode())
+            self._buf += b","
+            self._text, self._offset = None, 0
+        return self._buf
+
+    def _entry(self, index: int) -> str | Case:
+        index = range(len(self))[index]  # an IndexError as a list's, negatives too
+        case = self._cases.get(index)
+        if case is not None:
+            return case
+        start, end = self._starts[index], self._starts[index + 1] - 1
+        text, buf = self._text, self._buf
+        if text is not None:
+            return text[self._offset + start : self._offset + end]
+        assert buf is not None
+        return buf[start:end].decode()
 
     def with_own_messages(self) -> Iterator[Case]:
         """The cases that have messages of their own (not the prompt's), in order."""
         for i in self._own_messages:
-            yield _decode(self._entries[i])
+            yield _decode(self._entry(i))
 
     def with_metadata(self) -> Iterator[Case]:
         """The cases that have metadata, in order (a run's model tier is read from it)."""
         for i in self._with_metadata:
-            yield _decode(self._entries[i])
+            yield _decode(self._entry(i))
 
     @property
     def all_own_messages(self) -> bool:
         """True when every case has messages of its own (none uses the prompt's)."""
-        return len(self._own_messages) == len(self._entries)
+        return len(self._own_messages) == len(self)
 
     def __len__(self) -> int:
-        return len(self._entries)
+        return len(self._starts) - 1
 
     @overload
     def __getitem__(self, index: int) -> Case: ...
@@ -263,12 +308,12 @@ class CaseList(Sequence[Case]):
 
     def __getitem__(self, index: int | slice) -> Case | list[Case]:
         if isinstance(index, slice):
-            return [_decode(e) for e in self._entries[index]]
-        return _decode(self._entries[index])
+            return [_decode(self._entry(i)) for i in range(len(self))[index]]
+        return _decode(self._entry(index))
 
     def __iter__(self) -> Iterator[Case]:
-        for entry in self._entries:
-            yield _decode(entry)
+        for i in range(len(self)):
+            yield _decode(self._entry(i))
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, Sequence) or isinstance(other, str):
@@ -282,8 +327,61 @@ class CaseList(Sequence[Case]):
 
     def canonical(self) -> Iterator[str]:
         """Each case's canonical JSON (:func:`case_json`), in order."""
-        for entry in self._entries:
+        for i in range(len(self)):
+            entry = self._entry(i)
             yield entry if isinstance(entry, str) else case_json(entry)
+
+    def definition_text(self, tail: str) -> str:
+        """``{"cases":[`` + each case's canonical JSON, comma-separated, + ``tail``: a
+        suite definition's text, made once. The cases are kept in it from then on (when
+        it is ASCII, as a dataset's JSON mostly is): a big suite's definition takes no
+        memory beyond its cases' (a 200 MB dataset took three copies of it before: the
+        cases, the text and the database driver's)."""
+        if self._text is not None and self._tail == tail:
+            return self._text
+        buf = self._buffer()
+        if self._cases:  # an inline case kept as it is: its JSON is made here
+            return "".join(
+                chain((_DEFINITION_HEAD,), _comma_separated(list(self.canonical())), (tail,))
+            )
+        # the buffer becomes the text's bytes in place (its last comma, the tail), is
+        # decoded once, and is let go when the text can hold the cases instead
+        head = _DEFINITION_HEAD.encode()
+        buf[len(buf) - 1 :] = tail.encode()
+        buf[0:0] = head
+        text = buf.decode()
+        if text.isascii():  # each character a byte: the cases' offsets hold in the text
+            self._text, self._tail, self._offset, self._buf = text, tail, len(head), None
+            return text
+        del buf[: len(head)]
+        buf[len(buf) - len(tail.encode()) :] = b","
+        return text
+
+    def definition_pieces(self, tail: str) -> Iterator[str | bytes | memoryview]:
+        """:meth:`definition_text` in pieces (what a hash reads), without making it."""
+        if self._text is not None and self._tail == tail:
+            text = self._text
+            for at in range(0, len(text), _PIECE):
+                yield text[at : at + _PIECE]
+            return
+        if self._cases:
+            yield _DEFINITION_HEAD
+            yield from _comma_separated(list(self.canonical()))
+            yield tail
+            return
+        buf = self._buffer()
+        yield _DEFINITION_HEAD
+        with memoryview(buf) as view:
+            end = len(buf) - 1  # not the last comma
+            for at in range(0, end, _PIECE):
+                yield view[at : min(at + _PIECE, end)]
+        yield tail
+
+
+#: How a suite definition's text begins (its keys are sorted: "cases" comes first).
+_DEFINITION_HEAD = '{"cases":['
+#: Bytes hashed at once of a suite definition (a big one is not copied whole to be).
+_PIECE = 1 << 20
 
 
 def _decode(entry: str | Case) -> Case:
@@ -405,8 +503,23 @@ class Suite(BaseModel):
 
     def definition_json(self) -> str:
         """:meth:`definition` as canonical JSON, assembled from each case's canonical JSON
-        (the same text as ``canonical_json(self.definition())``, without the dicts)."""
+        (the same text as ``canonical_json(self.definition())``, without the dicts). Of a
+        :class:`CaseList`, made once: its cases are kept in the text from then on."""
+        tail = self._definition_tail()
+        if isinstance(self.cases, CaseList) and tail is not None:
+            return self.cases.definition_text(tail)
         return ",".join(self._definition_parts())
+
+    def _definition_tail(self) -> str | None:
+        """What follows the cases in the definition's canonical JSON (``None``: a field
+        sorting before "cases", which there is not)."""
+        head = canonical_json(
+            {**self.model_dump(mode="json", exclude={"model", "source", "cases"}), "cases": []}
+        )
+        empty = _DEFINITION_HEAD + "]"
+        if not head.startswith(empty):  # pragma: no cover - a field sorting before "cases"
+            return None
+        return "]" + head[len(empty) :]
 
     def _definition_parts(self) -> list[str]:
         """The canonical JSON of :meth:`definition` split at the commas between cases: the
@@ -442,6 +555,9 @@ class Suite(BaseModel):
     @property
     def hash(self) -> str:
         """Content hash of :meth:`definition`, taken piece by piece."""
+        tail = self._definition_tail()
+        if isinstance(self.cases, CaseList) and tail is not None:
+            return content_hash_of_text("suite", self.cases.definition_pieces(tail))
         return content_hash_of_text("suite", _comma_separated(self._definition_parts()))
 
     def select(self, case_ids: list[str] | None) -> Sequence[Case]:

@@ -113,7 +113,7 @@ def _fitting(suite: Suite) -> str:
     limit = suite_bytes_limit()
     if 4 * len(text) <= limit:  # at most 4 bytes a character: fits without counting
         return text
-    size = len(text.encode("utf-8"))
+    size = utf8_length(text)
     if size <= limit:
         return text
     largest = max(suite.cases, key=lambda c: len(case_json(c)), default=None)
@@ -126,3 +126,12 @@ def _fitting(suite: Suite) -> str:
         f"suite {suite.id!r} is {size:,} bytes as recorded, over the limit of {limit:,}"
         f" (EVALBOOK_MAX_SUITE_BYTES){which}: split it into several suites"
     )
+
+
+def utf8_length(text: str) -> int:
+    """The length of ``text`` in UTF-8, counted without encoding it whole (a big suite's
+    definition is not copied to be measured)."""
+    if text.isascii():
+        return len(text)
+    step = 1 << 20
+    return sum(len(text[at : at + step].encode("utf-8")) for at in range(0, len(text), step))
