@@ -106,6 +106,36 @@ async def test_get_evals_lists_the_50_most_recent_runs_of_the_workspace(
     assert seen["inputSet"][0] == {"q": "capital of france paris"}
 
 
+
+async def test_each_listed_eval_is_its_own_eval_run_without_inputs_and_results(
+    api: httpx.AsyncClient, store: Store
+) -> None:
+    """The list reads only the columns a summary needs: every field equals the one
+    ``GET /api/evals/{id}`` answers (finished, canceled, pending, inline and templated)."""
+    done = await finished_run(store)
+    assert (await post_suite(api, TEMPLATE)).status_code == 201
+    templated = {"name": "t", "templateId": "gtp_borrower", "inputSet": INPUTS, "model": MOCK}
+    inline = {"name": "i", "inputSet": [{"prompt": "p"}], "model": MOCK}
+    pending = (await api.post("/api/evals", json=templated)).json()
+    canceled = (await api.post("/api/evals", json=inline)).json()
+    assert (await api.post(f"/api/runs/{canceled['id']}/cancel")).status_code == 200
+    listed = (await api.get("/api/evals")).json()
+    assert [e["id"] for e in listed] == [canceled["id"], pending["id"], done.id]
+    for summary in listed:
+        full = (await api.get(f"/api/evals/{summary['id']}")).json()
+        del full["inputSet"], full["metrics"]["results"]
+        assert summary == full
+    by_id = {e["id"]: e for e in listed}
+    assert by_id[canceled["id"]]["status"] == "failed" and by_id[canceled["id"]]["completedAt"]
+    assert by_id[canceled["id"]]["templateId"] is None
+    assert by_id[pending["id"]]["templateId"] == "gtp_borrower"
+    assert by_id[pending["id"]]["completedAt"] is None and by_id[pending["id"]]["model"] == MOCK
+    finished = by_id[done.id]
+    assert finished["status"] == "completed" and finished["passedCases"] == 3
+    assert finished["startedAt"].endswith("Z") and finished["completedAt"].endswith("Z")
+    assert finished["metrics"]["averageInferenceMs"] is not None
+
+
 async def test_run_a_prompt_eval_and_poll_its_status(api: httpx.AsyncClient, store: Store) -> None:
     assert (await post_suite(api, suite_data("1"))).status_code == 201
     body = {"suiteId": 1, "versionNo": 1, "testIds": ["c1", "c3"],

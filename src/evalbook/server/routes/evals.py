@@ -41,8 +41,9 @@ from starlette.concurrency import run_in_threadpool
 
 from evalbook.core.identity import short_hash
 from evalbook.core.model_config import ModelConfig
-from evalbook.core.run import RunRecord
+from evalbook.core.run import RunRecord, RunStatus
 from evalbook.core.suite import Suite
+from evalbook.core.trusted import built
 from evalbook.errors import NotFoundError, UnknownNameError, UserError
 from evalbook.executor.launch import RunJob, prepare_run
 from evalbook.prompts.kinds import KIND_KEY, case_of_kind, find_kind, known_kinds
@@ -63,7 +64,8 @@ from evalbook.server.schemas.policy import check_suite_data
 from evalbook.storage.catalog import prompt_refs, register_suite
 from evalbook.storage.kinds import latest_kinds
 from evalbook.storage.results import result_previews
-from evalbook.storage.runs import RunFilter, get_workspace_run, list_workspace_runs
+from evalbook.storage.rows import as_utc
+from evalbook.storage.runs import get_workspace_run, list_run_summaries
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
 from evalbook.suites.datasets import case_from_row
@@ -181,7 +183,11 @@ async def create_eval(
 
 
 def _average(run: RunRecord) -> int | None:
-    latency = run.metrics.get("latency_ms") or {}
+    return _mean(run.metrics)
+
+
+def _mean(metrics: dict[str, Any] | None) -> int | None:
+    latency = (metrics or {}).get("latency_ms") or {}
     mean = latency.get("mean") if isinstance(latency, dict) else None
     return None if mean is None else round(mean)
 
@@ -225,14 +231,28 @@ def eval_out(store: Store, run: RunRecord) -> EvalOut:
 
 
 def _summaries(store: Store, workspace_id: str) -> list[EvalSummary]:
-    found = list_workspace_runs(store, workspace_id, RunFilter(), limit=_RECENT)
-    return [
-        EvalSummary(
-            **_summary(f.run),
-            metrics=EvalSummaryMetrics(averageInferenceMs=_average(f.run)),
-        )
-        for f in found
-    ]
+    # Built from the columns a summary reads, not from whole run records, and not
+    # validated again: every value is one we stored (a validated page of 50 cost more
+    # than asking the database for it).
+    out: list[EvalSummary] = []
+    for row in list_run_summaries(store, workspace_id, limit=_RECENT):
+        status = RunStatus(row.status)
+        model = row.model or {}
+        summary = {
+            "id": row.id,
+            "name": row.title,
+            "templateId": None if row.prompt_name == INLINE_PROMPT else row.prompt_name,
+            "status": eval_status(status),
+            "totalCases": row.total_count,
+            "passedCases": row.passed_count,
+            "metrics": built(EvalSummaryMetrics, {"averageInferenceMs": _mean(row.metrics)}),
+            "startedAt": as_utc(row.started_at),
+            "completedAt": as_utc(row.finished_at) if status.finished else None,
+            "tier": row.tier,
+            "model": f"{model.get('provider')}:{model.get('name')}",
+        }
+        out.append(built(EvalSummary, summary))
+    return out
 
 
 @router.get("")
