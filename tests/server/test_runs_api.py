@@ -169,6 +169,13 @@ async def test_filters_and_keyset_pages(api: httpx.AsyncClient, store: Store) ->
     assert (await api.get("/api/runs", params={"limit": 201})).status_code == 422
     assert (await api.get("/api/runs", params={"cursor": "bm90LWEtY3Vyc29y"})).status_code == 422
     assert (await api.get("/api/runs", params={"cursor": "!!"})).status_code == 422
+    rejected = {"q": "a\x00b", "prompt_version": 0, "limit": 0, "finished": "maybe",
+                "created_after": "yesterday", "model": "", "suite": "s" * 201}  # fmt: skip
+    for name, value in rejected.items():
+        answer = await api.get("/api/runs", params={name: value})
+        assert answer.status_code == 422, (name, answer.text)
+        assert name in answer.text, (name, answer.text)
+    assert (await api.get("/api/runs", params={"unknown": "x"})).status_code == 200
 
 
 async def test_cancel_resume_archive(api: httpx.AsyncClient, store: Store) -> None:

@@ -106,7 +106,6 @@ async def test_get_evals_lists_the_50_most_recent_runs_of_the_workspace(
     assert seen["inputSet"][0] == {"q": "capital of france paris"}
 
 
-
 async def test_each_listed_eval_is_its_own_eval_run_without_inputs_and_results(
     api: httpx.AsyncClient, store: Store
 ) -> None:
