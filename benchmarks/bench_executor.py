@@ -4,6 +4,7 @@
     python benchmarks/bench_executor.py --big      # + 100,000 cases at C=100 and cached
     python benchmarks/bench_executor.py --n 1000 --c 20   # one whole-run scenario
     python benchmarks/bench_executor.py --dataset-mb 200  # load a 200 MB JSONL dataset
+    python benchmarks/bench_executor.py --dataset-mb 200 --dataset-run --c 100  # + a real run
 
 Figures (the test server answers every request after 50 ms, exact-match scorers):
 
@@ -20,7 +21,8 @@ Figures (the test server answers every request after 50 ms, exact-match scorers)
   at 100,000 cases: ≤ 200 MB, on SQLite and with --postgresql).
 - **a big dataset** (--dataset-mb): a JSONL dataset of that many MB (1 KB rows) loaded,
   hashed and recorded as a run records it; seconds and peak RSS (it must not take
-  gigabytes).
+  gigabytes). With --dataset-run, also a real streamed `evalbook run` of it (test server
+  at 1 ms, concurrency --c): wall seconds and that process's peak RSS.
 - **cached path**: a fully cached re-run of the same cases; wall time and CPU ms per hit
   (targets: 1,000 ≤ 0.4 s, 100,000 ≤ 10 s, ≤ 0.1 ms per hit).
 
@@ -213,6 +215,7 @@ def big_dataset(megabytes: int, db_url: str | None) -> dict[str, object]:
     record_s = time.perf_counter() - t1
     store.close()
     return {
+        "folder": str(folder),
         "file_mb": size_mb,
         "cases": len(suite.cases),
         "load_s": load_s,
@@ -221,6 +224,35 @@ def big_dataset(megabytes: int, db_url: str | None) -> dict[str, object]:
         "rss_before_mb": rss_before,
         "peak_rss_mb": rss_mb(),
     }
+
+
+def dataset_run(folder: Path, db_url: str | None, c: int) -> tuple[float, float]:
+    """A real streamed `evalbook run` of the big dataset's suite (in ``folder``) against
+    the test server at 1 ms: wall seconds and the peak RSS of that process (MB)."""
+    server, base_url = start_server(1)
+    env = {
+        **os.environ,
+        "EVALBOOK_HOME": str(folder / "home"),
+        "EVALBOOK_MAX_SUITE_BYTES": str(250 * 2**20),
+        "EVALBOOK_DATABASE_URL": db_url or f"sqlite:///{folder}/run.db",
+    }
+    script = Path(sys.executable).with_name("evalbook")
+    command = [str(script), "run", str(folder / "suite.yaml"), "-c", str(c), "--no-cache"]
+    command += ["--model", "openai-compatible:test-model", "--base-url", base_url]
+    try:
+        start = time.monotonic()
+        with open(folder / "run.err", "wb") as err:
+            proc = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=err)
+        _, status, usage = os.wait4(proc.pid, 0)
+        wall = time.monotonic() - start
+        proc.returncode = os.waitstatus_to_exitcode(status)
+    finally:
+        server.terminate()
+        server.wait()
+    if proc.returncode not in (0, 100):  # 100: ran, below the suite's threshold
+        tail = (folder / "run.err").read_text()[-2000:]
+        raise RuntimeError(f"evalbook run exited {proc.returncode}: {tail}")
+    return wall, usage.ru_maxrss / 1024
 
 
 def first_request(n: int, latency_ms: float, runs: int) -> list[float]:
@@ -287,6 +319,11 @@ def main() -> None:
     parser.add_argument("--first-only", action="store_true", help="only the first request")
     parser.add_argument("--postgresql", action="store_true", help="EVALBOOK_DATABASE_URL")
     parser.add_argument("--dataset-mb", type=int, help="only: load a JSONL dataset of this size")
+    parser.add_argument(
+        "--dataset-run",
+        action="store_true",
+        help="with --dataset-mb: also time a streamed `evalbook run` of it (peak RSS)",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--base-url", help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
@@ -322,6 +359,12 @@ def main() -> None:
             f" {r['load_s']:.1f} s, recorded in {r['record_s']:.1f} s; peak RSS"
             f" {r['peak_rss_mb']:.0f} MB ({r['rss_before_mb']:.0f} MB before loading)"
         )
+        if args.dataset_run:
+            wall, peak = dataset_run(Path(str(r["folder"])), db_url, args.c)
+            print(
+                f"`evalbook run` of it (test server at 1 ms, C={args.c}): {wall:.0f} s,"
+                f" peak RSS {peak:.0f} MB"
+            )
         return
 
     if args.n:
