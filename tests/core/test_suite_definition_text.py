@@ -16,6 +16,7 @@ from evalbook.core.identity import canonical_json
 from evalbook.core.messages import Message
 from evalbook.core.model_config import parse_model_spec
 from evalbook.core.suite import Case, CaseList, Prompt, PromptVersion, Suite, case_json
+from evalbook.storage import definitions
 from evalbook.storage import tables as t
 from evalbook.storage.definitions import utf8_length
 from evalbook.storage.store import Store
@@ -154,3 +155,42 @@ def test_the_recorded_definition_is_the_text_the_hash_is_taken_of(
 @pytest.mark.parametrize("text", ["", "ascii only", "é" * (1 << 20) + "😀✓" * 3 + "x"])
 def test_a_definitions_size_is_counted_as_its_utf8_bytes(text: str) -> None:
     assert utf8_length(text) == len(text.encode("utf-8"))
+
+
+def test_a_big_definition_closes_the_connection_that_wrote_it(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The driver keeps what it last sent while its connection lives (a big suite's
+    whole text): the connection that wrote a big definition is closed when its
+    transaction ends; a small one's is kept. Either way the suite is recorded and the
+    store goes on working."""
+    store = Store.open(db_url)
+    model = parse_model_spec("openai-compatible:m")
+    writers: list[Any] = []
+
+    def seen(conn: sa.Connection, _c: Any, statement: str, *_: Any) -> None:
+        if "INSERT INTO suites" in statement:
+            writers.append(conn.connection.dbapi_connection)
+
+    sa.event.listen(store.engine, "before_cursor_execute", seen)
+    try:
+
+        def closed_after_save(suite_id: str) -> bool:
+            suite = _suite(_case_list(ROWS), suite_id)
+            suite_hash = store.save_definitions(
+                suite, "p", suite.prompt.latest, model, workspace_id="default"
+            )
+            assert store.get_suite(suite_hash).hash == suite_hash == suite.hash
+            try:
+                writers[-1].cursor().execute("SELECT 1")
+            except Exception:  # sqlite3's ProgrammingError, psycopg's OperationalError
+                return True
+            return False
+
+        assert not closed_after_save("small")
+        monkeypatch.setattr(definitions, "DETACH_CHARS", 1)
+        assert closed_after_save("big")
+        assert closed_after_save("after")  # a new connection, closed in turn
+        assert len(writers) == 3
+    finally:
+        store.close()
