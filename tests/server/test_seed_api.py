@@ -41,6 +41,9 @@ async def test_post_evals_queues_and_get_returns_the_seed_object(
     assert row["metrics"] == {"averageInferenceMs": None, "results": []}
     assert row["startedAt"] is None and row["completedAt"] is None
     assert created.headers["location"] == f"/api/evals/{row['id']}"
+    # The answer is built from the suite just made, without reading it back: it is the
+    # eval run as the database holds it.
+    assert (await api.get(created.headers["location"])).json() == row
 
     await evalbook.aresume(row["id"], store=store)  # what the worker does
     done = (await api.get(f"/api/evals/{row['id']}")).json()
@@ -133,6 +136,12 @@ async def test_each_listed_eval_is_its_own_eval_run_without_inputs_and_results(
     assert finished["status"] == "completed" and finished["passedCases"] == 3
     assert finished["startedAt"].endswith("Z") and finished["completedAt"].endswith("Z")
     assert finished["metrics"]["averageInferenceMs"] is not None
+    kinds = {"name": "k", "model": MOCK,
+             "inputSet": [{"prompt": "a"}, {"messages": [{"role": "user", "content": "hi"}]}]}  # fmt: skip
+    chat = await api.post("/api/evals", json=kinds)
+    assert chat.status_code == 202, chat.text
+    assert (await api.get(chat.headers["location"])).json() == chat.json()
+    assert chat.json()["inputSet"] == kinds["inputSet"]
 
 
 async def test_run_a_prompt_eval_and_poll_its_status(api: httpx.AsyncClient, store: Store) -> None:

@@ -63,7 +63,7 @@ from evalbook.server.schemas.models import model_or_tier
 from evalbook.server.schemas.policy import check_suite_data
 from evalbook.storage.catalog import prompt_refs, register_suite
 from evalbook.storage.kinds import latest_kinds
-from evalbook.storage.results import result_previews
+from evalbook.storage.results import ResultPreview, result_previews
 from evalbook.storage.rows import as_utc
 from evalbook.storage.runs import get_workspace_run, list_run_summaries
 from evalbook.storage.store import Store
@@ -169,17 +169,27 @@ async def create_eval(
     """Queue an eval run over ``inputSet`` (202 Accepted); poll ``GET /api/evals/{id}``
     or subscribe to the ``eval.completed`` webhook."""
 
+    prepared: list[RunJob] = []
+
     def prepare() -> RunJob:
         suite, tiers = _suite(store, workspace.id, body)
         config = _model(body, tiers)
         register_suite(store, workspace.id, suite)
-        return prepare_run(store, suite, model=config, title=body.name, workspace_id=workspace.id)
+        job = prepare_run(store, suite, model=config, title=body.name, workspace_id=workspace.id)
+        prepared.append(job)
+        return job
 
     found, created = await submit_run(request, workspace, idempotency_key, prepare)
+    response.headers["Location"] = f"/api/evals/{found.run.id}"
     if not created:
         response.status_code = 200
-    response.headers["Location"] = f"/api/evals/{found.run.id}"
-    return await run_in_threadpool(eval_out, store, found.run)  # reads: not on the loop
+        return await run_in_threadpool(eval_out, store, found.run)  # reads: not on the loop
+    # The run this request made: its suite is the one just built (not read back and
+    # validated again), and while it is pending it has no results to ask for.
+    job = prepared[0]
+    if found.run.status is RunStatus.pending and job.suite.hash == found.run.suite_hash:
+        return eval_out(store, found.run, suite=job.suite, results=[])
+    return await run_in_threadpool(eval_out, store, found.run)
 
 
 def _average(run: RunRecord) -> int | None:
@@ -207,8 +217,16 @@ def _summary(run: RunRecord) -> dict[str, Any]:
     }
 
 
-def eval_out(store: Store, run: RunRecord) -> EvalOut:
-    suite = store.get_suite(run.suite_hash)
+def eval_out(
+    store: Store,
+    run: RunRecord,
+    *,
+    suite: Suite | None = None,
+    results: list[ResultPreview] | None = None,
+) -> EvalOut:
+    """The eval run ``run`` (``suite``: its suite when the caller holds it; ``results``:
+    its result previews when the caller knows them)."""
+    suite = suite if suite is not None else store.get_suite(run.suite_hash)
     cases = suite.select(run.options.case_ids)
     inputs = [
         dict(c.vars) if c.vars or not c.messages else {"messages": c.model_dump()["messages"]}
@@ -220,7 +238,9 @@ def eval_out(store: Store, run: RunRecord) -> EvalOut:
             outputPreview=r.output_preview or "",
             inferenceMs=None if r.latency_ms is None else round(r.latency_ms),
         )
-        for r in result_previews(store, run.id, chars=_PREVIEW)
+        for r in (
+            results if results is not None else result_previews(store, run.id, chars=_PREVIEW)
+        )
     ]
     metrics = EvalMetrics(averageInferenceMs=_average(run), results=results)
     return EvalOut(**_summary(run), inputSet=inputs, metrics=metrics)
