@@ -136,8 +136,8 @@ async def test_each_listed_eval_is_its_own_eval_run_without_inputs_and_results(
     assert finished["status"] == "completed" and finished["passedCases"] == 3
     assert finished["startedAt"].endswith("Z") and finished["completedAt"].endswith("Z")
     assert finished["metrics"]["averageInferenceMs"] is not None
-    kinds = {"name": "k", "model": MOCK,
-             "inputSet": [{"prompt": "a"}, {"messages": [{"role": "user", "content": "hi"}]}]}  # fmt: skip
+    chat_input = {"messages": [{"role": "user", "content": "hi"}]}
+    kinds = {"name": "k", "model": MOCK, "inputSet": [{"prompt": "a"}, chat_input]}
     chat = await api.post("/api/evals", json=kinds)
     assert chat.status_code == 202, chat.text
     assert (await api.get(chat.headers["location"])).json() == chat.json()

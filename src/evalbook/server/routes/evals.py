@@ -188,7 +188,7 @@ async def create_eval(
     # validated again), and while it is pending it has no results to ask for.
     job = prepared[0]
     if found.run.status is RunStatus.pending and job.suite.hash == found.run.suite_hash:
-        return eval_out(store, found.run, suite=job.suite, results=[])
+        return eval_out(store, found.run, suite=job.suite, previews=[])
     return await run_in_threadpool(eval_out, store, found.run)
 
 
@@ -222,25 +222,25 @@ def eval_out(
     run: RunRecord,
     *,
     suite: Suite | None = None,
-    results: list[ResultPreview] | None = None,
+    previews: list[ResultPreview] | None = None,
 ) -> EvalOut:
-    """The eval run ``run`` (``suite``: its suite when the caller holds it; ``results``:
-    its result previews when the caller knows them)."""
+    """The eval run ``run`` (``suite``: its suite when the caller holds it; ``previews``:
+    its results' previews when the caller knows them)."""
     suite = suite if suite is not None else store.get_suite(run.suite_hash)
     cases = suite.select(run.options.case_ids)
     inputs = [
         dict(c.vars) if c.vars or not c.messages else {"messages": c.model_dump()["messages"]}
         for c in cases
     ]
+    if previews is None:
+        previews = result_previews(store, run.id, chars=_PREVIEW)
     results = [
         EvalCaseResult(
             passed=r.status == "passed",
             outputPreview=r.output_preview or "",
             inferenceMs=None if r.latency_ms is None else round(r.latency_ms),
         )
-        for r in (
-            results if results is not None else result_previews(store, run.id, chars=_PREVIEW)
-        )
+        for r in previews
     ]
     metrics = EvalMetrics(averageInferenceMs=_average(run), results=results)
     return EvalOut(**_summary(run), inputSet=inputs, metrics=metrics)
