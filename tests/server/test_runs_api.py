@@ -178,6 +178,38 @@ async def test_filters_and_keyset_pages(api: httpx.AsyncClient, store: Store) ->
     assert (await api.get("/api/runs", params={"unknown": "x"})).status_code == 200
 
 
+async def test_each_listed_run_is_the_run_its_own_endpoint_answers(
+    api: httpx.AsyncClient, store: Store
+) -> None:
+    """The list builds its JSON from the rows, not the records: each item is the run as
+    ``GET /api/runs/{id}`` serialises it, field for field and in the same order."""
+    done = await finished_run(store)
+    assert (await post_suite(api, suite_data())).status_code == 201
+    derived = [{"name": "hit_rate", "expression": "contains / __count"}]
+    made = [
+        (await submit(api, alias="a", label="l", tags=["t1"], epochs=2, cases=["c1"])).json(),
+        (await submit(api, derived_metrics=derived, title="with derived")).json(),
+    ]
+    archived = (await submit(api)).json()
+    assert (await api.post(f"/api/runs/{archived['id']}/cancel")).status_code == 200
+    assert (await api.post(f"/api/runs/{archived['id']}/archive")).status_code == 200
+    listed = (await api.get("/api/runs")).json()["items"]
+    listed += (await api.get("/api/runs", params={"archived": "true"})).json()["items"]
+    ids = [made[1]["id"], made[0]["id"], done.id, archived["id"]]
+    assert [r["id"] for r in listed] == ids
+    for item in listed:
+        own = (await api.get(f"/api/runs/{item['id']}")).json()
+        assert item == own
+        assert list(item) == list(own) and list(item["options"]) == list(own["options"])
+    assert listed[0]["options"]["derived_metrics"] == derived
+    assert "derived_metrics" not in listed[1]["options"] and listed[1]["tags"][-1] == "t1"
+    assert listed[2]["finished_at"].endswith("Z") and listed[3]["archived_at"].endswith("Z")
+    paged = (await api.get("/api/runs", params={"limit": 1})).json()
+    assert paged["items"] == listed[:1]
+    second = (await api.get(paged["next"])).json()
+    assert second["items"] == [listed[1]]
+
+
 async def test_cancel_resume_archive(api: httpx.AsyncClient, store: Store) -> None:
     assert (await post_suite(api, suite_data())).status_code == 201
     run = (await submit(api)).json()

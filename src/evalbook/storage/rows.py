@@ -76,6 +76,28 @@ def row_to_run(row: Any) -> RunRecord:
     return built(RunRecord, fields)
 
 
+def run_fields(m: Any) -> dict[str, Any] | None:
+    """The fields of the run in a row's column mapping as its record serialises them, in
+    the same order (``RunRecord.model_dump``, without building the record: a list page
+    spent a third of its time there), or ``None`` when only the record can say it (the
+    run carries derived metrics)."""
+    stored = m["options"] or {}
+    if stored.get("derived_metrics"):
+        return None
+    fields = {name: m[name] for name in _RUN_SCALARS}
+    for ts in ("created_at", "started_at", "finished_at", "archived_at"):
+        fields[ts] = as_utc(fields[ts])
+    fields["counts"] = {
+        "total": m["total_count"],
+        "passed": m["passed_count"],
+        "failed": m["failed_count"],
+        "errored": m["errored_count"],
+        "cached": m["cached_count"],
+    }
+    fields["options"] = {k: stored.get(k, v) for k, v in _OPTION_DEFAULTS.items()}
+    return fields
+
+
 @overload
 def as_utc(value: datetime) -> datetime: ...
 @overload

@@ -14,7 +14,9 @@ from evalbook.core.trusted import built
 from evalbook.executor.estimate import Estimate, JudgeEstimate
 from evalbook.server.schemas.common import INT32, Page, Strict
 from evalbook.server.schemas.models import ModelIn
-from evalbook.storage.runs import WorkspaceRun
+from evalbook.storage.queue import is_interrupted
+from evalbook.storage.rows import as_utc, run_fields
+from evalbook.storage.runs import Gone, WorkspaceRun, workspace_run
 from evalbook.storage.stored_changes import StoredChange
 
 __all__ = [
@@ -213,6 +215,19 @@ class RunOut(RunRecord):
 
 class RunPage(Page[RunOut]):
     pass
+
+
+def run_out_fields(row: Any, gone: Gone | None = None) -> dict[str, Any]:
+    """What :class:`RunOut` serialises of a whole ``runs`` row, built from its columns
+    (not the record, then the model: a list page's most costly part)."""
+    m = row._mapping
+    fields = run_fields(m)
+    if fields is None:
+        return RunOut.of(workspace_run(row, gone)).model_dump(mode="json")
+    fields["queued_at"] = as_utc(m["queued_at"])
+    fields["cancel_requested"] = bool(m["cancel_requested"])
+    fields["interrupted"] = is_interrupted(row, gone=gone)
+    return fields
 
 
 class StoredChangeOut(BaseModel):
