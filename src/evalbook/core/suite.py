@@ -246,6 +246,11 @@ class CaseList(Sequence[Case]):
         """Add ``case``: as its canonical JSON when ``compact``, else as it is.
         ``from_row``: the case was made from a dataset row (its JSON is assembled faster,
         see :func:`row_case_json`)."""
+        # Encoded first: a case that is not valid Unicode text (a lone surrogate) raises
+        # ``UnicodeEncodeError`` before anything of it is kept.
+        text = None
+        if compact:
+            text = (row_case_json(case) if from_row else case_json(case)).encode()
         buf = self._buffer()
         index = len(self)
         if case.messages is not None:
@@ -253,10 +258,10 @@ class CaseList(Sequence[Case]):
         if case.metadata:
             self._with_metadata.append(index)
         self.variable_names.update(case.vars)
-        if not compact:
+        if text is None:
             self._cases[index] = case
         else:
-            buf += (row_case_json(case) if from_row else case_json(case)).encode()
+            buf += text
         buf += b","
         self._starts.append(len(buf))
 

@@ -19,11 +19,11 @@ from pathlib import PurePath
 from typing import Any
 
 from evalbook.core.identity import short_hash
-from evalbook.core.suite import Suite
+from evalbook.core.suite import Suite, case_json
 from evalbook.errors import SuiteError
 from evalbook.suites.cases import CaseSource, build_cases
 from evalbook.suites.datasets import DATASET_SUFFIXES, parse_dataset
-from evalbook.suites.problems import Problems, Where
+from evalbook.suites.problems import Problems, Where, not_unicode
 from evalbook.suites.scorer_specs import ScorerBuilder, parse_specs
 
 __all__ = ["JUDGED", "MAX_DATASET_CASES", "suite_with_dataset", "suite_with_judge"]
@@ -72,6 +72,10 @@ def suite_with_dataset(
     shared = builder.build(base.scorers, Where(filename), ("scorers",))
     for one in built:
         builder.check(one.case, shared, one.where)
+        try:
+            case_json(one.case).encode()
+        except UnicodeEncodeError as exc:
+            problems.add(one.where, not_unicode(exc))
     problems.raise_if_any()
     cases = [one.case for one in built]
     body = [case.model_dump(mode="json") for case in cases]

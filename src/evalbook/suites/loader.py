@@ -58,6 +58,7 @@ from evalbook.core.suite import (
     PromptVersion,
     ScorerSpec,
     Suite,
+    case_json,
 )
 from evalbook.errors import SuiteError
 from evalbook.suites.cases import BuiltCase, expand_cases, iter_cases
@@ -70,7 +71,7 @@ from evalbook.suites.matrix_spec import (
     build_prompt_versions,
 )
 from evalbook.suites.model_spec import build_model
-from evalbook.suites.problems import Problems, Where
+from evalbook.suites.problems import Problems, Where, not_unicode
 from evalbook.suites.prompt_spec import build_prompt
 from evalbook.suites.scorer_specs import ScorerBuilder, parse_specs
 from evalbook.suites.yaml_lines import parse_yaml, plain
@@ -245,8 +246,14 @@ def _build_suite(
             _check_something_to_send(prompt, one, problems)
         if problems:
             continue  # the load fails: keep nothing more
+        try:
+            if not one.from_file:  # (kept as it is: its text is encoded when hashed)
+                case_json(one.case).encode()
+            cases.append(one.case, compact=one.from_file, from_row=one.from_file)
+        except UnicodeEncodeError as exc:
+            problems.add(one.where, not_unicode(exc))
+            continue
         from_file = from_file or one.from_file
-        cases.append(one.case, compact=one.from_file, from_row=one.from_file)
         if on_case is not None:
             on_case(one.case)
     if case_filters and not problems:

@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from evalbook.errors import SuiteError
 from evalbook.suites.yaml_lines import line_at
 
-__all__ = ["Problems", "Where", "format_path"]
+__all__ = ["Problems", "Where", "format_path", "not_unicode"]
 
 Path = tuple[str | int, ...]
 
@@ -159,3 +159,12 @@ def _data_steps(node: Any, loc: Sequence[str | int]) -> Path:
 def _is_branch_name(step: str | int) -> bool:
     # 'list[union[TextPart,ImagePart]]', 'TextPart', 'function-after[...]'
     return isinstance(step, str) and ("[" in step or "," in step or step[:1].isupper())
+
+
+def not_unicode(exc: UnicodeEncodeError) -> str:
+    """What is wrong with a case holding a lone surrogate (``"\\ud800"`` in JSON)."""
+    bad = exc.object[exc.start : exc.end]
+    return (
+        f"text that is not valid Unicode: the lone surrogate {bad!r} (a JSON escape such as"
+        " \\ud800 that is not half of a pair); write the character itself"
+    )
