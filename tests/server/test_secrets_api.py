@@ -26,6 +26,7 @@ SECRET = "sk-test-secret-4b1d"
         {"provider": "openai", "name": "gpt-4o", "api_key_env": "HOME"},
         {"provider": "openai", "name": "gpt-4o", "base_url": "http://attacker.example/v1"},
         {"provider": "anthropic", "name": "claude", "base_url": "http://attacker.example"},
+        {"provider": "huggingface", "name": "gpt2", "base_url": "http://attacker.example"},
         {"provider": "openai-compatible", "name": "m", "base_url": "http://attacker.example/v1",
          "api_key_env": "OPENAI_API_KEY"},
         "openai:gpt-4o@http://attacker.example/v1",
@@ -36,6 +37,7 @@ async def test_key_values_and_key_exfiltration_are_refused(
     api: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch, model: Any
 ) -> None:
     monkeypatch.setenv("OPENAI_API_KEY", SECRET)
+    monkeypatch.setenv("HF_TOKEN", SECRET)
     assert (await post_suite(api, suite_data())).status_code == 201
     answer = await api.post("/api/runs", json={"suite_id": "qa", "model": model})
     assert answer.status_code == 422, answer.text
@@ -57,6 +59,9 @@ async def test_key_values_and_key_exfiltration_are_refused(
         ("anthropic:claude", "OPENAI_API_KEY", "does not offer the key ANTHROPIC_API_KEY"),
         ({"provider": "vllm", "name": "m", "api_key_env": "AWS_SECRET_ACCESS_KEY"},
          "OPENAI_API_KEY", "does not offer the key AWS_SECRET_ACCESS_KEY"),
+        ("huggingface:gpt2", "OPENAI_API_KEY", "does not offer the key HF_TOKEN"),
+        # HF_TOKEN unset here: the provider would read HF_API_TOKEN, which is not offered.
+        ("huggingface:gpt2", "HF_TOKEN", "does not offer the key HF_API_TOKEN"),
     ],
 )  # fmt: skip
 async def test_only_the_secrets_the_operator_offers_can_be_named(
@@ -66,6 +71,11 @@ async def test_only_the_secrets_the_operator_offers_can_be_named(
     not evalbook's own, not an unrelated one, not a provider's default one unless offered."""
     for name in ("EVALBOOK_SECRET_KEY", "AWS_SECRET_ACCESS_KEY", "OPENAI_API_KEY"):
         monkeypatch.setenv(name, SECRET)
+    if offered == "HF_TOKEN":
+        monkeypatch.delenv("HF_TOKEN", raising=False)
+        monkeypatch.setenv("HF_API_TOKEN", SECRET)
+    else:
+        monkeypatch.setenv("HF_TOKEN", SECRET)
     monkeypatch.setenv("EVALBOOK_PROVIDER_SECRETS", offered)
     assert (await post_suite(api, suite_data())).status_code == 201
     answer = await api.post("/api/runs", json={"suite_id": "qa", "model": model})
@@ -130,3 +140,4 @@ async def test_no_answer_ever_holds_an_environment_value(
     for answer in answers:
         assert SECRET not in answer.text, answer.request.url
         assert SECRET not in str(answer.headers)
+

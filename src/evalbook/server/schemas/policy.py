@@ -52,11 +52,17 @@ __all__ = [
 REFUSED_PROVIDERS = frozenset({"python"})
 REFUSED_SCORERS = frozenset({"python", "code-exec"})
 #: Providers that send a key from the environment by default (to ``base_url`` if set).
-_KEYED_BY_DEFAULT = frozenset({"openai", "anthropic"})
+_KEYED_BY_DEFAULT = frozenset({"openai", "anthropic", "huggingface"})
 _KEY_ENV = re.compile(r"^[A-Z][A-Z0-9_]*_(API_KEY|KEY|TOKEN)$")
 #: The key variables requests may use, comma-separated (``--provider-secret`` adds).
 SECRETS_ENV = "EVALBOOK_PROVIDER_SECRETS"
-_DEFAULT_KEY_ENV = {"openai": "OPENAI_API_KEY", "anthropic": "ANTHROPIC_API_KEY"}
+#: The variables a provider reads its key from when the model names none, in the order it
+#: tries them (``providers/huggingface.py``: the first that is set).
+_DEFAULT_KEY_ENVS: dict[str, tuple[str, ...]] = {
+    "openai": ("OPENAI_API_KEY",),
+    "anthropic": ("ANTHROPIC_API_KEY",),
+    "huggingface": ("HF_TOKEN", "HF_API_TOKEN"),
+}
 
 
 def _check_secret_name(name: str, where: str) -> None:
@@ -125,7 +131,7 @@ def check_model(config: ModelConfig, where: str = "model") -> None:
             " environment (it would send the server's key to that address); use a"
             " key-less endpoint (openai-compatible, vllm, ollama) or drop base_url"
         )
-    key_env = config.api_key_env or _DEFAULT_KEY_ENV.get(config.provider)
+    key_env = config.api_key_env or _default_key_env(config.provider)
     if key_env is not None and key_env not in offered_secrets():
         own = key_env.upper().startswith("EVALBOOK_")
         raise ConfigError(
@@ -141,6 +147,15 @@ def check_model(config: ModelConfig, where: str = "model") -> None:
     endpoint = config.base_url or _default_endpoint(config.provider)
     if endpoint is not None:
         check_endpoint(endpoint, f"{where}: base_url")
+
+
+def _default_key_env(provider: str) -> str | None:
+    """The variable ``provider`` would read its key from here: the first of its defaults
+    that is set (the first when none is), None for a provider without one."""
+    names = _DEFAULT_KEY_ENVS.get(provider)
+    if not names:
+        return None
+    return next((name for name in names if os.environ.get(name)), names[0])
 
 
 def _default_endpoint(provider: str) -> str | None:
