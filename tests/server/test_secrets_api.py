@@ -140,4 +140,3 @@ async def test_no_answer_ever_holds_an_environment_value(
     for answer in answers:
         assert SECRET not in answer.text, answer.request.url
         assert SECRET not in str(answer.headers)
-
