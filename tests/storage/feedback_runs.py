@@ -48,6 +48,7 @@ async def reviewed_run(
     *,
     scorers: Sequence[Any] = ({"contains": "answer"}, HUMAN, "fake-judge"),
     epochs: int = 1,
+    derived_metrics: Sequence[dict[str, str]] = (),
 ) -> RunRecord:
     with judge_registered():
         suite = load_suite_from_dict(
@@ -59,6 +60,7 @@ async def reviewed_run(
                 "prompt": "answer {{ i }} judge={{ j }}",
                 "scorers": list(scorers),
                 "cases": [{"id": f"c{i}", "vars": {"i": i, "j": j}} for i, j in enumerate(JUDGE)],
+                **({"derived_metrics": list(derived_metrics)} if derived_metrics else {}),
             }
         )
         return await evalbook.arun(suite, store=store, epochs=epochs)

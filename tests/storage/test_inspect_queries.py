@@ -8,7 +8,7 @@ import pytest
 
 from evalbook.analysis.feedback import record_feedback
 from evalbook.errors import UserError
-from evalbook.storage.catalog import suite_cases, suite_refs
+from evalbook.storage.catalog import registered_derived_metrics, suite_cases, suite_refs
 from evalbook.storage.feedback import feedback_of_results
 from evalbook.storage.regression import save_failures_as_suite
 from evalbook.storage.results import (
@@ -59,8 +59,12 @@ async def test_failures_become_a_suite(store: Store) -> None:
     passing = await reviewed_run(store, scorers=({"contains": "answer"},))
     with pytest.raises(UserError, match="no failed or errored case"):
         save_failures_as_suite(store, DEFAULT_WORKSPACE, passing)
-    run = await reviewed_run(store, scorers=({"contains": "answer 2"},))
+    derived = [{"name": "hit_rate", "expression": "contains / __count"}]
+    run = await reviewed_run(store, scorers=({"contains": "answer 2"},), derived_metrics=derived)
     saved = save_failures_as_suite(store, DEFAULT_WORKSPACE, run)
+    # Its registration keeps the run's derived metrics: a run of it reports the same.
+    kept = registered_derived_metrics(store, DEFAULT_WORKSPACE, saved.suite_id, saved.version)
+    assert [m.model_dump() for m in kept] == derived
     assert (saved.suite_id, saved.version, saved.case_count) == (
         "reviews-failures",
         f"run-{run.id}",

@@ -51,8 +51,16 @@ def save_failures_as_suite(store: Store, workspace_id: str, run: RunRecord) -> S
     suite_id = f"{source.id}-failures"[:200]
     version = f"run-{run.id}"
     name = f"{source.name}: failures of run {run.id[:8]}"[:300]
+    # The stored definition leaves derived metrics out (not in its hash): the run has them.
+    derived = list(run.options.derived_metrics)
     suite = source.model_copy(
-        update={"id": suite_id, "version": version, "name": name, "cases": cases}
+        update={
+            "id": suite_id,
+            "version": version,
+            "name": name,
+            "cases": cases,
+            "derived_metrics": derived,
+        }
     )
     _hash, state = register_suite(store, workspace_id, suite)
     if state == "conflict":
