@@ -73,11 +73,14 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
     mapped = sa.select(ws.suite_hash).where(*this)
     derived = [m.model_dump() for m in suite.derived_metrics] or None
     with store.write() as conn:
-        existing = conn.execute(mapped).scalar_one_or_none()
-        if existing is not None:
+        found = conn.execute(sa.select(ws.suite_hash, ws.derived_metrics).where(*this)).first()
+        if found is not None:
+            existing, stored = found
             if existing != suite_hash:
                 return existing, "conflict"
-            conn.execute(sa.update(t.workspace_suites).where(*this).values(derived_metrics=derived))
+            if stored != derived:  # (most registrations repeat themselves: no write then)
+                update = sa.update(t.workspace_suites).where(*this)
+                conn.execute(update.values(derived_metrics=derived))
             return existing, "exists"
         write_prompt_versions(
             store, conn, workspace_id, suite.prompt.name, suite.prompt.versions, now
