@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from evalbook.core.case_context import RESERVED_VARIABLES, template_context
 from evalbook.core.messages import ContentPart, ImagePart, Message, TextPart
 from evalbook.core.suite import Case, CaseList, PromptVersion, Suite
 from evalbook.core.template_limits import RenderLimitError
@@ -32,24 +33,8 @@ __all__ = [
     "template_context",
 ]
 
-#: Names every case provides, from its own fields (a var of the same name wins).
-RESERVED_VARIABLES = frozenset({"expected", "choices", "case_id", "section"})
-
 # Names the sandboxed environment defines itself (range, len, ...): never "missing".
 _GLOBALS = frozenset(compile_template("").environment.globals)
-
-
-def template_context(case: Case) -> dict[str, Any]:
-    """What a template sees for ``case``: its vars, then the reserved names it lacks."""
-    variables = dict(case.vars)
-    for name, value in (
-        ("expected", case.expected),
-        ("choices", case.choices),
-        ("case_id", case.id),
-        ("section", case.section),
-    ):
-        variables.setdefault(name, value)
-    return variables
 
 
 def render_messages(

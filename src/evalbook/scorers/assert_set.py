@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from evalbook.core.case_context import template_context
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import ScoreRecord
 from evalbook.core.suite import Case, ScorerSpec
@@ -54,7 +55,7 @@ class AssertSet(Scorer):
         return tuple(self.inner.judge_models())
 
     async def score(self, ctx: ScoreContext) -> ScoreOutcome:
-        records, _, _ = await self.inner.score(ctx, _variables(ctx.case))
+        records, _, _ = await self.inner.score(ctx, template_context(ctx.case))
         broken = [r for r in records if r.error]
         if broken:
             raise ValueError("; ".join(f"inner scorer {r.name!r}: {r.error}" for r in broken))
@@ -82,20 +83,6 @@ class AssertSet(Scorer):
             evidence={"details": {"scores": [s for r in records for s in _summaries(r)]}},
             usage=_usage(records),
         )
-
-
-def _variables(case: Case) -> dict[str, Any]:
-    """What an inner scorer's value is rendered with: the case's vars and its reserved
-    names, as the run renders the case's own scorers."""
-    variables = dict(case.vars)
-    for name, value in (
-        ("expected", case.expected),
-        ("choices", case.choices),
-        ("case_id", case.id),
-        ("section", case.section),
-    ):
-        variables.setdefault(name, value)
-    return variables
 
 
 def _summaries(record: ScoreRecord) -> list[dict[str, Any]]:
