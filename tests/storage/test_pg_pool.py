@@ -28,7 +28,11 @@ def _terminate(pg_url: str, pid: int) -> None:
     admin = sa.create_engine(pg_url, poolclass=sa.pool.NullPool)
     try:
         with admin.connect() as conn:
-            assert conn.execute(sa.text("SELECT pg_terminate_backend(:p)"), {"p": pid}).scalar()
+            # pg_terminate_backend only signals the backend: wait until it has gone, or a
+            # ping could still reach it under load and the next statement then fail.
+            assert conn.execute(
+                sa.text("SELECT pg_terminate_backend(:p, 10000)"), {"p": pid}
+            ).scalar()
     finally:
         admin.dispose()
 
