@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, overload
 
@@ -76,26 +78,35 @@ def row_to_run(row: Any) -> RunRecord:
     return built(RunRecord, fields)
 
 
-def run_fields(m: Any) -> dict[str, Any] | None:
-    """The fields of the run in a row's column mapping as its record serialises them, in
-    the same order (``RunRecord.model_dump``, without building the record: a list page
-    spent a third of its time there), or ``None`` when only the record can say it (the
-    run carries derived metrics)."""
-    stored = m["options"] or {}
-    if stored.get("derived_metrics"):
-        return None
-    fields = {name: m[name] for name in _RUN_SCALARS}
-    for ts in ("created_at", "started_at", "finished_at", "archived_at"):
-        fields[ts] = as_utc(fields[ts])
-    fields["counts"] = {
-        "total": m["total_count"],
-        "passed": m["passed_count"],
-        "failed": m["failed_count"],
-        "errored": m["errored_count"],
-        "cached": m["cached_count"],
-    }
-    fields["options"] = {k: stored.get(k, v) for k, v in _OPTION_DEFAULTS.items()}
-    return fields
+_COUNT_COLUMNS = ("total_count", "passed_count", "failed_count", "errored_count", "cached_count")
+_COUNT_KEYS = ("total", "passed", "failed", "errored", "cached")
+_RUN_COLUMNS = (*_RUN_SCALARS, *_COUNT_COLUMNS, "options")
+_TIMESTAMPS = ("created_at", "started_at", "finished_at", "archived_at")
+
+
+def run_fields_reader(keys: Sequence[str]) -> Callable[[Any], dict[str, Any] | None]:
+    """Reads the fields of the run in a row with these column ``keys`` as its record
+    serialises them, in the same order (``RunRecord.model_dump``, without building the
+    record: a list page spent a third of its time there), or ``None`` when only the record
+    can say it (the run carries derived metrics). The columns are picked by position,
+    looked up once for all the rows of a result (by name, each row cost a list page of 50
+    runs 0.5 ms)."""
+    pick = operator.itemgetter(*(list(keys).index(name) for name in _RUN_COLUMNS))
+    scalars = len(_RUN_SCALARS)
+
+    def read(row: Any) -> dict[str, Any] | None:
+        values = pick(row)
+        stored = values[-1] or {}
+        if stored.get("derived_metrics"):
+            return None
+        fields = dict(zip(_RUN_SCALARS, values, strict=False))
+        for ts in _TIMESTAMPS:
+            fields[ts] = as_utc(fields[ts])
+        fields["counts"] = dict(zip(_COUNT_KEYS, values[scalars : scalars + 5], strict=True))
+        fields["options"] = {k: stored.get(k, v) for k, v in _OPTION_DEFAULTS.items()}
+        return fields
+
+    return read
 
 
 @overload
@@ -106,8 +117,8 @@ def as_utc(value: datetime | None) -> datetime | None:
     """A timestamp in UTC, a naive one taken as UTC: SQLite hands stored times back naive
     (we store UTC), PostgreSQL answers in the session's zone, and SQLite compares the
     stored text, so query bounds must be UTC too."""
-    if value is None:
-        return None
+    if value is None or value.tzinfo is UTC:
+        return value
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 

@@ -113,7 +113,8 @@ runs = sa.Table(
     sa.Column("created_at", TS, nullable=False, index=True),
     sa.Column("started_at", TS),
     sa.Column("finished_at", TS),
-    sa.Index("ix_runs_workspace_id_created_at", "workspace_id", "created_at"),
+    # The run list's order (newest first by ``(created_at, id)``), keyset pages included.
+    sa.Index("ix_runs_workspace_id_created_at_id", "workspace_id", "created_at", "id"),
     sa.Index(
         "ix_runs_workspace_id_suite_hash_created_at", "workspace_id", "suite_hash", "created_at"
     ),

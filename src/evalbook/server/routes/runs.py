@@ -35,7 +35,7 @@ from evalbook.server.schemas.runs import (
     RunCreate,
     RunOut,
     RunPage,
-    run_out_fields,
+    run_out_items,
 )
 from evalbook.server.state import server_state
 from evalbook.storage.regression import save_failures_as_suite
@@ -149,7 +149,7 @@ async def list_runs(
         # The page's JSON made from the rows in the thread that read them: one hop, and
         # no record or response model built for what RunPage would serialise anyway.
         found = list_workspace_rows(store, workspace.id, flt, limit=limit + 1, after=after)
-        items = [run_out_fields(row, owner_gone) for row in found[:limit]]
+        items = run_out_items(found[:limit], owner_gone)
         next_link = None
         if len(found) > limit:
             last = items[-1]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import operator
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -15,7 +17,7 @@ from evalbook.executor.estimate import Estimate, JudgeEstimate
 from evalbook.server.schemas.common import INT32, Page, Strict
 from evalbook.server.schemas.models import ModelIn
 from evalbook.storage.queue import is_interrupted
-from evalbook.storage.rows import as_utc, run_fields
+from evalbook.storage.rows import as_utc, run_fields_reader
 from evalbook.storage.runs import Gone, WorkspaceRun, workspace_run
 from evalbook.storage.stored_changes import StoredChange
 
@@ -217,17 +219,27 @@ class RunPage(Page[RunOut]):
     pass
 
 
-def run_out_fields(row: Any, gone: Gone | None = None) -> dict[str, Any]:
-    """What :class:`RunOut` serialises of a whole ``runs`` row, built from its columns
-    (not the record, then the model: a list page's most costly part)."""
-    m = row._mapping
-    fields = run_fields(m)
-    if fields is None:
-        return RunOut.of(workspace_run(row, gone)).model_dump(mode="json")
-    fields["queued_at"] = as_utc(m["queued_at"])
-    fields["cancel_requested"] = bool(m["cancel_requested"])
-    fields["interrupted"] = is_interrupted(row, gone=gone)
-    return fields
+def run_out_items(rows: Sequence[Any], gone: Gone | None = None) -> list[dict[str, Any]]:
+    """What :class:`RunOut` serialises of each of these whole ``runs`` rows (one result's),
+    built from their columns (not the record, then the model: a list page's most costly
+    part)."""
+    if not rows:
+        return []
+    keys = rows[0]._fields
+    read = run_fields_reader(keys)
+    queue = operator.itemgetter(keys.index("queued_at"), keys.index("cancel_requested"))
+    items = []
+    for row in rows:
+        fields = read(row)
+        if fields is None:
+            items.append(RunOut.of(workspace_run(row, gone)).model_dump(mode="json"))
+            continue
+        queued_at, cancel_requested = queue(row)
+        fields["queued_at"] = as_utc(queued_at)
+        fields["cancel_requested"] = bool(cancel_requested)
+        fields["interrupted"] = is_interrupted(row, gone=gone)
+        items.append(fields)
+    return items
 
 
 class StoredChangeOut(BaseModel):
