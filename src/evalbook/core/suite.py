@@ -6,6 +6,7 @@ import json
 from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
+from io import BufferedIOBase
 from itertools import chain
 from typing import Annotated, Any, overload
 
@@ -362,6 +363,23 @@ class CaseList(Sequence[Case]):
         buf[len(buf) - len(tail.encode()) :] = b","
         return text
 
+    def set_aside(self, into: BufferedIOBase) -> bool:
+        """Write the cases' JSON to ``into`` and let go of it until :meth:`take_back` (a big
+        suite's definition is written meanwhile, its cases not held twice); False, and
+        nothing done, when an entry is kept as a case."""
+        if self._cases:
+            return False
+        into.write(self._buffer())
+        self._buf = None
+        return True
+
+    def take_back(self, source: BufferedIOBase) -> None:
+        """Keep again the cases' JSON that :meth:`set_aside` wrote to ``source``."""
+        buf = bytearray(self._starts[-1])
+        if source.seek(0) != 0 or source.readinto(buf) != len(buf):
+            raise OSError("the cases set aside were not read back whole")
+        self._buf = buf
+
     def definition_pieces(self, tail: str) -> Iterator[str | bytes | memoryview]:
         """:meth:`definition_text` in pieces (what a hash reads), without making it."""
         if self._text is not None and self._tail == tail:
@@ -560,10 +578,14 @@ class Suite(BaseModel):
     @property
     def hash(self) -> str:
         """Content hash of :meth:`definition`, taken piece by piece."""
+        return content_hash_of_text("suite", self.definition_pieces())
+
+    def definition_pieces(self) -> Iterator[str | bytes | memoryview]:
+        """:meth:`definition_json` in pieces (UTF-8 where bytes), without making it."""
         tail = self._definition_tail()
         if isinstance(self.cases, CaseList) and tail is not None:
-            return content_hash_of_text("suite", self.cases.definition_pieces(tail))
-        return content_hash_of_text("suite", _comma_separated(self._definition_parts()))
+            return self.cases.definition_pieces(tail)
+        return _comma_separated(self._definition_parts())
 
     def select(self, case_ids: list[str] | None) -> Sequence[Case]:
         """The cases to run, in suite order; unknown ids raise ``KeyError`` naming them.

@@ -16,6 +16,7 @@ from evalbook.core.suite import PromptVersion, Suite, case_json
 from evalbook.errors import UserError
 from evalbook.storage import tables as t
 from evalbook.storage.db import RawJSON
+from evalbook.storage.definition_stream import streamed_size, write_streamed
 from evalbook.storage.stored_values import has_json_nul
 
 if TYPE_CHECKING:
@@ -72,30 +73,28 @@ def write_suite(
 
     The definition is written as the canonical JSON its hash is taken of, assembled from
     each case's (:meth:`Suite.definition_json`): a 100k-case suite is not dumped to dicts
-    and serialised again. ``suite_hash``: ``suite.hash`` when the caller has it already
-    (a big suite's hash reads every case)."""
+    and serialised again; a big dataset suite's is written in pieces, no whole copy of it
+    beside its cases (:mod:`evalbook.storage.definition_stream`). ``suite_hash``:
+    ``suite.hash`` when the caller has it already (a big suite's hash reads every case)."""
     if suite_hash is None:
         suite_hash = suite.hash  # piece by piece: the text is made only to be written
     stored = conn.execute(sa.select(t.suites.c.hash).where(t.suites.c.hash == suite_hash))
     if stored.first() is not None:  # a re-run of the same suite: not serialised again
         return suite_hash
+    row = {
+        "hash": suite_hash,
+        "suite_id": suite.id,
+        "name": suite.name,
+        "version": suite.version,
+        "source": suite.source,
+        "case_count": len(suite.cases),
+        "created_at": now,
+    }
+    size = streamed_size(suite)
+    if size is not None and write_streamed(conn, suite, row, size):
+        return suite_hash  # written in pieces: see definition_stream
     text = _fitting(suite)
-    store.insert_ignore(
-        conn,
-        t.suites,
-        [
-            {
-                "hash": suite_hash,
-                "suite_id": suite.id,
-                "name": suite.name,
-                "version": suite.version,
-                "source": suite.source,
-                "case_count": len(suite.cases),
-                "definition": RawJSON(text),
-                "created_at": now,
-            }
-        ],
-    )
+    store.insert_ignore(conn, t.suites, [{**row, "definition": RawJSON(text)}])
     if len(text) >= DETACH_CHARS:
         # The driver keeps what it sent as long as its connection lives (SQLite the
         # statement's copy of the value, libpq its grown send buffer): 226 MB of a
