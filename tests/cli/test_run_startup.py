@@ -1,6 +1,8 @@
 """``evalbook run``'s start-up: a streamed run (a suite with a JSONL dataset, no cache to
 look up) sends its first requests before the storage layer is imported and its database
-opened (``cli/store.py``); it is still recorded exactly as a run whose store opened first.
+opened (``cli/store.py``), before rich is imported when nothing is shown yet (``--json``),
+and before the validators of the result models are built (``core/result.py``); it is
+still recorded exactly as a run whose store opened first.
 A database that cannot be opened ends the run with one clear error and a non-zero exit,
 never a reported success; a cached run still looks its cache up before asking."""
 
@@ -24,12 +26,16 @@ PROBE = """
 import json, sys
 from urllib.parse import urlsplit
 port = urlsplit(sys.argv[1]).port
-heavy = ("sqlalchemy", "alembic", "numpy")
+heavy = ("sqlalchemy", "alembic", "numpy", "rich")
 seen = {}
 def hook(event, args):
     if event == "socket.connect" and not seen and isinstance(args[1], tuple):
         if args[1][1] == port:
             seen["loaded"] = sorted(m for m in heavy if m in sys.modules)
+            result = sys.modules.get("evalbook.core.result")
+            models = ("Attempt", "BlobRef", "ProviderEvidence", "Result")
+            built = [m for m in models if getattr(result, m, None) is not None]
+            seen["built"] = [m for m in built if getattr(result, m).__pydantic_complete__]
 sys.addaudithook(hook)
 from evalbook.cli.app import main
 try:
@@ -64,7 +70,8 @@ def test_a_streamed_run_asks_before_the_storage_layer_loads(
     seen, out = _probe(
         server.base_url, "run", str(suite), "--no-cache", "--json", env=_env(tmp_path, db_url)
     )
-    assert seen["loaded"] == [], seen  # the first request went out before SQLAlchemy
+    assert seen["loaded"] == [], seen  # the first request went out before SQLAlchemy, rich
+    assert seen["built"] == [], seen  # and before a result model was built
     assert seen["exit"] in (0, None), seen
     assert server.requests == 300
     printed = json.loads(out)

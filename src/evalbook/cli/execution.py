@@ -1,6 +1,10 @@
 """Execute a prepared run job in the terminal: a live progress bar, then the summary or
 JSON. The job comes from ``executor.launch`` like any library user's, so the CLI runs
-exactly what ``evalbook.run`` runs."""
+exactly what ``evalbook.run`` runs.
+
+rich (the consoles, the bar, the summary) is imported when something is shown: a
+streamed ``--json`` run shows nothing before its run is recorded, which is after its
+first requests went out (``tests/cli/test_run_startup.py``)."""
 
 from __future__ import annotations
 
@@ -8,13 +12,11 @@ import asyncio
 import json
 import signal
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from typing import TYPE_CHECKING
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from evalbook.cli.console import console, err_console
-from evalbook.cli.summary import print_summary
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.executor.events import Event, EventSink, ItemDone, ItemStarted, RunStarted
 from evalbook.executor.launch import RunJob, execute
@@ -50,13 +52,15 @@ def run_in_terminal(
         stream.on_recorded = lambda: announce_run(job.run, job.suite.source)
     limit, asked = job.provider.max_connections, job.run.options.concurrency
     if limit < asked:
+        from evalbook.cli.console import err_console
+
         err_console.print(
             f"[yellow]note:[/] {job.provider.endpoint} takes {limit} request"
             f"{'s' if limit != 1 else ''} at a time (max_connections); --concurrency {asked}"
             f" keeps at most {limit} in flight"
         )
     # What the provider fetches (model weights) shows its own progress, before the bar.
-    job.provider.prepare(progress=not as_json and err_console.is_terminal)
+    job.provider.prepare(progress=not as_json and _stderr_is_terminal())
     progress, on_event = progress_bar(job.suite.name, as_json=as_json)
     if on_first_ask is not None:
         on_event = _first_ask(on_event, on_first_ask)
@@ -72,6 +76,8 @@ def run_in_terminal(
                 )
             )
     except KeyboardInterrupt:
+        from evalbook.cli.console import err_console
+
         if stream is not None and not stream.recorded:
             err_console.print(
                 "[yellow]canceled[/] before the suite was loaded: no run was recorded"
@@ -84,11 +90,21 @@ def run_in_terminal(
         raise
     finally:
         signal.signal(signal.SIGTERM, previous)
+    from evalbook.cli.console import console
+
     if as_json:
         console.print_json(json.dumps(result.model_dump(mode="json")))
     else:
+        from evalbook.cli.summary import print_summary
+
         print_summary(store, result)
     return result
+
+
+def _stderr_is_terminal() -> bool:
+    from evalbook.cli.console import err_console
+
+    return err_console.is_terminal
 
 
 def _first_ask(on_event: EventSink, then: Callable[[], object]) -> EventSink:
@@ -113,6 +129,8 @@ def _terminate(signum: int, frame: object) -> None:
 def announce_run(run: RunRecord, source: object) -> None:
     """The run's id on stderr before its first case, so that a run stopped by anything (a
     closed terminal, a killed job) can be found and resumed; stdout stays the result's."""
+    from evalbook.cli.console import err_console
+
     err_console.print(
         f"run [bold]{run.id}[/] started; if it is stopped, continue it with"
         f" evalbook resume {run.id}",
@@ -121,8 +139,22 @@ def announce_run(run: RunRecord, source: object) -> None:
     )
 
 
-def progress_bar(description: str, *, as_json: bool = False) -> tuple[Progress, EventSink]:
-    """A progress bar on stderr (off with ``--json``) and the event sink that drives it."""
+def progress_bar(
+    description: str, *, as_json: bool = False
+) -> tuple[AbstractContextManager[object], EventSink]:
+    """A progress bar on stderr (none with ``--json``) and the event sink that drives it."""
+    if as_json:
+        return nullcontext(), _ignore
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
+    from evalbook.cli.console import err_console
+
     progress = Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -134,7 +166,6 @@ def progress_bar(description: str, *, as_json: bool = False) -> tuple[Progress, 
         TimeElapsedColumn(),
         console=err_console,
         transient=False,
-        disable=as_json,
     )
     task = progress.add_task(description, total=None, passed=0, failed=0, errored=0)
     tally = {"passed": 0, "failed": 0, "error": 0}
@@ -153,6 +184,10 @@ def progress_bar(description: str, *, as_json: bool = False) -> tuple[Progress, 
             )
 
     return progress, on_event
+
+
+def _ignore(event: Event) -> None:
+    """The sink of a run without a progress bar."""
 
 
 def exit_code_for(run: RunRecord) -> int:

@@ -14,11 +14,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import typer
-from rich.console import Console
-
-from evalbook.cli.console import console, err_console
 
 if TYPE_CHECKING:  # the gate (numpy, the comparison) loads when a gate is asked for
+    # rich too: `evalbook run` imports this module for its flags, and sends its first
+    # request before it prints anything (tests/cli/test_run_startup.py)
+    from rich.console import Console
+
     from evalbook.gate import GateRules, Verdict
 
 MIN_SCORE = typer.Option(None, "--min-score", help="Candidate score must reach this.")
@@ -75,9 +76,12 @@ def emit(
     junit: Path | None,
     verdict_path: Path | None,
     as_json: bool,
-    out: Console = console,
+    out: Console | None = None,
 ) -> int:
-    """Print and write the verdict; return the exit code."""
+    """Print and write the verdict (on ``out``, default stdout); return the exit code."""
+    from evalbook.cli.console import console
+
+    out = console if out is None else out
     from evalbook.gate import to_json, to_junit, to_markdown
 
     text = to_markdown(verdict)
@@ -98,10 +102,13 @@ def emit(
     return verdict.exit_code
 
 
-def print_verdict(verdict: Verdict, out: Console = console) -> None:
+def print_verdict(verdict: Verdict, out: Console | None = None) -> None:
     from rich.table import Table  # not loaded by `evalbook run` before its first request
 
     from evalbook.cli.compare_view import print_metrics
+    from evalbook.cli.console import console, err_console
+
+    out = console if out is None else out
 
     c = verdict.comparison
     for warning in c.warnings:

@@ -11,7 +11,6 @@ from typing import TYPE_CHECKING
 import typer
 
 from evalbook.cli import gate_options as gate_opt
-from evalbook.cli.console import console, err_console
 from evalbook.errors import ConfigError, EvalbookError
 
 if TYPE_CHECKING:
@@ -130,7 +129,6 @@ def run_command(
         stand_in_notice,
     )
     from evalbook.cli.execution import finish, run_in_terminal
-    from evalbook.cli.importing import report_import
     from evalbook.cli.store import open_store_later
     from evalbook.core.run import RunOptions, RunStatus
     from evalbook.executor.launch import load_for_resume, prepare_run, prepare_streamed
@@ -183,6 +181,8 @@ def run_command(
         job = load_for_resume(store, resume)
         current = load_any(suite_path)[0]
         if current.hash != job.suite.hash:
+            from evalbook.cli.console import err_console
+
             err_console.print(
                 f"[yellow]warning:[/] {suite_path} changed since run {job.run.id} started;"
                 " resuming with the suite as recorded"
@@ -200,6 +200,8 @@ def run_command(
         else:
             suite = head if head is not None else source.suite()
         if imported is not None:
+            from evalbook.cli.importing import report_import
+
             report_import(imported)
         options = RunOptions(
             concurrency=concurrency,
@@ -214,6 +216,8 @@ def run_command(
         combos = combinations(suite, models, prompt_versions, base_url)
         notice = stand_in_notice(suite, combos)
         if notice is not None:
+            from evalbook.cli.console import err_console
+
             err_console.print(notice, markup=False, highlight=False)
         stream = (
             head is not None
@@ -291,6 +295,7 @@ def run_command(
         return
     if result.status is not RunStatus.completed:
         raise EvalbookError(f"run {result.id} ended {result.status.value}; it cannot be gated")
+    from evalbook.cli.console import console, err_console
     from evalbook.gate import gate
 
     assert rules is not None

@@ -1,4 +1,8 @@
-"""One graded case inside a run, with every attempt and every score."""
+"""One graded case inside a run, with every attempt and every score.
+
+Their validators are built when first used (``_DEFERRED``): a result exists only once a
+model has answered, and ``evalbook run`` sends its first requests before any is built
+(``tests/cli/test_run_startup.py``)."""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr
 
 from evalbook.core.messages import Message
 from evalbook.core.suite import ScorerKind
+
+_DEFERRED = ConfigDict(extra="forbid", defer_build=True)
 
 
 class ResultStatus(StrEnum):
@@ -31,7 +37,7 @@ class FailureReason(StrEnum):
 class Attempt(BaseModel):
     """One call to the provider, successful or not."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _DEFERRED
 
     number: int
     started_at: datetime
@@ -54,7 +60,7 @@ class BlobRef(BaseModel):
     ``GET /api/runs/{run_id}/results/{case_id}/evidence/{name}``.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _DEFERRED
 
     sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
     media_type: str
@@ -79,7 +85,7 @@ class ProviderEvidence(BaseModel):
     excerpt of its final HTML (model output: escape it wherever it is shown), and, when
     the call failed, the path of a Playwright trace file under ``$EVALBOOK_HOME``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _DEFERRED
 
     source: str
     url: str | None = None
@@ -99,7 +105,7 @@ class Evidence(BaseModel):
     evidence; ``details`` holds structured facts of our own (what an ``extract:``
     pipeline pulled out of the output) and is stored, but not exported."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _DEFERRED
 
     rationale: str | None = None
     judge_model: str | None = None
@@ -111,7 +117,7 @@ class Evidence(BaseModel):
 class ScoreRecord(BaseModel):
     """The verdict of one scorer on one result."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _DEFERRED
 
     scorer_id: str
     name: str
@@ -135,7 +141,7 @@ class ScoreRecord(BaseModel):
 class Result(BaseModel):
     """A case × epoch of a run. Its identity ``(run_id, case_id, epoch)`` gives ``id``."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = _DEFERRED
 
     id: str
     run_id: str
