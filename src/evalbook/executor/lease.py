@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING
 
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.errors import UserError
-from evalbook.executor.finish import finish_run
 from evalbook.executor.store_io import StoreIO
 
 if TYPE_CHECKING:  # the storage layer loads while a streamed run's first requests go out
@@ -256,6 +255,8 @@ async def cancel_run(store: Store, run_id: str) -> RunRecord:
             owner = process_owner()
             if await _take(io, store, run.id, owner, LEASE_S):
                 try:
+                    from evalbook.executor.finish import finish_run  # not at start-up
+
                     return await finish_run(
                         store,
                         io,

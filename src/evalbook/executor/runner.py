@@ -43,7 +43,6 @@ from evalbook.errors import (
 from evalbook.executor.budget import BUDGET_STOP, Budget, SharedBudget
 from evalbook.executor.cache import CacheKeys, SingleFlight, response_from_json, response_to_json
 from evalbook.executor.events import EventSink, ItemStarted, RunStarted, ignore
-from evalbook.executor.finish import finish_run
 from evalbook.executor.fleet_limits import (
     EndpointLimits,
     LocalLimits,
@@ -585,6 +584,8 @@ class RunExecutor:
     # -- finish ----------------------------------------------------------------------------
 
     async def finish(self, started: float) -> RunRecord:
+        from evalbook.executor.finish import finish_run  # after the run: not at start-up
+
         return await finish_run(
             self.store,
             self.io,
