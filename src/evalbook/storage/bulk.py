@@ -183,7 +183,8 @@ def sqlite_datetime(value: datetime) -> str:
     """SQLAlchemy's SQLite DATETIME text format, in UTC (what reads expect)."""
     if value.tzinfo is not None:
         value = value.astimezone(UTC).replace(tzinfo=None)
-    return value.strftime("%Y-%m-%d %H:%M:%S.%f")
+    # The text of ``strftime("%Y-%m-%d %H:%M:%S.%f")``, at a third of its cost.
+    return value.isoformat(" ", "microseconds")
 
 
 class ResultRows:

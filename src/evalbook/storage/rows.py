@@ -188,8 +188,8 @@ def result_to_rows(
         "case_id": result.case_id,
         "epoch": result.epoch,
         "seq": seq,
-        "status": result.status.value,
-        "failure_reason": result.failure_reason.value if result.failure_reason else None,
+        "status": result.status._value_,  # (``_value_``: ``value`` is a slow property)
+        "failure_reason": result.failure_reason._value_ if result.failure_reason else None,
         "score": result.score,
         "section": result.section,
         "prompt": fit_text(result.prompt, "prompt", limit, changes),
@@ -208,34 +208,37 @@ def result_to_rows(
         "body": None,
         "created_at": result.created_at,
     }
-    score_rows = [
-        {
-            "result_id": result.id,
-            "run_id": result.run_id,
-            "scorer_id": s.scorer_id,
-            "name": s.name,
-            "type": s.type,
-            "kind": s.kind.value,
-            "score": s.score,
-            "passed": s.passed,
-            "label": s.label,
-            "weight": s.weight,
-            "threshold": s.threshold,
-            "higher_is_better": s.higher_is_better,
-            "evidence": fit_evidence(
-                JsonText(s.evidence.model_dump_json(exclude_none=True)),
-                f"scores.{s.name}.evidence",
-                limit,
-                changes,
-            ),
-            "error": fit_text(s.error, f"scores.{s.name}.error", limit, changes),
-            "spec": _spec_json(s.spec),
-            "input_tokens": s.input_tokens,
-            "output_tokens": s.output_tokens,
-            "cost_usd": s.cost_usd,
-        }
-        for s in result.scores
-    ]
+    score_rows = []
+    for s in result.scores:
+        # The field names of a change are made only when there is one (rarely).
+        evidence = JsonText(s.evidence.model_dump_json(exclude_none=True))
+        if 4 * len(evidence) > limit or "\\u0000" in evidence:
+            evidence = fit_evidence(evidence, f"scores.{s.name}.evidence", limit, changes)
+        error = s.error
+        if error is not None:
+            error = fit_text(error, f"scores.{s.name}.error", limit, changes)
+        score_rows.append(
+            {
+                "result_id": result.id,
+                "run_id": result.run_id,
+                "scorer_id": s.scorer_id,
+                "name": s.name,
+                "type": s.type,
+                "kind": s.kind._value_,
+                "score": s.score,
+                "passed": s.passed,
+                "label": s.label,
+                "weight": s.weight,
+                "threshold": s.threshold,
+                "higher_is_better": s.higher_is_better,
+                "evidence": evidence,
+                "error": error,
+                "spec": _spec_json(s.spec),
+                "input_tokens": s.input_tokens,
+                "output_tokens": s.output_tokens,
+                "cost_usd": s.cost_usd,
+            }
+        )
     row["body"] = fit_json_body(body, limit, changes)  # last: it lists every change
     report(result.run_id, result.case_id, changes)
     return row, score_rows, images
