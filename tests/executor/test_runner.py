@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
+import sys
 from collections import Counter
 from typing import Any
 
@@ -328,6 +330,49 @@ async def test_cancel_keeps_finished_results_and_resume_completes(store: Store) 
     assert len(twice) <= 4
     assert len(after) == 200
     assert all(after[k] == 1 for k in finished), "a finished case was requested again"
+
+
+_CTRL_C_IN_A_WORKER = """
+import asyncio, sys
+import evalbook
+from evalbook.storage.store import Store
+from evalbook.suites import load_suite_from_dict
+
+calls = 0
+
+@evalbook.provider("interrupted-test")
+async def interrupted(request):
+    global calls
+    calls += 1
+    if calls == 20:
+        raise KeyboardInterrupt  # as the signal handler raises it, inside a worker
+    await asyncio.sleep(0.001)
+    return "ok"
+
+suite = load_suite_from_dict({
+    "id": "ctrl-c", "model": {"provider": "interrupted-test", "name": "m"},
+    "prompt": "{{ x }}", "cases": [{"id": str(j), "vars": {"x": str(j)}} for j in range(60)],
+})
+try:
+    asyncio.run(evalbook.arun(suite, store=Store.open(sys.argv[1]), concurrency=4))
+except KeyboardInterrupt:
+    sys.exit(130)
+"""
+
+
+def test_ctrl_c_inside_a_running_task_ends_the_run_canceled(store: Store, db_url: str) -> None:
+    """Ctrl-C can land while one of the run's own tasks runs: the task group then re-raises
+    KeyboardInterrupt, not a cancellation. The run is ``canceled`` and resumable (once its
+    process is gone) all the same, never ``failed``. In a process of its own: what
+    asyncio.run leaves behind after a KeyboardInterrupt is that process's to drop."""
+    done = subprocess.run(
+        [sys.executable, "-c", _CTRL_C_IN_A_WORKER, db_url], capture_output=True, text=True
+    )
+    assert done.returncode == 130, done.stderr
+    [run] = store.list_runs()
+    assert run.status is RunStatus.canceled, run.stop_reason
+    assert run.stop_reason == "canceled by the user"
+    assert 0 < len(store.result_statuses(run.id)) == run.counts.total < 60
 
 
 async def test_connections_per_endpoint_are_shared_by_runs(store: Store) -> None:

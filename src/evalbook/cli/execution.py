@@ -122,7 +122,13 @@ def _first_ask(on_event: EventSink, then: Callable[[], object]) -> EventSink:
 
 def _terminate(signum: int, frame: object) -> None:
     """SIGTERM: stop as Ctrl-C does — finished results written, the run ``canceled`` and
-    resumable — instead of dying with the run left ``running``."""
+    resumable — instead of dying with the run left ``running``. Inside ``asyncio.run`` the
+    SIGINT handler is asyncio's, which cancels the run's main task; a KeyboardInterrupt
+    raised here instead would land in whichever task happens to be running."""
+    on_ctrl_c = signal.getsignal(signal.SIGINT)
+    if callable(on_ctrl_c):
+        on_ctrl_c(signal.SIGINT, frame)  # type: ignore[arg-type]
+        return
     raise KeyboardInterrupt
 
 

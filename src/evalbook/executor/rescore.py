@@ -280,7 +280,7 @@ class _Rescorer:
                     tg.create_task(self._produce(queue, workers))
                     for _ in range(workers):
                         tg.create_task(self._work(queue, writer))
-        except asyncio.CancelledError:
+        except (asyncio.CancelledError, KeyboardInterrupt):  # Ctrl-C inside a task: the latter
             await asyncio.shield(self._finish(started, "canceled by the user", RunStatus.canceled))
             raise
         except BaseException as exc:

@@ -246,7 +246,9 @@ class RunExecutor:
 
     async def ended_early(self, exc: BaseException, started: float) -> None:
         """Record why the run stopped before its end (the caller re-raises ``exc``)."""
-        if isinstance(exc, asyncio.CancelledError):
+        # Ctrl-C (or SIGTERM, taken like it) can land inside one of the run's tasks: the
+        # task group then re-raises KeyboardInterrupt itself rather than a cancellation.
+        if isinstance(exc, asyncio.CancelledError | KeyboardInterrupt):
             if self.suspended():
                 return  # results are flushed; the run stays `running`, to be resumed
             self.stop = _Stop("canceled by the user", RunStatus.canceled)
