@@ -54,6 +54,49 @@ async def test_a_run_is_accepted_pending_queued_and_the_worker_woken(store: Stor
         assert claim(store, "worker-1", lease_s=30) == run["id"]
 
 
+async def test_the_accepted_run_is_the_run_as_recorded(api: httpx.AsyncClient) -> None:
+    # The 202 answer is built from the run in hand, not read back: it must be exactly
+    # what reading the run gives, on either database (times, options, counts, queue).
+    assert (await post_suite(api, suite_data())).status_code == 201
+    for body in ({}, {"alias": "a", "tags": ["x"], "epochs": 2, "cases": ["c2"]}):
+        accepted = await submit(api, **body)
+        assert accepted.status_code == 202, accepted.text
+        read = await api.get(f"/api/runs/{accepted.json()['id']}")
+        assert accepted.json() == read.json()
+    seeded = await api.post(
+        "/api/evals", json={"name": "e", "inputSet": [{"prompt": "hi"}], "model": MOCK}
+    )
+    assert seeded.status_code == 202, seeded.text
+    assert seeded.json() == (await api.get(f"/api/evals/{seeded.json()['id']}")).json()
+
+
+async def test_a_submission_is_one_write(
+    api: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Registered (an eval's suite), recorded and queued in one transaction: concurrent
+    # submissions each wait one turn at the database's writer, not three.
+    assert (await post_suite(api, suite_data())).status_code == 201
+    writes: list[int] = []
+    write = store.write
+
+    def counted() -> Any:
+        writes.append(1)
+        return write()
+
+    monkeypatch.setattr(store, "write", counted)
+    assert (await submit(api)).status_code == 202
+    assert len(writes) == 1
+    seeded = await api.post(
+        "/api/evals", json={"name": "e", "inputSet": [{"prompt": "hi"}], "model": MOCK}
+    )
+    assert seeded.status_code == 202, seeded.text
+    assert len(writes) == 2
+    ws = tables.workspace_suites.c
+    with store.engine.connect() as conn:  # its suite is registered in the workspace
+        registered = conn.execute(sa.select(ws.suite_id).where(ws.workspace_id == "default"))
+        assert sum(sid.startswith("evals-") for (sid,) in registered) == 1
+
+
 async def test_invalid_runs_are_refused_before_anything_is_recorded(
     api: httpx.AsyncClient, store: Store
 ) -> None:
@@ -109,6 +152,20 @@ async def test_concurrent_retries_with_one_key_make_one_run(
         )
     )
     assert {a.status_code for a in answers} <= {200, 202}
+    assert len({a.json()["id"] for a in answers}) == 1
+    assert run_count(store) == 1
+    assert sum(a.status_code == 202 for a in answers) == 1
+
+
+async def test_concurrent_eval_retries_with_one_key_make_one_run(
+    api: httpx.AsyncClient, store: Store
+) -> None:
+    headers = {"Idempotency-Key": "eval-storm"}
+    body = {"name": "e", "inputSet": [{"prompt": "hi"}], "model": MOCK}
+    answers = await asyncio.gather(
+        *(api.post("/api/evals", json=body, headers=headers) for _ in range(8))
+    )
+    assert {a.status_code for a in answers} <= {200, 202}, [a.text for a in answers]
     assert len({a.json()["id"] for a in answers}) == 1
     assert run_count(store) == 1
     assert sum(a.status_code == 202 for a in answers) == 1

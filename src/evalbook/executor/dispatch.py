@@ -33,8 +33,9 @@ Writing another backend (Celery + a broker, many machines):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Mapping
+from functools import partial
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 
@@ -102,6 +103,36 @@ class DatabaseDispatcher:
             if winner is None:  # pragma: no cover - the winner cannot vanish
                 raise
             discard_unqueued(self.store, run_id)
+            return winner
+        self._wake()
+        return run_id
+
+    def submit_recording(
+        self,
+        record: Callable[[Callable[[], Mapping[str, Any]] | None], str],
+        *,
+        workspace_id: str,
+        idempotency_key: str | None = None,
+    ) -> str:
+        """Record a run and queue it in one transaction: ``record(queued)`` records a
+        ``pending`` run with the columns ``queued()`` gives among its row's values (see
+        ``queue.queue_columns``) and returns its id. Returns what :meth:`submit` does: with
+        an ``idempotency_key`` another run of ``workspace_id`` holds, the insert fails on
+        the key, nothing of this request stays recorded, and that run's id comes back.
+
+        One write instead of two (record, then queue): under concurrent submissions each
+        write waits its turn (SQLite's one writer). A subclass that changed :meth:`submit`
+        keeps its say: ``record(None)`` records the run, then :meth:`submit` queues it."""
+        if type(self).submit is not DatabaseDispatcher.submit:
+            return self.submit(record(None), idempotency_key=idempotency_key)
+        try:
+            run_id = record(partial(queue.queue_columns, idempotency_key))
+        except sa.exc.IntegrityError:
+            if idempotency_key is None:  # only the idempotency key is unique among these
+                raise
+            winner = queue.find_idempotent(self.store, workspace_id, idempotency_key)
+            if winner is None:  # pragma: no cover - the winner cannot vanish
+                raise
             return winner
         self._wake()
         return run_id

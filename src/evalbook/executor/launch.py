@@ -16,11 +16,11 @@ to work with.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from evalbook._version import __version__
 from evalbook.core.model_config import DEFAULT_MODEL_SPEC, ModelConfig, parse_model_spec
@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from evalbook.storage.store import Store
 
 __all__ = [
+    "Queued",
     "RunJob",
     "execute",
     "kind_tier",
@@ -50,6 +51,11 @@ __all__ = [
     "run_tier",
     "suite_folder",
 ]
+
+
+#: :func:`prepare_run`'s ``queued``: gives the queue's columns when a dispatcher records
+#: the run queued, in the transaction that records it (``None``: it is queued after).
+Queued = Callable[[], Mapping[str, Any]] | None
 
 
 @dataclass(frozen=True)
@@ -137,9 +143,14 @@ def prepare_run(
     title: str | None = None,
     description: str | None = None,
     workspace_id: str = "default",
+    queued: Queued = None,
+    register: bool = False,
 ) -> RunJob:
     """Validate everything up front, record the definitions and a ``pending`` run (owned
-    by ``workspace_id``: the server's workspace of the request); return it as a job."""
+    by ``workspace_id``: the server's workspace of the request); return it as a job.
+    ``queued``: gives the queue's columns (``DatabaseDispatcher.submit_recording``) as the
+    run is recorded: it is recorded queued, in the one transaction. ``register``: the
+    suite is registered in the workspace (``catalog.register_suite``) in it too."""
     options = _with_derived(options or RunOptions(), suite)
     config, version = _config_version(suite, model, prompt_version)
     try:
@@ -154,10 +165,18 @@ def prepare_run(
         experiment_id=experiment_id, workspace_id=workspace_id,
     )  # fmt: skip
     run.counts.total = len(cases) * options.epochs
+    first = None
+    if register:
+        from evalbook.storage.catalog import register_suite
+
+        def first(conn: Any) -> None:
+            register_suite(store, workspace_id, suite, conn=conn)
+
     # The definitions and the run in one write transaction (one turn at SQLite's lock).
     store.save_definitions(
-        suite, suite.prompt.name, version, config, workspace_id=workspace_id, run=run
-    )
+        suite, suite.prompt.name, version, config, workspace_id=workspace_id, run=run,
+        run_columns=None if queued is None else queued(), first=first,
+    )  # fmt: skip
     return RunJob(run, suite, version, config, provider)
 
 

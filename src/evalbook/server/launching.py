@@ -5,7 +5,8 @@ launched from a browser is composed exactly as one posted by a script (validated
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -13,8 +14,9 @@ from starlette.concurrency import run_in_threadpool
 from evalbook.core.run import RunOptions
 from evalbook.core.suite import DerivedMetric, Suite
 from evalbook.errors import NotFoundError, UserError
+from evalbook.executor.dispatch import DatabaseDispatcher
 from evalbook.executor.estimate import Estimate, estimate_run
-from evalbook.executor.launch import RunJob, prepare_run
+from evalbook.executor.launch import Queued, RunJob, prepare_run
 from evalbook.server.schemas.models import model_from_request, model_or_tier
 from evalbook.server.schemas.runs import JudgeIn, RunCreate
 from evalbook.server.state import server_state
@@ -25,12 +27,13 @@ from evalbook.storage.catalog import (
     suite_refs,
 )
 from evalbook.storage.queue import find_idempotent
+from evalbook.storage.rows import as_utc
 from evalbook.storage.runs import WorkspaceRun, get_workspace_run
 from evalbook.storage.store import Store
 from evalbook.storage.workspaces import Workspace
 from evalbook.suites.derive import JUDGED, suite_with_judge
 
-__all__ = ["estimate", "latest_ref", "launch", "registered_suite", "submit_run"]
+__all__ = ["Queued", "estimate", "latest_ref", "launch", "registered_suite", "submit_run"]
 
 
 def latest_ref(store: Store, workspace_id: str, suite_id: str, version: str | None) -> SuiteRef:
@@ -127,7 +130,7 @@ async def launch(
     """Validate, record and queue the run ``body`` describes; see :func:`submit_run`."""
     store = server_state(request).store
 
-    def prepare() -> RunJob:
+    def prepare(queued: Queued) -> RunJob:
         config = model_or_tier(body.model)
         return prepare_run(
             store,
@@ -142,6 +145,7 @@ async def launch(
             title=body.title,
             description=body.description,
             workspace_id=workspace.id,
+            queued=queued,
         )
 
     return await submit_run(request, workspace, key, prepare)
@@ -151,28 +155,52 @@ async def submit_run(
     request: Request,
     workspace: Workspace,
     key: str | None,
-    prepare: Callable[[], RunJob],
+    prepare: Callable[[Queued], RunJob],
 ) -> tuple[WorkspaceRun, bool]:
     """Record a run with ``prepare`` (``executor.launch.prepare_run``, which validates
-    everything first) and hand it to the server's dispatcher. Returns the run and whether
-    this request created it: with an ``Idempotency-Key`` already used in the workspace,
-    the first request's run comes back instead, even when both requests race (the
-    dispatcher settles it; the loser's unqueued run is removed before anyone saw it)."""
+    everything first; it passes ``prepare``'s argument on as its ``queued``) and hand it
+    to the server's dispatcher. Returns the run and whether this request created it: with
+    an ``Idempotency-Key`` already used in the workspace, the first request's run comes
+    back instead, even when both requests race (the dispatcher settles it; nothing of the
+    loser's run is ever seen)."""
     state = server_state(request)
     store = state.store
-    if key is not None:
-        existing = await run_in_threadpool(find_idempotent, store, workspace.id, key)
-        if existing is not None:
-            return await run_in_threadpool(get_workspace_run, store, workspace.id, existing), False
+    dispatcher = state.dispatcher
+    made: list[RunJob] = []
+    columns: dict[str, Any] = {}
 
-    job = await run_in_threadpool(prepare)
-    await job.aclose()  # a worker executes it, with a provider of its own
+    def record(queued: Queued) -> str:
+        def queue_columns() -> Mapping[str, Any]:
+            assert queued is not None
+            columns.update(queued())
+            return columns
 
-    def queue() -> tuple[str, WorkspaceRun]:
-        # Queued and read back in one trip through the thread pool: each trip is a
-        # hand-off between threads that concurrent submissions wait on in turn.
-        queued = state.dispatcher.submit(job.run.id, idempotency_key=key)
-        return queued, get_workspace_run(store, workspace.id, queued)
+        job = prepare(None if queued is None else queue_columns)
+        made.append(job)
+        return job.run.id
 
-    queued, found = await run_in_threadpool(queue)
-    return found, queued == job.run.id
+    def submit() -> tuple[WorkspaceRun, bool]:
+        # All in one trip through the thread pool: each trip is a hand-off between
+        # threads that concurrent submissions wait on in turn.
+        if key is not None:
+            existing = find_idempotent(store, workspace.id, key)
+            if existing is not None:
+                return get_workspace_run(store, workspace.id, existing), False
+        if isinstance(dispatcher, DatabaseDispatcher):  # recorded queued: one write
+            queued = dispatcher.submit_recording(
+                record, workspace_id=workspace.id, idempotency_key=key
+            )
+        else:
+            queued = dispatcher.submit(record(None), idempotency_key=key)
+        job = made[0] if made else None  # none: the loser of a race on the key
+        if job is None or queued != job.run.id:
+            return get_workspace_run(store, workspace.id, queued), False
+        if "queued_at" in columns:  # as recorded just now: not read back
+            return WorkspaceRun(job.run, as_utc(columns["queued_at"]), False), True
+        return get_workspace_run(store, workspace.id, queued), True
+
+    try:
+        return await run_in_threadpool(submit)
+    finally:
+        for job in made:  # a worker executes the run, with a provider of its own
+            await job.aclose()

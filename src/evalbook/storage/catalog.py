@@ -56,8 +56,11 @@ class PromptRef:
     created_at: datetime
 
 
-def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, Registration]:
-    """Record ``suite`` and all its prompt versions, and map it into the workspace.
+def register_suite(
+    store: Store, workspace_id: str, suite: Suite, *, conn: sa.Connection | None = None
+) -> tuple[str, Registration]:
+    """Record ``suite`` and all its prompt versions, and map it into the workspace (in
+    the write transaction ``conn`` when given: e.g. the one that records a run of it).
 
     Returns the suite hash and ``created``, ``exists`` (the same content was registered
     before: the registration takes this one's derived metrics, which are not part of the
@@ -66,44 +69,50 @@ def register_suite(store: Store, workspace_id: str, suite: Suite) -> tuple[str, 
     with other content (prompt versions are immutable) raises
     :class:`~evalbook.errors.UserError`.
     """
+    if conn is None:
+        with store.write() as own:
+            return _register(store, own, workspace_id, suite)
+    return _register(store, conn, workspace_id, suite)
+
+
+def _register(
+    store: Store, conn: sa.Connection, workspace_id: str, suite: Suite
+) -> tuple[str, Registration]:
     suite_hash = suite.hash
     now = datetime.now(UTC)
     ws = t.workspace_suites.c
     this = (ws.workspace_id == workspace_id, ws.suite_id == suite.id, ws.version == suite.version)
     mapped = sa.select(ws.suite_hash).where(*this)
     derived = [m.model_dump() for m in suite.derived_metrics] or None
-    with store.write() as conn:
-        found = conn.execute(sa.select(ws.suite_hash, ws.derived_metrics).where(*this)).first()
-        if found is not None:
-            existing, stored = found
-            if existing != suite_hash:
-                return existing, "conflict"
-            if stored != derived:  # (most registrations repeat themselves: no write then)
-                update = sa.update(t.workspace_suites).where(*this)
-                conn.execute(update.values(derived_metrics=derived))
-            return existing, "exists"
-        write_prompt_versions(
-            store, conn, workspace_id, suite.prompt.name, suite.prompt.versions, now
-        )
-        write_suite(store, conn, suite, now)
-        store.insert_ignore(
-            conn,
-            t.workspace_suites,
-            [
-                {
-                    "workspace_id": workspace_id,
-                    "suite_id": suite.id,
-                    "version": suite.version,
-                    "suite_hash": suite_hash,
-                    "created_at": now,
-                    # Not in the suite's content hash: kept with the registration.
-                    "derived_metrics": derived,
-                }
-            ],
-        )
-        winner = conn.execute(mapped).scalar_one()
-        if winner != suite_hash:  # a concurrent registration of other content won
-            return winner, "conflict"
+    found = conn.execute(sa.select(ws.suite_hash, ws.derived_metrics).where(*this)).first()
+    if found is not None:
+        existing, stored = found
+        if existing != suite_hash:
+            return existing, "conflict"
+        if stored != derived:  # (most registrations repeat themselves: no write then)
+            update = sa.update(t.workspace_suites).where(*this)
+            conn.execute(update.values(derived_metrics=derived))
+        return existing, "exists"
+    write_prompt_versions(store, conn, workspace_id, suite.prompt.name, suite.prompt.versions, now)
+    write_suite(store, conn, suite, now, suite_hash)
+    store.insert_ignore(
+        conn,
+        t.workspace_suites,
+        [
+            {
+                "workspace_id": workspace_id,
+                "suite_id": suite.id,
+                "version": suite.version,
+                "suite_hash": suite_hash,
+                "created_at": now,
+                # Not in the suite's content hash: kept with the registration.
+                "derived_metrics": derived,
+            }
+        ],
+    )
+    winner = conn.execute(mapped).scalar_one()
+    if winner != suite_hash:  # a concurrent registration of other content won
+        return winner, "conflict"
     return suite_hash, "created"
 
 

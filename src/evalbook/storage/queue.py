@@ -38,6 +38,7 @@ __all__ = [
     "is_interrupted",
     "lease_owner",
     "mark_queued",
+    "queue_columns",
     "release",
     "renew",
     "request_cancel",
@@ -51,12 +52,19 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def mark_queued(store: Store, run_id: str, *, idempotency_key: str | None = None) -> None:
-    """Put a recorded ``pending`` run on the queue (with the key of the request that made
-    it, so a retried request finds it instead of making another)."""
+def queue_columns(idempotency_key: str | None = None) -> dict[str, Any]:
+    """The ``runs`` columns that put a run on the queue (with the key of the request that
+    made it, so a retried request finds it instead of making another): set on a recorded
+    run by :func:`mark_queued`, or given to the insert of a run recorded queued."""
     values: dict[str, Any] = {"queued_at": _now()}
     if idempotency_key is not None:
         values["idempotency_key"] = idempotency_key
+    return values
+
+
+def mark_queued(store: Store, run_id: str, *, idempotency_key: str | None = None) -> None:
+    """Put a recorded ``pending`` run on the queue (see :func:`queue_columns`)."""
+    values = queue_columns(idempotency_key)
     with store.write() as conn:
         conn.execute(sa.update(t.runs).where(t.runs.c.id == run_id).values(**values))
 

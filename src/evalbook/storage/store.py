@@ -7,10 +7,9 @@ duplicates a case.
 
 from __future__ import annotations
 
-import errno
 import logging
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -36,6 +35,7 @@ from evalbook.storage.columns import CaseChunk, ScoreChunk, case_chunks, score_c
 from evalbook.storage.db import ensure_schema, from_json, make_engine, to_json, writer
 from evalbook.storage.definitions import write_prompt_versions, write_suite
 from evalbook.storage.facts import ResultFact, ScoreFact, read_facts
+from evalbook.storage.full import is_full
 from evalbook.storage.hydrate import hydrate
 from evalbook.storage.redis_cache import redis_cache_from_env
 from evalbook.storage.rows import row_to_run, run_to_row
@@ -53,27 +53,6 @@ def _sqlite_write_lock(url: sa.URL) -> threading.RLock:
     key = str(url.database or "")
     with _LOCKS_GUARD:
         return _SQLITE_WRITE_LOCKS.setdefault(key, threading.RLock())
-
-
-def is_full(exc: BaseException) -> bool:
-    """Whether ``exc`` (or what caused it) says the database or its disk is full: SQLite's
-    SQLITE_FULL, PostgreSQL's disk_full (53100), or ENOSPC."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        orig = getattr(seen, "orig", None)
-        for err in (seen, orig):
-            if err is None:
-                continue
-            if getattr(err, "sqlite_errorcode", None) == 13:  # SQLITE_FULL
-                return True
-            if getattr(err, "sqlstate", None) == "53100":
-                return True
-            if isinstance(err, OSError) and err.errno == errno.ENOSPC:
-                return True
-            if "database or disk is full" in str(err):
-                return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 _CACHE_INSERT = (
@@ -181,15 +160,21 @@ class Store:
         *,
         workspace_id: str,
         run: RunRecord | None = None,
+        run_columns: Mapping[str, Any] | None = None,
+        first: Callable[[sa.Connection], object] | None = None,
     ) -> str:
         """Record the suite, the prompt version (of ``workspace_id``) and the model config a
         run uses, and ``run`` itself if given (its ``suite_hash`` is ``suite.hash``, taken
-        once by the caller), in one transaction; return the suite's content hash. A prompt
-        version is immutable: other content under a ``(name, version)`` the workspace has
-        is refused (and then ``run`` is not recorded)."""
+        once by the caller; ``run_columns``: more columns of its row, e.g. the queue's
+        ``queue.queue_columns``), in one transaction; return the suite's content hash. A
+        prompt version is immutable: other content under a ``(name, version)`` the
+        workspace has is refused (and then ``run`` is not recorded). ``first(conn)``: a
+        write of the caller's made first in the same transaction (a suite's registration)."""
         now = _now()
         # See core/heap.py: the collector's passes were 9/10 of dumping a 100k-case suite.
         with collector_paused(), self.write() as conn:
+            if first is not None:
+                first(conn)
             write_prompt_versions(self, conn, workspace_id, prompt_name, [version], now)
             known = run.suite_hash if run is not None else None  # the caller hashed it
             suite_hash = write_suite(self, conn, suite, now, known)
@@ -207,7 +192,7 @@ class Store:
                 ],
             )
             if run is not None:
-                conn.execute(sa.insert(t.runs), [run_to_row(run)])
+                conn.execute(sa.insert(t.runs), [{**run_to_row(run), **(run_columns or {})}])
         return suite_hash
 
     def get_prompt_version(

@@ -49,6 +49,7 @@ from evalbook.executor.launch import RunJob, prepare_run
 from evalbook.prompts.kinds import KIND_KEY, case_of_kind, find_kind, known_kinds
 from evalbook.providers.tiers import TIER_PREFIX
 from evalbook.server.auth import CurrentWorkspace
+from evalbook.server.launching import Queued
 from evalbook.server.routes._common import IdempotencyKey, RunId, StoreDep, submit_run
 from evalbook.server.schemas.evals import (
     EvalCaseResult,
@@ -61,7 +62,7 @@ from evalbook.server.schemas.evals import (
 )
 from evalbook.server.schemas.models import model_or_tier
 from evalbook.server.schemas.policy import check_suite_data
-from evalbook.storage.catalog import prompt_refs, register_suite
+from evalbook.storage.catalog import prompt_refs
 from evalbook.storage.kinds import latest_kinds
 from evalbook.storage.results import ResultPreview, result_previews
 from evalbook.storage.rows import as_utc
@@ -171,11 +172,14 @@ async def create_eval(
 
     prepared: list[RunJob] = []
 
-    def prepare() -> RunJob:
+    def prepare(queued: Queued) -> RunJob:
         suite, tiers = _suite(store, workspace.id, body)
         config = _model(body, tiers)
-        register_suite(store, workspace.id, suite)
-        job = prepare_run(store, suite, model=config, title=body.name, workspace_id=workspace.id)
+        # Registered, recorded and queued in one transaction.
+        job = prepare_run(
+            store, suite, model=config, title=body.name, workspace_id=workspace.id,
+            queued=queued, register=True,
+        )  # fmt: skip
         prepared.append(job)
         return job
 
@@ -187,7 +191,7 @@ async def create_eval(
     # The run this request made: its suite is the one just built (not read back and
     # validated again), and while it is pending it has no results to ask for.
     job = prepared[0]
-    if found.run.status is RunStatus.pending and job.suite.hash == found.run.suite_hash:
+    if found.run.status is RunStatus.pending and job.run.suite_hash == found.run.suite_hash:
         return eval_out(store, found.run, suite=job.suite, previews=[])
     return await run_in_threadpool(eval_out, store, found.run)
 

@@ -28,7 +28,7 @@ from evalbook.core.run import RunOptions, RunRecord
 from evalbook.errors import NotFoundError, UserError
 from evalbook.executor.launch import RunJob, prepare_run
 from evalbook.server.auth import CurrentWorkspace
-from evalbook.server.launching import latest_ref, registered_suite
+from evalbook.server.launching import Queued, latest_ref, registered_suite
 from evalbook.server.routes._common import IdempotencyKey, RunId, StoreDep, submit_run
 from evalbook.server.schemas.evals import (
     PromptEvalRunIn,
@@ -75,7 +75,7 @@ async def run_prompt_eval(
     """Create a ``pending`` run of the suite with prompt version ``versionNo`` and return
     it at once (202); the worker pool executes it in the background."""
 
-    def prepare() -> RunJob:
+    def prepare(queued: Queued) -> RunJob:
         config = prompt_eval_model(body.modelConfig)
         ref = latest_ref(store, workspace.id, str(body.suiteId), None)
         suite = registered_suite(store, workspace.id, ref)
@@ -91,6 +91,7 @@ async def run_prompt_eval(
             prompt_version=body.versionNo,
             options=RunOptions(case_ids=case_ids),
             workspace_id=workspace.id,
+            queued=queued,
         )
 
     found, created = await submit_run(request, workspace, idempotency_key, prepare)
