@@ -15,6 +15,7 @@ from evalbook.core.suite import Suite
 from evalbook.executor.launch import RunJob, load_for_resume, prepare_run
 from evalbook.providers import PROVIDERS, GenerateRequest, GenerateResponse, Provider, provider
 from evalbook.storage import queue
+from evalbook.storage.catalog import prompt_refs, suite_refs
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
 from evalbook.worker import execute_claimed
@@ -57,6 +58,34 @@ def _suite() -> Suite:
             "cases": [{"id": f"c{i}", "vars": {"i": i}} for i in range(3)],
         }
     )
+
+
+def _mock_suite(case: str) -> Suite:
+    return load_suite_from_dict(
+        {
+            "id": "reg",
+            "version": "1",
+            "model": "mock:echo",
+            "prompt": "q {{ i }}",
+            "scorers": ["non-empty"],
+            "cases": [{"id": case, "vars": {"i": 1}}],
+        }
+    )
+
+
+def test_prepare_run_registers_the_suite_with_the_run(store: Store) -> None:
+    first = prepare_run(store, _mock_suite("c1"), register=True).run
+    refs = suite_refs(store, "default", "reg")
+    assert [(r.version, r.hash) for r in refs] == [("1", first.suite_hash)]
+    assert [p.version for p in prompt_refs(store, "default", first.prompt_name)] == [1]
+    again = prepare_run(store, _mock_suite("c1"), register=True).run
+    assert again.suite_hash == first.suite_hash  # registered already: recorded as it was
+    # Version 1 means other cases in this workspace: the run still records its own suite
+    # (the registration keeps the first content).
+    other = prepare_run(store, _mock_suite("c2"), register=True).run
+    assert other.suite_hash != first.suite_hash
+    assert [c.id for c in store.get_suite(other.suite_hash).cases] == ["c2"]
+    assert [r.hash for r in suite_refs(store, "default", "reg")] == [first.suite_hash]
 
 
 def test_prepare_run_returns_the_recorded_run_as_a_job(store: Store) -> None:

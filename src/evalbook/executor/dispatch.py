@@ -5,7 +5,9 @@ The server (API routes and web pages alike) records a ``pending`` run with
 ``executor.launch.prepare_run`` and hands its id to the :class:`Dispatcher` it holds
 (``ServerState.dispatcher``); it cancels and re-queues runs through the same object and
 never executes anything itself. Which backend that is gets chosen at the composition
-root (the app factory), never in a route.
+root (the app factory), never in a route. With :class:`DatabaseDispatcher` the server
+records the run already queued instead (:meth:`DatabaseDispatcher.submit_recording`: one
+write transaction per submission, the idempotency key settled by the insert).
 
 :class:`DatabaseDispatcher` is the default backend: the queue is the ``runs`` table
 (``storage/queue.py``), and any process sharing the database — the server's in-process

@@ -161,7 +161,7 @@ class Store:
         workspace_id: str,
         run: RunRecord | None = None,
         run_columns: Mapping[str, Any] | None = None,
-        first: Callable[[sa.Connection], object] | None = None,
+        first: Callable[[sa.Connection], bool] | None = None,
     ) -> str:
         """Record the suite, the prompt version (of ``workspace_id``) and the model config a
         run uses, and ``run`` itself if given (its ``suite_hash`` is ``suite.hash``, taken
@@ -169,15 +169,18 @@ class Store:
         ``queue.queue_columns``), in one transaction; return the suite's content hash. A
         prompt version is immutable: other content under a ``(name, version)`` the
         workspace has is refused (and then ``run`` is not recorded). ``first(conn)``: a
-        write of the caller's made first in the same transaction (a suite's registration)."""
+        write of the caller's made first in the same transaction (a suite's registration);
+        true when it recorded the suite and its prompt versions (not written again)."""
         now = _now()
         # See core/heap.py: the collector's passes were 9/10 of dumping a 100k-case suite.
         with collector_paused(), self.write() as conn:
-            if first is not None:
-                first(conn)
-            write_prompt_versions(self, conn, workspace_id, prompt_name, [version], now)
+            recorded = first is not None and first(conn)
             known = run.suite_hash if run is not None else None  # the caller hashed it
-            suite_hash = write_suite(self, conn, suite, now, known)
+            if recorded:
+                suite_hash = known or suite.hash
+            else:
+                write_prompt_versions(self, conn, workspace_id, prompt_name, [version], now)
+                suite_hash = write_suite(self, conn, suite, now, known)
             self.insert_ignore(
                 conn,
                 t.model_configs,
