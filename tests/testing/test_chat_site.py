@@ -72,3 +72,17 @@ def test_a_slow_answer_waits_before_its_first_token() -> None:
                     rest = "".join(json.loads(line)["t"] for line in lines if line)
                 assert waited >= at_least, (message, waited)  # a lower bound: load only adds
                 assert first["t"] + rest == message
+
+
+def test_sessions_expire_once_after_the_configured_sends() -> None:
+    config = ChatSiteConfig(require_login=True, pause_ms=(0, 1), expire_sessions_after=2)
+    login = {"username": "tester", "password": "open-sesame"}
+    with run_chat_site_in_thread(config) as site:
+        with httpx.Client(base_url=site.url) as client:
+            assert client.post("/login", data=login).status_code == 303
+            sent = [client.post("/api/chat", json={"message": "x"}) for _ in range(3)]
+            assert [r.status_code for r in sent] == [200, 200, 401]  # the 2nd is answered
+            assert client.post("/login", data=login).status_code == 303
+            again = [client.post("/api/chat", json={"message": "x"}) for _ in range(3)]
+            assert [r.status_code for r in again] == [200, 200, 200]  # once only
+        assert site.outcomes["unauthorized"] == 1

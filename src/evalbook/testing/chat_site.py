@@ -68,6 +68,9 @@ class ChatSiteConfig:
     retry_after_s: float = 1.0
     hang_rate: float = 0.0
     reload_rate: float = 0.0
+    #: After this many accepted sends the site forgets every session, once (a session that
+    #: expires mid-run): the next send is refused until someone logs in again. 0: never.
+    expire_sessions_after: int = 0
 
 
 class ChatSite:
@@ -128,6 +131,8 @@ class ChatSite:
         body = await request.json()
         text = str(body.get("message", ""))
         self.sends += 1
+        if self.sends == self.config.expire_sessions_after:
+            self.sessions.clear()  # this send is answered; the next one is refused
         self.sent_at.append(time.monotonic())
         self.by_text[text] += 1
         fault = self._fault(text, self.by_text[text])
