@@ -35,9 +35,9 @@ Writing another backend (Celery + a broker, many machines):
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import partial
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import sqlalchemy as sa
 
@@ -46,6 +46,9 @@ from evalbook.executor.lease import cancel_run, owner_gone
 from evalbook.storage import queue
 from evalbook.storage.runs import discard_unqueued, requeue
 from evalbook.storage.store import Store
+
+if TYPE_CHECKING:
+    from evalbook.executor.launch import Queued
 
 __all__ = ["DatabaseDispatcher", "Dispatcher", "end_interrupted"]
 
@@ -111,7 +114,7 @@ class DatabaseDispatcher:
 
     def submit_recording(
         self,
-        record: Callable[[Callable[[], Mapping[str, Any]] | None], str],
+        record: Callable[[Queued], str],
         *,
         workspace_id: str,
         idempotency_key: str | None = None,

@@ -172,7 +172,10 @@ def prepare_run(
         def first(conn: Any) -> bool:
             # Registered now or before with this content: suite and prompt versions are
             # recorded (a conflict maps the version to other content: written then).
-            return register_suite(store, workspace_id, suite, conn=conn)[1] != "conflict"
+            registered = register_suite(
+                store, workspace_id, suite, conn=conn, suite_hash=run.suite_hash
+            )
+            return registered[1] != "conflict"
 
     # The definitions and the run in one write transaction (one turn at SQLite's lock).
     store.save_definitions(

@@ -57,10 +57,16 @@ class PromptRef:
 
 
 def register_suite(
-    store: Store, workspace_id: str, suite: Suite, *, conn: sa.Connection | None = None
+    store: Store,
+    workspace_id: str,
+    suite: Suite,
+    *,
+    conn: sa.Connection | None = None,
+    suite_hash: str | None = None,
 ) -> tuple[str, Registration]:
     """Record ``suite`` and all its prompt versions, and map it into the workspace (in
-    the write transaction ``conn`` when given: e.g. the one that records a run of it).
+    the write transaction ``conn`` when given: e.g. the one that records a run of it;
+    ``suite_hash``: ``suite.hash`` when the caller has taken it already).
 
     Returns the suite hash and ``created``, ``exists`` (the same content was registered
     before: the registration takes this one's derived metrics, which are not part of the
@@ -69,16 +75,17 @@ def register_suite(
     with other content (prompt versions are immutable) raises
     :class:`~evalbook.errors.UserError`.
     """
+    if suite_hash is None:
+        suite_hash = suite.hash  # before the write transaction: hashing a big suite is long
     if conn is None:
         with store.write() as own:
-            return _register(store, own, workspace_id, suite)
-    return _register(store, conn, workspace_id, suite)
+            return _register(store, own, workspace_id, suite, suite_hash)
+    return _register(store, conn, workspace_id, suite, suite_hash)
 
 
 def _register(
-    store: Store, conn: sa.Connection, workspace_id: str, suite: Suite
+    store: Store, conn: sa.Connection, workspace_id: str, suite: Suite, suite_hash: str
 ) -> tuple[str, Registration]:
-    suite_hash = suite.hash
     now = datetime.now(UTC)
     ws = t.workspace_suites.c
     this = (ws.workspace_id == workspace_id, ws.suite_id == suite.id, ws.version == suite.version)
