@@ -9,8 +9,10 @@ from collections import Counter
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 
 import evalbook
+from evalbook.core.identity import result_id, stable_uuid
 from evalbook.core.run import RunStatus
 from evalbook.errors import ConfigError, TemplateError, UnknownNameError
 from evalbook.providers import PROVIDERS
@@ -330,6 +332,46 @@ async def test_cancel_keeps_finished_results_and_resume_completes(store: Store) 
     assert len(twice) <= 4
     assert len(after) == 200
     assert all(after[k] == 1 for k in finished), "a finished case was requested again"
+
+
+_RESULT_ID = sa.text("SELECT id FROM results WHERE run_id = :run AND case_id = :case")
+
+
+async def test_resume_asks_errored_items_again_under_the_ids_they_were_recorded_with(
+    store: Store, server: Any
+) -> None:
+    """A run recorded by a release before ordered result ids (each id the uuid5 of its
+    item) keeps them: the errored items a resume asks again replace their rows, under
+    the same ids; the items never recorded get ordered ids."""
+    prompt = "[[fail=500:1]] [[answer={{ answer }}]] question {{ i }}"  # fails once per case
+    suite = yes_no_suite(12, server.base_url, prompt=prompt)
+    run = await evalbook.arun(suite, store=store, max_attempts=1, max_error_rate=1.0)
+    assert run.counts.errored == 12
+    recorded = [r.case_id for r in store.iter_results(run.id)]
+    old = {case_id: stable_uuid(run.id, case_id, "0") for case_id in recorded[:8]}
+    with store.write() as conn:  # as that release left it: 8 recorded, 4 never were
+        for case_id in recorded:
+            where = {"run": run.id, "case": case_id}
+            stored = conn.execute(_RESULT_ID, where).scalar_one()
+            if case_id in old:
+                moved = {"old": stored, "new": old[case_id]}
+                conn.execute(sa.text("UPDATE results SET id = :new WHERE id = :old"), moved)
+                conn.execute(
+                    sa.text("UPDATE scores SET result_id = :new WHERE result_id = :old"), moved
+                )
+            else:
+                conn.execute(sa.text("DELETE FROM scores WHERE result_id = :id"), {"id": stored})
+                conn.execute(sa.text("DELETE FROM results WHERE id = :id"), {"id": stored})
+    resumed = await evalbook.aresume(run.id, store=store)
+    assert resumed.status is RunStatus.completed and resumed.counts.errored == 0
+    assert resumed.counts.total == 12 and resumed.counts.passed == expected_yes(12)
+    ids = {r.case_id: r.id for r in store.iter_results(run.id)}
+    assert len(ids) == 12
+    assert {c: ids[c] for c in old} == old
+    seq = {c.id: i for i, c in enumerate(suite.cases)}
+    assert {c: ids[c] for c in recorded[8:]} == {
+        c: result_id(run.id, seq[c], c, 0) for c in recorded[8:]
+    }
 
 
 _CTRL_C_IN_A_WORKER = """

@@ -12,12 +12,13 @@ from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Itera
 from dataclasses import dataclass, field
 from typing import Any
 
-from evalbook.core.messages import Message
+from evalbook.core.messages import ImagePart, Message
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.suite import Case, PromptVersion
 from evalbook.core.templating import DEFAULT_LIMITS, RenderLimits
 from evalbook.errors import TemplateError
 from evalbook.executor.cache import CacheKeys, cache_key
+from evalbook.executor.events import ItemStarted
 from evalbook.prompts.render import render_messages
 from evalbook.providers.base import GenerateResponse
 
@@ -33,6 +34,24 @@ class WorkItem:
     render_error: TemplateError | None = None
     key: str | None = None
     cached: GenerateResponse | None = None
+
+
+#: Characters of a question and of an output that progress events carry.
+QUESTION_CHARS = 500
+
+
+def item_started(run_id: str, item: WorkItem) -> ItemStarted:
+    """The event saying ``item`` is being asked: its last user message and its images."""
+    user = [m for m in item.messages if m.role == "user"]
+    question = (user[-1] if user else item.messages[-1]).text if item.messages else ""
+    shas = [a.sha256 for a in item.case.assets]
+    for message in item.messages:
+        if not isinstance(message.content, str):
+            shas.extend(p.sha256 for p in message.content if isinstance(p, ImagePart))
+    images = tuple(dict.fromkeys(shas))
+    return ItemStarted(
+        run_id, item.case.id, item.epoch, item.seq, question[:QUESTION_CHARS], images
+    )
 
 
 def iter_items(

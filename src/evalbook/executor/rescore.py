@@ -40,7 +40,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from evalbook._version import __version__
-from evalbook.core.identity import stable_uuid
+from evalbook.core.identity import result_id
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import FailureReason, Result, ResultStatus, ScoreRecord
 from evalbook.core.run import RunRecord, RunStatus
@@ -336,7 +336,7 @@ class _Rescorer:
         seq = source.epoch * len(self.job.seq_of) + self.job.seq_of[case.id]
         kept = _without_usage(source.scores) if self.job.keep else []
         fields: dict[str, Any] = {
-            "id": stable_uuid(self.run.id, case.id, str(source.epoch)),
+            "id": result_id(self.run.id, seq, case.id, source.epoch),
             "run_id": self.run.id,
             "created_at": datetime.now(UTC),
         }

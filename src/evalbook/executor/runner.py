@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any
 
 from evalbook.config import render_limits
 from evalbook.core.heap import frozen_heap
-from evalbook.core.identity import stable_uuid
-from evalbook.core.messages import ImagePart, messages_text
+from evalbook.core.identity import result_id
+from evalbook.core.messages import messages_text
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import Attempt, FailureReason, ProviderEvidence, Result, ResultStatus
 from evalbook.core.run import RunRecord, RunStatus
@@ -42,7 +42,7 @@ from evalbook.errors import (
 )
 from evalbook.executor.budget import BUDGET_STOP, Budget, SharedBudget
 from evalbook.executor.cache import CacheKeys, SingleFlight, response_from_json, response_to_json
-from evalbook.executor.events import EventSink, ItemStarted, RunStarted, ignore
+from evalbook.executor.events import EventSink, RunStarted, ignore
 from evalbook.executor.fleet_limits import (
     EndpointLimits,
     LocalLimits,
@@ -51,7 +51,7 @@ from evalbook.executor.fleet_limits import (
 )
 from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
-from evalbook.executor.plan import WorkItem, ahead, chunks, iter_items, render_item
+from evalbook.executor.plan import WorkItem, ahead, chunks, item_started, iter_items, render_item
 from evalbook.executor.progress_log import item_done, plan_positions, repair_log
 from evalbook.executor.result_build import answered_result, error_result
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
@@ -70,8 +70,6 @@ log = logging.getLogger("evalbook.executor")
 
 _DONE = object()
 CHUNK = 256
-#: Characters of a question and of an output that progress events carry.
-QUESTION_CHARS = 500
 #: Seconds between two "now asking" events of one run.
 ANNOUNCE_S = 0.2
 #: Attempts in a row that fail to connect, with no call ever answered, before a run stops.
@@ -126,6 +124,8 @@ class RunExecutor:
             ScorerSet.build(suite.render_assertions) if suite.render_assertions else None
         )
         self.flight = SingleFlight()
+        #: The ids of the errored results a resumed run asks again (see ``result_id``).
+        self.stored_ids: dict[tuple[str, int], str] = {}
         self.identity = provider.answer_identity()
         self.keys = CacheKeys(self.scope, model, self.identity)
         self.render_limits = render_limits()
@@ -177,6 +177,8 @@ class RunExecutor:
         cases = self.suite.select(opts.case_ids)
         statuses = await self.io.call(self.store.result_statuses, self.run.id)
         done = {k for k, status in statuses.items() if status != ResultStatus.error.value}
+        if len(done) < len(statuses):  # errored items are asked again under their ids
+            self.stored_ids = await self.io.call(self.store.errored_result_ids, self.run.id)
         return len(cases) * opts.epochs, done, iter_items(cases, opts.epochs, done)
 
     async def _repair_log(self, done: set[tuple[str, int]], part: range | None = None) -> None:
@@ -360,26 +362,9 @@ class RunExecutor:
     def _announce(self, item: WorkItem) -> None:
         """Say which item is being asked, a few times a second at most."""
         now = time.monotonic()
-        if now - self._announced < ANNOUNCE_S:
-            return
-        self._announced = now
-        user = [m for m in item.messages if m.role == "user"]
-        question = (user[-1] if user else item.messages[-1]).text if item.messages else ""
-        shas = [a.sha256 for a in item.case.assets]
-        for message in item.messages:
-            if not isinstance(message.content, str):
-                shas.extend(p.sha256 for p in message.content if isinstance(p, ImagePart))
-        images = tuple(dict.fromkeys(shas))
-        self.on_event(
-            ItemStarted(
-                self.run.id,
-                item.case.id,
-                item.epoch,
-                item.seq,
-                question[:QUESTION_CHARS],
-                images,
-            )
-        )
+        if now - self._announced >= ANNOUNCE_S:
+            self._announced = now
+            self.on_event(item_started(self.run.id, item))
 
     def _worst_case_cost(self, item: WorkItem) -> float:
         if self.price is None or item.cached is not None:
@@ -567,8 +552,9 @@ class RunExecutor:
 
     def _base(self, item: WorkItem) -> dict[str, Any]:
         case = item.case
+        known = self.stored_ids.get((case.id, item.epoch)) if self.stored_ids else None
         return {
-            "id": stable_uuid(self.run.id, case.id, str(item.epoch)),
+            "id": known or result_id(self.run.id, item.seq, case.id, item.epoch),
             "run_id": self.run.id,
             "case_id": case.id,
             "epoch": item.epoch,
