@@ -51,7 +51,7 @@ from evalbook.executor.fleet_limits import (
 )
 from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
-from evalbook.executor.plan import WorkItem, ahead, chunks, iter_items, render_item
+from evalbook.executor.plan import WorkItem, WorkQueue, ahead, chunks, iter_items, render_item
 from evalbook.executor.progress_log import item_done, plan_positions, repair_log
 from evalbook.executor.result_build import answered_result, error_result
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
@@ -196,7 +196,7 @@ class RunExecutor:
         await self.provider.start()
         async with ResultWriter(self.store, self.io, on_written=self.on_event) as writer:
             writer.held = self.stream is not None and not self.stream.recorded
-            queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(2 * opts.concurrency, CHUNK))
+            queue = WorkQueue(max(2 * opts.concurrency, CHUNK), ramp=opts.concurrency)
             async with asyncio.TaskGroup() as tg:
                 if self.stream is None:
                     tg.create_task(self.produce(items, queue, opts.concurrency))
