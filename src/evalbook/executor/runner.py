@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from evalbook.config import render_limits
-from evalbook.core.heap import frozen_heap
+from evalbook.core.heap import freeze_after, frozen_heap
 from evalbook.core.identity import stable_uuid
 from evalbook.core.messages import ImagePart, messages_text
 from evalbook.core.model_config import ModelConfig
@@ -193,7 +193,7 @@ class RunExecutor:
     async def run_items(self, items: Any) -> None:
         """Execute ``items`` (a streamed run: its stream's plan) with the run's workers."""
         opts = self.run.options
-        await self.provider.start()
+        await freeze_after(self.provider.start())
         async with ResultWriter(self.store, self.io, on_written=self.on_event) as writer:
             writer.held = self.stream is not None and not self.stream.recorded
             queue = WorkQueue(max(2 * opts.concurrency, CHUNK), ramp=opts.concurrency)
