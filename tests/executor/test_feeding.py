@@ -15,7 +15,9 @@ import evalbook
 from evalbook.executor.plan import WorkItem, ahead
 from evalbook.executor.store_io import StoreIO
 from evalbook.executor.writer import ResultWriter
+from evalbook.providers import PROVIDERS
 from evalbook.storage.store import Store
+from evalbook.suites import load_suite_from_dict
 
 from .helpers import yes_no_suite
 
@@ -122,3 +124,39 @@ async def test_workers_wait_for_the_writer_once_enough_results_are_waiting(
         release.set()
         io.close()
     assert len(store.result_statuses("r2")) == 20
+
+
+async def test_the_first_request_goes_out_before_the_whole_first_wave_is_prepared(
+    store: Store,
+) -> None:
+    """A chunk queued at once woke every idle worker in one turn of the loop, and each
+    prepared its request and opened its connection before the first one could send
+    (``evalbook run`` at C=100: the first request left ~55 ms after its connection
+    opened). The first wave is handed out one item per turn of the loop."""
+    log: list[str] = []
+
+    @evalbook.provider("first-wave-test", replace=True)
+    async def answer(request: evalbook.GenerateRequest) -> str:
+        case = request.messages[-1].text
+        log.append(f"asked {case}")
+        await asyncio.sleep(0)  # a connection being opened
+        log.append(f"sent {case}")
+        await asyncio.sleep(0.01)
+        return "ok"
+
+    suite = load_suite_from_dict(
+        {
+            "id": "first-wave",
+            "model": {"provider": "first-wave-test", "name": "m"},
+            "prompt": "{{ x }}",
+            "cases": [{"id": str(j), "vars": {"x": str(j)}} for j in range(60)],
+        }
+    )
+    try:
+        run = await evalbook.arun(suite, store=store, concurrency=20)
+    finally:
+        PROVIDERS.unregister("first-wave-test")  # the docs test lists registered providers
+    assert run.counts.total == 60 and len(store.result_statuses(run.id)) == 60
+    asked = [entry for entry in log if entry.startswith("asked")]
+    # the first request was sent before the wave's last worker had even asked
+    assert log.index("sent 0") < log.index(asked[19]), log[:25]

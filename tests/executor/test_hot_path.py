@@ -131,6 +131,35 @@ def test_in_an_event_loop_the_heap_is_frozen_a_moment_after_the_run_starts() -> 
     asyncio.run(run())
 
 
+def test_the_heap_is_frozen_a_moment_after_the_runs_start_up_not_during_it() -> None:
+    """A provider's start (an HTTP client's imports) can hold the loop past
+    FREEZE_AFTER_S: the freeze is counted from its end, so its collection does not come
+    between the start-up and the first request."""
+    import asyncio
+    import gc
+    import time
+
+    from evalbook.core.heap import FREEZE_AFTER_S, freeze_after, frozen_heap
+
+    async def start() -> str:
+        time.sleep(FREEZE_AFTER_S * 2)  # the loop held, as by a module's import
+        return "started"
+
+    async def run() -> None:
+        with frozen_heap():
+            assert await freeze_after(start()) == "started"
+            for _ in range(3):  # turns of the loop: a timer already due would have run
+                await asyncio.sleep(0)
+            assert gc.get_freeze_count() == 0
+            await asyncio.sleep(FREEZE_AFTER_S * 4)
+            assert gc.get_freeze_count() > 0
+        assert gc.get_freeze_count() == 0
+        assert await freeze_after(start()) == "started"  # outside a block: just awaited
+
+    gc.collect()
+    asyncio.run(run())
+
+
 def test_the_collection_before_the_freeze_walks_only_the_young_generations() -> None:
     """Every run of a process starts with that collection: a full one walked the whole
     heap again each time (tens of ms per run); the young generations hold what became

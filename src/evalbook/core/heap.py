@@ -23,21 +23,26 @@ from __future__ import annotations
 import asyncio
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TypeVar
 
 __all__ = [
     "FREEZE_AFTER_S",
     "FREEZE_COLLECTS",
     "RUN_GC_THRESHOLD",
     "collector_paused",
+    "freeze_after",
     "frozen_heap",
 ]
 
-#: Inside an event loop, how long after a run starts its heap is frozen. The collection
-#: that comes first walks every object of the process (~70 ms after a run's imports):
-#: made at once, it held back the run's first model request; a moment later it overlaps
-#: the wait for the first answers.
+T = TypeVar("T")
+
+#: Inside an event loop, how long after a run starts (or its provider has started, see
+#: :func:`freeze_after`) its heap is frozen. The collection that comes first walks every
+#: object of the process (~70 ms after a run's imports): made at once, it held back the
+#: run's first model request; a moment later it overlaps the wait for the first answers.
 FREEZE_AFTER_S = 0.05
 
 #: The oldest generation collected before the freeze (0 and 1: the young ones).
@@ -51,6 +56,8 @@ _frozen = False
 #: The collector's thresholds from before the freeze, handed back with the heap.
 _thresholds: tuple[int, ...] | None = None
 _lock = threading.Lock()
+#: Inside the block that scheduled the freeze: schedules it again, FREEZE_AFTER_S from now.
+_reschedule: ContextVar[Callable[[], None] | None] = ContextVar("heap_reschedule", default=None)
 
 
 def _collect_and_freeze() -> None:
@@ -77,13 +84,15 @@ def _collect_and_freeze() -> None:
 @contextmanager
 def frozen_heap() -> Iterator[None]:
     """Freeze the heap for the block; the last block of the process to end unfreezes.
-    In a running event loop the freeze comes :data:`FREEZE_AFTER_S` into the block (a
-    block that ends sooner freezes nothing), else at once."""
+    In a running event loop the freeze comes :data:`FREEZE_AFTER_S` into the block, or
+    after the block's :func:`freeze_after` step (a block that ends sooner freezes
+    nothing), else at once."""
     global _running, _frozen, _thresholds
     with _lock:
         _running += 1
         first = _running == 1
     handle: asyncio.TimerHandle | None = None
+    token = None
     if first:
         try:
             loop = asyncio.get_running_loop()
@@ -91,9 +100,19 @@ def frozen_heap() -> Iterator[None]:
             _collect_and_freeze()
         else:
             handle = loop.call_later(FREEZE_AFTER_S, _collect_and_freeze)
+
+            def reschedule() -> None:
+                nonlocal handle
+                if handle is not None:
+                    handle.cancel()
+                handle = loop.call_later(FREEZE_AFTER_S, _collect_and_freeze)
+
+            token = _reschedule.set(reschedule)
     try:
         yield
     finally:
+        if token is not None:
+            _reschedule.reset(token)
         if handle is not None:
             handle.cancel()
         with _lock:
@@ -104,6 +123,20 @@ def frozen_heap() -> Iterator[None]:
                 if _thresholds is not None:
                     gc.set_threshold(*_thresholds)
                     _thresholds = None
+
+
+async def freeze_after(step: Awaitable[T]) -> T:
+    """Await ``step``, a run's start-up inside :func:`frozen_heap` (its provider's start:
+    an HTTP client's imports, a local model's load), then schedule the heap's freeze
+    :data:`FREEZE_AFTER_S` from its end. Counted from the run's start, the freeze came
+    right after the ~90 ms of the HTTP client's imports, before the first request (its
+    collection: ~5-10 ms of the first request's start-up at 1,000 cases)."""
+    try:
+        return await step
+    finally:
+        reschedule = _reschedule.get()
+        if reschedule is not None:
+            reschedule()
 
 
 @contextmanager

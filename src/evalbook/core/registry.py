@@ -4,6 +4,11 @@ Entries are lazy: a name maps to a ``"module:attr"`` string until first use, so 
 importing evalbook never imports an SDK it does not need. Built-ins are declared as entry
 points in ``pyproject.toml`` exactly like third-party plugins; :meth:`Registry.register`
 adds entries at run time (``@evalbook.scorer``, ``@evalbook.provider``).
+
+The installed entry points are read once per process, every group in one pass
+(:func:`installed`): a pass reads the metadata of every installed distribution (~3.5 ms
+with 140 of them), and ``evalbook run`` looks two kinds up before its first request (a
+server, every kind). A distribution installed after that pass is seen after a restart.
 """
 
 from __future__ import annotations
@@ -11,11 +16,30 @@ from __future__ import annotations
 import importlib
 import threading
 from importlib.metadata import entry_points
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
 from evalbook.errors import ConfigError, UnknownNameError
 
 T = TypeVar("T")
+
+_installed: dict[str, list[tuple[str, str]]] = {}
+#: ``entry_points()`` read once: a dict of groups on Python 3.11, a flat list after; both
+#: ``select(group=...)``.
+_everything: Any = None
+_installed_lock = threading.Lock()
+
+
+def installed(group: str) -> list[tuple[str, str]]:
+    """``(name, "module:attr")`` of the installed entry points of ``group``, as
+    ``entry_points(group=group)`` gives them; every group is read at the first call."""
+    global _everything
+    with _installed_lock:
+        if group not in _installed:
+            if _everything is None:
+                _everything = entry_points()
+            chosen = _everything.select(group=group)
+            _installed[group] = [(ep.name, ep.value) for ep in chosen]
+        return _installed[group]
 
 
 class Registry(Generic[T]):
@@ -36,9 +60,9 @@ class Registry(Generic[T]):
         with self._lock:
             if self._loaded_entry_points:
                 return
-            for ep in entry_points(group=self.group):
+            for name, target in installed(self.group):
                 # Run-time registrations win over installed entry points of the same name.
-                self._entries.setdefault(ep.name, ep.value)
+                self._entries.setdefault(name, target)
             self._loaded_entry_points = True
 
     def register(self, name: str, obj: T | str, *, replace: bool = False) -> None:

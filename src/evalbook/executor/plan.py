@@ -124,3 +124,26 @@ async def ahead(
         if task is not None and not task.done():
             task.cancel()
             await asyncio.wait([task])
+
+
+class WorkQueue(asyncio.Queue[Any]):
+    """The workers' queue; its first ``ramp`` items (a run's first wave, one per worker)
+    are handed out one per turn of the event loop.
+
+    Why: a chunk queued at once wakes every idle worker in the same turn, and each one
+    prepares its request and opens its connection before any gets back to its socket to
+    send: with 100 workers the first request left ~55 ms after its connection was opened.
+    One item per turn lets the first requests go out while the next ones are prepared;
+    the wave's last request leaves no later (the work before it is the same), and past
+    the wave a put yields only when the queue is full, as before.
+    """
+
+    def __init__(self, maxsize: int, *, ramp: int) -> None:
+        super().__init__(maxsize)
+        self._ramp = ramp
+
+    async def put(self, item: Any) -> None:
+        await super().put(item)
+        if self._ramp > 0:
+            self._ramp -= 1
+            await asyncio.sleep(0)

@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from evalbook.config import render_limits
-from evalbook.core.heap import frozen_heap
+from evalbook.core.heap import freeze_after, frozen_heap
 from evalbook.core.identity import result_id
 from evalbook.core.messages import messages_text
 from evalbook.core.model_config import ModelConfig
@@ -51,7 +51,15 @@ from evalbook.executor.fleet_limits import (
 )
 from evalbook.executor.judging import JudgeClient, closing_after
 from evalbook.executor.limits import endpoint_limit
-from evalbook.executor.plan import WorkItem, ahead, chunks, item_started, iter_items, render_item
+from evalbook.executor.plan import (
+    WorkItem,
+    WorkQueue,
+    ahead,
+    chunks,
+    item_started,
+    iter_items,
+    render_item,
+)
 from evalbook.executor.progress_log import item_done, plan_positions, repair_log
 from evalbook.executor.result_build import answered_result, error_result
 from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retries
@@ -195,10 +203,10 @@ class RunExecutor:
     async def run_items(self, items: Any) -> None:
         """Execute ``items`` (a streamed run: its stream's plan) with the run's workers."""
         opts = self.run.options
-        await self.provider.start()
+        await freeze_after(self.provider.start())
         async with ResultWriter(self.store, self.io, on_written=self.on_event) as writer:
             writer.held = self.stream is not None and not self.stream.recorded
-            queue: asyncio.Queue[Any] = asyncio.Queue(maxsize=max(2 * opts.concurrency, CHUNK))
+            queue = WorkQueue(max(2 * opts.concurrency, CHUNK), ramp=opts.concurrency)
             async with asyncio.TaskGroup() as tg:
                 if self.stream is None:
                     tg.create_task(self.produce(items, queue, opts.concurrency))
