@@ -142,6 +142,8 @@ def scenario(
     suite = load_suite(path)
     store = Store.open(db_url or f"sqlite:///{folder}/bench.db")
     load_s = time.perf_counter() - t_load
+    if db_url:  # a database every scenario shares: no answers cached by an earlier one
+        store.cache_clear()
     cpu0, t0 = time.process_time(), time.perf_counter()
     samples: list[tuple[int, float]] = []
     done = 0
