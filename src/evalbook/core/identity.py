@@ -101,9 +101,15 @@ def result_id(run_id: str, seq: int, case_id: str, epoch: int) -> str:
     recorded with the earlier ids keeps them: the executor re-asks an item under the id
     its stored result has (``Store.errored_result_ids``).
     """
-    hashed = stable_uuid(run_id, case_id, str(epoch))
+    # stable_uuid's digest, its last 8 bytes only (one per result: no UUID object, no
+    # string of the whole uuid5 to cut up).
+    digest = hashlib.sha1(_NAMESPACE_BYTES + f"{run_id}\x1f{case_id}\x1f{epoch}".encode()).digest()
     position = f"{seq % _SEQ_SPAN:07x}"
-    return f"{_run_prefix(run_id)}-{position[:4]}-8{position[4:]}-{hashed[19:]}"
+    variant = (digest[8] & 0x3F) | 0x80  # RFC 4122
+    return (
+        f"{_run_prefix(run_id)}-{position[:4]}-8{position[4:]}"
+        f"-{variant:02x}{digest[9]:02x}-{digest[10:16].hex()}"
+    )
 
 
 @functools.lru_cache(maxsize=64)
