@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 import evalbook
 from evalbook.config import stored_bytes_limit
-from evalbook.core.identity import stable_uuid
+from evalbook.core.identity import result_id, stable_uuid
 from evalbook.core.result import Result, ScoreRecord
 from evalbook.core.run import RunStatus
 from evalbook.errors import StorageError
@@ -220,6 +220,33 @@ async def test_a_batch_of_new_and_stored_results_writes_both(store: Store, serve
 
     store.save_results(batch)  # all stored now: nothing changes
     assert {r.id: r for r in store.iter_results(run_id)} == back
+
+
+async def test_a_result_stored_under_another_id_is_written_over_under_that_id(
+    store: Store, server: Any
+) -> None:
+    """An item delivered again under another id than its stored row has (a worker of an
+    earlier release, which named results by uuid5, delivering an item of a fleet's run
+    that a newer worker recorded, or the other way round) replaces that row under the
+    stored id, its scores with it, instead of failing the batch on the item's unique key;
+    a new result in the same batch is added."""
+    results = await _recorded(store, server.base_url, n=3)
+    run_id = results[0].run_id
+    stored_id = results[1].id
+    again = results[1].model_copy(
+        update={"id": stable_uuid(run_id, results[1].case_id, "0"), "output": "again"}
+    )
+    assert stored_id == result_id(run_id, 1, results[1].case_id, 0) != again.id
+    new = _fresh(results[0], "new-0", output="new")
+    for _ in range(2):  # the second time, every row is stored: nothing changes
+        store.save_results([(again, 1), (new, 5)])
+        back = {r.case_id: r for r in store.iter_results(run_id)}
+        assert len(back) == 4
+        assert back[again.case_id].id == stored_id and back[again.case_id].output == "again"
+        assert back[again.case_id].scores == again.scores
+        assert back["new-0"].id == new.id
+        _, scores = _rows(store, run_id)
+        assert len(scores) == 4 and {s[0] for s in scores} == {r.id for r in back.values()}
 
 
 async def test_nulls_unicode_nul_and_huge_values_read_back_the_same_on_either_path(

@@ -23,6 +23,7 @@ import sqlalchemy as sa
 from evalbook.core.result import Result
 from evalbook.storage import tables as t
 from evalbook.storage.rows import result_to_rows
+from evalbook.storage.stored_ids import adopt_stored_ids
 from evalbook.storage.stored_values import JsonText
 
 
@@ -204,6 +205,7 @@ class ResultRows:
         # (SQLite has one writer at a time: its batches keep their order).
         self._todo = sorted(results, key=_by_id) if in_key_order else list(results)
         self._limit = limit
+        self._renamed: dict[str, str] = {}
         self.results: list[dict[str, Any]] = []
         self.scores: list[dict[str, Any]] = []
         self.blobs: dict[str, dict[str, Any]] = {}
@@ -215,7 +217,18 @@ class ResultRows:
         return len(self._todo)
 
     def ids(self) -> list[str]:
+        if self._renamed:
+            return [self._renamed.get(result.id, result.id) for result, _ in self._todo]
         return [result.id for result, _ in self._todo]
+
+    def rename(self, ids: dict[str, str]) -> None:
+        """Write the built results named in ``ids`` under the id mapped to (the id their
+        item is stored under: ``stored_ids``)."""
+        for row in self.results:
+            row["id"] = ids.get(row["id"], row["id"])
+        for row in self.scores:
+            row["result_id"] = ids.get(row["result_id"], row["result_id"])
+        self._renamed.update(ids)
 
     def run_ids(self) -> list[str]:
         """The runs the results belong to (nearly always one), in key order."""
@@ -343,7 +356,7 @@ class ResultWriterSQL:
             if self._copy is None and not probe:
                 self._sqlite_fresh(cursor, rows)
             elif self._copy is None:
-                rows.complete()
+                adopt_stored_ids(cursor, rows, self.dialect)
                 ids = rows.ids()
                 marks = ", ".join([self._mark] * len(ids))
                 query = f"SELECT id, {_SPENT} FROM results WHERE id IN ({marks})"
@@ -356,6 +369,7 @@ class ResultWriterSQL:
                 self.scores.execute(cursor, rows.scores)
                 charge(cursor, rows.charges(stored), self._mark)
             elif probe:
+                adopt_stored_ids(cursor, rows, self.dialect)
                 self.probe = self._copy.upsert(cursor, self.results, self.scores, rows)
             else:
                 try:

@@ -1,0 +1,42 @@
+"""Results stored under another id than the one their writer gives them.
+
+A result's id names its item ``(run_id, case_id, epoch)`` (``core.identity.result_id``),
+but runs recorded by a release before ordered ids hold uuid5 ids. A resumed run asks its
+errored items again under the ids their rows have (the executor reads them first); a
+result delivered again by a newer worker of a fleet while an older one recorded it (a
+rolling upgrade) is matched here, by its item, and written over the stored row under
+the stored id, instead of failing the batch on the item's unique key.
+
+Only on the path that asks what is stored (``ResultWriterSQL.write`` with ``probe``): a
+batch taken to be new is refused by that key, rolled back, and comes this way.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from evalbook.storage.bulk import ResultRows
+
+__all__ = ["adopt_stored_ids"]
+
+
+def adopt_stored_ids(cursor: Any, rows: ResultRows, dialect: str) -> None:
+    """Give each result of ``rows`` whose item is stored under another id that id."""
+    rows.complete()
+    mine = {(r["run_id"], r["case_id"], r["epoch"]): r["id"] for r in rows.results}
+    runs = sorted({run_id for run_id, _, _ in mine})
+    cases = sorted({case_id for _, case_id, _ in mine})
+    select = "SELECT run_id, case_id, epoch, id FROM results WHERE"
+    if dialect == "postgresql":
+        cursor.execute(f"{select} run_id = ANY(%s) AND case_id = ANY(%s)", (runs, cases))
+    else:
+        in_runs, in_cases = ", ".join("?" * len(runs)), ", ".join("?" * len(cases))
+        cursor.execute(f"{select} run_id IN ({in_runs}) AND case_id IN ({in_cases})", runs + cases)
+    renamed = {}
+    for run_id, case_id, epoch, stored in cursor.fetchall():
+        given = mine.get((run_id, case_id, epoch))
+        if given is not None and given != stored:
+            renamed[given] = stored
+    if renamed:
+        rows.rename(renamed)
