@@ -37,17 +37,3 @@ def test_many_openers_of_one_new_file_all_succeed(tmp_path: Path, round_: int) -
         th.join()
     assert errors == []
     assert sqlite3.connect(path).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-
-
-def test_a_connection_checkpoints_its_wal_at_64_mib_and_keeps_no_more(tmp_path: Path) -> None:
-    """Results' batches write pages all over the file: at SQLite's default (1,000 pages)
-    nearly every commit paid a checkpoint. The WAL file is cut back after one."""
-    store = Store.open(f"sqlite:///{tmp_path}/a.db")
-    try:
-        with store.read() as conn:
-            pages = conn.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar_one()
-            limit = conn.exec_driver_sql("PRAGMA journal_size_limit").scalar_one()
-            mode = conn.exec_driver_sql("PRAGMA journal_mode").scalar_one()
-    finally:
-        store.close()
-    assert (pages, limit, mode) == (16384, 64 * 2**20, "wal")

@@ -127,21 +127,8 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA busy_timeout=30000")
     _sqlite_wal(cur)
     cur.execute("PRAGMA synchronous=NORMAL")
-    cur.execute(f"PRAGMA wal_autocheckpoint={WAL_CHECKPOINT_PAGES}")
-    cur.execute(f"PRAGMA journal_size_limit={WAL_KEPT_BYTES}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.close()
-
-
-#: The WAL is copied back into the database file once it holds this many pages (64 MiB
-#: of 4 KiB pages; SQLite's default is 1,000). A batch of results touches pages all over
-#: the file (the results' ids are hashes), so at 100,000 results a 4 MB WAL filled at
-#: nearly every commit and each commit paid a checkpoint (39 ms of the writer's 41 ms per
-#: batch); a page written by many batches is now copied once per checkpoint. A fully
-#: cached 100,000-case re-run went from 20.2 to 16.3 s (benchmarks/bench_executor.py
-#: --big). The WAL file is cut back to ``WAL_KEPT_BYTES`` after a checkpoint.
-WAL_CHECKPOINT_PAGES = 16384
-WAL_KEPT_BYTES = 64 * 2**20
 
 
 def _sqlite_wal(cur: Any) -> None:
