@@ -96,10 +96,12 @@ def result_id(run_id: str, seq: int, case_id: str, epoch: int) -> str:
     re-delivered result upserts its row); two items of a run never share one (their
     positions differ). Why ordered: a hash id put each new result (and its scores) on a
     page of its own anywhere in the primary keys' B-trees; at 100,000 results SQLite spent
-    60% of its insert time there, and a fully cached re-run of 100,000 cases went from 17.0
-    to 12.8 s with ids in plan order (``benchmarks/bench_executor.py --big``). A run
-    recorded with the earlier ids keeps them: the executor re-asks an item under the id
-    its stored result has (``Store.errored_result_ids``).
+    60% of its insert time there, and nearly every batch's commit paid a checkpoint of the
+    write-ahead log (the pages it dirtied filled it). A fully cached re-run of 100,000
+    cases went from 20.2 to 12.2 s with ids in plan order (``benchmarks/bench_executor.py
+    --big``). A run recorded with the earlier ids keeps them: the executor re-asks an item
+    under the id its stored result has (``Store.errored_result_ids``), and the writer
+    matches a result delivered under another id by its item (``storage/stored_ids.py``).
     """
     # stable_uuid's digest, its last 8 bytes only (one per result: no UUID object, no
     # string of the whole uuid5 to cut up).
