@@ -99,9 +99,9 @@ def result_id(run_id: str, seq: int, case_id: str, epoch: int) -> str:
     60% of its insert time there, and nearly every batch's commit paid a checkpoint of the
     write-ahead log (the pages it dirtied filled it). A fully cached re-run of 100,000
     cases went from 20.2 to 12.2 s with ids in plan order (``benchmarks/bench_executor.py
-    --big``). A run recorded with the earlier ids keeps them: the executor re-asks an item
-    under the id its stored result has (``Store.errored_result_ids``), and the writer
-    matches a result delivered under another id by its item (``storage/stored_ids.py``).
+    --big``). A run recorded with the earlier ids keeps them: the writer matches a result
+    delivered under another id (an errored item a resume asks again, a fleet mid-upgrade)
+    to its stored row by its item (``storage/stored_ids.py``).
     """
     # stable_uuid's digest, its last 8 bytes only (one per result: no UUID object, no
     # string of the whole uuid5 to cut up).

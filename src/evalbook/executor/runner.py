@@ -132,8 +132,6 @@ class RunExecutor:
             ScorerSet.build(suite.render_assertions) if suite.render_assertions else None
         )
         self.flight = SingleFlight()
-        #: The ids of the errored results a resumed run asks again (see ``result_id``).
-        self.stored_ids: dict[tuple[str, int], str] = {}
         self.identity = provider.answer_identity()
         self.keys = CacheKeys(self.scope, model, self.identity)
         self.render_limits = render_limits()
@@ -185,8 +183,6 @@ class RunExecutor:
         cases = self.suite.select(opts.case_ids)
         statuses = await self.io.call(self.store.result_statuses, self.run.id)
         done = {k for k, status in statuses.items() if status != ResultStatus.error.value}
-        if len(done) < len(statuses):  # errored items are asked again under their ids
-            self.stored_ids = await self.io.call(self.store.errored_result_ids, self.run.id)
         return len(cases) * opts.epochs, done, iter_items(cases, opts.epochs, done)
 
     async def _repair_log(self, done: set[tuple[str, int]], part: range | None = None) -> None:
@@ -560,9 +556,8 @@ class RunExecutor:
 
     def _base(self, item: WorkItem) -> dict[str, Any]:
         case = item.case
-        known = self.stored_ids.get((case.id, item.epoch)) if self.stored_ids else None
         return {
-            "id": known or result_id(self.run.id, item.seq, case.id, item.epoch),
+            "id": result_id(self.run.id, item.seq, case.id, item.epoch),
             "run_id": self.run.id,
             "case_id": case.id,
             "epoch": item.epoch,

@@ -352,13 +352,6 @@ class Store:
             ).all()
         return {(r.case_id, r.epoch): r.status for r in rows}
 
-    def errored_result_ids(self, run_id: str) -> dict[tuple[str, int], str]:
-        """``(case_id, epoch) → id`` of a run's results recorded with an error."""
-        r = t.results.c
-        query = sa.select(r.case_id, r.epoch, r.id).where(r.run_id == run_id, r.status == "error")
-        with self.engine.connect() as conn:
-            return {(row.case_id, row.epoch): row.id for row in conn.execute(query)}
-
     def iter_results(self, run_id: str, *, batch_size: int = 1000) -> Iterator[Result]:
         """Results in plan order, streamed in batches (bounded memory for big runs)."""
         last_seq = -1

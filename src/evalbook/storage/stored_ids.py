@@ -1,14 +1,15 @@
 """Results stored under another id than the one their writer gives them.
 
 A result's id names its item ``(run_id, case_id, epoch)`` (``core.identity.result_id``),
-but runs recorded by a release before ordered ids hold uuid5 ids. A resumed run asks its
-errored items again under the ids their rows have (the executor reads them first); a
-result delivered again by a newer worker of a fleet while an older one recorded it (a
-rolling upgrade) is matched here, by its item, and written over the stored row under
-the stored id, instead of failing the batch on the item's unique key.
+but runs recorded by a release before ordered ids hold uuid5 ids. An errored item a
+resume of such a run asks again, or a result delivered again by a newer worker of a
+fleet while an older one recorded it (a rolling upgrade), is matched here by its item
+and written over the stored row under the stored id, instead of failing the batch on
+the item's unique key.
 
 Only on the path that asks what is stored (``ResultWriterSQL.write`` with ``probe``): a
-batch taken to be new is refused by that key, rolled back, and comes this way.
+batch taken to be new is refused by that key, rolled back, and comes this way (as every
+batch of a resume that holds an item stored already does).
 """
 
 from __future__ import annotations
