@@ -205,7 +205,6 @@ class ResultRows:
         # (SQLite has one writer at a time: its batches keep their order).
         self._todo = sorted(results, key=_by_id) if in_key_order else list(results)
         self._limit = limit
-        self._renamed: dict[str, str] = {}
         self.results: list[dict[str, Any]] = []
         self.scores: list[dict[str, Any]] = []
         self.blobs: dict[str, dict[str, Any]] = {}
@@ -217,18 +216,19 @@ class ResultRows:
         return len(self._todo)
 
     def ids(self) -> list[str]:
-        if self._renamed:
-            return [self._renamed.get(result.id, result.id) for result, _ in self._todo]
+        """The results' ids, in key order: the built rows' (:meth:`rename` may change them)."""
+        if len(self.results) == len(self._todo):
+            return [row["id"] for row in self.results]
         return [result.id for result, _ in self._todo]
 
     def rename(self, ids: dict[str, str]) -> None:
-        """Write the built results named in ``ids`` under the id mapped to (the id their
-        item is stored under: ``stored_ids``)."""
+        """Write the results named in ``ids`` under the id mapped to (the id their item is
+        stored under: ``stored_ids``); every row is built first."""
+        self.complete()
         for row in self.results:
             row["id"] = ids.get(row["id"], row["id"])
         for row in self.scores:
             row["result_id"] = ids.get(row["result_id"], row["result_id"])
-        self._renamed.update(ids)
 
     def run_ids(self) -> list[str]:
         """The runs the results belong to (nearly always one), in key order."""
