@@ -69,13 +69,18 @@ def short_hash(kind: str, value: Any, length: int = 12) -> str:
     return content_hash(kind, value)[:length]
 
 
+def _uuid5_digest(*parts: str) -> bytes:
+    """The SHA-1 a uuid5 of ``parts`` (joined by U+001F) is cut from."""
+    return hashlib.sha1(_NAMESPACE_BYTES + "\x1f".join(parts).encode()).digest()
+
+
 def stable_uuid(*parts: str) -> str:
     """A UUID derived from ``parts``: the same parts always give the same id.
 
     It is ``str(uuid.uuid5(namespace, "\\x1f".join(parts)))``, computed without the
     ``UUID`` object (a third of the cost; every result of a run is named by one).
     """
-    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + "\x1f".join(parts).encode()).digest())
+    digest = bytearray(_uuid5_digest(*parts))
     digest[6] = (digest[6] & 0x0F) | 0x50  # version 5
     digest[8] = (digest[8] & 0x3F) | 0x80  # RFC 4122 variant
     h = digest[:16].hex()
@@ -105,7 +110,7 @@ def result_id(run_id: str, seq: int, case_id: str, epoch: int) -> str:
     """
     # stable_uuid's digest, its last 8 bytes only (one per result: no UUID object, no
     # string of the whole uuid5 to cut up).
-    digest = hashlib.sha1(_NAMESPACE_BYTES + f"{run_id}\x1f{case_id}\x1f{epoch}".encode()).digest()
+    digest = _uuid5_digest(run_id, case_id, str(epoch))
     position = f"{seq % _SEQ_SPAN:07x}"
     variant = (digest[8] & 0x3F) | 0x80  # RFC 4122
     return (
