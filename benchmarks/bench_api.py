@@ -38,6 +38,7 @@ import sqlalchemy as sa
 
 import evalbook
 from evalbook.core.identity import stable_uuid
+from evalbook.server.settings import default_request_threads
 from evalbook.storage import tables as t
 from evalbook.storage.rows import run_to_row
 from evalbook.storage.store import Store
@@ -50,13 +51,23 @@ TARGET_SUBMIT_P99_MS = 200.0
 
 #: The ceiling: the least a FastAPI endpoint returning 50 rows of this database can do.
 CEILING_APP = """
+import contextlib
 import sys
+
+import anyio.to_thread
 import sqlalchemy as sa
 import uvicorn
 from fastapi import FastAPI
 
 engine = sa.create_engine(sys.argv[1], pool_size=40, max_overflow=0)
-app = FastAPI()
+
+@contextlib.asynccontextmanager
+async def lifespan(app):
+    # As many request threads as the server has (fewer than anyio's 40 serve more).
+    anyio.to_thread.current_default_thread_limiter().total_tokens = int(sys.argv[3])
+    yield
+
+app = FastAPI(lifespan=lifespan)
 QUERY = sa.text(
     "SELECT id, title, status, score, created_at FROM runs"
     " ORDER BY created_at DESC, id DESC LIMIT 50"
@@ -278,7 +289,8 @@ def main() -> None:
 
         port, ceiling_port = _free_port(), _free_port()
         serve = [sys.executable, "-m", "evalbook", "serve", "--no-worker", "--port", str(port)]
-        ceiling_argv = [sys.executable, "-c", CEILING_APP, url, str(ceiling_port)]
+        threads = str(default_request_threads())
+        ceiling_argv = [sys.executable, "-c", CEILING_APP, url, str(ceiling_port), threads]
         rng = random.Random(7)
         rows: list[str] = []
         ceiling = _start(ceiling_argv, env, ceiling_port)

@@ -73,3 +73,18 @@ def test_an_idle_connection_is_pinged(pg: Store, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(db, "PING_IDLE_S", 0.0)
     assert _backend_pid(pg) == pid  # alive: pinged and handed out as it is
     assert len(pings) == 1
+
+
+def test_one_statement_reads_open_no_transaction_and_leave_the_pool_transactional(
+    pg: Store,
+) -> None:
+    from psycopg.pq import TransactionStatus
+
+    with pg.reader.connect() as conn:
+        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one()
+        # In a transaction the connection would be INTRANS until the ROLLBACK on return.
+        assert conn.connection.dbapi_connection.info.transaction_status == TransactionStatus.IDLE
+    with pg.engine.connect() as conn:  # the same pooled connection, for writes again
+        assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar_one() == pid
+        assert conn.connection.dbapi_connection.info.transaction_status == TransactionStatus.INTRANS
+        assert conn.connection.dbapi_connection.autocommit is False

@@ -50,6 +50,14 @@ def serve_command(
         " the API may use (api_key_env, or openai's OPENAI_API_KEY). Repeat for more; also"
         " EVALBOOK_PROVIDER_SECRETS (comma-separated). No other variable can be named.",
     ),
+    threads: int | None = typer.Option(
+        None,
+        "--threads",
+        min=1,
+        max=256,
+        help="Requests answered at once, each in a thread; the others wait their turn"
+        " (default: the machine's cores + 1, at most 16; more only adds contention).",
+    ),
     lease_s: float = typer.Option(
         30.0,
         "--lease-s",
@@ -79,6 +87,7 @@ def serve_command(
         public_url=public_url,
         allow_private_webhooks=allow_private_webhooks,
         lease_s=lease_s,
+        request_threads=threads,
     )
     store = Store.open()
     try:

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
+import anyio.to_thread
 from fastapi import FastAPI
 
 from evalbook._version import __version__
@@ -61,6 +62,8 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         own = store is None
+        # The threads sync routes and ``run_in_threadpool`` run in (this loop's limiter).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.threads
         opened: Store = (
             store
             if store is not None

