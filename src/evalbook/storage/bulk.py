@@ -356,14 +356,12 @@ class ResultWriterSQL:
             if self._copy is None and not probe:
                 self._sqlite_fresh(cursor, rows)
             elif self._copy is None:
-                adopt_stored_ids(cursor, rows, self.dialect)
-                ids = rows.ids()
-                marks = ", ".join([self._mark] * len(ids))
-                query = f"SELECT id, {_SPENT} FROM results WHERE id IN ({marks})"
-                cursor.execute(query, ids)
-                stored: dict[str, float | None] = dict(cursor.fetchall())
+                # What is stored of these items, under which id, and what it spent.
+                stored = adopt_stored_ids(cursor, rows, self.dialect, spent=_SPENT)
                 self.probe = bool(stored)
                 if stored:
+                    ids = rows.ids()
+                    marks = ", ".join([self._mark] * len(ids))
                     cursor.execute(f"DELETE FROM scores WHERE result_id IN ({marks})", ids)
                 self.results.execute(cursor, rows.results)
                 self.scores.execute(cursor, rows.scores)

@@ -22,22 +22,31 @@ if TYPE_CHECKING:
 __all__ = ["adopt_stored_ids"]
 
 
-def adopt_stored_ids(cursor: Any, rows: ResultRows, dialect: str) -> None:
-    """Give each result of ``rows`` whose item is stored under another id that id."""
+def adopt_stored_ids(
+    cursor: Any, rows: ResultRows, dialect: str, *, spent: str = "NULL"
+) -> dict[str, Any]:
+    """Give each result of ``rows`` whose item is stored under another id that id; return
+    the stored items' ids (as ``rows`` now names them), each with the ``spent`` SQL
+    expression's value of its row (the SQLite writer's charge: one query asks both)."""
     rows.complete()
     mine = {(r["run_id"], r["case_id"], r["epoch"]): r["id"] for r in rows.results}
     runs = sorted({run_id for run_id, _, _ in mine})
     cases = sorted({case_id for _, case_id, _ in mine})
-    select = "SELECT run_id, case_id, epoch, id FROM results WHERE"
+    select = f"SELECT run_id, case_id, epoch, id, {spent} FROM results WHERE"
     if dialect == "postgresql":
         cursor.execute(f"{select} run_id = ANY(%s) AND case_id = ANY(%s)", (runs, cases))
     else:
         in_runs, in_cases = ", ".join("?" * len(runs)), ", ".join("?" * len(cases))
         cursor.execute(f"{select} run_id IN ({in_runs}) AND case_id IN ({in_cases})", runs + cases)
     renamed = {}
-    for run_id, case_id, epoch, stored in cursor.fetchall():
+    stored = {}
+    for run_id, case_id, epoch, stored_id, value in cursor.fetchall():
         given = mine.get((run_id, case_id, epoch))
-        if given is not None and given != stored:
-            renamed[given] = stored
+        if given is None:  # another item of these runs and cases
+            continue
+        stored[stored_id] = value
+        if given != stored_id:
+            renamed[given] = stored_id
     if renamed:
         rows.rename(renamed)
+    return stored
