@@ -21,6 +21,14 @@ PG_ADMIN_URL = os.environ.get(
 FIXTURES = Path(__file__).parent / "fixtures"
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    # The CLI's consoles take their width from COLUMNS once, when first imported (while
+    # tests are collected); a width there (pytest-xdist's workers are given COLUMNS=80) would
+    # hold for every test. Without one they read COLUMNS as each test sets it.
+    os.environ.pop("COLUMNS", None)
+    os.environ.pop("LINES", None)
+
+
 def model_home() -> Path:
     """Where the real SmolLM2 model file is kept between test runs (downloaded once)."""
     home = Path(
