@@ -29,8 +29,9 @@ PROMPT = "[[latency=40]][[answer={{ answer }}]] question {{ i }}"
 def serve(db_url: str, port: int, log: Path) -> Iterator[str]:
     env = {**os.environ, "EVALBOOK_DATABASE_URL": db_url, "EVALBOOK_RETRY_SCALE": "0"}
     with log.open("ab") as out:
+        argv = ["serve", "--port", str(port), "--lease-s", "2", "--threads", "2"]
         proc = subprocess.Popen(
-            [sys.executable, "-m", "evalbook", "serve", "--port", str(port), "--lease-s", "2"],
+            [sys.executable, "-m", "evalbook", *argv],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
