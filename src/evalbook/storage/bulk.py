@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from evalbook.core.result import Result
 from evalbook.storage import tables as t
 from evalbook.storage.rows import result_to_rows
-from evalbook.storage.stored_ids import adopt_stored_ids
+from evalbook.storage.stored_ids import SPENT, adopt_stored_ids
 from evalbook.storage.stored_values import JsonText
 
 
@@ -307,10 +307,6 @@ class StoredMeanwhile(Exception):
     written again through the merge."""
 
 
-#: What a stored result spent, as the run's cost counts it (a cached answer: nothing).
-_SPENT = "CASE WHEN cached THEN NULL ELSE cost_usd END"
-
-
 def charge(cursor: Any, charges: dict[str, float], mark: str) -> None:
     """Add each run's charge to its cost while it runs: ``runs.cost`` is what the results
     recorded so far spent (a fleet's shards each add their own), and the finish writes the
@@ -357,7 +353,7 @@ class ResultWriterSQL:
                 self._sqlite_fresh(cursor, rows)
             elif self._copy is None:
                 # What is stored of these items, under which id, and what it spent.
-                stored = adopt_stored_ids(cursor, rows, self.dialect, spent=_SPENT)
+                stored = adopt_stored_ids(cursor, rows, self.dialect)
                 self.probe = bool(stored)
                 if stored:
                     ids = rows.ids()
@@ -484,7 +480,7 @@ class PgCopyWriter:
         r, s = t.results, t.scores
         # The ids as one text (a list parameter costs the client more than the probe does
         # the server); an id is a UUID, never a space.
-        self.probe = f"SELECT id, {_SPENT} FROM results WHERE id = ANY(string_to_array(%s, ' '))"
+        self.probe = f"SELECT id, {SPENT} FROM results WHERE id = ANY(string_to_array(%s, ' '))"
         self.create = "; ".join(
             f"CREATE TEMP TABLE IF NOT EXISTS {_stage(x)} (LIKE {x.name}) ON COMMIT DELETE ROWS"
             for x in (r, s)

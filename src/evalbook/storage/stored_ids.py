@@ -19,27 +19,28 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from evalbook.storage.bulk import ResultRows
 
-__all__ = ["adopt_stored_ids"]
+__all__ = ["SPENT", "adopt_stored_ids"]
+
+#: What a stored result spent, as the run's cost counts it (a cached answer: nothing).
+SPENT = "CASE WHEN cached THEN NULL ELSE cost_usd END"
 
 
-def adopt_stored_ids(
-    cursor: Any, rows: ResultRows, dialect: str, *, spent: str = "NULL"
-) -> dict[str, Any]:
+def adopt_stored_ids(cursor: Any, rows: ResultRows, dialect: str) -> dict[str, float | None]:
     """Give each result of ``rows`` whose item is stored under another id that id; return
-    the stored items' ids (as ``rows`` now names them), each with the ``spent`` SQL
-    expression's value of its row (the SQLite writer's charge: one query asks both)."""
+    the stored items' ids (as ``rows`` now names them), each with what its row spent
+    (:data:`SPENT`: the SQLite writer charges the difference; one query asks both)."""
     rows.complete()
     mine = {(r["run_id"], r["case_id"], r["epoch"]): r["id"] for r in rows.results}
     runs = sorted({run_id for run_id, _, _ in mine})
     cases = sorted({case_id for _, case_id, _ in mine})
-    select = f"SELECT run_id, case_id, epoch, id, {spent} FROM results WHERE"
+    select = f"SELECT run_id, case_id, epoch, id, {SPENT} FROM results WHERE"
     if dialect == "postgresql":
         cursor.execute(f"{select} run_id = ANY(%s) AND case_id = ANY(%s)", (runs, cases))
     else:
         in_runs, in_cases = ", ".join("?" * len(runs)), ", ".join("?" * len(cases))
         cursor.execute(f"{select} run_id IN ({in_runs}) AND case_id IN ({in_cases})", runs + cases)
     renamed = {}
-    stored = {}
+    stored: dict[str, float | None] = {}
     for run_id, case_id, epoch, stored_id, value in cursor.fetchall():
         given = mine.get((run_id, case_id, epoch))
         if given is None:  # another item of these runs and cases
