@@ -22,6 +22,8 @@ def test_the_default_is_one_thread_more_than_the_cores_and_at_most_sixteen() -> 
     assert ServerSettings().threads == default_request_threads()
     assert default_request_threads() == min(16, (os.cpu_count() or 1) + 1)
     assert ServerSettings(request_threads=5).threads == 5
+    with pytest.raises(ValueError, match="request_threads must be at least 1, not 0"):
+        ServerSettings(request_threads=0)
 
 
 async def test_requests_past_the_threads_wait_their_turn(

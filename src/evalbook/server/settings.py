@@ -48,9 +48,15 @@ class ServerSettings:
     #: their turn in the event loop, which costs nothing.
     request_threads: int | None = None
 
+    def __post_init__(self) -> None:
+        if self.request_threads is not None and self.request_threads < 1:
+            raise ValueError(f"request_threads must be at least 1, not {self.request_threads}")
+
     @property
     def threads(self) -> int:
-        return self.request_threads or default_request_threads()
+        if self.request_threads is None:
+            return default_request_threads()
+        return self.request_threads
 
     @property
     def single_user_allowed(self) -> bool:
