@@ -4,8 +4,9 @@
 and error classes) with SDK retries off: the executor retries and records every attempt.
 The ``openai-compatible`` family (``vllm:``, ``ollama:``) speaks the same JSON through
 :class:`~evalbook.providers.openai_wire.OpenAIWireClient`, whose per-call CPU is a quarter
-of the SDK's (see that module for the figures); use ``openai:NAME@BASE_URL`` to send a
-self-hosted endpoint through the SDK instead.
+of the SDK's (see that module for the figures; ``http://`` endpoints go through
+:mod:`~evalbook.providers.plain_http`, at less than half of aiohttp's); use
+``openai:NAME@BASE_URL`` to send a self-hosted endpoint through the SDK instead.
 
 Why ``client.post(..., cast_to=httpx2.Response)`` rather than
 ``client.chat.completions.create``: the SDK's documented escape hatch for raw requests

@@ -5,12 +5,16 @@ few milliseconds, and the SDK's per-request work (URL parsing, option copies, he
 models) costs more CPU than the whole HTTP exchange — about 1.5 ms against 0.4 ms per
 call on a 2-core machine, which caps a 10k-case run at concurrency 100 near 30 s instead
 of 6 s. ``openai:`` (the hosted API, any ``base_url``) keeps the official SDK; the
-``openai-compatible`` family speaks the same JSON through one pooled aiohttp session.
+``openai-compatible`` family speaks the same JSON over a bounded pool of connections:
+:class:`~evalbook.providers.plain_http.PlainHTTP` for ``http://`` endpoints (a local or
+in-network server, where the client's own CPU per call matters most), one aiohttp session
+for ``https://`` ones.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -23,6 +27,7 @@ from evalbook.providers.endpoints import (
     refuse_connection,
 )
 from evalbook.providers.http_errors import connection_cause, server_message, status_error
+from evalbook.providers.plain_http import PlainHTTP
 
 if TYPE_CHECKING:
     import aiohttp
@@ -51,13 +56,32 @@ class OpenAIWireClient:
         if api_key:
             self._headers["Authorization"] = f"Bearer {api_key}"
         self._session: aiohttp.ClientSession | None = None
+        self._plain: PlainHTTP | None = None
+        #: ``http://``: :class:`PlainHTTP`; else aiohttp (TLS).
+        self._is_plain = urlsplit(self.url).scheme == "http"
         #: The host policy of the context the first call was made in (a server's run).
         self._policy: HostPolicy | None = None
 
     def open(self) -> None:
         """Open the connection pool now (the provider's ``start``): the HTTP client is
         loaded before the run announces its first case."""
-        self._get_session()
+        if self._is_plain:
+            self._get_plain()
+        else:
+            self._get_session()
+
+    def _get_plain(self) -> PlainHTTP:
+        if self._plain is None:
+            self._policy = active_policy()
+            self._plain = PlainHTTP(
+                self.provider,
+                self.url,
+                self._headers,
+                max_connections=self.max_connections,
+                timeout_s=self.timeout_s,
+                policy=self._policy,
+            )
+        return self._plain
 
     def _get_session(self) -> aiohttp.ClientSession:
         if self._session is None:
@@ -82,6 +106,11 @@ class OpenAIWireClient:
 
     async def post(self, body: dict[str, Any]) -> bytes:
         """The raw reply body of a 2xx answer; errors raised as evalbook's classes."""
+        if self._is_plain:
+            answer = await self._get_plain().post(json.dumps(body).encode())
+            if answer.status >= 400:
+                raise self._status_error(answer.status, answer.body, answer.headers)
+            return answer.body
         import aiohttp
 
         session = self._get_session()
@@ -91,14 +120,7 @@ class OpenAIWireClient:
             async with session.post(self.url, data=json.dumps(body)) as reply:
                 raw = await reply.read()
                 if reply.status >= 400:
-                    try:
-                        parsed: object = json.loads(raw)
-                    except ValueError:
-                        parsed = None
-                    message = server_message(parsed, raw[:300].decode("utf-8", "replace"))
-                    raise status_error(
-                        self.provider, reply.status, message, reply.headers, secret=self.api_key
-                    )
+                    raise self._status_error(reply.status, raw, reply.headers)
                 return raw
         except TimeoutError:
             raise TransientError(
@@ -124,7 +146,18 @@ class OpenAIWireClient:
             with guarded(policy):
                 refuse_connection(self.provider, host, port, address)
 
+    def _status_error(self, status: int, raw: bytes, headers: Mapping[str, str]) -> Exception:
+        try:
+            parsed: object = json.loads(raw)
+        except ValueError:
+            parsed = None
+        message = server_message(parsed, raw[:300].decode("utf-8", "replace"))
+        return status_error(self.provider, status, message, headers, secret=self.api_key)
+
     async def close(self) -> None:
+        if self._plain is not None:
+            plain, self._plain = self._plain, None
+            await plain.close()
         if self._session is not None:
             session, self._session = self._session, None
             await session.close()
