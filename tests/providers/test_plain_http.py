@@ -15,8 +15,14 @@ from contextlib import asynccontextmanager
 
 import pytest
 
-from evalbook.errors import EndpointUnreachable, TransientError
+from evalbook.errors import (
+    EndpointUnreachable,
+    FatalProviderError,
+    RateLimitError,
+    TransientError,
+)
 from evalbook.providers.endpoints import EndpointRefused, HostPolicy
+from evalbook.providers.openai_wire import OpenAIWireClient
 from evalbook.providers.plain_http import HEAD_LIMIT, PlainHTTP
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
@@ -290,3 +296,28 @@ def test_header_values_cannot_break_the_request() -> None:
     assert "Bearer" not in str(raised.value)  # the value (a key) is not repeated
     with pytest.raises(ValueError, match="plain-HTTP"):
         PlainHTTP("t", "https://127.0.0.1:9/v1", {}, max_connections=1, timeout_s=1)
+
+
+async def test_the_wire_client_reads_statuses_from_plain_replies() -> None:
+    """Through the provider's client: a 429's wait, a redirect refused (never followed:
+    a POST turned into a GET), a 2xx's body as sent."""
+    error = b'{"error": {"message": "slow down k"}}'
+    limited = (
+        b"HTTP/1.1 429 Too Many Requests\r\nRetry-After: 7\r\n"
+        + f"Content-Length: {len(error)}\r\n\r\n".encode()
+        + error
+    )
+    moved = b"HTTP/1.1 301 Moved\r\nLocation: https://example.test/v1\r\nContent-Length: 0\r\n\r\n"
+    async with serving(answering(limited, moved, ok(b'{"id": "x"}'))) as server:
+        wire = OpenAIWireClient(
+            "test", f"http://127.0.0.1:{server.port}/v1", "slow down k",
+            max_connections=1, timeout_s=5,
+        )  # fmt: skip
+        with pytest.raises(RateLimitError) as limit:
+            await wire.post({"model": "m"})
+        assert limit.value.retry_after == 7 and "***" in str(limit.value)  # the key scrubbed
+        with pytest.raises(FatalProviderError, match=r"redirects to https://example\.test/v1"):
+            await wire.post({"model": "m"})
+        assert await wire.post({"model": "m"}) == b'{"id": "x"}'
+        await wire.close()
+    assert server.connections == 1

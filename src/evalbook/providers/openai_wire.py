@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from evalbook.errors import EndpointUnreachable, TransientError
+from evalbook.errors import EndpointUnreachable, FatalProviderError, TransientError
 from evalbook.providers.endpoints import (
     HostPolicy,
     active_policy,
@@ -110,6 +110,13 @@ class OpenAIWireClient:
             answer = await self._get_plain().post(json.dumps(body).encode())
             if answer.status >= 400:
                 raise self._status_error(answer.status, answer.body, answer.headers)
+            if answer.status >= 300:  # not followed: a POST must not turn into a GET
+                where = answer.headers.get("location", "elsewhere")[:300]
+                raise FatalProviderError(
+                    f"{self.provider}: HTTP {answer.status}: {self.url} redirects to {where};"
+                    " set base_url to the address it points to",
+                    status_code=answer.status,
+                )
             return answer.body
         import aiohttp
 
