@@ -321,3 +321,18 @@ async def test_the_wire_client_reads_statuses_from_plain_replies() -> None:
         assert await wire.post({"model": "m"}) == b'{"id": "x"}'
         await wire.close()
     assert server.connections == 1
+
+
+async def test_an_address_that_refuses_is_skipped_and_the_one_that_answers_tried_first() -> None:
+    """A name with two addresses (as ``localhost`` often has ``::1`` and ``127.0.0.1``)
+    whose first refuses: the call connects to the second, and later connections start
+    there. The name's lookup is stood in by its cached answer (this machine's resolver
+    gives one address)."""
+    async with serving(answering(ok(b"second"))) as server:
+        http = client(server, host="localhost", max_connections=2)
+        http._addresses = (["127.0.0.3", "127.0.0.1"], float("inf"))  # nothing on .3
+        got = await asyncio.gather(http.post(b"{}"), http.post(b"{}"))
+        assert [g.body for g in got] == [b"second", b"second"]
+        assert http._addresses[0] == ["127.0.0.1", "127.0.0.3"]
+        await http.close()
+    assert server.connections == 2

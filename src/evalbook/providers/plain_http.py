@@ -85,7 +85,7 @@ class PlainHTTP:
             if any(c in value or c in name for c in "\r\n\0"):
                 raise ValueError(f"HTTP header {name!r}: a line break or NUL in its value")
             lines.append(f"{name}: {value}")
-        self._head = ("\r\n".join(lines) + "\r\n").encode("latin-1")
+        self._head = ("\r\n".join(lines) + "\r\n").encode()  # UTF-8, as aiohttp sends them
         self._slots = asyncio.Semaphore(max_connections)
         self._idle: deque[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = deque()
         self._addresses: tuple[list[str], float] | None = None
@@ -136,12 +136,16 @@ class PlainHTTP:
                 return reader, writer
             writer.close()  # closed by the server meanwhile
         last: OSError | None = None
-        for address in await self._resolve():
+        addresses = await self._resolve()
+        for address in list(addresses):
             try:
                 reader, writer = await asyncio.open_connection(address, self.port, limit=HEAD_LIMIT)
             except OSError as exc:
                 last = exc
                 continue
+            if addresses[0] != address:  # the next connection tries this one first
+                addresses.remove(address)
+                addresses.insert(0, address)
             sock = writer.get_extra_info("socket")
             if sock is not None:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
