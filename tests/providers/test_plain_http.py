@@ -142,6 +142,16 @@ async def test_the_request_is_sent_as_written_and_the_connection_is_kept() -> No
     assert f"Content-Length: {len(body)}".encode() in lines
 
 
+async def test_a_body_larger_than_the_socket_buffers_is_sent_whole() -> None:
+    seen: list[bytes] = []
+    body = b'{"image": "' + b"A" * (8 * 2**20) + b'"}'
+    async with serving(answering(ok(b"got it"), requests=seen)) as server:
+        http = client(server)
+        assert (await http.post(body)).body == b"got it"
+        await http.close()
+    assert seen[0].partition(b"\r\n\r\n")[2] == body
+
+
 async def test_chunked_replies_with_extensions_and_trailers() -> None:
     reply = (
         b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nX-Id: 7\r\nx-id: 8\r\n\r\n"

@@ -2,9 +2,10 @@
 
 Why not aiohttp for ``http://``: against a model server on the same machine or network
 (vLLM, Ollama, the test server) a call's own client work is what bounds a run: aiohttp
-spent ~0.10 ms of CPU per call where this spends ~0.04 (5,000 calls at concurrency 100,
-2-core machine), and importing it took ~0.1 s of the 0.33 s before ``evalbook run``'s
-first request (its TLS contexts read the system's CA certificates at import). A plain
+spent 0.09-0.11 ms of CPU per call where this spends 0.04-0.05
+(``benchmarks/bench_http_client.py``: 5,000 calls at concurrency 100, 2-core machine),
+and importing it took ~0.1 s of the 0.34 s before ``evalbook run``'s first request (its
+TLS contexts read the system's CA certificates at import). A plain
 endpoint needs none of that: one method, one path, a JSON body, a reply read whole.
 ``https://`` endpoints keep aiohttp (TLS, and the latency of a hosted API dwarfs this).
 
