@@ -317,7 +317,10 @@ async def test_the_wire_client_reads_statuses_from_plain_replies() -> None:
         + f"Content-Length: {len(error)}\r\n\r\n".encode()
         + error
     )
-    moved = b"HTTP/1.1 301 Moved\r\nLocation: https://example.test/v1\r\nContent-Length: 0\r\n\r\n"
+    moved = (
+        b"HTTP/1.1 301 Moved\r\nLocation: https://example.test/v1?key=slow down k\r\n"
+        b"Content-Length: 0\r\n\r\n"
+    )
     async with serving(answering(limited, moved, ok(b'{"id": "x"}'))) as server:
         wire = OpenAIWireClient(
             "test", f"http://127.0.0.1:{server.port}/v1", "slow down k",
@@ -326,8 +329,11 @@ async def test_the_wire_client_reads_statuses_from_plain_replies() -> None:
         with pytest.raises(RateLimitError) as limit:
             await wire.post({"model": "m"})
         assert limit.value.retry_after == 7 and "***" in str(limit.value)  # the key scrubbed
-        with pytest.raises(FatalProviderError, match=r"redirects to https://example\.test/v1"):
+        with pytest.raises(
+            FatalProviderError, match=r"redirects to https://example\.test/v1"
+        ) as moved_to:
             await wire.post({"model": "m"})
+        assert "slow down k" not in str(moved_to.value)
         assert await wire.post({"model": "m"}) == b'{"id": "x"}'
         await wire.close()
     assert server.connections == 1

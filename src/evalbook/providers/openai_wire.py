@@ -112,6 +112,8 @@ class OpenAIWireClient:
                 raise self._status_error(answer.status, answer.body, answer.headers)
             if answer.status >= 300:  # not followed: a POST must not turn into a GET
                 where = answer.headers.get("location", "elsewhere")[:300]
+                if self.api_key and len(self.api_key) >= 4:  # as status_error scrubs it
+                    where = where.replace(self.api_key, "***")
                 raise FatalProviderError(
                     f"{self.provider}: HTTP {answer.status}: {self.url} redirects to {where};"
                     " set base_url to the address it points to",
