@@ -15,7 +15,7 @@ from evalbook.core.messages import ImagePart, Message
 from evalbook.core.model_config import ModelConfig
 from evalbook.errors import FatalProviderError, MissingExtraError, TransientError
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider
-from evalbook.providers.http_errors import connection_error, server_message, status_error
+from evalbook.providers.http_errors import connection_error, no_reply, server_message, status_error
 from evalbook.providers.http_pool import aiohttp_available, pool_limits
 
 if TYPE_CHECKING:
@@ -109,9 +109,7 @@ class AnthropicProvider(Provider):
                 self.name, exc.status_code, message, exc.response.headers, secret=self._api_key
             ) from None
         except anthropic.APITimeoutError:
-            raise TransientError(
-                f"{self.name}: no reply within {self.config.timeout_s:g}s (timeout_s)"
-            ) from None
+            raise no_reply(self.name, self.config.timeout_s) from None
         except anthropic.APIConnectionError as exc:
             raise connection_error(self.name, str(client.base_url), exc) from None
         except anthropic.AnthropicError as exc:

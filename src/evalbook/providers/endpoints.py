@@ -26,7 +26,7 @@ import contextvars
 import ipaddress
 import os
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -41,6 +41,7 @@ __all__ = [
     "allow_hosts",
     "check_endpoint",
     "guarded",
+    "refuse_addresses",
 ]
 
 #: Comma-separated ``HOST`` or ``HOST:PORT`` entries the operator allows.
@@ -248,3 +249,15 @@ def refuse_connection(provider: str, host: str, port: int, address: IPAddress) -
             " of runs sent to the server must be public unless the operator allows the host"
             f" (evalbook serve --allow-model-host HOST[:PORT], {ALLOW_ENV})"
         )
+
+
+def refuse_addresses(
+    provider: str, host: str, port: int, addresses: Iterable[str], policy: HostPolicy
+) -> None:
+    """Raise :class:`EndpointRefused` if ``policy`` refuses any of the IP ``addresses``
+    that ``host`` resolved to (a name among them is skipped: only addresses connect)."""
+    with guarded(policy):
+        for text in addresses:
+            address = ip_literal(text)
+            if address is not None:
+                refuse_connection(provider, host, port, address)

@@ -12,7 +12,7 @@ import socket
 import aiohttp
 from aiohttp.abc import AbstractResolver, ResolveResult
 
-from evalbook.providers.endpoints import HostPolicy, guarded, ip_literal, refuse_connection
+from evalbook.providers.endpoints import HostPolicy, refuse_addresses
 
 __all__ = ["GuardedResolver"]
 
@@ -29,11 +29,7 @@ class GuardedResolver(AbstractResolver):
         self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
     ) -> list[ResolveResult]:
         found = await self.inner.resolve(host, port, family)
-        with guarded(self.policy):
-            for entry in found:
-                address = ip_literal(entry["host"])
-                if address is not None:
-                    refuse_connection(self.provider, host, port, address)
+        refuse_addresses(self.provider, host, port, [e["host"] for e in found], self.policy)
         return found
 
     async def close(self) -> None:

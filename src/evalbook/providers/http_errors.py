@@ -55,9 +55,7 @@ def status_error(
     secret: str | None = None,
 ) -> ProviderError:
     """The evalbook error for an HTTP error reply; ``secret`` is scrubbed from the message."""
-    if secret and len(secret) >= 4:
-        message = message.replace(secret, "***")
-    text = f"{provider}: HTTP {status}: {message}"
+    text = f"{provider}: HTTP {status}: {scrubbed(message, secret)}"
     if status == 429:
         return RateLimitError(text, status_code=status, retry_after=parse_retry_after(headers))
     if status >= 500 or status in _TRANSIENT_4XX:
@@ -65,6 +63,26 @@ def status_error(
     if status in (401, 403):
         return AuthError(text, status_code=status)
     return FatalProviderError(text, status_code=status)
+
+
+def scrubbed(text: str, secret: str | None) -> str:
+    """``text`` with ``secret`` (an API key a server echoed) replaced by ``***``."""
+    if secret and len(secret) >= 4:
+        return text.replace(secret, "***")
+    return text
+
+
+def no_reply(provider: str, timeout_s: float) -> TransientError:
+    """A call that got no reply within the model config's ``timeout_s``."""
+    return TransientError(f"{provider}: no reply within {timeout_s:g}s (timeout_s)")
+
+
+def unreachable(provider: str, url: str, exc: BaseException) -> EndpointUnreachable:
+    """No connection to ``url`` could be made at all; ``exc`` says why."""
+    cause = connection_cause(exc)
+    return EndpointUnreachable(
+        f"{provider}: cannot connect to {url}: {cause}", url=url, cause=cause
+    )
 
 
 def server_message(body: object, fallback: str) -> str:
@@ -115,7 +133,5 @@ def connection_error(provider: str, url: str, exc: BaseException) -> TransientEr
     if any(type(c).__name__ in ("ConnectError", "ClientConnectorError") for c in chain) or any(
         isinstance(c, ConnectionRefusedError) for c in chain
     ):
-        return EndpointUnreachable(
-            f"{provider}: cannot connect to {url}: {cause}", url=url, cause=cause
-        )
+        return unreachable(provider, url, exc)
     return TransientError(f"{provider}: connection failed: {cause}")

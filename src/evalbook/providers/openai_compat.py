@@ -25,7 +25,7 @@ from evalbook.core.messages import ImagePart, Message
 from evalbook.core.model_config import ModelConfig
 from evalbook.errors import ConfigError, FatalProviderError, TransientError
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider
-from evalbook.providers.http_errors import connection_error, server_message, status_error
+from evalbook.providers.http_errors import connection_error, no_reply, server_message, status_error
 from evalbook.providers.http_pool import aiohttp_available, pool_limits
 from evalbook.providers.openai_wire import OpenAIWireClient
 
@@ -165,9 +165,7 @@ class OpenAIProvider(OpenAICompatibleProvider):
                 self.name, exc.status_code, message, exc.response.headers, secret=self._api_key
             ) from None
         except openai.APITimeoutError:
-            raise TransientError(
-                f"{self.name}: no reply within {self.config.timeout_s:g}s (timeout_s)"
-            ) from None
+            raise no_reply(self.name, self.config.timeout_s) from None
         except openai.APIConnectionError as exc:
             raise connection_error(self.name, str(client.base_url), exc) from None
         except openai.OpenAIError as exc:

@@ -18,15 +18,16 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from evalbook.errors import EndpointUnreachable, FatalProviderError, TransientError
-from evalbook.providers.endpoints import (
-    HostPolicy,
-    active_policy,
-    guarded,
-    ip_literal,
-    refuse_connection,
+from evalbook.errors import FatalProviderError, TransientError
+from evalbook.providers.endpoints import HostPolicy, active_policy, refuse_addresses
+from evalbook.providers.http_errors import (
+    connection_cause,
+    no_reply,
+    scrubbed,
+    server_message,
+    status_error,
+    unreachable,
 )
-from evalbook.providers.http_errors import connection_cause, server_message, status_error
 from evalbook.providers.plain_http import PlainHTTP
 
 if TYPE_CHECKING:
@@ -111,9 +112,7 @@ class OpenAIWireClient:
             if answer.status >= 400:
                 raise self._status_error(answer.status, answer.body, answer.headers)
             if answer.status >= 300:  # not followed: a POST must not turn into a GET
-                where = answer.headers.get("location", "elsewhere")[:300]
-                if self.api_key and len(self.api_key) >= 4:  # as status_error scrubs it
-                    where = where.replace(self.api_key, "***")
+                where = scrubbed(answer.headers.get("location", "elsewhere")[:300], self.api_key)
                 raise FatalProviderError(
                     f"{self.provider}: HTTP {answer.status}: {self.url} redirects to {where};"
                     " set base_url to the address it points to",
@@ -132,14 +131,9 @@ class OpenAIWireClient:
                     raise self._status_error(reply.status, raw, reply.headers)
                 return raw
         except TimeoutError:
-            raise TransientError(
-                f"{self.provider}: no reply within {self.timeout_s:g}s (timeout_s)"
-            ) from None
+            raise no_reply(self.provider, self.timeout_s) from None
         except aiohttp.ClientConnectorError as exc:
-            cause = connection_cause(exc)
-            raise EndpointUnreachable(
-                f"{self.provider}: cannot connect to {self.url}: {cause}", url=self.url, cause=cause
-            ) from None
+            raise unreachable(self.provider, self.url, exc) from None
         except aiohttp.ClientError as exc:
             raise TransientError(
                 f"{self.provider}: connection failed: {connection_cause(exc)}"
@@ -149,11 +143,8 @@ class OpenAIWireClient:
         """An IP address in the URL is connected to without a lookup: check it here."""
         parts = urlsplit(self.url)
         host = parts.hostname or ""
-        address = ip_literal(host)
-        if address is not None:
-            port = parts.port or (443 if parts.scheme == "https" else 80)
-            with guarded(policy):
-                refuse_connection(self.provider, host, port, address)
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+        refuse_addresses(self.provider, host, port, [host], policy)
 
     def _status_error(self, status: int, raw: bytes, headers: Mapping[str, str]) -> Exception:
         try:

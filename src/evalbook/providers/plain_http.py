@@ -27,9 +27,9 @@ import zlib
 from collections import deque
 from urllib.parse import urlsplit
 
-from evalbook.errors import EndpointUnreachable, TransientError
-from evalbook.providers.endpoints import HostPolicy, guarded, ip_literal, refuse_connection
-from evalbook.providers.http_errors import connection_cause
+from evalbook.errors import TransientError
+from evalbook.providers.endpoints import HostPolicy, ip_literal, refuse_addresses
+from evalbook.providers.http_errors import connection_cause, no_reply, unreachable
 
 __all__ = ["PlainHTTP", "Reply"]
 
@@ -99,9 +99,7 @@ class PlainHTTP:
                 async with asyncio.timeout(self.timeout_s):
                     return await self._exchange(body)
             except TimeoutError:
-                raise TransientError(
-                    f"{self.provider}: no reply within {self.timeout_s:g}s (timeout_s)"
-                ) from None
+                raise no_reply(self.provider, self.timeout_s) from None
 
     async def close(self) -> None:
         """Close the idle connections; those in use close when their call ends."""
@@ -152,7 +150,7 @@ class PlainHTTP:
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             return reader, writer
         assert last is not None
-        raise self._unreachable(last)
+        raise unreachable(self.provider, self.url, last)
 
     async def _resolve(self) -> list[str]:
         """The host's addresses, each allowed by the run's policy (checked at every
@@ -168,23 +166,13 @@ class PlainHTTP:
                     self.host, self.port, type=socket.SOCK_STREAM
                 )
             except OSError as exc:
-                raise self._unreachable(exc) from None
+                raise unreachable(self.provider, self.url, exc) from None
             found = list(dict.fromkeys(str(info[4][0]) for info in infos))
         if self.policy is not None:
-            with guarded(self.policy):
-                for address in found:
-                    parsed = ip_literal(address)
-                    if parsed is not None:
-                        refuse_connection(self.provider, self.host, self.port, parsed)
+            refuse_addresses(self.provider, self.host, self.port, found, self.policy)
         if literal is None:
             self._addresses = (found, time.monotonic() + DNS_TTL_S)
         return found
-
-    def _unreachable(self, exc: BaseException) -> EndpointUnreachable:
-        cause = connection_cause(exc)
-        return EndpointUnreachable(
-            f"{self.provider}: cannot connect to {self.url}: {cause}", url=self.url, cause=cause
-        )
 
 
 def _broken_cause(exc: BaseException) -> str:
