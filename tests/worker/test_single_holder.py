@@ -20,7 +20,7 @@ class StallingStore(Store):
     """The real store, whose first result write waits ``stall_s`` first (a slow disk, a
     database under load)."""
 
-    stall_s = 2.5
+    stall_s = 5.0
     stalled = False
 
     def save_results(
@@ -47,9 +47,14 @@ async def test_a_stalled_write_longer_than_the_lease_asks_no_case_twice(
         300, server.base_url, prompt="[[latency=5]][[answer={{ answer }}]] q{{ i }}"
     )
     run_id = queued_run(stalling, suite, concurrency=8, use_cache=False)
+    # A 3 s lease, renewed every second: the stall outlasts it, and a pause of the whole
+    # process stays inside its 2 s of slack. (Full garbage collections paused this test
+    # process for up to 0.55 s in a run of tests/executor and tests/worker; with a 1 s
+    # lease renewed every 0.33 s, one longer pause on CI lost the lease — rightly — and
+    # the other pool asked a case in flight again.)
     async with (
-        running_pool(stalling, max_runs=2, lease_s=1.0) as pool,
-        running_pool(stalling, max_runs=2, lease_s=1.0) as other,
+        running_pool(stalling, max_runs=2, lease_s=3.0) as pool,
+        running_pool(stalling, max_runs=2, lease_s=3.0) as other,
     ):
         await wait_for(lambda: stalling.get_run(run_id).status.finished, timeout=120)
         assert len(pool.executing) + len(other.executing) <= 1
