@@ -28,6 +28,7 @@ from evalbook.storage.bulk import (
     ResultRows,
     ResultWriterSQL,
     RunNotRecorded,
+    SQLiteRows,
     StoredMeanwhile,
     sqlite_datetime,
 )
@@ -55,9 +56,11 @@ def _sqlite_write_lock(url: sa.URL) -> threading.RLock:
         return _SQLITE_WRITE_LOCKS.setdefault(key, threading.RLock())
 
 
-_CACHE_INSERT = (
-    'INSERT INTO cache ("key", scope, provider, model, response, created_at)'
-    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING"
+#: Cache entries into SQLite, many to a statement (see ``bulk.SQLiteRows``).
+_CACHE_INSERT = SQLiteRows(
+    'INSERT INTO cache ("key", scope, provider, model, response, created_at) VALUES ',
+    6,
+    " ON CONFLICT DO NOTHING",
 )
 
 
@@ -344,7 +347,7 @@ class Store:
         cursor = conn.connection.cursor()
         cursor.execute("SAVEPOINT response_cache")
         try:
-            cursor.executemany(_CACHE_INSERT, _cache_rows(entries))
+            _CACHE_INSERT.write(cursor, _cache_rows(entries))
         except self._dbapi_error as exc:
             cursor.execute("ROLLBACK TO response_cache")
             log.warning("%d responses were not cached: %s", len(entries), exc)
@@ -452,7 +455,7 @@ class Store:
             # its DATETIME text), at a third of the CPU per entry.
             rows = _cache_rows(entries, now)
             with self.write() as conn:
-                conn.connection.cursor().executemany(_CACHE_INSERT, rows)
+                _CACHE_INSERT.write(conn.connection.cursor(), rows)
             return
         with self.write() as conn:
             self.insert_ignore(conn, t.cache, [{**e, "created_at": now} for e in entries])

@@ -1,0 +1,107 @@
+"""SQLite writes many rows to a statement (``bulk.SQLiteRows``): every row goes in once,
+in order, each value as it was given, in a handful of statements rather than one per row
+(``sqlite3`` lets go of the GIL at every statement step, and each step then waited for
+the event loop's thread to hand it back)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import evalbook
+from evalbook.config import stored_bytes_limit
+from evalbook.storage import bulk
+from evalbook.storage.bulk import ROWS_PER_STATEMENT, ResultRows, SQLiteRows
+from evalbook.storage.store import Store
+
+from ..executor.helpers import yes_no_suite
+
+
+@pytest.fixture
+def conn(tmp_path: Path) -> Iterator[sqlite3.Connection]:
+    c = sqlite3.connect(tmp_path / "rows.db")
+    c.execute("CREATE TABLE t (k INTEGER PRIMARY KEY, s TEXT, f REAL, b BLOB, n INTEGER)")
+    yield c
+    c.close()
+
+
+def _row(k: int) -> tuple[Any, ...]:
+    text = None if k % 7 == 0 else f"row {k} \x00 ünï 𝄞 'q' \"d\""
+    return (k, text, k / 3 + 1e-17 * k, bytes([k % 256]) * (k % 5), 2**62 - k)
+
+
+def _statements(conn: sqlite3.Connection) -> list[str]:
+    """The ``INSERT`` statements ``conn`` executes from now on (each run of a statement:
+    ``executemany`` runs its statement once per row)."""
+    seen: list[str] = []
+    conn.set_trace_callback(lambda sql: seen.append(sql) if sql.startswith("INSERT") else None)
+    return seen
+
+
+@pytest.mark.parametrize("n", [0, 1, 3, 4, 5, 17, 255, 256, 257, 600, 1000])
+def test_every_row_goes_in_once_as_given_in_few_statements(
+    conn: sqlite3.Connection, n: int
+) -> None:
+    rows = [_row(k) for k in range(n)]
+    seen = _statements(conn)
+    SQLiteRows("INSERT INTO t (k, s, f, b, n) VALUES ", 5).write(conn.cursor(), iter(rows))
+    conn.set_trace_callback(None)
+    assert conn.execute("SELECT k, s, f, b, n FROM t ORDER BY k").fetchall() == rows
+    full = n // ROWS_PER_STATEMENT[0]
+    # 600 rows: 256 + 256 + 64 + 16 + 4 + 4 — six statements, not six hundred.
+    assert len(seen) <= full + 3 * (len(ROWS_PER_STATEMENT) - 1)
+    if n == 600:
+        assert len(seen) == 6
+
+
+def test_a_statement_stays_within_sqlites_limit_on_parameters(
+    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(bulk, "_sqlite_max_parameters", lambda: 999)  # SQLite before 3.32
+    writer = SQLiteRows("INSERT INTO t (k, s, f, b, n) VALUES ", 5)
+    assert max(writer.sizes) * 5 <= 999 and writer.sizes[-1] == 1
+    rows = [_row(k) for k in range(500)]
+    writer.write(conn.cursor(), rows)
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (500,)
+
+
+def test_a_tail_applies_to_every_row_of_a_statement(conn: sqlite3.Connection) -> None:
+    conn.execute("INSERT INTO t (k, s) VALUES (3, 'first writer')")
+    keep = SQLiteRows("INSERT INTO t (k, s, f, b, n) VALUES ", 5, " ON CONFLICT DO NOTHING")
+    keep.write(conn.cursor(), [_row(k) for k in range(300)])
+    assert conn.execute("SELECT s FROM t WHERE k = 3").fetchone() == ("first writer",)
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (300,)
+    plain = SQLiteRows("INSERT INTO t (k, s, f, b, n) VALUES ", 5)
+    with pytest.raises(sqlite3.IntegrityError):  # a stored key: the caller merges instead
+        plain.write(conn.cursor(), [_row(k) for k in range(290, 310)])
+
+
+async def test_a_batch_of_results_is_written_in_a_handful_of_statements(
+    tmp_path: Path, server: Any
+) -> None:
+    """300 results with two scores each, new and then merged over: a few statements each
+    way (the per-row ``executemany`` stepped 900 times)."""
+    store = Store.open(f"sqlite:///{tmp_path / 'e.db'}")
+    try:
+        run = await evalbook.arun(yes_no_suite(300, server.base_url), store=store)
+        results = list(store.iter_results(run.id))
+        for probe in (True, False):  # merged over the stored rows; then as new (refused)
+            batch = ResultRows(
+                [(r, i) for i, r in enumerate(results)], stored_bytes_limit(), in_key_order=False
+            )
+            with store.write() as c:
+                seen = _statements(c.connection.driver_connection)
+                try:
+                    store._bulk.write(c, batch, probe=probe)
+                except bulk.StoredMeanwhile:
+                    assert not probe
+                finally:
+                    c.connection.driver_connection.set_trace_callback(None)
+            assert 0 < len(seen) <= 12, len(seen)
+        assert list(store.iter_results(run.id)) == results
+    finally:
+        store.close()
