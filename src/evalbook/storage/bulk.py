@@ -139,12 +139,13 @@ class SQLiteRows:
     one by one with ``executemany``.
 
     Why: Python's ``sqlite3`` lets go of the GIL around every step of a statement, and
-    ``executemany`` steps once per row. While the event loop's thread runs Python, each
-    of those steps then waits for the GIL to come back, up to the interpreter's switch
-    interval (5 ms): 2,500 rows that took 10 ms with the loop idle took 2.7-7.4 s with
-    it busy. The writer's batches then only went in while the loop sat waiting for
-    them, and a fully cached run cost the sum of both threads' time instead of the
-    larger. Many rows to a statement step once per statement.
+    ``executemany`` steps once per row. While another thread runs Python (the event
+    loop, a server's request threads), each of those steps then waits for the GIL to come
+    back, up to the interpreter's switch interval (5 ms): 2,500 rows as wide as a result
+    took 29 ms with the other thread idle and 3.8 s with it busy; many to a statement, 26
+    ms and 0.12 s (``benchmarks/bench_sqlite_writes.py``). A run's own figures moved
+    less (its writer waits for the loop mostly while it builds rows in Python, sharing
+    the GIL either way), but no batch stalls behind a busy loop any more.
 
     The statements have a few fixed sizes (:data:`ROWS_PER_STATEMENT`, within SQLite's
     limit on parameters) so that ``sqlite3``'s statement cache keeps each one prepared.
@@ -181,8 +182,13 @@ ROWS_PER_STATEMENT = (256, 64, 16, 4, 1)
 
 @functools.cache
 def _sqlite_max_parameters() -> int:
-    """SQLite's limit on a statement's parameters: 32,766 since 3.32, 999 before."""
-    return 32766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+    """The linked SQLite's limit on a statement's parameters (999 before 3.32, 32,766
+    after by default; builds set their own)."""
+    probe = sqlite3.connect(":memory:")
+    try:
+        return probe.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER)
+    finally:
+        probe.close()
 
 
 #: The integer types psycopg's binary dumpers would wrap around, and their bounds (an
@@ -388,8 +394,8 @@ def charge(cursor: Any, charges: dict[str, float], mark: str) -> None:
 class ResultWriterSQL:
     """Upserts results and replaces their scores, in the caller's transaction.
 
-    On SQLite: ``executemany`` (one writer, in-process, already the fastest way in) of a
-    plain ``INSERT`` while batches are new (no spent-amount ``SELECT``, no ``DELETE`` of
+    On SQLite: many rows to a statement (:class:`SQLiteRows`; one writer, in-process) of
+    a plain ``INSERT`` while batches are new (no spent-amount ``SELECT``, no ``DELETE`` of
     old scores: a cached re-run writes nothing but new results), else of ``INSERT … ON
     CONFLICT`` after asking what is stored. On PostgreSQL: :class:`PgCopyWriter`.
     """
