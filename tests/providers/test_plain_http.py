@@ -10,8 +10,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import socket
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 
 import pytest
 
@@ -352,3 +352,42 @@ async def test_an_address_that_refuses_is_skipped_and_the_one_that_answers_tried
         assert http._addresses[0] == ["127.0.0.1", "127.0.0.3"]
         await http.close()
     assert server.connections == 2
+
+
+@contextmanager
+def silent(host: str, port: int) -> Iterator[None]:
+    """A listener on ``host:port`` whose accept queue is full: the kernel drops every
+    further connection attempt without a reply (as a broken route does), so a connect
+    hangs instead of being refused."""
+    listener = socket.socket()
+    listener.bind((host, port))
+    listener.listen(0)
+    filler = socket.create_connection((host, port))  # queued, never accepted
+    try:
+        probe = socket.socket()
+        probe.settimeout(0.3)
+        with pytest.raises(TimeoutError):  # it really drops the attempt
+            probe.connect((host, port))
+        probe.close()
+        yield
+    finally:
+        filler.close()
+        listener.close()
+
+
+async def test_an_address_that_never_answers_does_not_hold_the_call() -> None:
+    """A name whose first address drops connection attempts (a broken IPv6 route, say):
+    the next address is tried a quarter of a second later, the call is answered long
+    before its time runs out, and later connections start at the address that answered.
+    One address after the other, every call waited out its whole time on the first."""
+    async with serving(answering(ok(b"answered"), ok(b"again"))) as server:
+        with silent("127.0.0.2", server.port):  # the same port, on another address
+            http = client(server, host="dual-stack.example", timeout_s=4.0)
+            http._addresses = (["127.0.0.2", "127.0.0.1"], float("inf"))
+            started = asyncio.get_running_loop().time()
+            assert (await http.post(b"{}")).body == b"answered"
+            assert asyncio.get_running_loop().time() - started < 2.0
+            assert http._addresses[0] == ["127.0.0.1", "127.0.0.2"]
+            assert (await http.post(b"{}")).body == b"again"  # kept alive: no new attempt
+            await http.close()
+    assert server.connections == 1

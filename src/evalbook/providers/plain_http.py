@@ -37,6 +37,9 @@ __all__ = ["PlainHTTP", "Reply"]
 HEAD_LIMIT = 64 * 1024
 #: Seconds a resolved host name's addresses are reused (aiohttp's ``ttl_dns_cache``).
 DNS_TTL_S = 300.0
+#: Seconds before connecting to a host's next address while the last one has not
+#: answered (RFC 8305's recommended "connection attempt delay", aiohttp's).
+CONNECT_STAGGER_S = 0.25
 
 
 class Reply:
@@ -134,23 +137,51 @@ class PlainHTTP:
             if not reader.at_eof() and not writer.is_closing():
                 return reader, writer
             writer.close()  # closed by the server meanwhile
-        last: OSError | None = None
         addresses = await self._resolve()
-        for address in list(addresses):
-            try:
-                reader, writer = await asyncio.open_connection(address, self.port, limit=HEAD_LIMIT)
-            except OSError as exc:
-                last = exc
-                continue
-            if addresses[0] != address:  # the next connection tries this one first
-                addresses.remove(address)
-                addresses.insert(0, address)
-            sock = writer.get_extra_info("socket")
-            if sock is not None:
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            return reader, writer
-        assert last is not None
-        raise unreachable(self.provider, self.url, last)
+        address, reader, writer = await self._open(addresses)
+        if addresses[0] != address:  # the next connection tries this one first
+            addresses.remove(address)
+            addresses.insert(0, address)
+        sock = writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return reader, writer
+
+    async def _open(
+        self, addresses: list[str]
+    ) -> tuple[str, asyncio.StreamReader, asyncio.StreamWriter]:
+        """A connection to the first of ``addresses`` that answers, tried in order: the
+        next one :data:`CONNECT_STAGGER_S` after the last began, or as soon as it failed
+        (happy eyeballs, RFC 8305, as aiohttp connected). One after the other, an address
+        that drops packets (a broken IPv6 route) would hold every call until its time
+        ran out, and the retries would try it first again."""
+        todo = list(addresses)
+        trying: dict[asyncio.Task[tuple[asyncio.StreamReader, asyncio.StreamWriter]], str] = {}
+        failures: list[OSError] = []
+        try:
+            while todo or trying:
+                if todo:
+                    address = todo.pop(0)
+                    attempt = asyncio.open_connection(address, self.port, limit=HEAD_LIMIT)
+                    trying[asyncio.ensure_future(attempt)] = address
+                done, _ = await asyncio.wait(
+                    trying,
+                    timeout=CONNECT_STAGGER_S if todo else None,
+                    return_when=asyncio.FIRST_COMPLETED,
+                )
+                for task in done:
+                    address = trying.pop(task)
+                    failure = task.exception()
+                    if failure is None:
+                        return address, *task.result()
+                    if not isinstance(failure, OSError):
+                        raise failure
+                    failures.append(failure)
+        finally:
+            for task in trying:  # slower attempts: stopped, or closed if they got through
+                task.cancel()
+                task.add_done_callback(_close_if_open)
+        raise unreachable(self.provider, self.url, failures[-1])
 
     async def _resolve(self) -> list[str]:
         """The host's addresses, each allowed by the run's policy (checked at every
@@ -173,6 +204,11 @@ class PlainHTTP:
         if literal is None:
             self._addresses = (found, time.monotonic() + DNS_TTL_S)
         return found
+
+
+def _close_if_open(task: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]) -> None:
+    if not task.cancelled() and task.exception() is None:
+        task.result()[1].close()
 
 
 def _broken_cause(exc: BaseException) -> str:
