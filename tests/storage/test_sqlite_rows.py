@@ -105,3 +105,44 @@ async def test_a_batch_of_results_is_written_in_a_handful_of_statements(
         assert list(store.iter_results(run.id)) == results
     finally:
         store.close()
+
+
+def test_events_are_appended_as_sqlalchemy_writes_them_in_few_statements(
+    tmp_path: Path,
+) -> None:
+    """A worker's progress log: the values stored are those SQLAlchemy's insert stores
+    (its JSON and time texts, read back alike), 600 events in six statements."""
+    import sqlalchemy as sa
+
+    from evalbook.storage import tables
+    from evalbook.storage.run_events import append_events, read_events
+    from evalbook.storage.stored_values import without_nul
+
+    store = Store.open(f"sqlite:///{tmp_path / 'events.db'}")
+    try:
+        data = [{"case_id": f"c{i}", "epoch": 0, "output": 'ünï \x00 𝄞 "q"'} for i in range(600)]
+        with store.write() as c:
+            seen = _statements(c.connection.driver_connection)
+        append_events(store, [("run-a", "item", d) for d in data])
+        with store.write() as c:
+            c.connection.driver_connection.set_trace_callback(None)
+            at = c.execute(sa.select(tables.run_events.c.created_at).limit(1)).scalar_one()
+            c.execute(
+                sa.insert(tables.run_events),
+                [
+                    {"run_id": "run-b", "kind": "item", "data": without_nul(d), "created_at": at}
+                    for d in data
+                ],
+            )
+        assert len(seen) == 6
+        ours, theirs = (
+            read_events(store, "run-a", limit=600),
+            read_events(store, "run-b", limit=600),
+        )
+        assert [(e.kind, e.data, e.created_at) for e in ours] == [
+            (e.kind, e.data, e.created_at) for e in theirs
+        ]
+        assert [e.data["case_id"] for e in ours] == [d["case_id"] for d in data]  # in order
+        assert ours[0].data["output"] == 'ünï \ufffd 𝄞 "q"'  # a NUL replaced, as before
+    finally:
+        store.close()

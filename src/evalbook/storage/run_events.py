@@ -37,6 +37,8 @@ import sqlalchemy as sa
 from evalbook.core.run import RunStatus
 from evalbook.errors import NotFoundError
 from evalbook.storage import tables as t
+from evalbook.storage.bulk import SQLiteRows, sqlite_datetime
+from evalbook.storage.db import to_json
 from evalbook.storage.rows import as_utc
 from evalbook.storage.store import Store
 from evalbook.storage.stored_values import without_nul
@@ -73,7 +75,23 @@ def append_events(store: Store, events: Sequence[tuple[str, str, dict[str, Any]]
         for run, kind, data in events
     ]
     with store.write() as conn:
+        _insert(conn, rows)
+
+
+#: Events into SQLite many to a statement: a worker appends them while its event loop
+#: runs the run (see ``bulk.SQLiteRows``; through SQLAlchemy, one statement step a row).
+_SQLITE_EVENTS = SQLiteRows("INSERT INTO run_events (run_id, kind, data, created_at) VALUES ", 4)
+
+
+def _insert(conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert event rows (the values SQLAlchemy would write: its JSON and time texts)."""
+    if conn.dialect.name != "sqlite":
         conn.execute(sa.insert(t.run_events), rows)
+        return
+    values = (
+        (r["run_id"], r["kind"], to_json(r["data"]), sqlite_datetime(r["created_at"])) for r in rows
+    )
+    _SQLITE_EVENTS.write(conn.connection.cursor(), values)
 
 
 def read_events(
@@ -127,7 +145,7 @@ def append_items_once(store: Store, run_id: str, items: Sequence[dict[str, Any]]
             if (str(data["case_id"]), int(data["epoch"])) not in logged
         ]
         if rows:
-            conn.execute(sa.insert(t.run_events), rows)
+            _insert(conn, rows)
     return len(rows)
 
 
