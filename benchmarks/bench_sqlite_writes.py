@@ -1,5 +1,5 @@
 """SQLite writes while another thread runs Python: one row to a statement step
-(``executemany``) against many rows to a statement (``storage.bulk.SQLiteRows``, what the
+(``executemany``) against many rows to a statement (``storage.sqlite_rows``, what the
 result writer and the response cache use).
 
 Python's ``sqlite3`` lets go of the GIL around every step of a statement; ``executemany``
@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from evalbook.storage import tables
-from evalbook.storage.bulk import SQLiteRows
+from evalbook.storage.sqlite_rows import SQLiteRows
 
 WIDTH = len(tables.results.c)
 

@@ -1,4 +1,4 @@
-"""SQLite writes many rows to a statement (``bulk.SQLiteRows``): every row goes in once,
+"""SQLite writes many rows to a statement (``storage.sqlite_rows``): every row goes in once,
 in order, each value as it was given, in a handful of statements rather than one per row
 (``sqlite3`` lets go of the GIL at every statement step, and each step then waited for
 the event loop's thread to hand it back)."""
@@ -14,8 +14,9 @@ import pytest
 
 import evalbook
 from evalbook.config import stored_bytes_limit
-from evalbook.storage import bulk
-from evalbook.storage.bulk import ROWS_PER_STATEMENT, ResultRows, SQLiteRows
+from evalbook.storage import bulk, sqlite_rows
+from evalbook.storage.bulk import ResultRows
+from evalbook.storage.sqlite_rows import ROWS_PER_STATEMENT, SQLiteRows
 from evalbook.storage.store import Store
 
 from ..executor.helpers import yes_no_suite
@@ -61,7 +62,7 @@ def test_every_row_goes_in_once_as_given_in_few_statements(
 def test_a_statement_stays_within_sqlites_limit_on_parameters(
     conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(bulk, "_sqlite_max_parameters", lambda: 999)  # SQLite before 3.32
+    monkeypatch.setattr(sqlite_rows, "_sqlite_max_parameters", lambda: 999)  # SQLite before 3.32
     writer = SQLiteRows("INSERT INTO t (k, s, f, b, n) VALUES ", 5)
     assert max(writer.sizes) * 5 <= 999 and writer.sizes[-1] == 1
     rows = [_row(k) for k in range(500)]

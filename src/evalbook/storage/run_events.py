@@ -37,9 +37,10 @@ import sqlalchemy as sa
 from evalbook.core.run import RunStatus
 from evalbook.errors import NotFoundError
 from evalbook.storage import tables as t
-from evalbook.storage.bulk import SQLiteRows, sqlite_datetime
+from evalbook.storage.bulk import sqlite_datetime
 from evalbook.storage.db import to_json
 from evalbook.storage.rows import as_utc
+from evalbook.storage.sqlite_rows import SQLiteRows
 from evalbook.storage.store import Store
 from evalbook.storage.stored_values import without_nul
 
@@ -79,7 +80,7 @@ def append_events(store: Store, events: Sequence[tuple[str, str, dict[str, Any]]
 
 
 #: Events into SQLite many to a statement: a worker appends them while its event loop
-#: runs the run (see ``bulk.SQLiteRows``; through SQLAlchemy, one statement step a row).
+#: runs the run (see ``storage/sqlite_rows.py``; through SQLAlchemy, one statement step a row).
 _SQLITE_EVENTS = SQLiteRows("INSERT INTO run_events (run_id, kind, data, created_at) VALUES ", 4)
 
 

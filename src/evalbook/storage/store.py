@@ -28,7 +28,6 @@ from evalbook.storage.bulk import (
     ResultRows,
     ResultWriterSQL,
     RunNotRecorded,
-    SQLiteRows,
     StoredMeanwhile,
     sqlite_datetime,
 )
@@ -40,6 +39,7 @@ from evalbook.storage.full import is_full
 from evalbook.storage.hydrate import hydrate
 from evalbook.storage.redis_cache import redis_cache_from_env
 from evalbook.storage.rows import row_to_run, run_to_row
+from evalbook.storage.sqlite_rows import SQLiteRows
 
 log = logging.getLogger("evalbook.storage")
 
@@ -56,7 +56,7 @@ def _sqlite_write_lock(url: sa.URL) -> threading.RLock:
         return _SQLITE_WRITE_LOCKS.setdefault(key, threading.RLock())
 
 
-#: Cache entries into SQLite, many to a statement (see ``bulk.SQLiteRows``).
+#: Cache entries into SQLite, many to a statement (see ``storage/sqlite_rows.py``).
 _CACHE_INSERT = SQLiteRows(
     'INSERT INTO cache ("key", scope, provider, model, response, created_at) VALUES ',
     6,
