@@ -157,7 +157,7 @@ class PlainHTTP:
         ran out, and the retries would try it first again."""
         todo = list(addresses)
         trying: dict[asyncio.Task[tuple[asyncio.StreamReader, asyncio.StreamWriter]], str] = {}
-        failures: list[OSError] = []
+        last: OSError | None = None
         try:
             while todo or trying:
                 if todo:
@@ -176,12 +176,13 @@ class PlainHTTP:
                         return address, *task.result()
                     if not isinstance(failure, OSError):
                         raise failure
-                    failures.append(failure)
+                    last = failure
         finally:
             for task in trying:  # slower attempts: stopped, or closed if they got through
                 task.cancel()
                 task.add_done_callback(_close_if_open)
-        raise unreachable(self.provider, self.url, failures[-1])
+        assert last is not None  # (a lookup gives at least one address, or raises)
+        raise unreachable(self.provider, self.url, last)
 
     async def _resolve(self) -> list[str]:
         """The host's addresses, each allowed by the run's policy (checked at every

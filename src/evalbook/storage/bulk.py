@@ -67,14 +67,14 @@ class BulkUpsert:
         keys = set(conflict)
         updates = ", ".join(f"{n} = excluded.{n}" for n in self.names if n not in keys)
         columns = ", ".join(self.names)
-        #: A plain ``INSERT`` (rows taken to be new); :attr:`sql` upserts.
-        self.insert_sql = f"INSERT INTO {table.name} ({columns}) VALUES ({values})"
+        head = f"INSERT INTO {table.name} ({columns}) VALUES "
         upsert = f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
+        #: A plain ``INSERT`` (rows taken to be new); :attr:`sql` upserts.
+        self.insert_sql = f"{head}({values})"
         self.sql = f"{self.insert_sql}{upsert}"
-        if dialect == "sqlite":
-            head = f"INSERT INTO {table.name} ({columns}) VALUES "
-            self._sqlite_insert = SQLiteRows(head, len(self.names))
-            self._sqlite_upsert = SQLiteRows(head, len(self.names), upsert)
+        # SQLite: many rows to a statement (storage/sqlite_rows.py).
+        self._sqlite_insert = SQLiteRows(head, len(self.names))
+        self._sqlite_upsert = SQLiteRows(head, len(self.names), upsert)
 
     def params(self, row: dict[str, Any]) -> list[Any]:
         """A row's values in column order (the row builders give every column: a missing
@@ -118,21 +118,21 @@ class BulkUpsert:
         return values
 
     def execute(self, cursor: Any, rows: Sequence[dict[str, Any]]) -> None:
-        if not rows:
-            return
-        if self.dialect == "sqlite":
-            self._sqlite_upsert.write(cursor, map(self.params, rows))
-        else:
-            cursor.executemany(self.sql, [self.params(r) for r in rows])
+        self._write(cursor, rows, self.sql, self._sqlite_upsert)
 
     def insert(self, cursor: Any, rows: Sequence[dict[str, Any]]) -> None:
         """A plain ``INSERT`` of rows taken to be new (a stored key raises)."""
+        self._write(cursor, rows, self.insert_sql, self._sqlite_insert)
+
+    def _write(
+        self, cursor: Any, rows: Sequence[dict[str, Any]], sql: str, sqlite: SQLiteRows
+    ) -> None:
         if not rows:
             return
         if self.dialect == "sqlite":
-            self._sqlite_insert.write(cursor, map(self.params, rows))
+            sqlite.write(cursor, map(self.params, rows))
         else:
-            cursor.executemany(self.insert_sql, [self.params(r) for r in rows])
+            cursor.executemany(sql, [self.params(r) for r in rows])
 
 
 #: The integer types psycopg's binary dumpers would wrap around, and their bounds (an

@@ -25,29 +25,43 @@ class SQLiteRows:
 
     The statements have a few fixed sizes (:data:`ROWS_PER_STATEMENT`, within SQLite's
     limit on parameters) so that ``sqlite3``'s statement cache keeps each one prepared.
+    Their text is made at the first write (not when a module or store is loaded: a
+    PostgreSQL store never writes through one).
     """
 
     def __init__(self, head: str, width: int, tail: str = "") -> None:
+        self.head = head
         self.width = width
-        marks = "(" + ", ".join(["?"] * width) + ")"
+        self.tail = tail
+
+    @functools.cached_property
+    def sizes(self) -> list[int]:
+        """The rows per statement, largest first, within the linked SQLite's limit."""
         limit = _sqlite_max_parameters()
-        self.sizes = [n for n in ROWS_PER_STATEMENT if n * width <= limit] or [1]
-        self.sql = {n: head + ", ".join([marks] * n) + tail for n in self.sizes}
+        return [n for n in ROWS_PER_STATEMENT if n * self.width <= limit] or [1]
+
+    @functools.cached_property
+    def sql(self) -> dict[int, str]:
+        """The statement of each of :attr:`sizes`."""
+        marks = "(" + ", ".join(["?"] * self.width) + ")"
+        return {n: self.head + ", ".join([marks] * n) + self.tail for n in self.sizes}
 
     def write(self, cursor: Any, rows: Iterable[Sequence[Any]]) -> None:
         """Execute the statements for ``rows`` (each ``width`` values, in column order)."""
+        sql = self.sql
+        largest, *smaller = self.sizes
+        full = largest * self.width
         pending: list[Any] = []
-        largest = self.sizes[0]
         for row in rows:
             pending.extend(row)
-            if len(pending) == largest * self.width:
-                cursor.execute(self.sql[largest], pending)
+            if len(pending) == full:
+                cursor.execute(sql[largest], pending)
                 pending = []
         at, left = 0, len(pending) // self.width
-        for n in self.sizes[1:]:
+        for n in smaller:
             while left >= n:
                 end = at + n * self.width
-                cursor.execute(self.sql[n], pending[at:end])
+                cursor.execute(sql[n], pending[at:end])
                 at, left = end, left - n
 
 
