@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from evalbook.core.identity import content_hash
 from evalbook.errors import SuiteError
 from evalbook.importers.runs import import_runs
 from evalbook.storage.store import Store
@@ -36,6 +37,26 @@ def test_promptfoo_results_become_an_imported_run(store: Store) -> None:
     assert run.cost == pytest.approx(6 * 0.000012)
     assert run.run_date == "2026-11-30"
     results = {r.case_id: r for r in store.iter_results(run.id)}
+    # named as a run names its results: ids in the file's order, as they are written
+    in_order = [results[f"test-{i}"].id for i in range(1, 8)]
+    assert in_order == sorted(in_order) and all(i[14] == "8" for i in in_order)
+    # a scorer is named by its assertion and its place in the result, whichever result
+    # carries it: the same assertion the same id, another value another id
+    ids = {
+        case: {s.name: s.scorer_id for s in results[case].scores} for case in ("test-1", "test-2")
+    }
+    assert (
+        ids["test-1"]["not-icontains"]
+        == ids["test-2"]["not-icontains"]
+        == content_hash(
+            "imported-scorer", ["promptfoo", 0, {"type": "not-icontains", "value": "error"}]
+        )[:32]
+    )
+    assert (
+        ids["test-1"]["equals"]
+        != ids["test-2"]["equals"]
+        == content_hash("imported-scorer", ["promptfoo", 1, {"type": "equals", "value": "4"}])[:32]
+    )
     first = results["test-1"]
     assert first.output == "Paris" and first.latency_ms == 100
     assert first.prompt == "[[answer=Paris]] Question: What is the capital of France?"

@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from evalbook._version import __version__
-from evalbook.core.identity import stable_uuid
+from evalbook.core.identity import result_id
 from evalbook.core.messages import Message
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import FailureReason, Result, ResultStatus, ScoreRecord
@@ -122,7 +122,8 @@ def record_imported_run(store: Store, imported: ImportedRun) -> RunRecord:
     run.options = run.options.model_copy(update={"epochs": imported.epochs})
     run.counts.total = len(imported.results)
     rows = [
-        (_result(run.id, r, known[r.case_id], when), seq) for seq, r in enumerate(imported.results)
+        (_result(run.id, seq, r, known[r.case_id], when), seq)
+        for seq, r in enumerate(imported.results)
     ]
     store.insert_run(run)
     store.save_results(rows)
@@ -141,9 +142,11 @@ def record_imported_run(store: Store, imported: ImportedRun) -> RunRecord:
     return finished
 
 
-def _result(run_id: str, r: ImportedResult, case: Any, when: datetime) -> Result:
+def _result(run_id: str, seq: int, r: ImportedResult, case: Any, when: datetime) -> Result:
     return Result(
-        id=stable_uuid(run_id, r.case_id, str(r.epoch)),
+        # Ids in plan order, as a run's (see ``result_id``): a big import's rows go to the
+        # end of the keys' B-trees rather than to a page anywhere in them.
+        id=result_id(run_id, seq, r.case_id, r.epoch),
         run_id=run_id,
         case_id=r.case_id,
         epoch=r.epoch,

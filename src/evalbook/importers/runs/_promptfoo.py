@@ -183,27 +183,48 @@ def _scores(item: dict[str, Any], grading: dict[str, Any] | None, where: str) ->
         passed = bool(item.get("success"))
         score = _number((grading or {}).get("score", item.get("score")))
         reason = (grading or {}).get("reason")
-        return [_record("promptfoo", "promptfoo", 0, {}, score, passed, reason)]
+        scorer_id = _assertion_facts(0, {})[0]
+        return [_record(scorer_id, "promptfoo", "promptfoo", {}, score, passed, reason)]
     records = []
     for n, component in enumerate(components):
         if not isinstance(component, dict):
             raise SuiteError(f"componentResults[{n}] is not an object", location=where)
         assertion = _obj(component.get("assertion"))
         kind = str(assertion.get("type") or "assertion")
-        name = str(assertion.get("metric") or _evalbook_name(assertion) or kind)
+        scorer_id, mapped = _assertion_facts(n, assertion)
+        name = str(assertion.get("metric") or mapped or kind)
         records.append(
             _record(
-                name, kind, n, assertion, _number(component.get("score")),
+                scorer_id, name, kind, assertion, _number(component.get("score")),
                 bool(component.get("pass")), component.get("reason"),
             )
         )  # fmt: skip
     return records
 
 
+#: :func:`_assertion_facts` by ``(position, repr of the assertion)``: a file repeats its
+#: few assertions in every result, and mapping one (``_evalbook_name``) took a third of an
+#: import's time. (Of values parsed from JSON, equal reprs are equal values; the same
+#: assertion with its keys in another order is only a miss.)
+_FACTS: dict[tuple[int, str], tuple[str, str | None]] = {}
+
+
+def _assertion_facts(n: int, assertion: dict[str, Any]) -> tuple[str, str | None]:
+    """The scorer id of the ``n``-th assertion of a result and its evalbook name."""
+    key = (n, repr(assertion))
+    facts = _FACTS.get(key)
+    if facts is None:
+        if len(_FACTS) >= 4096:
+            _FACTS.clear()
+        scorer_id = content_hash("imported-scorer", ["promptfoo", n, assertion])[:32]
+        facts = _FACTS[key] = (scorer_id, _evalbook_name(assertion))
+    return facts
+
+
 def _record(
+    scorer_id: str,
     name: str,
     kind: str,
-    n: int,
     assertion: dict[str, Any],
     score: float | None,
     passed: bool,
@@ -211,7 +232,7 @@ def _record(
 ) -> ScoreRecord:
     base = kind[4:] if kind.startswith("not-") else kind
     return ScoreRecord(
-        scorer_id=content_hash("imported-scorer", ["promptfoo", n, assertion])[:32],
+        scorer_id=scorer_id,
         name=name,
         type=f"promptfoo:{kind}",
         kind=ScorerKind.llm_judge if base in _GRADED else ScorerKind.heuristic,
