@@ -12,6 +12,7 @@ import gzip
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from typing import Any
 
 import pytest
 
@@ -23,7 +24,7 @@ from evalbook.errors import (
 )
 from evalbook.providers.endpoints import EndpointRefused, HostPolicy
 from evalbook.providers.openai_wire import OpenAIWireClient
-from evalbook.providers.plain_http import HEAD_LIMIT, PlainHTTP
+from evalbook.providers.plain_http import HEAD_LIMIT, PlainHTTP, interleaved
 
 Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter, int], Awaitable[None]]
 
@@ -391,3 +392,35 @@ async def test_an_address_that_never_answers_does_not_hold_the_call() -> None:
             assert (await http.post(b"{}")).body == b"again"  # kept alive: no new attempt
             await http.close()
     assert server.connections == 1
+
+
+def test_the_two_address_families_take_turns() -> None:
+    """From the resolver's first address's family, one of each in turn (RFC 8305): the
+    second attempt already tries the other family."""
+    v6, v4 = ["2001:db8::1", "2001:db8::2", "2001:db8::3"], ["192.0.2.1", "192.0.2.2"]
+    assert interleaved(v6 + v4) == [v6[0], v4[0], v6[1], v4[1], v6[2]]
+    assert interleaved(v4 + v6) == [v4[0], v6[0], v4[1], v6[1], v6[2]]
+    assert interleaved([v4[0], v6[0], v4[1]]) == [v4[0], v6[0], v4[1]]
+    assert interleaved(v4) == v4 and interleaved(v6) == v6 and interleaved([]) == []
+
+
+async def test_a_looked_up_name_is_tried_by_families_in_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The lookup's answer (stood in: this machine's resolver gives one address) is
+    tried in the families' turns; every address is still checked against the policy."""
+    found = ["::1", "::2", "127.0.0.1", "127.0.0.2"]
+
+    async def lookup(host: str, port: int, **_: object) -> list[tuple[Any, ...]]:
+        return [(socket.AF_INET6 if ":" in a else socket.AF_INET, 1, 6, "", (a, port))
+                for a in found]  # fmt: skip
+
+    monkeypatch.setattr(asyncio.get_running_loop(), "getaddrinfo", lookup)
+    http = PlainHTTP("t", "http://dual.example:9/v1", {}, max_connections=1, timeout_s=1)
+    assert await http._resolve() == ["::1", "127.0.0.1", "::2", "127.0.0.2"]
+    policy = HostPolicy(frozenset({"::1", "::2", "127.0.0.1"}))
+    strict = PlainHTTP(
+        "t", "http://dual.example:9/v1", {}, max_connections=1, timeout_s=1, policy=policy
+    )
+    with pytest.raises(EndpointRefused, match=r"127\.0\.0\.2"):
+        await strict._resolve()

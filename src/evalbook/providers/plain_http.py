@@ -31,7 +31,7 @@ from evalbook.errors import TransientError
 from evalbook.providers.endpoints import HostPolicy, ip_literal, refuse_addresses
 from evalbook.providers.http_errors import connection_cause, no_reply, unreachable
 
-__all__ = ["PlainHTTP", "Reply"]
+__all__ = ["PlainHTTP", "Reply", "interleaved"]
 
 #: The most bytes a reply's status line and headers may take.
 HEAD_LIMIT = 64 * 1024
@@ -199,12 +199,26 @@ class PlainHTTP:
                 )
             except OSError as exc:
                 raise unreachable(self.provider, self.url, exc) from None
-            found = list(dict.fromkeys(str(info[4][0]) for info in infos))
+            found = interleaved(list(dict.fromkeys(str(info[4][0]) for info in infos)))
         if self.policy is not None:
             refuse_addresses(self.provider, self.host, self.port, found, self.policy)
         if literal is None:
             self._addresses = (found, time.monotonic() + DNS_TTL_S)
         return found
+
+
+def interleaved(addresses: list[str]) -> list[str]:
+    """``addresses`` in the resolver's order of preference, the two families taking turns
+    from the first one's (RFC 8305, section 4): a name whose IPv6 addresses all sit on a
+    broken route reaches its first IPv4 one at the second attempt, not after every IPv6
+    one has been given its quarter of a second."""
+    first = ":" in addresses[0] if addresses else False
+    same = [a for a in addresses if (":" in a) == first]
+    other = [a for a in addresses if (":" in a) != first]
+    out: list[str] = []
+    for i in range(max(len(same), len(other))):
+        out.extend(group[i] for group in (same, other) if i < len(group))
+    return out
 
 
 def _close_if_open(task: asyncio.Future[tuple[asyncio.StreamReader, asyncio.StreamWriter]]) -> None:
