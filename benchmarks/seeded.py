@@ -46,6 +46,7 @@ def two_runs(
     from evalbook.core.suite import ScorerKind
     from evalbook.executor.aggregate import summarize
     from evalbook.executor.launch import prepare_run
+    from evalbook.storage.facts import fact_rows
     from evalbook.suites import load_suite_from_dict
 
     suite = load_suite_from_dict(
@@ -105,7 +106,7 @@ def two_runs(
                 store.save_results(batch)
                 batch = []
         store.save_results(batch)
-        summary = summarize(store.result_facts(run.id), store.score_facts(run.id))
+        summary = summarize(*fact_rows(store.engine, run.id))
         store.save_metrics(run.id, summary.metric_rows)  # as a finished run has them
         run.status = RunStatus.completed
         run.counts = summary.counts

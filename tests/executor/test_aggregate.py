@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -12,6 +10,7 @@ from scipy import stats
 
 from evalbook.executor.aggregate import summarize
 from evalbook.stats.intervals import mean_ci, t_critical
+from evalbook.storage.facts import ResultFact, ScoreFact
 
 
 @pytest.mark.parametrize("confidence", [0.9, 0.95, 0.99])
@@ -60,8 +59,8 @@ def _fact(
     latency: float | None = 10.0,
     cost: float | None = 0.5,
     error_type: str | None = None,
-) -> SimpleNamespace:
-    return SimpleNamespace(
+) -> ResultFact:
+    return ResultFact(
         case_id=f"c-{status}-{section}",
         epoch=0,
         error_type=error_type if status == "error" else None,
@@ -85,8 +84,8 @@ def test_summary_conventions() -> None:
         _fact("passed", 1.0, "b", cached=True, latency=0.0),
     ]
     scores = [
-        SimpleNamespace(name="equals", score=1.0, passed=True, higher_is_better=True),
-        SimpleNamespace(name="equals", score=None, passed=False, higher_is_better=True),
+        ScoreFact(name="equals", score=1.0, passed=True, higher_is_better=True),
+        ScoreFact(name="equals", score=None, passed=False, higher_is_better=True),
     ]
     s = summarize(facts, scores)
     assert (

@@ -17,6 +17,7 @@ from evalbook.executor.aggregate import Summary, summarize
 from evalbook.executor.derived import derived_metrics
 from evalbook.executor.events import EventSink, RunFinished, ignore
 from evalbook.executor.store_io import StoreIO
+from evalbook.storage.facts import fact_rows
 
 if TYPE_CHECKING:
     from evalbook.storage.store import Store
@@ -60,9 +61,7 @@ async def finish_run(
     missing from the record (a lost batch, a row deleted meanwhile) it ends ``failed``,
     its stop reason saying how many are missing: never a complete run that is not.
     """
-    summary = await io.call(
-        lambda: summarize(store.result_facts(run.id), store.score_facts(run.id))
-    )
+    summary = await io.call(lambda: summarize(*fact_rows(store.engine, run.id)))
     if not stop_reason:
         if planned is None and run.rescored_from is None:
             from evalbook.storage.results import planned_items
