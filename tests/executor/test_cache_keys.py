@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from evalbook.core.identity import content_hash
-from evalbook.core.messages import Message
+from evalbook.core.messages import ImagePart, Message, TextPart
 from evalbook.core.model_config import ModelConfig
 from evalbook.executor.cache import CACHE_KEY_VERSION, CacheKeys, cache_key, is_sampling
 
@@ -49,7 +49,14 @@ JSON = st.recursive(
     scope=TEXT,
     temperature=st.sampled_from([None, 0.0, 0.7]),
     params=st.dictionaries(TEXT, JSON, max_size=3),
-    texts=st.lists(st.tuples(st.sampled_from(["system", "user", "assistant"]), TEXT), max_size=3),
+    texts=st.lists(
+        st.tuples(
+            st.sampled_from(["system", "user", "assistant"]),
+            # A message of parts among text ones: the keys' generic path.
+            TEXT | st.lists(TEXT, min_size=1, max_size=2),
+        ),
+        max_size=3,
+    ),
     epoch=st.integers(0, 5),
     case=st.none() | st.tuples(TEXT, st.dictionaries(TEXT, JSON, max_size=3)),
 )
@@ -57,15 +64,23 @@ def test_the_runs_keys_are_the_documented_hash(
     scope: str,
     temperature: float | None,
     params: dict[str, Any],
-    texts: list[tuple[str, str]],
+    texts: list[tuple[str, str | list[str]]],
     epoch: int,
     case: tuple[str, dict[str, Any]] | None,
 ) -> None:
     config = ModelConfig(provider="mock", name="m", temperature=temperature, params=params)
-    messages = [Message(role=role, content=text) for role, text in texts]  # type: ignore[arg-type]
+    messages = [
+        Message(role=role, content=text if isinstance(text, str) else _parts(text))  # type: ignore[arg-type]
+        for role, text in texts
+    ]
     want = _reference(scope, config, messages, epoch, case)
     assert CacheKeys(scope, config, config.identity()).key(messages, epoch, case) == want
     assert cache_key(scope, config, messages, epoch, case) == want
+
+
+def _parts(texts: list[str]) -> list[TextPart | ImagePart]:
+    image = ImagePart(media_type="image/png", data="aGk=", sha256="8f434346")
+    return [TextPart(text=texts[0]), image, *(TextPart(text=t) for t in texts[1:])]
 
 
 def test_a_known_key_does_not_change() -> None:
