@@ -80,7 +80,7 @@ def summarize(
 ) -> Summary:
     """The summary of a run's results and scores: rows with the columns of
     :class:`~evalbook.storage.facts.ResultFact` and ``ScoreFact``, in their order (the
-    facts themselves, or the store's plain rows: ``Store.result_fact_rows``)."""
+    facts themselves, or the cursor's plain rows: ``storage.facts.fact_rows``)."""
     # numpy and the intervals are loaded when a run ends, not before its first request.
     import numpy as np
 
