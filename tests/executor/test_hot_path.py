@@ -229,3 +229,24 @@ def test_a_successful_attempt_is_recorded_as_validation_would_make_it() -> None:
         assert pydantic_core.to_json(got) == pydantic_core.to_json(want)
         assert got.model_dump_json() == want.model_dump_json()
         assert type(got.waited_ms) is float and type(got.duration_ms) is float
+
+
+def test_an_answers_context_is_the_dataclass_made_by_its_init() -> None:
+    """``ScoreContext.of_answer`` sets every field the dataclass has (one added later
+    and not set there fails here), equal to what ``__init__`` makes, and stays frozen."""
+    import dataclasses
+
+    from evalbook.core.suite import Case
+    from evalbook.scorers.base import ScoreContext
+
+    case = Case(id="c1", vars={"q": 1}, expected="4")
+    args = ("4", case, {"a": 1}, "2+2?", 12.5, 0.25, None)
+    fast = ScoreContext.of_answer(*args)
+    slow = ScoreContext(
+        output="4", case=case, output_structured={"a": 1}, prompt="2+2?", latency_ms=12.5,
+        cost_usd=0.25, judge=None,
+    )  # fmt: skip
+    assert fast == slow and fast.expected == "4"
+    assert list(vars(fast)) == [f.name for f in dataclasses.fields(ScoreContext)]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        fast.output = "5"  # type: ignore[misc]

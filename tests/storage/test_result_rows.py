@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
+
+from hypothesis import given
+from hypothesis import strategies as st
 
 from evalbook.core.result import Evidence, Result, ResultStatus, ScoreRecord
 from evalbook.storage.bulk import sqlite_datetime
@@ -60,3 +64,26 @@ def test_sqlite_times_keep_the_text_format_sqlalchemy_writes() -> None:
     ):
         utc = value.astimezone(UTC).replace(tzinfo=None) if value.tzinfo else value
         assert sqlite_datetime(value) == utc.strftime("%Y-%m-%d %H:%M:%S.%f")
+
+
+@given(
+    rationale=st.none()
+    | st.text(max_size=40)
+    | st.text(st.sampled_from(' "\\/az~\x7f\x00\n\u2028é'), max_size=8),
+    extra=st.sampled_from(
+        [{}, {"details": {"k": [1, None]}}, {"judge_model": "m"}, {"retrieved_context": []}]
+    ),
+)
+def test_a_scores_evidence_is_stored_as_its_dump(
+    rationale: str | None, extra: dict[str, Any]
+) -> None:
+    """Evidence of a rationale alone is written without pydantic: the text is the dump's,
+    byte for byte, whatever the rationale holds (quotes, backslashes, control and
+    non-ASCII characters) and whichever other field is set."""
+    if rationale is not None and any(0xD800 <= ord(c) <= 0xDFFF for c in rationale):
+        return  # not text that can be stored (no UTF-8 for a lone surrogate)
+    evidence = Evidence(rationale=rationale, **extra)
+    score = _score("a", "r", None).model_copy(update={"evidence": evidence})
+    _, (row,), _ = result_to_rows(_result([score]), 0, 10_000)
+    if rationale is None or "\x00" not in rationale:  # (a NUL is replaced: see above)
+        assert row["evidence"] == evidence.model_dump_json(exclude_none=True)

@@ -433,14 +433,8 @@ class RunExecutor:
         cost = (
             cost_usd(self.price, response.input_tokens, response.output_tokens) if called else 0.0
         )
-        ctx = ScoreContext(
-            output=response.text,
-            case=case,
-            output_structured=response.structured,
-            prompt=prompt,
-            latency_ms=latency_ms,
-            cost_usd=cost,
-            judge=self.judge,
+        ctx = ScoreContext.of_answer(
+            response.text, case, response.structured, prompt, latency_ms, cost, self.judge
         )
         records, score, _ = await scorers.score(ctx, variables)
         verdict = case_verdict(records)
