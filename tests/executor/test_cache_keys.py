@@ -89,3 +89,29 @@ def test_a_known_key_does_not_change() -> None:
     key = CacheKeys("prompt", config).key(messages, 3)
     assert key == _reference("prompt", config, messages, 3, None)
     assert key == PINNED
+
+
+def test_a_cached_answer_reads_back_as_it_was_answered() -> None:
+    """A cache entry reads back equal to the answer it was made from: whole (set
+    directly), as an older release wrote it (fields it lacked take their defaults), and
+    with evidence; a key no release wrote is still refused."""
+    import pytest
+
+    from evalbook.core.result import ProviderEvidence
+    from evalbook.executor.cache import response_from_json, response_to_json
+    from evalbook.providers.base import GenerateResponse
+
+    answer = GenerateResponse(
+        text="4", structured={"a": [1]}, served_model="m-1", input_tokens=3, output_tokens=1
+    )
+    again = response_from_json(response_to_json(answer))
+    assert again == answer and type(again) is GenerateResponse
+    older = {"text": "4", "served_model": "m-1", "input_tokens": 3, "output_tokens": 1}
+    assert response_from_json(older) == GenerateResponse(
+        text="4", served_model="m-1", input_tokens=3, output_tokens=1
+    )
+    page = ProviderEvidence(source="browser", url="http://127.0.0.1/", html_excerpt="<p>ok</p>")
+    shown = GenerateResponse(text="ok", evidence=page)
+    assert response_from_json(response_to_json(shown)) == shown
+    with pytest.raises(TypeError):
+        response_from_json({**response_to_json(answer), "surprise": 1})

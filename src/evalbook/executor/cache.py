@@ -9,6 +9,7 @@ answered once: the first asks the model, the others await its answer.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 from collections import OrderedDict
 from typing import Any
@@ -104,7 +105,17 @@ def response_from_json(data: dict[str, Any]) -> GenerateResponse:
     evidence = data.get("evidence")
     if isinstance(evidence, dict):
         data = {**data, "evidence": ProviderEvidence.model_validate(evidence)}
+    elif data.keys() == _RESPONSE_FIELDS:
+        # Every field, as this release writes them: set without the frozen dataclass's
+        # __init__ (an object.__setattr__ per field, per cache hit). An entry an older
+        # release wrote lacks the newer fields: the __init__ gives their defaults.
+        response = object.__new__(GenerateResponse)
+        response.__dict__.update(data)
+        return response
     return GenerateResponse(**data)
+
+
+_RESPONSE_FIELDS = {f.name for f in dataclasses.fields(GenerateResponse)}
 
 
 class SingleFlight:

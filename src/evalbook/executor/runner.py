@@ -328,7 +328,10 @@ class RunExecutor:
             except BaseException:
                 self.budget.settle(token, None, called=False)
                 raise
-            judges = sum(s.cost_usd for s in result.scores if s.cost_usd)
+            judges = 0.0  # what the scorers' own model calls cost (a loop: per result)
+            for s in result.scores:
+                if s.cost_usd:
+                    judges += s.cost_usd
             self.budget.settle(
                 token, result.cost_usd if called else None, called=called, extra=judges
             )
