@@ -320,7 +320,12 @@ class RunExecutor:
             if self.stop.reason:
                 continue  # drain: nothing new is launched once the run is stopping
             token = item.seq * 1000 + item.epoch
-            if not await self._reserve(token, self._worst_case_cost(item)):
+            worst_case = self._worst_case_cost(item)
+            # Reserved at once when the budget allows (no coroutine per item), else topped
+            # up from the run's shared budget or the run stops.
+            if not self.budget.try_reserve(token, worst_case) and not await self._reserve(
+                token, worst_case
+            ):
                 continue
             self._announce(item)
             try:
@@ -342,11 +347,9 @@ class RunExecutor:
                 await writer.room()
 
     async def _reserve(self, token: int, worst_case: float) -> bool:
-        """Reserve the item's cost in the budget; False (and the run stops) when the next
-        item would pass ``max_cost``. A part tops its allowance up from the run's shared
-        budget first."""
-        if self.budget.try_reserve(token, worst_case):
-            return True
+        """Reserve the item's cost in the budget once ``try_reserve`` refused it; False (and
+        the run stops) when the next item would pass ``max_cost``. A part tops its
+        allowance up from the run's shared budget first."""
         if self.shared is not None:
             async with self._topping_up:
                 if self.budget.try_reserve(token, worst_case):

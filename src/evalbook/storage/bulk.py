@@ -85,7 +85,7 @@ class BulkUpsert:
             if value is None:
                 if is_json:
                     out[i] = "null"
-            else:
+            elif not is_json or type(value) is not JsonText:  # (JSON already: as it is)
                 out[i] = convert(value)
         return out
 
