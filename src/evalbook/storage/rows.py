@@ -166,16 +166,16 @@ def _evidence_json(evidence: Evidence) -> JsonText:
     scorer gives) in printable ASCII is written directly, escaped alike (two per cached
     result, their dumps were a fifth of making its rows)."""
     fields = evidence.__dict__
-    rationale = fields["rationale"]
+    rationale = fields.get("rationale")
     if (
-        type(rationale) is str
+        len(fields) == 5  # these five fields and no other (one added later: dumped)
+        and type(rationale) is str
         and rationale.isascii()
         and rationale.isprintable()
         and fields["details"] is None
         and fields["judge_model"] is None
         and fields["trace_id"] is None
         and fields["retrieved_context"] is None
-        and len(fields) == 5  # these five and no other (a field added later: dumped)
     ):
         return JsonText(f'{{"rationale":{encode_str(rationale)}}}')
     return JsonText(evidence.model_dump_json(exclude_none=True))
