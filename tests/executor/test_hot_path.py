@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import weakref
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +14,7 @@ from pydantic import ValidationError
 from evalbook.core.messages import Message
 from evalbook.core.result import Attempt, Result, ResultStatus, ScoreRecord
 from evalbook.executor.result_build import result_of
+from evalbook.storage.store import Store
 
 
 def _fields(**over: Any) -> dict[str, Any]:
@@ -190,6 +192,74 @@ def test_the_collection_before_the_freeze_walks_only_the_young_generations() -> 
     finally:
         gc.callbacks.remove(seen)
     assert FREEZE_COLLECTS == 1 and generations and max(generations) == FREEZE_COLLECTS
+
+
+def test_a_long_lived_process_sets_its_start_up_aside_and_its_runs_keep_it_so() -> None:
+    """``evalbook serve``: what its start-up made is never walked by a full collection;
+    what a run executed in it leaves is collected when the last run ends, and the rest
+    set aside again."""
+    import gc
+
+    from evalbook.core.heap import frozen_heap, start_up_set_aside
+
+    class Node:
+        other: object = None
+
+    gc.collect()
+    assert gc.get_freeze_count() == 0
+    with start_up_set_aside():
+        assert gc.get_freeze_count() > 0
+        with frozen_heap():
+            garbage = Node()
+            garbage.other = garbage
+            dead = weakref.ref(garbage)
+            del garbage
+            gc.freeze()  # set aside with the run's heap, as a freeze later in the run would
+            assert dead() is not None
+        assert dead() is None  # collected when the run ended
+        assert gc.get_freeze_count() > 0  # and the start-up set aside again
+    assert gc.get_freeze_count() == 0
+
+
+async def test_only_the_served_app_sets_its_start_up_aside(store: Store) -> None:
+    import gc
+
+    from evalbook.server import ServerSettings, create_app
+
+    for long_lived in (False, True):
+        app = create_app(
+            ServerSettings(worker=False), store=store, services=(), long_lived=long_lived
+        )
+        async with app.router.lifespan_context(app):
+            assert (gc.get_freeze_count() > 0) == long_lived
+        assert gc.get_freeze_count() == 0
+
+
+def test_evalbook_serve_sets_its_start_up_aside(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import asyncio
+    import gc
+
+    import uvicorn
+
+    from evalbook.cli.app import main
+
+    seen: list[bool] = []
+
+    def run(app: Any, **_: Any) -> None:  # the app's life, without listening
+        async def life() -> None:
+            async with app.router.lifespan_context(app):
+                seen.append(gc.get_freeze_count() > 0)
+
+        asyncio.run(life())
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setenv("EVALBOOK_DATABASE_URL", f"sqlite:///{tmp_path / 'served.db'}")
+    with pytest.raises(SystemExit) as exited:
+        main(["serve", "--no-worker", "--port", "1"])
+    assert exited.value.code == 0 and seen == [True]
+    assert gc.get_freeze_count() == 0
 
 
 def test_the_collector_is_paused_while_a_suite_is_built_and_restored_after() -> None:

@@ -100,5 +100,5 @@ def serve_command(
     from evalbook.cli.worker import fleet_dispatcher
 
     # With EVALBOOK_BROKER_URL set, every route hands runs to the fleet (Celery).
-    app = create_app(settings, dispatcher=fleet_dispatcher())
+    app = create_app(settings, dispatcher=fleet_dispatcher(), long_lived=True)
     uvicorn.run(app, host=host, port=port, log_level="info", timeout_graceful_shutdown=5)

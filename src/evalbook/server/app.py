@@ -17,6 +17,7 @@ import anyio.to_thread
 from fastapi import FastAPI
 
 from evalbook._version import __version__
+from evalbook.core.heap import start_up_set_aside
 from evalbook.errors import ConfigError
 from evalbook.executor.dispatch import Dispatcher
 from evalbook.server import api_docs
@@ -50,12 +51,15 @@ def create_app(
     store: Store | None = None,
     services: Sequence[Service] | None = None,
     dispatcher: Callable[[ServerState], Dispatcher] | None = None,
+    long_lived: bool = False,
 ) -> FastAPI:
     """The app. ``store`` is opened from ``settings.database_url`` when not given (and
     then closed with the app); ``services`` default to :func:`default_services` (the
     worker pool when ``settings.worker`` is on, and webhook delivery); ``dispatcher``
     makes the backend every route hands runs to (default: the database queue, see
-    ``executor/dispatch.py``)."""
+    ``executor/dispatch.py``). ``long_lived``: the app is the process's (``evalbook
+    serve``): what its start-up made is set aside from the cyclic collector for the app's
+    life (``core/heap.start_up_set_aside``)."""
     settings = settings or ServerSettings()
     chosen = services if services is not None else default_services(settings)
 
@@ -77,16 +81,17 @@ def create_app(
                 state.dispatcher = dispatcher(state)
             app.state.evalbook = state
             stop = asyncio.Event()
-            tasks = [asyncio.ensure_future(service(state, stop)) for service in chosen]
-            try:
-                yield
-            finally:
-                stop.set()
-                for task in tasks:
-                    try:
-                        await asyncio.wait_for(task, timeout=30)
-                    except Exception:  # a service's failure must not hide the others'
-                        log.exception("background service failed while stopping")
+            with start_up_set_aside() if long_lived else contextlib.nullcontext():
+                tasks = [asyncio.ensure_future(service(state, stop)) for service in chosen]
+                try:
+                    yield
+                finally:
+                    stop.set()
+                    for task in tasks:
+                        try:
+                            await asyncio.wait_for(task, timeout=30)
+                        except Exception:  # a service's failure must not hide the others'
+                            log.exception("background service failed while stopping")
         finally:
             if own:
                 opened.close()

@@ -37,7 +37,7 @@ from evalbook.server.schemas.runs import (
     RunPage,
     run_out_items,
 )
-from evalbook.server.state import server_state
+from evalbook.server.state import quick_read, server_state
 from evalbook.storage.regression import save_failures_as_suite
 from evalbook.storage.runs import (
     RunFilter,
@@ -146,8 +146,8 @@ async def list_runs(
     )
 
     def page() -> bytes:
-        # The page's JSON made from the rows in the thread that read them: one hop, and
-        # no record or response model built for what RunPage would serialise anyway.
+        # The page's JSON made from the rows where they are read (``quick_read``), and no
+        # record or response model built for what RunPage would serialise anyway.
         found = list_workspace_rows(store, workspace.id, flt, limit=limit + 1, after=after)
         items = run_out_items(found[:limit], owner_gone)
         next_link = None
@@ -158,7 +158,7 @@ async def list_runs(
             next_link = next_url(request, cursor=encode_cursor([at, last["id"]]))
         return to_json({"items": items, "next": next_link})
 
-    return Response(await run_in_threadpool(page), media_type="application/json")
+    return Response(await quick_read(store, page), media_type="application/json")
 
 
 @router.get("/{run_id}")
