@@ -49,6 +49,55 @@ async def test_once_a_key_exists_every_request_needs_one(
     assert (await api.get("/api/health")).status_code == 200  # liveness needs no key
 
 
+async def test_a_keys_use_is_noted_at_most_once_a_minute_and_looked_up_without_a_hop(
+    api: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The lookup is a quick read (on SQLite in the loop's own thread); the note of the
+    key's use a write, made when the last is older than a minute."""
+    import threading
+    from datetime import UTC, datetime, timedelta
+
+    import sqlalchemy as sa
+
+    from evalbook.server import auth
+
+    key, record = create_key(store, "team-a")
+    threads: list[int] = []
+    find = auth.find_key
+
+    def looked_up(*args: object) -> object:
+        threads.append(threading.get_ident())
+        return find(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(auth, "find_key", looked_up)
+    k = tables.api_keys.c
+
+    def last_used() -> datetime | None:
+        with store.engine.connect() as conn:
+            value = conn.execute(sa.select(k.last_used_at)).scalar_one()
+        return None if value is None else value.replace(tzinfo=UTC)
+
+    def set_last_used(value: datetime) -> None:
+        with store.engine.begin() as conn:
+            conn.execute(sa.update(tables.api_keys).values(last_used_at=value))
+
+    bearer = {"Authorization": f"Bearer {key}"}
+    assert last_used() is None
+    assert (await api.get("/api/whoami", headers=bearer)).status_code == 200
+    first = last_used()
+    assert first is not None and datetime.now(UTC) - first < timedelta(seconds=30)
+    recent = first - timedelta(seconds=50)
+    set_last_used(recent)
+    assert (await api.get("/api/whoami", headers=bearer)).status_code == 200
+    assert last_used() == recent  # used within the minute: no write
+    set_last_used(recent - timedelta(seconds=20))
+    assert (await api.get("/api/whoami", headers=bearer)).status_code == 200
+    assert last_used() > recent  # type: ignore[operator]
+    in_loop = [ident == threading.get_ident() for ident in threads]
+    assert in_loop == [store.dialect == "sqlite"] * 3
+    assert resolve_key(store, key) is not None and record.revoked_at is None
+
+
 def test_keys_are_stored_hashed(store: Store) -> None:
     key, record = create_key(store, "team-a")
     with store.engine.connect() as conn:

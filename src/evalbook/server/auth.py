@@ -22,7 +22,13 @@ from starlette.concurrency import run_in_threadpool
 
 from evalbook.server import sessions
 from evalbook.server.state import ServerState, quick_read, server_state
-from evalbook.storage.workspaces import DEFAULT_WORKSPACE, Workspace, has_keys, resolve_key
+from evalbook.storage.workspaces import (
+    DEFAULT_WORKSPACE,
+    Workspace,
+    find_key,
+    has_keys,
+    note_key_used,
+)
 
 __all__ = ["CurrentWorkspace", "cookie_workspace", "current_workspace", "keys_exist"]
 
@@ -39,18 +45,23 @@ def keys_exist(state: ServerState) -> bool:
 
 
 async def current_workspace(request: Request) -> Workspace:
-    # async, with the database asked in the thread pool only when needed: most requests
-    # (a known key aside) are answered from memory, without a hop through the pool.
+    # async: most requests are answered from memory or a quick read (``quick_read``),
+    # without a hop through the thread pool.
     state = server_state(request)
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if header:
         if scheme.lower() != "bearer" or not token:
             raise HTTPException(401, "use 'Authorization: Bearer <key>'")
-        workspace = await run_in_threadpool(resolve_key, state.store, token.strip())
-        if workspace is None:
+        # Looked up as a quick read (on SQLite in the loop's thread, no hop); its use
+        # noted at most once a minute, a write, in the pool.
+        store = state.store
+        found = await quick_read(store, lambda: find_key(store, token.strip()))
+        if found is None:
             raise HTTPException(401, "unknown or revoked API key")
-        return workspace
+        if found[1] is not None:
+            await run_in_threadpool(note_key_used, store, found[1])
+        return found[0]
     if request.method in ("GET", "HEAD") and request.cookies.get(sessions.SESSION_COOKIE):
         workspace = await run_in_threadpool(cookie_workspace, request)
         if workspace is not None:

@@ -27,9 +27,11 @@ __all__ = [
     "Workspace",
     "create_key",
     "ensure_workspace",
+    "find_key",
     "get_workspace",
     "has_keys",
     "list_keys",
+    "note_key_used",
     "resolve_key",
     "revoke_key",
 ]
@@ -149,6 +151,19 @@ def create_key(
 
 def resolve_key(store: Store, key: str) -> Workspace | None:
     """The workspace of a valid, unrevoked key; ``None`` otherwise."""
+    found = find_key(store, key)
+    if found is None:
+        return None
+    workspace, unnoted = found
+    if unnoted is not None:
+        note_key_used(store, unnoted)
+    return workspace
+
+
+def find_key(store: Store, key: str) -> tuple[Workspace, str | None] | None:
+    """The workspace of a valid, unrevoked key, and the key's id when its use is to be
+    noted (:func:`note_key_used`: not noted in the last minute); ``None`` for another
+    key. Only reads."""
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         return None
     k, w = t.api_keys.c, t.workspaces.c
@@ -161,12 +176,19 @@ def resolve_key(store: Store, key: str) -> Workspace | None:
         row = conn.execute(query).first()
     if row is None:
         return None
-    now = datetime.now(UTC)
     last = as_utc(row.last_used_at)
-    if last is None or (now - last).total_seconds() > 60:  # not a write per request
-        with store.write() as conn:
-            conn.execute(sa.update(t.api_keys).where(k.id == row.key_id).values(last_used_at=now))
-    return Workspace(row.id, row.name)
+    fresh = last is not None and (datetime.now(UTC) - last).total_seconds() <= 60
+    return Workspace(row.id, row.name), None if fresh else row.key_id  # not a write per request
+
+
+def note_key_used(store: Store, key_id: str) -> None:
+    """Note that the key ``key_id`` was used now (its ``last_used_at``)."""
+    with store.write() as conn:
+        conn.execute(
+            sa.update(t.api_keys)
+            .where(t.api_keys.c.id == key_id)
+            .values(last_used_at=datetime.now(UTC))
+        )
 
 
 def has_keys(store: Store) -> bool:

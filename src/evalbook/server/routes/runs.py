@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from fastapi import APIRouter, HTTPException, Query, Request, Response
 from fastapi.responses import HTMLResponse
 from pydantic_core import to_json
-from starlette.concurrency import run_in_threadpool
 
 from evalbook.core.run import RunStatus
 from evalbook.errors import UserError
@@ -164,8 +163,8 @@ async def list_runs(
 @router.get("/{run_id}")
 async def get_run(run_id: RunId, workspace: CurrentWorkspace, store: StoreDep) -> RunOut:
     """One run: its status, counts, score and metrics summary as they stand now."""
-    found = await run_in_threadpool(
-        lambda: get_workspace_run(store, workspace.id, run_id, gone=owner_gone)
+    found = await quick_read(
+        store, lambda: get_workspace_run(store, workspace.id, run_id, gone=owner_gone)
     )
     return RunOut.of(found)
 
