@@ -3,6 +3,7 @@
     python benchmarks/bench_api.py                     # SQLite (a file in a temporary dir)
     python benchmarks/bench_api.py --postgresql        # PostgreSQL: a scratch database
     python benchmarks/bench_api.py --runs 2000 --seconds 3
+    python benchmarks/bench_api.py --key               # every request with an API key
 
 The database is filled with ``--runs`` runs (clones of one real run of the ``mock`` model,
 ``--cases`` results each), then two servers run as processes of their own on loopback:
@@ -42,6 +43,7 @@ from evalbook.server.settings import default_request_threads
 from evalbook.storage import tables as t
 from evalbook.storage.rows import run_to_row
 from evalbook.storage.store import Store
+from evalbook.storage.workspaces import create_key
 from evalbook.suites import load_suite_from_dict
 
 PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -170,11 +172,15 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 async def load(
-    base: str, path: Callable[[], str], clients: int, seconds: float
+    base: str,
+    path: Callable[[], str],
+    clients: int,
+    seconds: float,
+    headers: dict[str, str] | None = None,
 ) -> tuple[float, list[float]]:
     """``clients`` loops asking ``path()`` for ``seconds``: requests/s and latencies (ms)."""
     connector = aiohttp.TCPConnector(limit=clients, force_close=False)
-    async with aiohttp.ClientSession(base, connector=connector) as session:
+    async with aiohttp.ClientSession(base, connector=connector, headers=headers) as session:
 
         async def one(url: str) -> float:
             t0 = time.perf_counter()
@@ -199,13 +205,16 @@ async def load(
 
 
 async def submit(
-    base: str, bodies: list[tuple[str, dict[str, Any]]], clients: int
+    base: str,
+    bodies: list[tuple[str, dict[str, Any]]],
+    clients: int,
+    headers: dict[str, str] | None = None,
 ) -> tuple[float, list[float]]:
     """Each ``(path, body)`` POSTed once, ``clients`` at a time: requests/s and latencies."""
     connector = aiohttp.TCPConnector(limit=clients)
     queue = list(reversed(bodies))
     samples: list[float] = []
-    async with aiohttp.ClientSession(base, connector=connector) as session:
+    async with aiohttp.ClientSession(base, connector=connector, headers=headers) as session:
 
         async def client() -> None:
             while queue:
@@ -222,11 +231,11 @@ async def submit(
         return len(samples) / (time.perf_counter() - t0), samples
 
 
-async def _cursors(base: str, pages: int) -> list[str]:
+async def _cursors(base: str, pages: int, headers: dict[str, str]) -> list[str]:
     """The ``next`` links of the first ``pages`` pages of ``GET /api/runs``."""
     links: list[str] = []
     url: str | None = "/api/runs?limit=50"
-    async with aiohttp.ClientSession(base) as session:
+    async with aiohttp.ClientSession(base, headers=headers) as session:
         while url is not None and len(links) < pages:
             async with session.get(url) as response:
                 url = (await response.json())["next"]
@@ -235,8 +244,8 @@ async def _cursors(base: str, pages: int) -> list[str]:
     return links
 
 
-async def _register(base: str, suite: dict[str, Any]) -> None:
-    async with aiohttp.ClientSession(base) as session:
+async def _register(base: str, suite: dict[str, Any], headers: dict[str, str]) -> None:
+    async with aiohttp.ClientSession(base, headers=headers) as session:
         async with session.post("/api/suites", json=suite) as response:
             if response.status not in (200, 201):
                 raise SystemExit(f"POST /api/suites: {response.status} {await response.text()}")
@@ -270,6 +279,12 @@ def main() -> None:
     parser.add_argument("--submits", type=int, default=200)
     parser.add_argument("--submit-clients", type=int, default=20)
     parser.add_argument("--postgresql", action="store_true", help=f"a scratch {PG_SCRATCH}")
+    parser.add_argument(
+        "--key",
+        action="store_true",
+        help="every request with an API key, as a server with keys is asked (default: none,"
+        " the single-user mode of loopback)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = _scratch_pg() if args.postgresql else f"sqlite:///{Path(tmp) / 'bench.db'}"
@@ -283,6 +298,10 @@ def main() -> None:
             # and the planner then sorted all 10,000 runs for a page (10 ms, not 0.1).
             with store.engine.begin() as conn:
                 conn.execute(sa.text("ANALYZE"))
+        headers: dict[str, str] = {}
+        if args.key:
+            key, _ = create_key(store, "default")
+            headers = {"Authorization": f"Bearer {key}"}
         store.close()
         print(f"filled {len(run_ids):,} runs × {args.cases} results in"
               f" {time.perf_counter() - t0:.0f} s ({store.dialect})", flush=True)  # fmt: skip
@@ -302,7 +321,7 @@ def main() -> None:
             # after the endpoints, and their share is of the mean of both.
             first = asyncio.run(load(ceiling_base, lambda: "/rows", args.clients, args.seconds))
             ceiling_rps = first[0]
-            cursors = asyncio.run(_cursors(base, 40))
+            cursors = asyncio.run(_cursors(base, 40, headers))
             endpoints: dict[str, Callable[[], str]] = {
                 "GET /api/runs?limit=50": lambda: "/api/runs?limit=50",
                 "GET /api/runs?limit=50&cursor=…": lambda: rng.choice(cursors),
@@ -312,7 +331,7 @@ def main() -> None:
             }
             measured = []
             for name, path in endpoints.items():
-                rps, samples = asyncio.run(load(base, path, args.clients, args.seconds))
+                rps, samples = asyncio.run(load(base, path, args.clients, args.seconds, headers))
                 measured.append((name, rps, samples))
                 print(f"  {name}: {rps:.0f} requests/s", flush=True)
             last = asyncio.run(load(ceiling_base, lambda: "/rows", args.clients, args.seconds))
@@ -331,13 +350,14 @@ def main() -> None:
                 else:
                     model = {"provider": "mock", "name": "echo", "seed": k}
                     bodies.append(("/api/runs", {"suite_id": "bench-api", "model": model}))
-            asyncio.run(_register(base, suite))
-            rps, samples = asyncio.run(submit(base, bodies, args.submit_clients))
+            asyncio.run(_register(base, suite, headers))
+            rps, samples = asyncio.run(submit(base, bodies, args.submit_clients, headers))
         finally:
             _stop(proc)
             _stop(ceiling)
+    keyed = "with" if args.key else "without"
     print(f"\n{args.runs:,} runs stored ({store.dialect}), {args.clients} clients,"
-          f" {args.seconds:g} s per endpoint")  # fmt: skip
+          f" {args.seconds:g} s per endpoint, {keyed} an API key")  # fmt: skip
     print(f"{'endpoint':36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  of ceiling")
     for row in rows:
         print(row)
