@@ -6,6 +6,7 @@ import asyncio
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio.to_thread
@@ -13,7 +14,7 @@ import httpx
 import pytest
 
 from evalbook.server import ServerSettings, create_app
-from evalbook.server.routes import evals as routes
+from evalbook.server.routes import suites as routes
 from evalbook.server.settings import default_request_threads
 from evalbook.storage.store import Store
 
@@ -33,7 +34,7 @@ async def test_requests_past_the_threads_wait_their_turn(
     running: list[int] = []
     most = 0
     lock = threading.Lock()
-    read = routes._summaries  # a read the route hands to the thread pool
+    read = routes.suite_refs  # read by a sync route: in the thread pool
 
     def slow_read(*args: Any, **kwargs: Any) -> Any:  # a read that takes a while
         nonlocal most
@@ -45,13 +46,13 @@ async def test_requests_past_the_threads_wait_their_turn(
             running.pop()
         return read(*args, **kwargs)
 
-    monkeypatch.setattr(routes, "_summaries", slow_read)
+    monkeypatch.setattr(routes, "suite_refs", slow_read)
 
     async with app.router.lifespan_context(app):
         assert anyio.to_thread.current_default_thread_limiter().total_tokens == 2
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as api:
-            answers = await asyncio.gather(*(api.get("/api/evals") for _ in range(6)))
+            answers = await asyncio.gather(*(api.get("/api/suites") for _ in range(6)))
     assert [a.status_code for a in answers] == [200] * 6
     assert most == 2
 
@@ -63,7 +64,7 @@ async def test_quick_reads_are_made_in_the_loops_thread_on_sqlite_only(
     thread under load took it back from the loop row by row. PostgreSQL answers over a
     socket, and is waited for in the pool."""
     from evalbook.server import auth
-    from evalbook.server.routes import runs
+    from evalbook.server.routes import evals, runs
     from evalbook.server.state import quick_read
 
     loop_thread = threading.get_ident()
@@ -71,23 +72,27 @@ async def test_quick_reads_are_made_in_the_loops_thread_on_sqlite_only(
         store.dialect == "sqlite"
     )
     threads: dict[str, int] = {}
-    read_rows, read_keys = runs.list_workspace_rows, auth.keys_exist
 
-    def rows(*args: Any, **kwargs: Any) -> Any:
-        threads["page"] = threading.get_ident()
-        return read_rows(*args, **kwargs)
+    def noting(name: str, read: Callable[..., Any]) -> Callable[..., Any]:
+        def noted(*args: Any, **kwargs: Any) -> Any:
+            threads[name] = threading.get_ident()
+            return read(*args, **kwargs)
 
-    def keys(*args: Any, **kwargs: Any) -> Any:
-        threads["keys"] = threading.get_ident()
-        return read_keys(*args, **kwargs)
+        return noted
 
-    monkeypatch.setattr(runs, "list_workspace_rows", rows)
-    monkeypatch.setattr(auth, "keys_exist", keys)
+    monkeypatch.setattr(runs, "list_workspace_rows", noting("page", runs.list_workspace_rows))
+    monkeypatch.setattr(runs, "get_workspace_run", noting("run", runs.get_workspace_run))
+    monkeypatch.setattr(evals, "_summaries", noting("evals", evals._summaries))
+    monkeypatch.setattr(auth, "keys_exist", noting("keys", auth.keys_exist))
     app = create_app(ServerSettings(worker=False), store=store, services=())
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as api:
-            answer = await api.get("/api/runs?limit=5")
-    assert answer.status_code == 200 and answer.json() == {"items": [], "next": None}
+            page = await api.get("/api/runs?limit=5")
+            run = await api.get("/api/runs/no-such-run")
+            summaries = await api.get("/api/evals")
+    assert page.status_code == 200 and page.json() == {"items": [], "next": None}
+    assert run.status_code == 404 and summaries.json() == []
     in_loop = {name: ident == loop_thread for name, ident in threads.items()}
-    assert in_loop == {"page": store.dialect == "sqlite", "keys": store.dialect == "sqlite"}
+    sqlite = store.dialect == "sqlite"
+    assert in_loop == {"page": sqlite, "run": sqlite, "evals": sqlite, "keys": sqlite}

@@ -62,6 +62,7 @@ from evalbook.server.schemas.evals import (
 )
 from evalbook.server.schemas.models import model_or_tier
 from evalbook.server.schemas.policy import check_suite_data
+from evalbook.server.state import quick_read
 from evalbook.storage.catalog import prompt_refs
 from evalbook.storage.kinds import latest_kinds
 from evalbook.storage.results import ResultPreview, result_previews
@@ -251,7 +252,8 @@ def eval_out(
 
 
 # Read routes: async, the database asked in one trip through the thread pool (a sync
-# route costs a hop for the route and another for checking its answer).
+# route costs a hop for the route and another for checking its answer), or, for a page
+# on SQLite, in the loop's own thread (``quick_read``).
 
 
 def _summaries(store: Store, workspace_id: str) -> list[EvalSummary]:
@@ -282,7 +284,7 @@ def _summaries(store: Store, workspace_id: str) -> list[EvalSummary]:
 @router.get("")
 async def list_evals(workspace: CurrentWorkspace, store: StoreDep) -> list[EvalSummary]:
     """The 50 most recent eval runs of the workspace, newest first."""
-    return await run_in_threadpool(_summaries, store, workspace.id)
+    return await quick_read(store, lambda: _summaries(store, workspace.id))
 
 
 @router.get("/{id}")
