@@ -10,16 +10,20 @@ The database is filled with ``--runs`` runs (clones of one real run of the ``moc
 ``evalbook serve --no-worker`` on that database, and the *ceiling*, a minimal FastAPI app on
 the same stack (uvicorn, FastAPI, SQLAlchemy, the same database) whose one endpoint returns
 50 rows of the runs table. ``--clients`` clients (one keep-alive connection each) ask each
-read endpoint for ``--seconds`` seconds; printed: requests/s, p50/p99 in ms and the share of
-the ceiling's requests/s (target ≥ 50%). Then ``--submits`` submissions (``POST /api/evals``
-and ``POST /api/runs``) at ``--submit-clients`` at once; target p99 ≤ 200 ms. The server has
-no worker: what is measured is the API, not the execution of the runs it accepts.
+read endpoint for ``--seconds`` seconds; printed: requests/s, p50/p99 in ms, the server's
+CPU ms per request (what a request costs, beside how many the machine served: compare it
+with the ceiling's of the same run, as both move when other work slows the machine) and
+the share of the ceiling's requests/s (target ≥ 50%). Then
+``--submits`` submissions (``POST /api/evals`` and ``POST /api/runs``) at
+``--submit-clients`` at once; target p99 ≤ 200 ms. The server has no worker: what is
+measured is the API, not the execution of the runs it accepts.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import math
 import os
 import random
 import socket
@@ -171,14 +175,30 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
+def cpu_of(pid: int) -> Callable[[], float]:
+    """The CPU seconds process ``pid`` has used so far (``nan`` without ``/proc``)."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def used() -> float:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return math.nan
+        return (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+
+    return used
+
+
 async def load(
     base: str,
     path: Callable[[], str],
     clients: int,
     seconds: float,
     headers: dict[str, str] | None = None,
-) -> tuple[float, list[float]]:
-    """``clients`` loops asking ``path()`` for ``seconds``: requests/s and latencies (ms)."""
+    server_cpu: Callable[[], float] = lambda: math.nan,
+) -> tuple[float, list[float], float]:
+    """``clients`` loops asking ``path()`` for ``seconds``: requests/s, latencies (ms) and
+    the server's CPU ms per request (``server_cpu``: its CPU seconds so far)."""
     connector = aiohttp.TCPConnector(limit=clients, force_close=False)
     async with aiohttp.ClientSession(base, connector=connector, headers=headers) as session:
 
@@ -199,9 +219,10 @@ async def load(
             while time.perf_counter() < end:
                 samples.append(await one(path()))
 
-        t0 = time.perf_counter()
+        t0, cpu0 = time.perf_counter(), server_cpu()
         await asyncio.gather(*(client() for _ in range(clients)))
-        return len(samples) / (time.perf_counter() - t0), samples
+        cpu_ms = (server_cpu() - cpu0) * 1000 / len(samples)
+        return len(samples) / (time.perf_counter() - t0), samples, cpu_ms
 
 
 async def submit(
@@ -260,14 +281,14 @@ def _scratch_pg() -> str:
     return PG_ADMIN.rsplit("/", 1)[0] + "/" + PG_SCRATCH
 
 
-def _row(name: str, rps: float, samples: list[float], ceiling: float | None) -> str:
+def _row(name: str, rps: float, samples: list[float], cpu_ms: float, ceiling: float | None) -> str:
     p50, p99 = np.percentile(samples, [50, 99])
     if ceiling is None:
         share = "ceiling"
     else:
         mark = "ok" if rps >= TARGET_SHARE * ceiling else "UNDER"
         share = f"{rps / ceiling:6.0%}  {mark}"
-    return f"{name:36} {rps:8.0f} {p50:8.1f} {p99:8.1f}  {share}"
+    return f"{name:36} {rps:8.0f} {p50:8.1f} {p99:8.1f} {cpu_ms:8.2f}  {share}"
 
 
 def main() -> None:
@@ -319,7 +340,10 @@ def main() -> None:
         try:
             # The machine may be busy with other work: the ceiling is measured before and
             # after the endpoints, and their share is of the mean of both.
-            first = asyncio.run(load(ceiling_base, lambda: "/rows", args.clients, args.seconds))
+            ceiling_cpu, served_cpu = cpu_of(ceiling.pid), cpu_of(proc.pid)
+            first = asyncio.run(
+                load(ceiling_base, lambda: "/rows", args.clients, args.seconds, None, ceiling_cpu)
+            )
             ceiling_rps = first[0]
             cursors = asyncio.run(_cursors(base, 40, headers))
             endpoints: dict[str, Callable[[], str]] = {
@@ -329,16 +353,18 @@ def main() -> None:
                 "GET /api/evals": lambda: "/api/evals",
                 "GET /api/evals/{id}": lambda: f"/api/evals/{rng.choice(run_ids)}",
             }
-            measured = []
+            measured: list[tuple[str, tuple[float, list[float], float]]] = []
             for name, path in endpoints.items():
-                rps, samples = asyncio.run(load(base, path, args.clients, args.seconds, headers))
-                measured.append((name, rps, samples))
-                print(f"  {name}: {rps:.0f} requests/s", flush=True)
-            last = asyncio.run(load(ceiling_base, lambda: "/rows", args.clients, args.seconds))
+                got = asyncio.run(load(base, path, args.clients, args.seconds, headers, served_cpu))
+                measured.append((name, got))
+                print(f"  {name}: {got[0]:.0f} requests/s", flush=True)
+            last = asyncio.run(
+                load(ceiling_base, lambda: "/rows", args.clients, args.seconds, None, ceiling_cpu)
+            )
             ceiling_rps = (first[0] + last[0]) / 2
             rows.append(_row("ceiling (before): FastAPI, 50 rows", *first, None))
             rows.append(_row("ceiling (after)", *last, None))
-            rows.extend(_row(name, rps, samples, ceiling_rps) for name, rps, samples in measured)
+            rows.extend(_row(name, *got, ceiling_rps) for name, got in measured)
             suite = _suite_data(args.cases)
             suite.pop("model")
             bodies: list[tuple[str, dict[str, Any]]] = []
@@ -351,20 +377,22 @@ def main() -> None:
                     model = {"provider": "mock", "name": "echo", "seed": k}
                     bodies.append(("/api/runs", {"suite_id": "bench-api", "model": model}))
             asyncio.run(_register(base, suite, headers))
+            cpu0 = served_cpu()
             rps, samples = asyncio.run(submit(base, bodies, args.submit_clients, headers))
+            submit_cpu_ms = (served_cpu() - cpu0) * 1000 / len(samples)
         finally:
             _stop(proc)
             _stop(ceiling)
     keyed = "with" if args.key else "without"
     print(f"\n{args.runs:,} runs stored ({store.dialect}), {args.clients} clients,"
           f" {args.seconds:g} s per endpoint, {keyed} an API key")  # fmt: skip
-    print(f"{'endpoint':36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8}  of ceiling")
+    print(f"{'endpoint':36} {'req/s':>8} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>8}  of ceiling")
     for row in rows:
         print(row)
     p50, p99 = np.percentile(samples, [50, 99])
     mark = "ok" if p99 <= TARGET_SUBMIT_P99_MS else "OVER"
     print(
-        f"{'POST /api/evals + /api/runs':36} {rps:8.0f} {p50:8.1f} {p99:8.1f}"
+        f"{'POST /api/evals + /api/runs':36} {rps:8.0f} {p50:8.1f} {p99:8.1f} {submit_cpu_ms:8.2f}"
         f"  {args.submits} at {args.submit_clients} clients; p99 target"
         f" ≤ {TARGET_SUBMIT_P99_MS:g} ms {mark}"
     )
