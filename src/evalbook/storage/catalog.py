@@ -132,7 +132,7 @@ def registered_derived_metrics(
     query = sa.select(ws.derived_metrics).where(
         ws.workspace_id == workspace_id, ws.suite_id == suite_id, ws.version == version
     )
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         stored = conn.execute(query).scalar_one_or_none()
     return [DerivedMetric.model_validate(m) for m in stored or ()]
 
@@ -159,7 +159,9 @@ def suite_refs(store: Store, workspace_id: str, suite_id: str | None = None) -> 
     if suite_id is not None:
         registered = registered.where(s.suite_id == suite_id)
         used = used.where(s.suite_id == suite_id)
-    with store.engine.connect() as conn:
+    # Each statement its own snapshot on PostgreSQL (no BEGIN and ROLLBACK round trips):
+    # a version registered between the two is listed by one of them or by the next call.
+    with store.reader.connect() as conn:
         rows = [*conn.execute(registered).all(), *conn.execute(used).all()]
     first: dict[tuple[str, str], SuiteRef] = {}
     for sid, version, h, name, count, at in sorted(rows, key=lambda row: as_utc(row[5])):

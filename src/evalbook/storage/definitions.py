@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 
 from evalbook.config import suite_bytes_limit
+from evalbook.core.model_config import ModelConfig
 from evalbook.core.suite import PromptVersion, Suite, case_json
 from evalbook.errors import UserError
 from evalbook.storage import tables as t
@@ -22,7 +23,89 @@ from evalbook.storage.stored_values import has_json_nul
 if TYPE_CHECKING:
     from evalbook.storage.store import Store
 
-__all__ = ["write_prompt_versions", "write_suite"]
+__all__ = ["KnownDefinitions", "write_definitions", "write_prompt_versions", "write_suite"]
+
+#: A definition row's identity: ``("suite", hash)``, ``("model", hash)`` or
+#: ``("prompt", workspace, name, version, hash)``.
+DefinitionKey = tuple[str | int, ...]
+
+
+class KnownDefinitions:
+    """The definition rows a store has seen committed, so that a run of a known suite,
+    prompt version and model config writes none of them again.
+
+    Sound because those rows are immutable and never deleted: a suite and a model config
+    are content-addressed, a workspace's prompt version is refused with other content.
+    Keys are added only once the transaction that wrote (or found) them has committed.
+    What it saves: on PostgreSQL, three of a submission's eight statements (the prompt
+    versions read and insert-or-ignore, the suite's lookup) and the model config's
+    insert-or-ignore, round trips made while a pool thread holds a connection."""
+
+    #: Keys kept at most (then forgotten all at once: a store of a server that has seen
+    #: this many definitions only writes some of them again).
+    LIMIT = 4096
+
+    def __init__(self) -> None:
+        self._keys: set[DefinitionKey] = set()
+
+    def __contains__(self, key: DefinitionKey) -> bool:
+        return key in self._keys
+
+    def note(self, keys: Sequence[DefinitionKey]) -> None:
+        """Remember ``keys``: their rows are committed."""
+        if len(self._keys) + len(keys) > self.LIMIT:
+            self._keys.clear()
+        self._keys.update(keys)
+
+
+def write_definitions(
+    store: Store,
+    conn: sa.Connection,
+    suite: Suite,
+    prompt_name: str,
+    version: PromptVersion,
+    model: ModelConfig,
+    *,
+    workspace_id: str,
+    now: datetime,
+    suite_hash: str | None,
+    recorded: bool,
+) -> tuple[str, list[DefinitionKey]]:
+    """Record what a run of ``suite`` stands on in the write transaction ``conn``: the
+    prompt version of ``workspace_id``, the suite (``suite_hash``: its hash when the
+    caller has it), the model config; ``recorded``: the suite and its prompt versions
+    are recorded already (a registration in the same transaction). Rows the store knows
+    committed (:class:`KnownDefinitions`) are not written again. Returns the suite's hash
+    and the keys to note once the transaction commits."""
+    known = store.known_definitions
+    if suite_hash is None:
+        suite_hash = suite.hash
+    keys: list[DefinitionKey] = [
+        ("prompt", workspace_id, prompt_name, version.version, version.hash),
+        ("suite", suite_hash),
+        ("model", model.hash),
+    ]
+    prompt_key, suite_key, model_key = keys
+    if not recorded:
+        if prompt_key not in known:
+            write_prompt_versions(store, conn, workspace_id, prompt_name, [version], now)
+        if suite_key not in known:
+            write_suite(store, conn, suite, now, suite_hash)
+    if model_key not in known:
+        store.insert_ignore(
+            conn,
+            t.model_configs,
+            [
+                {
+                    "hash": model.hash,
+                    "provider": model.provider,
+                    "name": model.name,
+                    "config": model.model_dump(mode="json"),
+                    "created_at": now,
+                }
+            ],
+        )
+    return suite_hash, keys
 
 
 def write_prompt_versions(

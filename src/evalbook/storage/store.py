@@ -33,7 +33,7 @@ from evalbook.storage.bulk import (
 )
 from evalbook.storage.columns import CaseChunk, ScoreChunk, case_chunks, score_chunks
 from evalbook.storage.db import ensure_schema, from_json, make_engine, to_json, writer
-from evalbook.storage.definitions import write_prompt_versions, write_suite
+from evalbook.storage.definitions import KnownDefinitions, write_definitions
 from evalbook.storage.facts import ResultFact, ScoreFact, read_facts
 from evalbook.storage.full import is_full
 from evalbook.storage.hydrate import hydrate
@@ -100,6 +100,8 @@ class Store:
         #: Responses go to Redis (with a TTL) instead of the ``cache`` table when configured.
         self.redis = redis_cache_from_env()
         self._suites: dict[str, Suite] = {}
+        #: Suites, prompt versions and model configs seen committed: not written again.
+        self.known_definitions = KnownDefinitions()
 
     @classmethod
     def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
@@ -186,27 +188,14 @@ class Store:
         # See core/heap.py: the collector's passes were 9/10 of dumping a 100k-case suite.
         with collector_paused(), self.write() as conn:
             recorded = first is not None and first(conn)
-            known = run.suite_hash if run is not None else None  # the caller hashed it
-            if recorded:
-                suite_hash = known or suite.hash
-            else:
-                write_prompt_versions(self, conn, workspace_id, prompt_name, [version], now)
-                suite_hash = write_suite(self, conn, suite, now, known)
-            self.insert_ignore(
-                conn,
-                t.model_configs,
-                [
-                    {
-                        "hash": model.hash,
-                        "provider": model.provider,
-                        "name": model.name,
-                        "config": model.model_dump(mode="json"),
-                        "created_at": now,
-                    }
-                ],
-            )
+            suite_hash, keys = write_definitions(
+                self, conn, suite, prompt_name, version, model, workspace_id=workspace_id,
+                now=now, suite_hash=run.suite_hash if run is not None else None,
+                recorded=recorded,
+            )  # fmt: skip
             if run is not None:
                 conn.execute(sa.insert(t.runs), [{**run_to_row(run), **(run_columns or {})}])
+        self.known_definitions.note(keys)  # committed
         return suite_hash
 
     def get_prompt_version(

@@ -172,7 +172,7 @@ def find_key(store: Store, key: str) -> tuple[Workspace, str | None] | None:
         .join(t.workspaces, w.id == k.workspace_id)
         .where(k.key_hash == _hash(key), k.revoked_at.is_(None))
     )
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:  # one statement: autocommit on PostgreSQL
         row = conn.execute(query).first()
     if row is None:
         return None
@@ -193,7 +193,7 @@ def note_key_used(store: Store, key_id: str) -> None:
 
 def has_keys(store: Store) -> bool:
     k = t.api_keys.c
-    with store.engine.connect() as conn:
+    with store.reader.connect() as conn:
         return (
             conn.execute(sa.select(k.id).where(k.revoked_at.is_(None)).limit(1)).first() is not None
         )
