@@ -90,23 +90,36 @@ def judged(suite: Suite, judge: JudgeIn) -> Suite:
 
 def _suite(
     store: Store, workspace_id: str, body: RunCreate, *, register: bool, base: Suite | None = None
-) -> Suite:
+) -> tuple[Suite, str | None]:
     """The suite version the run uses: the one asked for (or ``base``, a version not
     registered yet: an uploaded dataset's), or with ``body.judge``, its judged version
-    (registered in the workspace when ``register``: a launch, not an estimate)."""
+    (registered in the workspace when ``register``: a launch, not an estimate); and its
+    content hash when known already (a registered version's: not taken again)."""
     if base is not None:
-        suite = base
-    else:
-        ref = latest_ref(store, workspace_id, body.suite_id, body.suite_version)
-        suite = registered_suite(store, workspace_id, ref)
+        return _judged(store, workspace_id, body, base, None, register)
+    ref = latest_ref(store, workspace_id, body.suite_id, body.suite_version)
+    return _judged(
+        store, workspace_id, body, registered_suite(store, workspace_id, ref), ref.hash, register
+    )
+
+
+def _judged(
+    store: Store,
+    workspace_id: str,
+    body: RunCreate,
+    suite: Suite,
+    suite_hash: str | None,
+    register: bool,
+) -> tuple[Suite, str | None]:
     if body.judge is None:
-        return suite
+        return suite, suite_hash
     suite = judged(suite, body.judge)
-    if register:
-        _hash, state = register_suite(store, workspace_id, suite)
-        if state == "conflict":  # pragma: no cover - the version is content-addressed
-            raise UserError(f"suite {suite.id!r} version {suite.version!r} exists here")
-    return suite
+    if not register:
+        return suite, None
+    suite_hash, state = register_suite(store, workspace_id, suite)
+    if state == "conflict":  # pragma: no cover - the version is content-addressed
+        raise UserError(f"suite {suite.id!r} version {suite.version!r} exists here")
+    return suite, suite_hash
 
 
 def estimate(
@@ -117,7 +130,7 @@ def estimate(
     config = model_or_tier(body.model)
     return estimate_run(
         store,
-        _suite(store, workspace_id, body, register=False, base=suite),
+        _suite(store, workspace_id, body, register=False, base=suite)[0],
         model=config,
         prompt_version=body.prompt_version,
         options=_options(body),
@@ -132,9 +145,11 @@ async def launch(
 
     def prepare(queued: Queued) -> RunJob:
         config = model_or_tier(body.model)
+        suite, suite_hash = _suite(store, workspace.id, body, register=True)
         return prepare_run(
             store,
-            _suite(store, workspace.id, body, register=True),
+            suite,
+            suite_hash=suite_hash,
             model=config,
             prompt_version=body.prompt_version,
             options=_options(body),
