@@ -37,9 +37,10 @@ class KnownDefinitions:
     Sound because those rows are immutable and never deleted: a suite and a model config
     are content-addressed, a workspace's prompt version is refused with other content.
     Keys are added only once the transaction that wrote (or found) them has committed.
-    What it saves: on PostgreSQL, three of a submission's eight statements (the prompt
-    versions read and insert-or-ignore, the suite's lookup) and the model config's
-    insert-or-ignore, round trips made while a pool thread holds a connection."""
+    What it saves: of the eight statements that submitted a run of a registered suite,
+    the prompt versions' read and insert-or-ignore, the suite's lookup and the model
+    config's insert-or-ignore (when the model is known too), each a round trip to
+    PostgreSQL while a pool thread holds a connection."""
 
     #: Keys kept at most (then forgotten all at once: a store of a server that has seen
     #: this many definitions only writes some of them again).
