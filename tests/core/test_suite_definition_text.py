@@ -194,3 +194,34 @@ def test_a_big_definition_closes_the_connection_that_wrote_it(
         assert len(writers) == 3
     finally:
         store.close()
+
+
+def test_an_inline_case_is_dumped_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader dumps an inline case to check it encodes; the hash and the definition
+    read that JSON, never dumping the case again (a third of posting a big suite)."""
+    from evalbook.core import suite as suite_module
+    from evalbook.suites import load_suite_from_dict
+
+    dumped: list[str] = []
+    real = suite_module.case_json
+
+    def counted(case: Case) -> str:
+        dumped.append(case.id)
+        return real(case)
+
+    monkeypatch.setattr(suite_module, "case_json", counted)
+    suite = load_suite_from_dict(
+        {
+            "id": "inline",
+            "prompt": "{{ q }}",
+            "cases": [{"id": i, "vars": {"q": f"{i} ✓"}} for i in ("a", "b", "c")],
+        }
+    )
+    assert sorted(dumped) == ["a", "b", "c"]
+    dumped.clear()
+    first = suite.hash
+    text = suite.definition_json()
+    assert suite.hash == first and dumped == []
+    assert [c.id for c in suite.cases] == ["a", "b", "c"]
+    monkeypatch.undo()
+    assert text == _dumped_text(suite) and first == Suite.hash_of(suite.definition())

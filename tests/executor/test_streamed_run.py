@@ -41,7 +41,9 @@ def _suites(folder: Path, base_url: str) -> tuple[Any, Any]:
     streamed = load_suite(folder / "suite.yaml")
     cases = [{"id": r.pop("id"), "vars": r} for r in _rows()]  # the suite-file form
     inline = load_suite_from_dict({**header, "cases": cases})
-    assert isinstance(streamed.cases, CaseList) and isinstance(inline.cases, list)
+    assert isinstance(streamed.cases, CaseList) and isinstance(inline.cases, CaseList)
+    # A dataset's cases are decoded as they are read; inline ones are kept as written.
+    assert streamed.cases[0] is not streamed.cases[0] and inline.cases[0] is inline.cases[0]
     return streamed, inline
 
 

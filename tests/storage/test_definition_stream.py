@@ -191,7 +191,7 @@ def test_cases_set_aside_and_taken_back_are_the_same_cases(text_first: bool) -> 
     if text_first:
         suite.definition_json()
     spill = io.BytesIO()
-    assert cases.set_aside(spill)
+    cases.set_aside(spill)
     cases.take_back(spill)
     assert list(cases) == [Case.model_validate(_case_fields(r)) for r in rows]
     assert suite.definition_json() == dumped and suite.hash == suite_hash
@@ -201,9 +201,18 @@ def test_cases_set_aside_and_taken_back_are_the_same_cases(text_first: bool) -> 
     assert suite.definition_json() == dumped  # a short read keeps nothing of it
 
 
-def test_inline_cases_are_not_set_aside() -> None:
+def test_inline_cases_are_set_aside_with_the_rest() -> None:
+    """An inline case keeps its JSON beside it: the buffer set aside holds every case, the
+    inline one is still read as it was written, and the definition is the same."""
     cases = _case_list(ROWS)
-    cases.append(Case(id="inline", vars={"q": "x"}), compact=False)
+    inline = Case(id="inline", vars={"q": "x ✓"})
+    cases.append(inline, compact=False)
+    suite = _suite(cases)
+    dumped, suite_hash = _dumped_text(suite), suite.hash
     spill = io.BytesIO()
-    assert not cases.set_aside(spill)
-    assert spill.getvalue() == b"" and len(list(cases)) == len(ROWS) + 1
+    cases.set_aside(spill)
+    assert spill.getvalue().count(b'"id":"inline"') == 1
+    assert cases[len(ROWS)] is inline  # read as it is, the buffer set aside
+    cases.take_back(spill)
+    assert list(cases)[-1] is inline and len(list(cases)) == len(ROWS) + 1
+    assert suite.definition_json() == dumped and suite.hash == suite_hash

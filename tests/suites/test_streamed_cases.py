@@ -47,7 +47,7 @@ def test_a_streamed_dataset_is_the_same_instrument_as_inline_cases(tmp_path: Pat
             "cases": [c.model_dump(mode="json") for c in streamed.cases],
         }
     )
-    assert isinstance(inline.cases, list)
+    assert isinstance(inline.cases, CaseList)  # inline cases, read as they were written
     assert list(streamed.cases) == inline.cases and streamed.cases == inline.cases
     assert streamed.definition() == inline.definition()
     assert streamed.definition_json() == canonical_json(inline.definition())

@@ -7,7 +7,6 @@ from array import array
 from collections.abc import Iterable, Iterator, Sequence
 from enum import StrEnum
 from io import BufferedIOBase
-from itertools import chain
 from typing import Annotated, Any, overload
 
 from pydantic import (
@@ -206,9 +205,12 @@ class CaseList(Sequence[Case]):
 
     A decoded 100k-case suite took ~2 KB per case (a model, its dicts and lists); the
     canonical JSON is the size of the dataset line, and it is exactly the bytes the suite
-    hash and the stored definition need, so neither dumps a case again. An entry may also
-    be a :class:`Case` (an inline case of the suite file, kept as written). Whoever builds
-    one has checked its ids are unique (the suite loader does).
+    hash and the stored definition need, so neither dumps a case again. An inline case of
+    the suite file (or of a suite posted to the API) is kept as written too, and read as
+    it is; its JSON is kept beside it all the same (the loader makes it to check the case
+    encodes; the hash and the definition used to make it twice more: a third of posting
+    a 100,000-case suite). Whoever builds one has checked its ids are unique (the suite
+    loader does).
 
     The JSON is kept in one buffer (UTF-8, each case followed by a comma), not a string
     per case; once the suite's definition text is made (:meth:`definition_text`), in that
@@ -229,7 +231,7 @@ class CaseList(Sequence[Case]):
         #: it); where each begins in it, and where the next would.
         self._buf: bytearray | None = bytearray()
         self._starts = array("q", [0])
-        #: Entries kept as they are (index → case): an inline case of the suite file.
+        #: Entries also kept as they are (index → case): an inline case of the suite file.
         self._cases: dict[int, Case] = {}
         #: The definition text the cases are kept in once it is made, what follows them
         #: in it, and where they begin in it.
@@ -244,14 +246,13 @@ class CaseList(Sequence[Case]):
             self.append(case, compact=compact)
 
     def append(self, case: Case, *, compact: bool = True, from_row: bool = False) -> None:
-        """Add ``case``: as its canonical JSON when ``compact``, else as it is.
+        """Add ``case``: as its canonical JSON, and when not ``compact`` also as it is (read
+        as it is; its JSON is what the hash and the definition read, not made again).
         ``from_row``: the case was made from a dataset row (its JSON is assembled faster,
         see :func:`row_case_json`)."""
         # Encoded first: a case that is not valid Unicode text (a lone surrogate) raises
         # ``UnicodeEncodeError`` before anything of it is kept.
-        text = None
-        if compact:
-            text = (row_case_json(case) if from_row else case_json(case)).encode()
+        text = (row_case_json(case) if from_row else case_json(case)).encode()
         buf = self._buffer()
         index = len(self)
         if case.messages is not None:
@@ -259,10 +260,9 @@ class CaseList(Sequence[Case]):
         if case.metadata:
             self._with_metadata.append(index)
         self.variable_names.update(case.vars)
-        if text is None:
+        if not compact:
             self._cases[index] = case
-        else:
-            buf += text
+        buf += text
         buf += b","
         self._starts.append(len(buf))
 
@@ -281,6 +281,10 @@ class CaseList(Sequence[Case]):
         case = self._cases.get(index)
         if case is not None:
             return case
+        return self._json(index)
+
+    def _json(self, index: int) -> str:
+        """The canonical JSON of the case at ``index`` (every case's is kept)."""
         start, end = self._starts[index], self._starts[index + 1] - 1
         text, buf = self._text, self._buf
         if text is not None:
@@ -334,8 +338,7 @@ class CaseList(Sequence[Case]):
     def canonical(self) -> Iterator[str]:
         """Each case's canonical JSON (:func:`case_json`), in order."""
         for i in range(len(self)):
-            entry = self._entry(i)
-            yield entry if isinstance(entry, str) else case_json(entry)
+            yield self._json(i)
 
     def definition_text(self, tail: str) -> str:
         """``{"cases":[`` + each case's canonical JSON, comma-separated, + ``tail``: a
@@ -346,10 +349,6 @@ class CaseList(Sequence[Case]):
         if self._text is not None and self._tail == tail:
             return self._text
         buf = self._buffer()
-        if self._cases:  # an inline case kept as it is: its JSON is made here
-            return "".join(
-                chain((_DEFINITION_HEAD,), _comma_separated(list(self.canonical())), (tail,))
-            )
         # the buffer becomes the text's bytes in place (its last comma, the tail), is
         # decoded once, and is let go when the text can hold the cases instead
         head = _DEFINITION_HEAD.encode()
@@ -363,15 +362,11 @@ class CaseList(Sequence[Case]):
         buf[len(buf) - len(tail.encode()) :] = b","
         return text
 
-    def set_aside(self, into: BufferedIOBase) -> bool:
+    def set_aside(self, into: BufferedIOBase) -> None:
         """Write the cases' JSON to ``into`` and let go of it until :meth:`take_back` (a big
-        suite's definition is written meanwhile, its cases not held twice); False, and
-        nothing done, when an entry is kept as a case."""
-        if self._cases:
-            return False
+        suite's definition is written meanwhile, its cases not held twice)."""
         into.write(self._buffer())
         self._buf = None
-        return True
 
     def take_back(self, source: BufferedIOBase) -> None:
         """Keep again the cases' JSON that :meth:`set_aside` wrote to ``source``."""
@@ -386,11 +381,6 @@ class CaseList(Sequence[Case]):
             text = self._text
             for at in range(0, len(text), _PIECE):
                 yield text[at : at + _PIECE]
-            return
-        if self._cases:
-            yield _DEFINITION_HEAD
-            yield from _comma_separated(list(self.canonical()))
-            yield tail
             return
         buf = self._buffer()
         yield _DEFINITION_HEAD

@@ -119,7 +119,7 @@ def _blob_sqlite(conn: sa.Connection, suite: Suite, row: dict[str, Any], size: i
     cases = suite.cases
     assert isinstance(cases, CaseList)
     # The head, the cases' buffer in pieces, the tail; the cases kept in a text made
-    # already, or some kept as cases, are not one buffer to set aside (the INSERT then).
+    # already are not one buffer to set aside (the INSERT then).
     pieces = list(suite.definition_pieces())
     if len(pieces) < 3 or not all(isinstance(p, memoryview) for p in pieces[1:-1]):
         return False
@@ -128,8 +128,7 @@ def _blob_sqlite(conn: sa.Connection, suite: Suite, row: dict[str, Any], size: i
     del pieces
     with tempfile.TemporaryFile() as spill:
         try:
-            if not cases.set_aside(spill):
-                return False
+            cases.set_aside(spill)
         except OSError:  # no room for them there: the whole text's INSERT instead
             return False
         try:

@@ -58,7 +58,6 @@ from evalbook.core.suite import (
     PromptVersion,
     ScorerSpec,
     Suite,
-    case_json,
 )
 from evalbook.errors import SuiteError
 from evalbook.suites.cases import BuiltCase, expand_cases, iter_cases
@@ -237,7 +236,6 @@ def _build_suite(
         )  # fmt: skip
     sources = expand_cases(data.get("cases"), top.child("cases"), base_dir, problems)
     cases = CaseList()
-    from_file = False
     # One case at a time: built, checked, kept (a dataset row as its canonical JSON).
     for one in iter_cases(with_kinds(sources, own_kinds, problems), problems):
         own = builder.build(one.case.scorers, one.where, ("scorers",), case_id=one.case.id)
@@ -247,13 +245,10 @@ def _build_suite(
         if problems:
             continue  # the load fails: keep nothing more
         try:
-            if not one.from_file:  # (kept as it is: its text is encoded when hashed)
-                case_json(one.case).encode()
             cases.append(one.case, compact=one.from_file, from_row=one.from_file)
         except UnicodeEncodeError as exc:
             problems.add(one.where, not_unicode(exc))
             continue
-        from_file = from_file or one.from_file
         if on_case is not None:
             on_case(one.case)
     if case_filters and not problems:
@@ -267,7 +262,7 @@ def _build_suite(
         raise SuiteError("invalid suite", location=source)
     return _suite(
         header, suite_id, prompt, model, models, versions, case_filters, derived,
-        scorer_specs, render_specs, cases if from_file else list(cases), source,
+        scorer_specs, render_specs, cases, source,
     )  # fmt: skip
 
 
