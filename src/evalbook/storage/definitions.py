@@ -81,10 +81,11 @@ def write_definitions(
     known = store.known_definitions
     if suite_hash is None:
         suite_hash = suite.hash
+    model_hash = model.hash  # (a dump and a hash of the config: taken once)
     keys: list[DefinitionKey] = [
         ("prompt", workspace_id, prompt_name, version.version, version.hash),
         ("suite", suite_hash),
-        ("model", model.hash),
+        ("model", model_hash),
     ]
     prompt_key, suite_key, model_key = keys
     if not recorded:
@@ -98,7 +99,7 @@ def write_definitions(
             t.model_configs,
             [
                 {
-                    "hash": model.hash,
+                    "hash": model_hash,
                     "provider": model.provider,
                     "name": model.name,
                     "config": model.model_dump(mode="json"),
