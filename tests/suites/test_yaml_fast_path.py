@@ -101,13 +101,13 @@ def test_yamls_odd_corners_read_the_same_both_ways(text: str) -> None:
 
 def test_parse_yaml_reads_with_libyaml(monkeypatch: pytest.MonkeyPatch) -> None:
     used: list[type] = []
-    real = yaml.load
+    real = yaml_lines._load
 
-    def spy(stream: str, Loader: type) -> Any:  # (PyYAML's keyword)
-        used.append(Loader)
-        return real(stream, Loader=Loader)
+    def spy(text: str, loader_class: type[yaml.SafeLoader]) -> Any:
+        used.append(loader_class)
+        return real(text, loader_class)
 
-    monkeypatch.setattr(yaml, "load", spy)
+    monkeypatch.setattr(yaml_lines, "_load", spy)
     assert parse_yaml("id: s\ncases: [{id: a}]\n", "s.yaml") == {"id": "s", "cases": [{"id": "a"}]}
     assert used == [yaml_lines._FastLineLoader]
 
