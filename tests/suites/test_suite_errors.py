@@ -180,6 +180,53 @@ def test_template_syntax_error_names_the_message_line() -> None:
     assert f"bad_template.yaml:{line}: prompt.messages[0].content: template syntax error" in message
 
 
+@pytest.mark.parametrize(
+    ("content", "error"),
+    [
+        ("{{ q ", "unexpected end of template"),
+        ("{% if q %}open", "Unexpected end of template"),
+        ("a {# comment", "Missing end of comment tag"),
+    ],
+)
+def test_a_case_message_with_a_syntax_error_names_the_case(content: str, error: str) -> None:
+    data = {
+        "id": "s",
+        "prompt": "{{ q }}",
+        "cases": [
+            {"id": "fine", "vars": {"q": 1}, "messages": [{"role": "user", "content": "hi"}]},
+            {"id": "bad", "vars": {"q": 1}, "messages": [{"role": "user", "content": content}]},
+        ],
+    }
+    with pytest.raises(SuiteError, match=r"cases\[1\]\.messages\[0\]\.content: .*" + error):
+        load_suite_from_dict(data, source="s.yaml")
+
+
+def test_a_text_without_jinja_syntax_is_not_compiled_to_check_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Text holding no ``{{``, ``{%`` or ``{#`` is data to Jinja (it cannot be wrong):
+    compiling each case's own messages took nine tenths of loading an imported eval."""
+    from evalbook.suites import prompt_spec
+
+    compiled: list[str] = []
+    real = prompt_spec.compile_template
+    monkeypatch.setattr(
+        prompt_spec, "compile_template", lambda text: compiled.append(text) or real(text)
+    )
+    texts = ["plain", "}} %} #} { % # lone closers", "{{ '{{' }} sent as written", "{{ q }}"]
+    data = {
+        "id": "s",
+        "prompt": "{{ q }}",
+        "cases": [
+            {"id": f"c{i}", "vars": {"q": 1}, "messages": [{"role": "user", "content": text}]}
+            for i, text in enumerate(texts)
+        ],
+    }
+    suite = load_suite_from_dict(data, source="s.yaml")
+    assert [c.messages[0].content for c in suite.cases] == texts
+    assert compiled == ["{{ q }}", "{{ '{{' }} sent as written", "{{ q }}"]
+
+
 def test_duplicate_yaml_keys_are_refused(tmp_path: Path) -> None:
     (tmp_path / "s.yaml").write_text(
         "id: s\nprompt: hi\ncases:\n  - id: a\n    expected: 1\n    expected: 2\n",
