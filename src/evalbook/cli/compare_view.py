@@ -9,7 +9,7 @@ from evalbook.analysis.compare.comparison import Comparison, Flip, MetricCompari
 from evalbook.analysis.compare.diffs import CaseDiff, DiffOp
 from evalbook.analysis.compare.flips import SortKey, sort_flips
 from evalbook.analysis.history.trends import sparkline
-from evalbook.cli.console import console
+from evalbook.cli.console import console, shown
 from evalbook.cli.summary import fmt_cost, fmt_ms, fmt_score
 
 
@@ -136,11 +136,11 @@ def print_flips(c: Comparison, *, sort: SortKey = "delta", limit: int = 20) -> N
         console.print(table)
 
 
-def _flip_cells(f: Flip) -> list[str]:
+def _flip_cells(f: Flip) -> list[str | Text]:
     return [
-        f.case_id,
+        shown(f.case_id),
         str(f.epoch),
-        f.section or "",
+        shown(f.section or ""),
         f"{f.baseline_status} {f.baseline_score:.3f}",
         f"{f.candidate_status} {f.candidate_score:.3f}",
         f"{f.delta:+.3f}",
@@ -151,7 +151,7 @@ def diff_text(ops: list[DiffOp]) -> Text:
     text = Text()
     for op in ops:
         style = {"equal": "", "delete": "red strike", "insert": "green underline"}[op.op]
-        text.append(op.text, style=style)
+        text.append_text(shown(op.text, style, one_line=False))
     return text
 
 
@@ -160,9 +160,12 @@ def print_case_diff(diff: CaseDiff, baseline_id: str, candidate_id: str) -> None
         return "absent" if status is None else f"{status} {fmt_score(score)}"
 
     console.print(
-        f"[bold]case {diff.case_id}[/] (epoch {diff.epoch}):"
-        f" {baseline_id[:8]} {verdict(diff.baseline_status, diff.baseline_score)}"
-        f" → {candidate_id[:8]} {verdict(diff.candidate_status, diff.candidate_score)}"
+        Text.assemble(
+            shown(f"case {diff.case_id}", "bold"),
+            f" (epoch {diff.epoch}):"
+            f" {baseline_id[:8]} {verdict(diff.baseline_status, diff.baseline_score)}"
+            f" → {candidate_id[:8]} {verdict(diff.candidate_status, diff.candidate_score)}",
+        )
     )
     if diff.prompt is not None:
         console.print("[bold]prompt[/] [dim](red: only in baseline, green: only in candidate)[/]")

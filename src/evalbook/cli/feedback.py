@@ -9,6 +9,7 @@ import json
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from evalbook.analysis.feedback import (
     CriterionFeedback,
@@ -17,7 +18,7 @@ from evalbook.analysis.feedback import (
     record_feedback,
 )
 from evalbook.analysis.judges.agreement import JudgeHumanAgreement, feedback_agreement
-from evalbook.cli.console import console
+from evalbook.cli.console import console, shown
 from evalbook.cli.summary import fmt_score
 from evalbook.errors import UserError
 from evalbook.storage.feedback import list_feedback
@@ -103,8 +104,12 @@ def _record(
         if part
     )
     console.print(
-        f"recorded {row.name!r} feedback on case [bold]{row.case_id}[/] (epoch {row.epoch})"
-        f" of run {run.id[:8]}: {given}, by {row.author or 'anonymous'}"
+        Text.assemble(
+            f"recorded {row.name!r} feedback on case ",
+            shown(row.case_id, "bold"),
+            f" (epoch {row.epoch}) of run {run.id[:8]}: ",
+            shown(f"{given}, by {row.author or 'anonymous'}"),
+        )
     )
     _print_summary(summary)
 
@@ -142,13 +147,13 @@ def _list(store: Store, run_id: str, name: str | None, as_json: bool) -> None:
         for r in rows:
             table.add_row(
                 r.created_at.strftime("%Y-%m-%d %H:%M:%S"),
-                r.case_id,
+                shown(r.case_id),
                 str(r.epoch),
-                r.name,
+                shown(r.name),
                 "" if r.score is None else f"{r.score:g}",
-                r.label or "",
-                r.author or "",
-                (r.comment or "")[:200].replace("\n", " "),
+                shown(r.label or ""),
+                shown(r.author or ""),
+                shown((r.comment or "")[:200]),
             )
         console.print(table)
     _print_summary(summary)

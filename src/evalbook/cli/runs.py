@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 
 import typer
+from rich.cells import cell_len, set_cell_size
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evalbook.cli.console import console
+from evalbook.cli.console import console, shown
 from evalbook.cli.store import open_store
 from evalbook.cli.summary import fmt_cost, fmt_ms, fmt_score, print_summary
+from evalbook.core.result import Result
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.storage import queue
 
@@ -64,13 +67,14 @@ def _row(r: RunRecord, *, interrupted: bool = False) -> dict[str, str]:
     return {
         "id": r.id[:8],
         "date": r.created_at.strftime("%Y-%m-%d %H:%M"),
-        "suite": r.suite_id,
-        "model": f"{r.model.get('provider')}:{r.model.get('name')}",
-        "prompt": f"{r.prompt_name} v{r.prompt_version}",
+        # Names a suite's author wrote: escaped (see ``shown``), never read as markup.
+        "suite": shown(r.suite_id).plain,
+        "model": shown(f"{r.model.get('provider')}:{r.model.get('name')}").plain,
+        "prompt": shown(f"{r.prompt_name} v{r.prompt_version}").plain,
         "status": status,
         "score": fmt_score(r.score),
         "cases": f"{r.counts.passed}/{r.counts.total}",
-        "alias": r.alias or "",
+        "alias": shown(r.alias or "").plain,
         "p50": fmt_ms(lat),
         "cost": fmt_cost(r.cost),
     }
@@ -91,20 +95,20 @@ def _print_fitted(rows: list[dict[str, str]], out: Console = console) -> None:
     """A terminal: one line per run at any width; long names end in "…" rather than wrap,
     and the optional columns show when the terminal has room for them."""
     narrow = out.width < 100
-    shown = []
+    fitted = []
     for row in rows:
         cells = dict(row)
         if narrow:
             cells["date"] = row["date"][5:]
         if row["prompt"].startswith(f"{row['suite']} v"):
             cells["prompt"] = row["prompt"][len(row["suite"]) + 1 :]
-        shown.append(cells)
+        fitted.append(cells)
     columns = list(COLUMNS)
     if out.width >= 140:
         columns += EXTRA_COLUMNS
     elif not narrow:
         columns.insert(5, "alias")
-    widths = {c: max(len(c), *(len(cells[c]) for cells in shown)) for c in columns}
+    widths = {c: max(len(c), *(len(cells[c]) for cells in fitted)) for c in columns}
     # Shorten the names (suite, model, prompt, alias), longest first, until the line fits.
     room = out.width - 2 * (len(columns) - 1)
     names = [c for c in ("suite", "model", "prompt", "alias") if c in widths]
@@ -120,7 +124,7 @@ def _print_fitted(rows: list[dict[str, str]], out: Console = console) -> None:
             width=widths[c],
             justify="right" if c in ("score", "cases", "p50", "cost") else "left",
         )
-    for cells in shown:
+    for cells in fitted:
         name, _, version = cells["prompt"].rpartition(" ")
         if name and len(cells["prompt"]) > widths["prompt"]:  # keep the version in sight
             keep = max(widths["prompt"] - len(version) - 2, 1)
@@ -161,23 +165,48 @@ def show_command(
             f" [bold]evalbook runs cancel {run.id[:8]}[/]"
         )
     if results or failed:
-        table = Table(title="cases", title_justify="left")
-        for col in ("case", "epoch", "status", "score", "latency", "output / error"):
-            table.add_column(col, overflow="fold")
-        for r in store.iter_results(run.id):
-            if failed and r.status.value == "passed":
-                continue
-            text = r.error_message if r.error_message else (r.output or "")
-            style = {"passed": "green", "failed": "red", "error": "yellow"}[r.status.value]
-            table.add_row(
-                r.case_id,
-                str(r.epoch),
-                f"[{style}]{r.status.value}[/]",
-                fmt_score(r.score),
-                "cached" if r.cached else fmt_ms(r.latency_ms),
-                text[:200].replace("\n", " "),
-            )
-        console.print(table)
+        print_cases(
+            r for r in store.iter_results(run.id) if not failed or r.status.value != "passed"
+        )
+
+
+#: The widest a listing's case column gets (longer ids end in "…").
+CASE_WIDTH = 32
+#: The characters of an output or error a listing shows.
+OUTPUT_CHARS = 200
+_STATUS_STYLE = {"passed": "green", "failed": "red", "error": "yellow"}
+
+
+def print_cases(results: Iterable[Result]) -> None:
+    """One line per case: id, epoch, status, score, latency, the output (or the error).
+
+    Lines, not a table: a table measures and wraps every cell, and took ~1 ms a case (20
+    s for a run of 20,000). On a terminal each line is cut to its width; piped, it is
+    written whole. Ids and outputs are :func:`shown` (escaped, never markup)."""
+    rows = [
+        (
+            shown(r.case_id).plain,
+            str(r.epoch),
+            r.status.value,
+            fmt_score(r.score),
+            "cached" if r.cached else fmt_ms(r.latency_ms),
+            shown((r.error_message or r.output or "")[:OUTPUT_CHARS]).plain,
+        )
+        for r in results
+    ]
+    width = min(max((cell_len(row[0]) for row in rows), default=4), CASE_WIDTH)
+    width = max(width, 4)
+    text = Text(no_wrap=True, overflow="ellipsis")
+    text.append("cases\n", "italic")  # (the title the tables above have)
+    text.append(f"{'case':<{width}}  epoch  status  score   latency  output / error\n", "bold")
+    for case, epoch, status, score, latency, output in rows:
+        if cell_len(case) > width:
+            case = set_cell_size(case, width - 1) + "…"
+        text.append(case + " " * (width - cell_len(case)) + f"  {epoch:>5}  ")
+        text.append(f"{status:<6}", _STATUS_STYLE[status])
+        text.append(f"  {score:>5}  {latency:>8}  {output}\n")
+    text.rstrip()
+    console.print(text, soft_wrap=not console.is_terminal)
 
 
 @app.command("cancel")

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 from rich.markup import escape
 from rich.table import Table
 
-from evalbook.cli.console import console
+from evalbook.cli.console import console, shown
 from evalbook.core.run import RunRecord, RunStatus
 
 if TYPE_CHECKING:
@@ -55,12 +55,12 @@ def print_summary(store: Store, run: RunRecord) -> None:
     for reason in m.get("failing") or []:
         table.add_row("", f"[red]fails:[/] {escape(reason)}")
     kinds = m.get("errors_by_kind") or {}
-    shown = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+    by_kind = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
     table.add_row(
         "cases",
         f"{c.total} total · [green]{c.passed} passed[/] · [red]{c.failed} failed[/]"
         f" · [yellow]{c.errored} errors[/]"
-        + (f" ({shown})" if shown else "")
+        + (f" ({by_kind})" if by_kind else "")
         + f" · {c.cached} cached",
     )
     lat = m.get("latency_ms") or {}
@@ -102,7 +102,7 @@ def print_summary(store: Store, run: RunRecord) -> None:
         for e in errors:
             case = e["case_id"] + (f" (epoch {e['epoch']})" if e.get("epoch") else "")
             why = f"{e.get('type') or 'error'}: {e.get('message') or ''}"
-            listing.add_row(escape(case), e.get("kind", ""), escape(why[:200]))
+            listing.add_row(shown(case), e.get("kind", ""), shown(why[:200]))
         console.print(listing)
         if c.errored > len(errors):
             console.print(f"… and {c.errored - len(errors)} more (evalbook runs show --failed)")
