@@ -121,3 +121,16 @@ async def test_runs_list_shows_a_hostile_alias_as_written(store: Store, db_url: 
     await evalbook.arun(suite, store=store, alias="nightly\x1b[2J[/]")
     listed = _invoke(db_url, "runs", "list")
     assert "nightly\\x1b[2J[/]" in listed
+
+
+async def test_gate_names_a_hostile_newly_failing_case_as_written(
+    store: Store, db_url: str
+) -> None:
+    first, second = await _runs(store, "x")  # the hostile case passes, then fails
+    result = runner.invoke(
+        app,
+        ["gate", "--candidate", second, "--baseline", first, "--max-drop", "1"],
+        env={"EVALBOOK_DATABASE_URL": db_url, "COLUMNS": "300"},
+    )
+    assert f"newly failing: 1 ({CASE_WRITTEN})" in result.output, result.output
+    assert "\x1b" not in result.output

@@ -106,7 +106,7 @@ def print_verdict(verdict: Verdict, out: Console | None = None) -> None:
     from rich.table import Table  # not loaded by `evalbook run` before its first request
 
     from evalbook.cli.compare_view import print_metrics
-    from evalbook.cli.console import console, err_console
+    from evalbook.cli.console import console, err_console, shown
 
     out = console if out is None else out
 
@@ -126,10 +126,10 @@ def print_verdict(verdict: Verdict, out: Console | None = None) -> None:
         table.add_row(o.rule, "[green]pass[/]" if o.passed else "[bold red]FAIL[/]", o.detail)
     out.print(table)
     if verdict.newly_failing:
-        shown = ", ".join(f.case_id for f in verdict.newly_failing[:10])
+        ids = ", ".join(f.case_id for f in verdict.newly_failing[:10])
         more = len(verdict.newly_failing) - 10
         tail = f", … {more} more" if more > 0 else ""
-        out.print(f"newly failing: {len(verdict.newly_failing)} ({shown}{tail})")
+        out.print(shown(f"newly failing: {len(verdict.newly_failing)} ({ids}{tail})"))
     if verdict.passed:
         out.print("[bold green]gate passed[/]")
     else:
