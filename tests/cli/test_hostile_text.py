@@ -7,12 +7,14 @@ screen or retitle the window). Every command that prints stored text: ``runs sho
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 import evalbook
 from evalbook.cli.app import app
 from evalbook.cli.console import shown
 from evalbook.core.suite import Suite
+from evalbook.errors import SuiteError
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
 
@@ -134,3 +136,19 @@ async def test_gate_names_a_hostile_newly_failing_case_as_written(
     )
     assert f"newly failing: 1 ({CASE_WRITTEN})" in result.output, result.output
     assert "\x1b" not in result.output
+
+
+def test_an_error_message_is_printed_as_text(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from evalbook.cli import app as cli_app
+
+    def failing(**_: object) -> None:
+        raise SuiteError("s.yaml:3: bad value 'x\x1b[2J' [/] [bold]y\nsecond line")
+
+    monkeypatch.setattr(cli_app, "app", failing)
+    with pytest.raises(SystemExit) as exited:
+        cli_app.main(["run", "s.yaml"])
+    assert exited.value.code == 1
+    err = capsys.readouterr().err
+    assert err == "error: s.yaml:3: bad value 'x\\x1b[2J' [/] [bold]y\nsecond line\n"

@@ -6,6 +6,7 @@ its threshold (or cases failed where that is the gate); 130 interrupted.
 
 from __future__ import annotations
 
+import gc
 import sys
 
 import typer
@@ -141,8 +142,39 @@ def _root(
         typer.echo(ctx.get_help())
 
 
+#: Commands that keep running (a server, a worker): Python's collector keeps its pace.
+LONG_LIVED = frozenset({"serve", "worker", "view"})
+#: New objects between two collections of the youngest generation in a command that ends
+#: with its work (an export, a report, a comparison), instead of Python's 700.
+BATCH_GC_THRESHOLD = 100_000
+
+
+def _pace_collector(args: list[str]) -> tuple[int, ...] | None:
+    """For a command that ends with its work, collect the youngest generation every
+    :data:`BATCH_GC_THRESHOLD` new objects; the thresholds to hand back (``None``: left
+    as they were). Why: such a command keeps thousands of objects at a time (a batch of
+    results being exported), and each of Python's collections walked those still young:
+    they were a sixth of exporting 40,000 records (5.2-5.4 → 4.5 s; 1.5 MB more memory).
+    Cycles are still collected, a little later. A run raises it as much by itself."""
+    command = next((a for a in args if not a.startswith("-")), None)
+    before = gc.get_threshold()
+    if command in LONG_LIVED or before[0] >= BATCH_GC_THRESHOLD:
+        return None
+    gc.set_threshold(BATCH_GC_THRESHOLD, *before[1:])
+    return before
+
+
 def main(argv: list[str] | None = None) -> None:
     """Entry point: user errors print one clear line and exit 1, never a traceback."""
+    paced = _pace_collector(sys.argv[1:] if argv is None else argv)
+    try:
+        _main(argv)
+    finally:
+        if paced is not None:  # (a caller in the same process gets its own back)
+            gc.set_threshold(*paced)
+
+
+def _main(argv: list[str] | None) -> None:
     try:
         code = app(args=argv, standalone_mode=False)
     except typer.Exit as exc:
@@ -153,13 +185,15 @@ def main(argv: list[str] | None = None) -> None:
         err_console.print("[yellow]interrupted[/]")
         sys.exit(EXIT_INTERRUPTED)
     except EvalbookError as exc:
-        from rich.markup import escape
+        from rich.text import Text
 
-        from evalbook.cli.console import err_console
+        from evalbook.cli.console import err_console, shown
 
-        # Escaped: a message may quote brackets (``pip install 'evalbook[server]'``).
+        # As text: a message may quote brackets (``pip install 'evalbook[server]'``) or
+        # what a file holds (control characters, written as escapes).
+        message = shown(str(exc), one_line=False)
         err_console.print(
-            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+            Text.assemble(("error:", "bold red"), " ", message), highlight=False, soft_wrap=True
         )
         sys.exit(EXIT_ERROR)
     except typer.Abort:
