@@ -154,7 +154,7 @@ def _pace_collector(args: list[str]) -> tuple[int, ...] | None:
     :data:`BATCH_GC_THRESHOLD` new objects; the thresholds to hand back (``None``: left
     as they were). Why: such a command keeps thousands of objects at a time (a batch of
     results being exported), and each of Python's collections walked those still young:
-    they were a sixth of exporting 40,000 records (5.2-5.4 → 4.5 s; 1.5 MB more memory).
+    they were a sixth of exporting 40,000 records (5.2-5.4 → 4.2-4.5 s; 1.5 MB more).
     Cycles are still collected, a little later. A run raises it as much by itself."""
     command = next((a for a in args if not a.startswith("-")), None)
     before = gc.get_threshold()
