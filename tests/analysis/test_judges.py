@@ -79,3 +79,15 @@ def test_judges_json_carries_judge_vs_human_agreement(store: Store) -> None:
     assert polite["human"]["alpha"] is not None and polite["human"]["human_mean"] == 0.5
     mute = next(r for r in json.loads(out.output) if r["name"] == "mute")
     assert mute["human"] is None
+
+
+def test_judges_command_prints_hostile_names_as_text(store: Store) -> None:
+    """A criterion's name is the suite author's text: never read as markup (``[/]``
+    stopped the command), its control characters written as escapes."""
+    name = "pol[/]ite\x1b[2J"
+    spec = {"llm-judge": "Is it polite?", "name": name, "judge": f"{FIX}:mute_judge"}
+    run = evalbook.run(_suite([spec], ["Paris."]), store=store, title="t[/]\x1b]0;x\x07")
+    table = CliRunner().invoke(app, ["judges", run.id], env={"COLUMNS": "200"})
+    assert table.exit_code == 0, table.output
+    assert "pol[/]ite\\x1b[2J" in table.output and "t[/]\\x1b]0;x\\x07" in table.output
+    assert "\x1b" not in table.output and "\x07" not in table.output

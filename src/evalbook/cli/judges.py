@@ -10,7 +10,7 @@ from rich.table import Table
 from evalbook.analysis.judges.agreement import feedback_agreement
 from evalbook.analysis.judges.payload import human_dict
 from evalbook.analysis.judges.report import CriterionReport, judge_report
-from evalbook.cli.console import console
+from evalbook.cli.console import console, shown
 from evalbook.storage.store import Store
 
 
@@ -33,13 +33,13 @@ def judges_command(
     if not reports:
         console.print(f"run {run.id} has no llm-judge scores")
         return
-    table = Table(title=f"judges of run {run.id[:8]} · {run.title}")
+    table = Table(title=shown(f"judges of run {run.id[:8]} · {run.title}"))
     for column in ("criterion", "template", "scored", "errors", "mean [95% CI]", "panel α", "cost"):
         table.add_column(column, justify="left" if column in ("criterion", "template") else "right")
     for r in reports:
         table.add_row(
-            r.name,
-            r.template or "—",
+            shown(r.name),
+            shown(r.template or "—"),
             str(r.scored),
             f"{r.errors} ({r.error_rate:.0%})" if r.error_rate is not None else "0",
             _mean(r),
@@ -50,14 +50,16 @@ def judges_command(
     for r in reports:
         if len(r.member_means) > 1:
             members = ", ".join(f"{m} {v:.2f}" for m, v in r.member_means.items())
-            console.print(f"{r.name}: panel means {members}")
+            console.print(shown(f"{r.name}: panel means {members}"))
         for model, n in r.member_errors.items():
-            console.print(f"[yellow]{r.name}: {model} gave no usable verdict {n} time(s)[/]")
+            console.print(shown(f"{r.name}: {model} gave no usable verdict {n} time(s)", "yellow"))
         human = humans.get(r.name)
         if human is not None and human.alpha is not None and human.alpha.value is not None:
             console.print(
-                f"{r.name}: judge vs {human.n} human review(s) α {human.alpha.value:.2f}"
-                f" ({human.alpha.interpretation})"
+                shown(
+                    f"{r.name}: judge vs {human.n} human review(s) α {human.alpha.value:.2f}"
+                    f" ({human.alpha.interpretation})"
+                )
             )
 
 

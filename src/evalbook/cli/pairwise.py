@@ -15,8 +15,9 @@ import json
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
-from evalbook.cli.console import console, err_console
+from evalbook.cli.console import console, err_console, shown
 from evalbook.cli.store import open_store
 from evalbook.cli.summary import fmt_cost
 from evalbook.errors import UserError
@@ -139,8 +140,8 @@ def _recorded(what: str, comparison_id: str | None, *, as_json: bool) -> None:
             r.status,
             r.baseline_run_id[:8],
             r.candidate_run_id[:8],
-            r.criterion,
-            r.judge,
+            shown(r.criterion),
+            shown(r.judge),
             "—" if s is None or s.win_rate is None else f"{s.win_rate:.3f}",
         )
     console.print(table)
@@ -171,7 +172,9 @@ def print_pairwise(result: PairwiseResult) -> None:
     table.add_row(
         "runs", f"baseline {result.baseline_run_id[:8]} · candidate {result.candidate_run_id[:8]}"
     )
-    table.add_row("judge", f"{result.judge} · criterion {result.criterion} · {result.template}")
+    table.add_row(
+        "judge", shown(f"{result.judge} · criterion {result.criterion} · {result.template}")
+    )
     table.add_row(
         "pairs",
         f"{result.paired} paired · {result.skipped} skipped"
@@ -187,7 +190,7 @@ def print_pairwise(result: PairwiseResult) -> None:
     )
     console.print(table)
     for warning in result.warnings:
-        console.print(f"[yellow]warning:[/] {warning}")
+        console.print(Text.assemble(("warning:", "yellow"), " ", shown(warning)))
     if s is not None and s.unreliable:
         slot = s.favoured_slot or "first or second"
         console.print(
