@@ -6,7 +6,7 @@ from __future__ import annotations
 from rich.console import Console
 from rich.text import Text
 
-__all__ = ["console", "err_console", "shown"]
+__all__ = ["console", "err_console", "escaped", "shown"]
 
 console = Console(highlight=False)
 err_console = Console(stderr=True, highlight=False)
@@ -21,10 +21,15 @@ _ONE_LINE = {**_ESCAPED, 0x09: " ", 0x0A: " ", 0x0D: " "}
 _BLOCK = {**_ESCAPED, 0x09: "\t", 0x0A: "\n"}
 
 
-def shown(value: object, style: str = "", *, one_line: bool = True) -> Text:
+def escaped(value: object, *, one_line: bool = True) -> str:
     """Text from a suite, a model, a provider or a reviewer (a case id, an output, an
-    error, a comment) as it may be printed: never read as Rich markup (``[/]`` in an
-    output stopped ``runs show --results`` with an error), its control characters
-    written as escapes; ``one_line``: line breaks and tabs as spaces."""
+    error, a comment) with its control characters written as escapes; ``one_line``: line
+    breaks and tabs as spaces. Printed through :func:`shown`, or as a cell's plain text."""
     text = value if isinstance(value, str) else str(value)
-    return Text(text.translate(_ONE_LINE if one_line else _BLOCK), style=style)
+    return text.translate(_ONE_LINE if one_line else _BLOCK)
+
+
+def shown(value: object, style: str = "", *, one_line: bool = True) -> Text:
+    """:func:`escaped` text as it may be printed: never read as Rich markup (``[/]`` in
+    an output stopped ``runs show --results`` with an error)."""
+    return Text(escaped(value, one_line=one_line), style=style)

@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from evalbook.cli.console import console, shown
+from evalbook.cli.console import console, escaped
 from evalbook.cli.store import open_store
 from evalbook.cli.summary import fmt_cost, fmt_ms, fmt_score, print_summary
 from evalbook.core.result import Result
@@ -67,14 +67,14 @@ def _row(r: RunRecord, *, interrupted: bool = False) -> dict[str, str]:
     return {
         "id": r.id[:8],
         "date": r.created_at.strftime("%Y-%m-%d %H:%M"),
-        # Names a suite's author wrote: escaped (see ``shown``), never read as markup.
-        "suite": shown(r.suite_id).plain,
-        "model": shown(f"{r.model.get('provider')}:{r.model.get('name')}").plain,
-        "prompt": shown(f"{r.prompt_name} v{r.prompt_version}").plain,
+        # Names a suite's author wrote: escaped, and printed as text (never markup).
+        "suite": escaped(r.suite_id),
+        "model": escaped(f"{r.model.get('provider')}:{r.model.get('name')}"),
+        "prompt": escaped(f"{r.prompt_name} v{r.prompt_version}"),
         "status": status,
         "score": fmt_score(r.score),
         "cases": f"{r.counts.passed}/{r.counts.total}",
-        "alias": shown(r.alias or "").plain,
+        "alias": escaped(r.alias or ""),
         "p50": fmt_ms(lat),
         "cost": fmt_cost(r.cost),
     }
@@ -182,15 +182,15 @@ def print_cases(results: Iterable[Result]) -> None:
 
     Lines, not a table: a table measures and wraps every cell, and took ~1 ms a case (20
     s for a run of 20,000). On a terminal each line is cut to its width; piped, it is
-    written whole. Ids and outputs are :func:`shown` (escaped, never markup)."""
+    written whole. Ids and outputs are :func:`escaped`, and printed as text."""
     rows = [
         (
-            shown(r.case_id).plain,
+            escaped(r.case_id),
             str(r.epoch),
             r.status.value,
             fmt_score(r.score),
             "cached" if r.cached else fmt_ms(r.latency_ms),
-            shown((r.error_message or r.output or "")[:OUTPUT_CHARS]).plain,
+            escaped((r.error_message or r.output or "")[:OUTPUT_CHARS]),
         )
         for r in results
     ]

@@ -265,6 +265,16 @@ def result_to_rows(
     return row, score_rows, images
 
 
+def _score_fields(row: Any) -> dict[str, Any]:
+    """A score row's columns as a :class:`ScoreRecord`'s fields: every column but the
+    result's and the run's ids, which the record does not repeat."""
+    fields = dict(row._mapping)
+    del fields["result_id"], fields["run_id"]
+    fields["evidence"] = fields["evidence"] or {}
+    fields["spec"] = fields["spec"] or {}
+    return fields
+
+
 def rows_to_result(row: Any, score_rows: list[Any], blobs: dict[str, str]) -> Result:
     """The result of a stored row and its score rows (``blobs``: image data by hash).
 
@@ -299,27 +309,7 @@ def rows_to_result(row: Any, score_rows: list[Any], blobs: dict[str, str]) -> Re
             "choices": body.get("choices"),
             "section": m["section"],
             "tags": body.get("tags") or [],
-            "scores": [
-                {
-                    "scorer_id": s.scorer_id,
-                    "name": s.name,
-                    "type": s.type,
-                    "kind": s.kind,
-                    "score": s.score,
-                    "passed": s.passed,
-                    "label": s.label,
-                    "weight": s.weight,
-                    "threshold": s.threshold,
-                    "higher_is_better": s.higher_is_better,
-                    "evidence": s.evidence or {},
-                    "error": s.error,
-                    "spec": s.spec or {},
-                    "input_tokens": s.input_tokens,
-                    "output_tokens": s.output_tokens,
-                    "cost_usd": s.cost_usd,
-                }
-                for s in score_rows
-            ],
+            "scores": [_score_fields(s) for s in score_rows],
             "score": m["score"],
             "latency_ms": m["latency_ms"],
             "input_tokens": m["input_tokens"],
