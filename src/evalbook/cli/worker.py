@@ -23,6 +23,7 @@ from rich.logging import RichHandler
 
 from evalbook.cli.console import console, err_console
 from evalbook.errors import ConfigError, UserError
+from evalbook.plain_text import get_logger
 from evalbook.storage.shards import shards_of
 from evalbook.storage.store import Store
 from evalbook.webhooks.delivery import deliver_forever, webhook_hook
@@ -90,7 +91,7 @@ def worker_command(
         _celery_worker(url, concurrency)
         return
     handler = _log_handler()
-    logger = logging.getLogger("evalbook.worker")
+    logger = get_logger("evalbook.worker")
     logger.addHandler(handler)
     logger.setLevel(logging.INFO)
     store = Store.open()
@@ -150,7 +151,7 @@ def _celery_worker(url: str, concurrency: int) -> None:
     (their finished results written) and sent again; the worker exits when they are."""
     from evalbook.worker.celery_app import make_app, queue_name
 
-    logging.getLogger("evalbook.worker").setLevel(logging.INFO)
+    get_logger("evalbook.worker").setLevel(logging.INFO)
     app = make_app(url)
     pool = "solo" if concurrency == 1 else "threads"
     app.worker_main(

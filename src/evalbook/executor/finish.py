@@ -6,7 +6,6 @@ run is: the same counts, metrics, pass/fail against the threshold and judge usag
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -17,6 +16,7 @@ from evalbook.executor.aggregate import Summary, summarize
 from evalbook.executor.derived import derived_metrics
 from evalbook.executor.events import EventSink, RunFinished, ignore
 from evalbook.executor.store_io import StoreIO
+from evalbook.plain_text import get_logger
 from evalbook.storage.facts import fact_rows
 
 if TYPE_CHECKING:
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 __all__ = ["failing_reasons", "finish_run"]
 
-log = logging.getLogger("evalbook.executor")
+log = get_logger("evalbook.executor")
 
 
 async def finish_run(

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import secrets
 import socket
@@ -27,6 +26,7 @@ from typing import TYPE_CHECKING
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.errors import UserError
 from evalbook.executor.store_io import StoreIO
+from evalbook.plain_text import get_logger
 
 if TYPE_CHECKING:  # the storage layer loads while a streamed run's first requests go out
     from evalbook.storage.store import Store
@@ -42,7 +42,7 @@ __all__ = [
     "process_owner",
 ]
 
-log = logging.getLogger("evalbook.executor")
+log = get_logger("evalbook.executor")
 
 #: How long a lease lasts without renewal: the time after which a killed process's run
 #: shows as interrupted. Renewed every third of it.

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -66,6 +65,7 @@ from evalbook.executor.retry import AttemptsFailed, RetryPolicy, call_with_retri
 from evalbook.executor.store_io import StoreIO
 from evalbook.executor.streamed import RunStream, execute_streamed, produce_streamed
 from evalbook.executor.writer import ResultWriter
+from evalbook.plain_text import get_logger
 from evalbook.prompts.render import template_context
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider, cost_usd
 from evalbook.scorers.base import ScoreContext
@@ -74,7 +74,7 @@ from evalbook.scorers.scorer_set import ScorerSet, case_verdict
 if TYPE_CHECKING:  # the storage layer loads while the first requests go out
     from evalbook.storage.store import Store
 
-log = logging.getLogger("evalbook.executor")
+log = get_logger("evalbook.executor")
 
 _DONE = object()
 CHUNK = 256

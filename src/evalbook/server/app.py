@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncIterator, Callable, Sequence
 
 import anyio.to_thread
@@ -20,6 +19,7 @@ from evalbook._version import __version__
 from evalbook.core.heap import start_up_set_aside
 from evalbook.errors import ConfigError
 from evalbook.executor.dispatch import Dispatcher
+from evalbook.plain_text import get_logger
 from evalbook.server import api_docs
 from evalbook.server.errors import BodyLimit, install_error_handlers
 from evalbook.server.routes import ROUTERS
@@ -32,7 +32,7 @@ from evalbook.storage.workspaces import DEFAULT_WORKSPACE, ensure_workspace, has
 
 __all__ = ["check_bind", "create_app"]
 
-log = logging.getLogger("evalbook.server")
+log = get_logger("evalbook.server")
 
 
 def check_bind(settings: ServerSettings, store: Store) -> None:

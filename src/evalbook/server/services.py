@@ -14,12 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from evalbook.analysis.compare.cache import cached_comparison
+from evalbook.plain_text import get_logger
 from evalbook.server.settings import ServerSettings
 from evalbook.server.state import ServerState
 from evalbook.storage.activity import completed_pairs
@@ -34,7 +34,7 @@ __all__ = [
     "worker_service",
 ]
 
-log = logging.getLogger("evalbook.server")
+log = get_logger("evalbook.server")
 
 #: How often the comparison service looks for newly completed runs, and how far back it
 #: looks when the server starts.

@@ -15,13 +15,13 @@ warning, and the cache is tried again a minute later.
 from __future__ import annotations
 
 import json
-import logging
 import os
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from evalbook.errors import MissingExtraError
+from evalbook.plain_text import get_logger
 
 __all__ = ["DEFAULT_TTL_S", "RedisCache", "redis_cache_from_env"]
 
@@ -29,7 +29,7 @@ DEFAULT_TTL_S = 24 * 3600
 #: Seconds a failed cache is left alone before it is tried again.
 RETRY_AFTER_S = 60.0
 
-log = logging.getLogger("evalbook.cache")
+log = get_logger("evalbook.cache")
 
 
 class RedisCache:

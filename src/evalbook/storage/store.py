@@ -7,7 +7,6 @@ duplicates a case.
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -23,6 +22,7 @@ from evalbook.core.result import Result
 from evalbook.core.run import RunRecord
 from evalbook.core.suite import PromptVersion, Suite
 from evalbook.errors import NotFoundError, StorageError, StorageFull, UserError
+from evalbook.plain_text import get_logger
 from evalbook.storage import tables as t
 from evalbook.storage.bulk import (
     ResultRows,
@@ -41,7 +41,7 @@ from evalbook.storage.redis_cache import redis_cache_from_env
 from evalbook.storage.rows import row_to_run, run_to_row
 from evalbook.storage.sqlite_rows import SQLiteRows
 
-log = logging.getLogger("evalbook.storage")
+log = get_logger("evalbook.storage")
 
 _SUITES_KEPT = 32
 

@@ -18,11 +18,12 @@ the whole answer; only the record is cut.
 
 from __future__ import annotations
 
-import logging
 import re
 from typing import Any
 
 import pydantic_core
+
+from evalbook.plain_text import get_logger
 
 __all__ = [
     "Changes",
@@ -37,7 +38,7 @@ __all__ = [
     "without_nul",
 ]
 
-log = logging.getLogger("evalbook.storage")
+log = get_logger("evalbook.storage")
 
 Changes = list[dict[str, Any]]
 

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
@@ -32,6 +31,7 @@ import httpx
 
 from evalbook._version import __version__
 from evalbook.core.run import RunRecord, RunStatus
+from evalbook.plain_text import get_logger
 from evalbook.storage import webhooks as hooks
 from evalbook.storage.store import Store
 from evalbook.webhooks.signing import server_key, signature_header, webhook_secret
@@ -46,7 +46,7 @@ __all__ = [
     "webhook_hook",
 ]
 
-log = logging.getLogger("evalbook.webhooks")
+log = get_logger("evalbook.webhooks")
 
 EVAL_COMPLETED: Final = "eval.completed"
 #: The events a webhook can subscribe to.

@@ -24,7 +24,6 @@ the whole run.
 from __future__ import annotations
 
 import asyncio
-import logging
 import os
 import socket
 import threading
@@ -32,12 +31,13 @@ import uuid
 from typing import Any
 
 from evalbook.errors import ConfigError
+from evalbook.plain_text import get_logger
 from evalbook.storage import shards
 from evalbook.storage.store import Store
 
 __all__ = ["BROKER_ENV", "TASK", "broker_url", "make_app", "queue_name", "send"]
 
-log = logging.getLogger("evalbook.worker")
+log = get_logger("evalbook.worker")
 
 BROKER_ENV = "EVALBOOK_BROKER_URL"
 TASK = "evalbook.run_shard"

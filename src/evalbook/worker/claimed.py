@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import Awaitable, Callable, Sequence
 from datetime import UTC, datetime
 
@@ -30,6 +29,7 @@ from evalbook.executor.events import Event, RunFinished, RunStarted
 from evalbook.executor.launch import execute, load_for_resume
 from evalbook.executor.lease import keep_lease
 from evalbook.executor.store_io import StoreIO
+from evalbook.plain_text import get_logger
 from evalbook.providers.endpoints import HostPolicy, guarded
 from evalbook.storage import queue
 from evalbook.storage.store import Store
@@ -37,7 +37,7 @@ from evalbook.worker.events import EventRecorder
 
 __all__ = ["ClaimedRun", "FinishedHook", "execute_claimed"]
 
-log = logging.getLogger("evalbook.worker")
+log = get_logger("evalbook.worker")
 
 #: Called with the finished run (webhooks). Keep it short: enqueue, do not deliver inline.
 FinishedHook = Callable[[RunRecord], Awaitable[None]]

@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from typing import Any
 
 from evalbook.executor.events import Event, RunFinished, event_row
 from evalbook.executor.store_io import StoreIO
+from evalbook.plain_text import get_logger
 from evalbook.storage.run_events import append_events
 from evalbook.storage.store import Store
 
 __all__ = ["EventRecorder"]
 
-log = logging.getLogger("evalbook.worker")
+log = get_logger("evalbook.worker")
 
 
 class EventRecorder:

@@ -19,20 +19,20 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import os
 import secrets
 import socket
 from collections.abc import Sequence
 
 from evalbook.executor.store_io import StoreIO
+from evalbook.plain_text import get_logger
 from evalbook.storage import queue
 from evalbook.storage.store import Store
 from evalbook.worker.claimed import ClaimedRun, FinishedHook
 
 __all__ = ["WorkerPool", "default_worker_name"]
 
-log = logging.getLogger("evalbook.worker")
+log = get_logger("evalbook.worker")
 
 
 def default_worker_name() -> str:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -31,6 +30,7 @@ from evalbook.executor.events import Event, ItemDone, ItemStarted
 from evalbook.executor.finish import finish_run
 from evalbook.executor.launch import execute, load_for_resume
 from evalbook.executor.store_io import StoreIO
+from evalbook.plain_text import get_logger
 from evalbook.providers.endpoints import HostPolicy, guarded
 from evalbook.storage import queue, shards
 from evalbook.storage.store import Store
@@ -39,7 +39,7 @@ from evalbook.worker.events import EventRecorder
 
 __all__ = ["Outcome", "execute_shard", "try_finish"]
 
-log = logging.getLogger("evalbook.worker")
+log = get_logger("evalbook.worker")
 
 
 class Outcome(StrEnum):

@@ -18,7 +18,6 @@ Comments (``: keepalive``) keep idle connections open through proxies.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -30,6 +29,7 @@ from fastapi.sse import EventSourceResponse, format_sse_event
 from evalbook.errors import NotFoundError
 from evalbook.executor.events import RunFinished, event_row
 from evalbook.executor.progress_log import close_log
+from evalbook.plain_text import get_logger
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.sse import (
     BATCH,
@@ -48,7 +48,7 @@ from evalbook.storage.store import Store
 
 router = APIRouter(tags=["runs"])
 
-log = logging.getLogger("evalbook.server")
+log = get_logger("evalbook.server")
 
 #: The reconnection delay suggested to clients (ms).
 RETRY_MS = 2000

@@ -17,7 +17,6 @@ are recycled; clients reconnect and resume.
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -25,6 +24,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Query, Request, Response
 from fastapi.sse import EventSourceResponse, format_sse_event
 
+from evalbook.plain_text import get_logger
 from evalbook.server.auth import CurrentWorkspace
 from evalbook.server.sse import (
     BATCH,
@@ -43,7 +43,7 @@ from evalbook.storage.workspace_events import last_event_id, workspace_events
 
 router = APIRouter(tags=["activity"])
 
-log = logging.getLogger("evalbook.server")
+log = get_logger("evalbook.server")
 
 RETRY_MS = 1000
 SSE_EVENT_SCHEMA = event_schema("The event's data (as GET /api/runs/{id}/events) plus run_id")
