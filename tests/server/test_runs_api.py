@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 import evalbook
+from evalbook.core.model_config import ModelConfig
 from evalbook.providers import PROVIDERS
 from evalbook.storage import tables
 from evalbook.storage.queue import claim
@@ -241,6 +242,10 @@ async def test_each_listed_run_is_the_run_its_own_endpoint_answers(
     """The list builds its JSON from the rows, not the records: each item is the run as
     ``GET /api/runs/{id}`` serialises it, field for field and in the same order."""
     done = await finished_run(store)
+    # Its endpoint takes 2 at a time of the 4 asked: its options say so (``in_flight``).
+    held = await finished_run(
+        store, model=ModelConfig(provider="mock", name="echo", max_connections=2), concurrency=4
+    )
     assert (await post_suite(api, suite_data())).status_code == 201
     derived = [{"name": "hit_rate", "expression": "contains / __count"}]
     made = [
@@ -252,7 +257,7 @@ async def test_each_listed_run_is_the_run_its_own_endpoint_answers(
     assert (await api.post(f"/api/runs/{archived['id']}/archive")).status_code == 200
     listed = (await api.get("/api/runs")).json()["items"]
     listed += (await api.get("/api/runs", params={"archived": "true"})).json()["items"]
-    ids = [made[1]["id"], made[0]["id"], done.id, archived["id"]]
+    ids = [made[1]["id"], made[0]["id"], held.id, done.id, archived["id"]]
     assert [r["id"] for r in listed] == ids
     for item in listed:
         own = (await api.get(f"/api/runs/{item['id']}")).json()
@@ -260,7 +265,8 @@ async def test_each_listed_run_is_the_run_its_own_endpoint_answers(
         assert list(item) == list(own) and list(item["options"]) == list(own["options"])
     assert listed[0]["options"]["derived_metrics"] == derived
     assert "derived_metrics" not in listed[1]["options"] and listed[1]["tags"][-1] == "t1"
-    assert listed[2]["finished_at"].endswith("Z") and listed[3]["archived_at"].endswith("Z")
+    assert listed[2]["options"]["in_flight"] == 2 and "in_flight" not in listed[3]["options"]
+    assert listed[3]["finished_at"].endswith("Z") and listed[4]["archived_at"].endswith("Z")
     paged = (await api.get("/api/runs", params={"limit": 1})).json()
     assert paged["items"] == listed[:1]
     second = (await api.get(paged["next"])).json()

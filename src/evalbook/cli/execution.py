@@ -40,25 +40,31 @@ def run_in_terminal(
     *,
     as_json: bool = False,
     on_first_ask: Callable[[], object] | None = None,
+    concurrency_given: bool = True,
 ) -> RunRecord:
     """Execute with a progress bar on stderr; Ctrl-C leaves a ``canceled`` run behind.
     A streamed run is announced once it is recorded (before any of its results is).
     ``on_first_ask``: called once, just after the run asks its first case (``evalbook
-    run`` starts opening its store then: see ``cli/store.py``)."""
+    run`` starts opening its store then: see ``cli/store.py``). When the endpoint takes
+    fewer requests at once than the run's concurrency, a note says so if the concurrency
+    was asked for (``concurrency_given``; a default is nobody's request, and the embedded
+    model answering one at a time is no news on every run); ``--json`` has it always
+    (the run's ``options.in_flight``)."""
     stream = job.stream
     if stream is None:
         announce_run(job.run, job.suite.source)
     else:
         stream.on_recorded = lambda: announce_run(job.run, job.suite.source)
-    limit, asked = job.provider.max_connections, job.run.options.concurrency
-    if limit < asked:
-        from evalbook.cli.console import err_console
+    limit, asked = job.run.options.in_flight, job.run.options.concurrency
+    if limit is not None and concurrency_given:
+        from evalbook.cli.console import err_console, escaped, shown
 
-        err_console.print(
-            f"[yellow]note:[/] {job.provider.endpoint} takes {limit} request"
-            f"{'s' if limit != 1 else ''} at a time (max_connections); --concurrency {asked}"
-            f" keeps at most {limit} in flight"
+        note, requests = shown("note:", "yellow"), "request" if limit == 1 else "requests"
+        note.append(
+            f" {escaped(job.provider.endpoint)} takes {limit} {requests} at a time"
+            f" (max_connections); --concurrency {asked} keeps at most {limit} in flight"
         )
+        err_console.print(note, soft_wrap=True)
     # What the provider fetches (model weights) shows its own progress, before the bar.
     job.provider.prepare(progress=not as_json and _stderr_is_terminal())
     progress, on_event = progress_bar(job.suite.name, as_json=as_json)

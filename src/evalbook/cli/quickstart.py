@@ -29,7 +29,9 @@ def quickstart_command(
     model: str | None = typer.Option(
         None, "--model", "-m", help="Another model to try the suite on."
     ),
-    concurrency: int = typer.Option(4, "--concurrency", "-c", min=1),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", "-c", min=1, help="Items in flight (default: 4)."
+    ),
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Ask the model again even if answers are cached."
     ),
@@ -49,10 +51,10 @@ def quickstart_command(
         store,
         suite,
         model=model,
-        options=RunOptions(concurrency=concurrency, use_cache=not no_cache),
+        options=RunOptions(concurrency=concurrency or 4, use_cache=not no_cache),
         tags=["quickstart"],
     )
-    result = run_in_terminal(store, job, as_json=as_json)
+    result = run_in_terminal(store, job, as_json=as_json, concurrency_given=concurrency is not None)
     if not as_json:
         console.print(
             f"next: [bold]evalbook runs show {result.id[:8]} --results[/]  ·  "

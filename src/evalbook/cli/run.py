@@ -64,7 +64,9 @@ def run_command(
         None, "--cases", help="Only these case ids (comma-separated)."
     ),
     epochs: int = typer.Option(1, "--epochs", min=1, help="Run every case K times."),
-    concurrency: int = typer.Option(8, "--concurrency", "-c", min=1, help="Items in flight."),
+    concurrency: int | None = typer.Option(
+        None, "--concurrency", "-c", min=1, help="Items in flight (default: 8)."
+    ),
     max_cost: float | None = typer.Option(
         None, "--max-cost", min=0, help="Stop launching past this spend (USD)."
     ),
@@ -130,12 +132,14 @@ def run_command(
     )
     from evalbook.cli.execution import finish, run_in_terminal
     from evalbook.cli.store import open_store_later
-    from evalbook.core.run import RunOptions, RunStatus
+    from evalbook.core.run import DEFAULT_CONCURRENCY, RunOptions, RunStatus
     from evalbook.executor.launch import load_for_resume, prepare_run, prepare_streamed
     from evalbook.executor.streamed import streamable
     from evalbook.importers import ImportOptions, detect_format
     from evalbook.importers.load import load_any
 
+    concurrency_given = concurrency is not None
+    concurrency = concurrency or DEFAULT_CONCURRENCY
     rule_given = bool(metric) or any(
         v is not None
         for v in (min_score, max_drop, max_metric_drop, max_new_failures, alpha, noise_floor, noise)
@@ -289,7 +293,9 @@ def run_command(
     first_ask = None
     if job.stream is not None:  # the database opens beside the first requests
         first_ask = partial(opening.begin, on_failure=job.stream.source.fail)
-    result = run_in_terminal(store, job, as_json=as_json, on_first_ask=first_ask)
+    result = run_in_terminal(
+        store, job, as_json=as_json, on_first_ask=first_ask, concurrency_given=concurrency_given
+    )
     if gate_against is None:
         finish(result)
         return

@@ -23,6 +23,10 @@ class RunStatus(StrEnum):
         return self in (RunStatus.completed, RunStatus.failed, RunStatus.canceled)
 
 
+#: Items a run keeps in flight unless told otherwise.
+DEFAULT_CONCURRENCY = 8
+
+
 class RunCounts(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -38,7 +42,7 @@ class RunOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    concurrency: int = Field(default=8, ge=1)
+    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1)
     epochs: int = Field(default=1, ge=1)
     case_ids: list[str] | None = None
     max_cost: float | None = Field(default=None, ge=0)
@@ -55,12 +59,18 @@ class RunOptions(BaseModel):
     #: with the run so that whoever finishes it (a worker, a fleet, a resume, a re-score)
     #: computes them into ``metrics["derived"]``. Left out of the record when empty.
     derived_metrics: list[DerivedMetric] = Field(default_factory=list)
+    #: The most items the run could keep in flight when that is fewer than
+    #: ``concurrency``: the model endpoint's ``max_connections`` (its config's, or all an
+    #: embedded model takes), set when the run is recorded. Left out when ``None``.
+    in_flight: int | None = Field(default=None, ge=1)
 
     @model_serializer(mode="wrap")
     def _without_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         out: dict[str, Any] = handler(self)
         if not self.derived_metrics:
             out.pop("derived_metrics", None)
+        if self.in_flight is None:
+            out.pop("in_flight", None)
         return out
 
 

@@ -161,7 +161,7 @@ def prepare_run(
     except KeyError as exc:
         raise ConfigError(str(exc.args[0])) from None
     _check_variables(suite, version, cases)
-    provider = _provider(config, options)
+    provider, options = _provider(config, options)
     run = _record(
         suite, config, version, options, model=model, suite_hash=suite_hash or suite.hash,
         title=title, description=description, tags=tags, alias=alias, label=label,
@@ -211,7 +211,7 @@ def prepare_streamed(
     if options.case_ids:
         raise ConfigError("a streamed run runs every case; select cases on a loaded suite")
     config, version = _config_version(head, model, prompt_version)
-    provider = _provider(config, options)
+    provider, options = _provider(config, options)
     run = _record(
         head, config, version, options, model=model, suite_hash="", title=title,
         description=None, tags=tags, alias=alias, label=label, experiment_id=experiment_id,
@@ -251,8 +251,10 @@ def _config_version(
         raise ConfigError(str(exc.args[0])) from None
 
 
-def _provider(config: ModelConfig, options: RunOptions) -> Provider:
-    """The run's provider (building it checks the config), and its price for a budget."""
+def _provider(config: ModelConfig, options: RunOptions) -> tuple[Provider, RunOptions]:
+    """The run's provider (building it checks the config, and its price for a budget),
+    and ``options`` saying how many items it can keep in flight when the endpoint takes
+    fewer than ``concurrency`` (``RunOptions.in_flight``)."""
     provider = create_provider(config)
     provider.run_concurrency = options.concurrency
     if options.max_cost is not None and provider.price() is None:
@@ -260,7 +262,11 @@ def _provider(config: ModelConfig, options: RunOptions) -> Provider:
             f"--max-cost needs a known price for {config.spec}; add `price: {{input_per_mtok: …,"
             " output_per_mtok: …}}` to the model config"
         )
-    return provider
+    limit = provider.max_connections
+    in_flight = limit if limit < options.concurrency else None
+    if in_flight != options.in_flight:
+        options = options.model_copy(update={"in_flight": in_flight})
+    return provider, options
 
 
 def _check_variables(suite: Suite, version: PromptVersion, cases: Sequence[Case]) -> None:

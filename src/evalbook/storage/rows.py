@@ -46,7 +46,13 @@ def run_to_row(run: RunRecord) -> dict[str, Any]:
     return row
 
 
-_OPTION_DEFAULTS = RunOptions().model_dump()
+#: Every option's default (a dump leaves out those the record omits when empty).
+_OPTION_DEFAULTS = {
+    name: field.get_default(call_default_factory=True)
+    for name, field in RunOptions.model_fields.items()
+}
+#: The options a dump always has, in its order, with their defaults.
+_DUMPED_OPTIONS = RunOptions().model_dump()
 _RUN_FIELDS = set(RunRecord.model_fields)
 assert {*_RUN_SCALARS, "counts", "options"} == _RUN_FIELDS, "a run field has no column"
 
@@ -104,7 +110,10 @@ def run_fields_reader(keys: Sequence[str]) -> Callable[[Any], dict[str, Any] | N
         for ts in _TIMESTAMPS:
             fields[ts] = as_utc(fields[ts])
         fields["counts"] = dict(zip(_COUNT_KEYS, values[scalars : scalars + 5], strict=True))
-        fields["options"] = {k: stored.get(k, v) for k, v in _OPTION_DEFAULTS.items()}
+        options = {k: stored.get(k, v) for k, v in _DUMPED_OPTIONS.items()}
+        if stored.get("in_flight") is not None:  # (the last field: last in a dump)
+            options["in_flight"] = stored["in_flight"]
+        fields["options"] = options
         return fields
 
     return read
