@@ -16,6 +16,7 @@ from evalbook.executor.launch import prepare_run
 from evalbook.storage.store import Store
 from evalbook.suites import load_suite_from_dict
 
+from ..executor.helpers import server_model
 from .test_cli import write_suite
 
 runner = CliRunner()
@@ -33,7 +34,7 @@ def _run(suite: Path, *args: str) -> tuple[dict[str, Any], str]:
 def test_the_endpoint_limit_is_recorded_and_said_when_concurrency_was_asked(
     tmp_path: Path, store: Store, server: Any
 ) -> None:
-    held = server_model_with(server.base_url, max_connections=3)
+    held = server_model(server.base_url, max_connections=3)
     suite = write_suite(tmp_path / "held.yaml", server.base_url, n=12, model=held)
 
     asked, err = _run(suite, "--concurrency", "10")
@@ -72,13 +73,3 @@ def test_the_embedded_model_is_recorded_as_one_at_a_time(store: Store) -> None:
     # A run's options read back from an older record (no in_flight) stay valid.
     assert RunOptions.model_validate({"concurrency": 4}).in_flight is None
     assert "in_flight" not in RunOptions(concurrency=4).model_dump()
-
-
-def server_model_with(base_url: str, **extra: Any) -> dict[str, Any]:
-    return {
-        "provider": "openai-compatible",
-        "name": "test-model",
-        "base_url": base_url,
-        "temperature": 0,
-        **extra,
-    }
