@@ -50,6 +50,35 @@ def test_small_pass_rates_stay_inside_zero_one() -> None:
     assert lo is not None and hi is not None and 0.0 < lo < hi < 1.0
 
 
+def test_score_means_stay_inside_zero_one() -> None:
+    """Scores in [0, 1] that are not all 0 or 1 get the t interval, cut to [0, 1]."""
+    mean, lo, hi = mean_ci([1.0, 1.0, 1.0, 1.0, 1.0, 0.5])  # t: [0.702, 1.131]
+    assert mean == pytest.approx(0.9167, abs=1e-4) and hi == 1.0
+    assert lo == pytest.approx(0.7024, abs=1e-4)
+    _, lo, hi = mean_ci([0.0, 0.0, 0.0, 0.5])  # t: [-0.273, 0.523]
+    assert lo == 0.0 and hi == pytest.approx(0.5228, abs=1e-4)
+    inside = [0.3, 0.4, 0.5, 0.6, 0.4, 0.5]  # inside already: the t interval as it is
+    _, lo, hi = mean_ci(inside)
+    ref = stats.t.interval(0.95, 5, loc=np.mean(inside), scale=stats.sem(inside))
+    assert (lo, hi) == pytest.approx(ref)
+    # Values outside [0, 1] are no score: not cut; nor is a difference.
+    _, lo, hi = mean_ci([0.5, 1.0, 2.0])
+    assert lo is not None and hi is not None and lo < 0.0 and hi > 2.0
+    _, lo, hi = mean_ci([1.0, 1.0, 1.0, 1.0, 1.0, 0.5], proportion=False)
+    assert hi == pytest.approx(1.1309, abs=1e-4)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.floats(0, 1, allow_nan=False), min_size=2, max_size=200))
+def test_a_score_interval_is_the_t_interval_within_zero_one(values: list[float]) -> None:
+    mean, lo, hi = mean_ci(values)
+    t_mean, t_lo, t_hi = mean_ci(values, proportion=False)
+    assert lo is not None and hi is not None and t_lo is not None and t_hi is not None
+    assert 0.0 <= lo <= hi <= 1.0 and mean == t_mean
+    if not all(v in (0.0, 1.0) for v in values):  # (pass/fail: Wilson's, checked above)
+        assert lo == max(t_lo, 0.0) and hi == min(t_hi, 1.0)
+
+
 def _fact(
     status: str,
     score: float | None,

@@ -66,8 +66,11 @@ def mean_ci(
     Pass/fail values (all 0 or 1) get the Wilson score interval: it stays inside [0, 1]
     and keeps its coverage at small n, where a t interval on 3 cases can read
     "0.67 [-0.77, 2.10]". Other values get the Student-t interval; identical values a
-    zero-width one. ``proportion=False`` forces the t interval (for differences, which
-    are not proportions even when they happen to be all 0 or 1).
+    zero-width one. Scores (values all inside [0, 1], the range every score is on) get
+    it cut to [0, 1]: a mean score of 0.917 over six cases read "[0.702, 1.131]", a
+    bound no run can reach; the cut keeps the coverage (only impossible means are left
+    out). ``proportion=False`` forces the plain t interval (for differences, which are
+    not proportions even when they happen to be all 0 or 1).
     """
     arr = np.asarray(values, dtype=float)
     if arr.size == 0:
@@ -82,7 +85,10 @@ def mean_ci(
     if sem == 0:
         return mean, mean, mean
     half = t_critical(arr.size - 1, confidence) * sem
-    return mean, mean - half, mean + half
+    low, high = mean - half, mean + half
+    if proportion and float(arr.min()) >= 0.0 and float(arr.max()) <= 1.0:
+        low, high = max(low, 0.0), min(high, 1.0)
+    return mean, low, high
 
 
 def wilson_interval(successes: float, n: int, confidence: float = 0.95) -> tuple[float, float]:
