@@ -11,13 +11,14 @@ from evalbook.analysis.feedback import human_verdicts
 from evalbook.cli.console import err_console
 from evalbook.io.export import FORMATS, write
 from evalbook.io.export_tables import write_junit, write_parquet
+from evalbook.storage.run_refs import RUN_HELP, named_run
 from evalbook.storage.store import Store
 
 _ALL = (*FORMATS, "junit", "parquet")
 
 
 def export_command(
-    run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+    run_id: str = typer.Argument(..., metavar="RUN", help=RUN_HELP),
     fmt: str = typer.Option(
         "jsonl",
         "--format",
@@ -37,7 +38,7 @@ def export_command(
         raise typer.BadParameter("Parquet is binary: give a file with -o", param_hint="--output")
     store = Store.open()
     try:
-        run = store.get_run(run_id)
+        run = named_run(store, run_id)
         if fmt == "parquet":
             assert output is not None
             n = write_parquet(run, store.iter_results(run.id), output, store)

@@ -11,17 +11,18 @@ from evalbook.analysis.judges.agreement import feedback_agreement
 from evalbook.analysis.judges.payload import human_dict
 from evalbook.analysis.judges.report import CriterionReport, judge_report
 from evalbook.cli.console import console, shown
+from evalbook.storage.run_refs import RUN_HELP, named_run
 from evalbook.storage.store import Store
 
 
 def judges_command(
-    run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+    run_id: str = typer.Argument(..., metavar="RUN", help=RUN_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Judge reliability per judged criterion: parse errors, means, panel agreement, cost."""
     store = Store.open()
     try:
-        run = store.get_run(run_id)
+        run = named_run(store, run_id)
         reports = judge_report(store, run.id)
         humans = feedback_agreement(store, run.id)
     finally:

@@ -9,11 +9,11 @@ import typer
 from evalbook.cli.console import console
 from evalbook.cli.store import open_store
 from evalbook.io.report import write_report
-from evalbook.storage.run_refs import resolve_run
+from evalbook.storage.run_refs import RUN_HELP, named_run, resolve_run
 
 
 def report_command(
-    run_id: str = typer.Argument(..., metavar="RUN", help="Run id (or prefix), alias:NAME."),
+    run_id: str = typer.Argument(..., metavar="RUN", help=RUN_HELP),
     compare: str | None = typer.Option(
         None, "--compare", help="Baseline to compare with: run id, latest, alias:NAME."
     ),
@@ -22,7 +22,7 @@ def report_command(
 ) -> None:
     """Write one HTML file (no CDN, opens offline): summary, charts, trend, flips, diffs."""
     store = open_store()
-    run = resolve_run(store, run_id)
+    run = named_run(store, run_id)
     baseline = resolve_run(store, compare, relative_to=run) if compare else None
     path = write_report(store, run, output, baseline=baseline, max_diffs=max_diffs)
     console.print(f"report written to {path}")

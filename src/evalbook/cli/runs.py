@@ -17,6 +17,7 @@ from evalbook.cli.summary import fmt_cost, fmt_ms, fmt_score, print_summary
 from evalbook.core.result import Result
 from evalbook.core.run import RunRecord, RunStatus
 from evalbook.storage import queue
+from evalbook.storage.run_refs import RUN_HELP, named_run
 
 app = typer.Typer(help="List and inspect recorded runs.", no_args_is_help=True)
 
@@ -135,7 +136,7 @@ def _print_fitted(rows: list[dict[str, str]], out: Console = console) -> None:
 
 @app.command("show")
 def show_command(
-    run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+    run_id: str = typer.Argument(..., metavar="RUN", help=RUN_HELP),
     results: bool = typer.Option(False, "--results", help="Also list every case."),
     failed: bool = typer.Option(False, "--failed", help="List only failed and errored cases."),
     as_json: bool = typer.Option(
@@ -144,7 +145,7 @@ def show_command(
 ) -> None:
     """One run: summary, breakdown and (optionally) its cases."""
     store = open_store()
-    run = store.get_run(run_id)
+    run = named_run(store, run_id)
     if as_json:
         payload = run.model_dump(mode="json")
         payload["metric_rows"] = store.get_metrics(run.id)

@@ -11,10 +11,12 @@ from evalbook.core.run import RunRecord
 from evalbook.errors import NotFoundError, UserError
 from evalbook.storage.store import Store
 
-__all__ = ["ALIAS_PREFIX", "LATEST", "resolve_run"]
+__all__ = ["ALIAS_PREFIX", "LATEST", "RUN_HELP", "named_run", "resolve_run"]
 
 LATEST = "latest"
 ALIAS_PREFIX = "alias:"
+#: The help of a command's RUN argument read by :func:`named_run`.
+RUN_HELP = "Run id (or a unique prefix), latest (the newest run) or alias:NAME."
 
 
 def resolve_run(
@@ -59,3 +61,15 @@ def resolve_run(
             raise NotFoundError(f"no completed run{scope} under alias {alias!r}")
         return run
     return store.get_run(ref)
+
+
+def named_run(store: Store, ref: str) -> RunRecord:
+    """The run a command that reads one run (``runs show``, ``export``, ``report``) is
+    given: ``latest`` is the newest run whatever its status (the one just run, failed or
+    not), ``alias:NAME`` and an id as :func:`resolve_run` reads them."""
+    if ref != LATEST:
+        return resolve_run(store, ref)
+    newest = store.list_runs(limit=1)
+    if not newest:
+        raise NotFoundError(f"no run recorded in {store.location} yet")
+    return newest[0]
