@@ -184,6 +184,18 @@ def test_the_default_gate_fails_a_clear_regression_too_small_to_be_significant()
     assert "FAILS: beyond the allowed drop" in detail
 
 
+def test_a_metric_that_did_not_move_says_so() -> None:
+    """Not "rose by 0", and no negative zero in its interval ("[-0, -0]")."""
+    same = np.array([1, 1, 0, 1], dtype=float)
+    verdict = evaluate(compare_facts(_facts("a", same), _facts("b", same)), GateRules())
+    [outcome] = [o for o in verdict.rules if o.metric == "score"]
+    assert outcome.passed
+    assert "score did not change (0.75 → 0.75) (paired interval of the drop [+0, +0])" in (
+        outcome.detail
+    )
+    assert "-0" not in outcome.detail and "rose by" not in outcome.detail
+
+
 def test_the_default_gate_fails_a_significant_drop_under_the_allowed_size() -> None:
     base = np.full(2000, 0.9)
     cand = base - 0.015  # every case a little worse: small, certain

@@ -120,16 +120,19 @@ def _drop(m: MetricComparison, limit: float, rules: GateRules) -> RuleOutcome:
     failed = (beyond and not tempered) or (rules.significant_at is not None and significant_drop)
     low, high = m.difference_ci
     sign = -1.0 if m.higher_is_better else 1.0  # the interval of the drop, not the difference
+    # (+ 0.0: a bound of -0.0, the drop of a metric that did not move, reads "0", not "-0")
     interval = (
         ""
         if low is None or high is None
-        else f" (paired interval of the drop"
-        f" [{min(sign * low, sign * high):+.4g}, {max(sign * low, sign * high):+.4g}])"
+        else f" (paired interval of the drop [{min(sign * low, sign * high) + 0.0:+.4g},"
+        f" {max(sign * low, sign * high) + 0.0:+.4g}])"
     )
-    words = [
-        f"{m.key} {'dropped' if drop > 0 else 'rose'} by {abs(drop):.4g}"
-        f" ({_fmt(m.baseline)} → {_fmt(m.candidate)}){interval}"
-    ]
+    moved = (
+        "did not change"
+        if abs(drop) <= _EPS
+        else f"{'dropped' if drop > 0 else 'rose'} by {abs(drop):.4g}"
+    )
+    words = [f"{m.key} {moved} ({_fmt(m.baseline)} → {_fmt(m.candidate)}){interval}"]
     words.append(f"n = {m.n} paired cases")
     if m.p_value is not None:
         words.append(f"p = {m.p_value:.3g} ({m.test})")
