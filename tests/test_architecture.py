@@ -19,7 +19,7 @@ ARCHITECTURE = Path(__file__).parents[1] / "ARCHITECTURE.md"
 
 # Lower numbers are lower layers; a module may import its own package or lower layers only.
 LAYERS = {
-    "errors": 0, "_version": 0,
+    "errors": 0, "_version": 0, "plain_text": 0,
     "core": 1,
     "config": 2, "stats": 2,
     "prompts": 3, "providers": 3, "scorers": 3, "testing": 3, "quickstart": 3,
