@@ -20,6 +20,9 @@ from evalbook.core.run import RunOptions, RunStatus
 from evalbook.executor.launch import prepare_run
 from evalbook.suites import load_suite
 
+#: Items the quickstart keeps in flight unless told otherwise.
+CONCURRENCY = 4
+
 
 def quickstart_suite_path() -> Path:
     return Path(str(files("evalbook.quickstart").joinpath("suite.yaml")))
@@ -30,7 +33,7 @@ def quickstart_command(
         None, "--model", "-m", help="Another model to try the suite on."
     ),
     concurrency: int | None = typer.Option(
-        None, "--concurrency", "-c", min=1, help="Items in flight (default: 4)."
+        None, "--concurrency", "-c", min=1, help=f"Items in flight (default: {CONCURRENCY})."
     ),
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Ask the model again even if answers are cached."
@@ -51,7 +54,7 @@ def quickstart_command(
         store,
         suite,
         model=model,
-        options=RunOptions(concurrency=concurrency or 4, use_cache=not no_cache),
+        options=RunOptions(concurrency=concurrency or CONCURRENCY, use_cache=not no_cache),
         tags=["quickstart"],
     )
     result = run_in_terminal(store, job, as_json=as_json, concurrency_given=concurrency is not None)

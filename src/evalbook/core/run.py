@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, SerializerFunctionWrapHandler, model_serializer
 
@@ -64,13 +64,15 @@ class RunOptions(BaseModel):
     #: embedded model takes), set when the run is recorded. Left out when ``None``.
     in_flight: int | None = Field(default=None, ge=1)
 
+    #: The options left out of the record when empty (``None``, no entries).
+    LEFT_OUT_WHEN_EMPTY: ClassVar[frozenset[str]] = frozenset({"derived_metrics", "in_flight"})
+
     @model_serializer(mode="wrap")
     def _without_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
         out: dict[str, Any] = handler(self)
-        if not self.derived_metrics:
-            out.pop("derived_metrics", None)
-        if self.in_flight is None:
-            out.pop("in_flight", None)
+        for name in self.LEFT_OUT_WHEN_EMPTY:
+            if not getattr(self, name):
+                out.pop(name, None)
         return out
 
 

@@ -46,13 +46,12 @@ def run_to_row(run: RunRecord) -> dict[str, Any]:
     return row
 
 
-#: Every option's default (a dump leaves out those the record omits when empty).
+#: Every option's default, in the declared order (a dump's; it leaves out those the record
+#: omits when empty, ``RunOptions.LEFT_OUT_WHEN_EMPTY``).
 _OPTION_DEFAULTS = {
     name: field.get_default(call_default_factory=True)
     for name, field in RunOptions.model_fields.items()
 }
-#: The options a dump always has, in its order, with their defaults.
-_DUMPED_OPTIONS = RunOptions().model_dump()
 _RUN_FIELDS = set(RunRecord.model_fields)
 assert {*_RUN_SCALARS, "counts", "options"} == _RUN_FIELDS, "a run field has no column"
 
@@ -110,9 +109,11 @@ def run_fields_reader(keys: Sequence[str]) -> Callable[[Any], dict[str, Any] | N
         for ts in _TIMESTAMPS:
             fields[ts] = as_utc(fields[ts])
         fields["counts"] = dict(zip(_COUNT_KEYS, values[scalars : scalars + 5], strict=True))
-        options = {k: stored.get(k, v) for k, v in _DUMPED_OPTIONS.items()}
-        if stored.get("in_flight") is not None:  # (the last field: last in a dump)
-            options["in_flight"] = stored["in_flight"]
+        options = {}
+        for name, default in _OPTION_DEFAULTS.items():
+            value = stored.get(name, default)
+            if value or name not in RunOptions.LEFT_OUT_WHEN_EMPTY:
+                options[name] = value
         fields["options"] = options
         return fields
 

@@ -64,9 +64,9 @@ def resolve_run(
 
 
 def named_run(store: Store, ref: str) -> RunRecord:
-    """The run a command that reads one run (``runs show``, ``export``, ``report``) is
-    given: ``latest`` is the newest run whatever its status (the one just run, failed or
-    not), ``alias:NAME`` and an id as :func:`resolve_run` reads them."""
+    """The run a command that reads one run (``runs show``, ``export``, ``report``,
+    ``judges``) is given: ``latest`` is the newest run whatever its status (the one just
+    run, failed or not), ``alias:NAME`` and an id as :func:`resolve_run` reads them."""
     if ref != LATEST:
         return resolve_run(store, ref)
     newest = store.list_runs(limit=1)
