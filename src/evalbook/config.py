@@ -6,6 +6,8 @@
   (default 1): how large a rendered prompt may be and how long rendering it may take.
 - ``EVALBOOK_MAX_STORED_BYTES`` (default 16 MiB): the largest text or JSON value of one
   result that is stored as it is; a larger one is stored truncated, with a marker.
+- ``EVALBOOK_WRITER_PROCESS_AFTER`` (default 2,000; ``off``): a run's results are
+  written by a process of their own once it has this many (``executor/writer_process``).
 """
 
 from __future__ import annotations
@@ -63,6 +65,28 @@ def suite_bytes_limit() -> int:
     suite is the instrument and is never cut, and PostgreSQL refuses a jsonb value over
     about 255 MiB with an error that names neither the suite nor a case."""
     return int(_positive("EVALBOOK_MAX_SUITE_BYTES", DEFAULT_SUITE_BYTES))
+
+
+#: Results a run makes before a process of their own writes the rest.
+DEFAULT_WRITER_PROCESS_AFTER = 2_000
+
+
+def writer_process_after() -> int | None:
+    """After how many results a run's results are written by a process of their own
+    (``EVALBOOK_WRITER_PROCESS_AFTER``: a count, 0 from the first; ``off``: never)."""
+    name = "EVALBOOK_WRITER_PROCESS_AFTER"
+    raw = (os.environ.get(name) or "").strip()
+    if not raw:
+        return DEFAULT_WRITER_PROCESS_AFTER
+    if raw.lower() == "off":
+        return None
+    try:
+        value = int(raw.replace("_", "").replace(",", ""))
+    except ValueError:
+        value = -1
+    if value < 0:
+        raise ConfigError(f"{name} must be a count of results (0 or more) or 'off', not {raw!r}")
+    return value
 
 
 def _positive(name: str, default: float) -> float:

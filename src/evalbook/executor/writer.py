@@ -17,22 +17,34 @@ A streamed run (``executor/streamed.py``) asks its first cases before the run is
 its writer is *held* meanwhile (results wait, cache entries are written: they name no
 run), then released once the run exists, or closed held when it never will (a suite
 that turned out invalid), its results then dropped.
+
+A large run's batches are written by a process of its own once it has made
+``EVALBOOK_WRITER_PROCESS_AFTER`` results (``executor/writer_process.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import deque
 from typing import TYPE_CHECKING, Any
 
-from evalbook.config import stored_bytes_limit
+from evalbook.config import writer_process_after
 from evalbook.core.result import Result
 from evalbook.executor.events import EventSink, ItemDone, ignore
 from evalbook.executor.store_io import StoreIO
-from evalbook.storage.stored_values import cacheable  # (no SQLAlchemy: see tests/cli)
+from evalbook.executor.writer_process import (
+    WriterProcess,
+    WriterProcessGone,
+    can_write_apart,
+    write_batch,
+)
+from evalbook.plain_text import get_logger
 
 if TYPE_CHECKING:
     from evalbook.storage.store import Store
+
+log = get_logger("evalbook.executor")
 
 
 class ResultWriter:
@@ -66,6 +78,14 @@ class ResultWriter:
         self.full = False
         self._room = asyncio.Event()
         self._room.set()
+        #: Results added so far, and after how many a process of their own writes them
+        #: (None: never; also once one failed); the process, once started.
+        self.added = 0
+        self._apart_after = writer_process_after()
+        self.apart: WriterProcess | None = None
+        #: The ``ItemDone`` events of each batch handed over and not confirmed written,
+        #: oldest first (the writer process answers for a batch when it gets the next).
+        self._unconfirmed: deque[list[ItemDone]] = deque()
 
     async def __aenter__(self) -> ResultWriter:
         self._task = asyncio.create_task(self._loop(), name="evalbook-result-writer")
@@ -85,6 +105,10 @@ class ResultWriter:
         if self._error is not None:
             raise self._error
         self._results.append((result, seq))
+        self.added += 1
+        if self._apart_after is not None and self.added > self._apart_after:
+            self._apart_after = None
+            self._start_apart()
         if done is not None:
             self._done.append(done)
         if cache_entry is not None:
@@ -94,6 +118,17 @@ class ResultWriter:
             if len(self._results) >= self.max_waiting and not self.held and not self._closed:
                 self.full = True
                 self._room.clear()
+
+    def _start_apart(self) -> None:
+        """Start the writer process; batches go on through the store thread until it is
+        ready (its start does not hold the run up)."""
+        # (Asked only now: a streamed run's store loads the storage layer when touched.)
+        if not can_write_apart(self.store):
+            return
+        try:
+            self.apart = WriterProcess(self.store)
+        except (OSError, TypeError, ValueError) as exc:  # no interpreter to start
+            log.warning("the results writer process did not start (%s)", exc)
 
     async def room(self) -> None:
         """Return once the results waiting are being written (see the module's docstring)."""
@@ -126,27 +161,69 @@ class ResultWriter:
         cache, self._cache = self._cache, []
         if not results and not cache:
             return
+        self._unconfirmed.append(done)
         try:
-            await self.io.call(self._write, results, cache)
+            confirmed = await self.io.call(self._write, results, cache)
         except BaseException as exc:
             self._error = exc
             self._make_room()  # the workers go on, to meet the error at their next add
             raise
-        for event in done:
-            self.on_written(event)
+        self._confirmed(confirmed)
 
-    def _write(self, results: list[tuple[Result, int]], cache: list[dict[str, Any]]) -> None:
-        entries = cacheable(cache, stored_bytes_limit()) if cache else []
-        if self.store.cache_with_results:  # one transaction, the cache in a savepoint
-            self.store.save_results(results, entries)
-            self.written += len(results)
+    def _confirmed(self, batches: int) -> None:
+        """The oldest ``batches`` handed over are written: their events go out. None
+        goes out once a write failed (which batch an answer is for is no longer sure)."""
+        if self._error is not None:
+            self._unconfirmed.clear()
             return
-        # The record first: a paid answer is never lost to a cache that fails (a cache
-        # that fails costs only reuse; see storage.redis_cache).
-        if results:
-            self.store.save_results(results)
-            self.written += len(results)
-        self.store.cache_put_many(entries)
+        for _ in range(batches):
+            for event in self._unconfirmed.popleft():
+                self.on_written(event)
+
+    def _write(self, results: list[tuple[Result, int]], cache: list[dict[str, Any]]) -> int:
+        """On the store thread: write a batch; how many of the batches handed over (this
+        one or earlier ones) are now known written, oldest first.
+
+        Through the writer process once it is ready (it confirms a batch when it gets
+        the next), else through the store."""
+        apart = self.apart
+        if apart is not None and apart.started():
+            try:
+                batches, written = apart.save(results, cache)
+            except WriterProcessGone:
+                return self._written_here(apart)
+            self.written += written
+            return batches
+        self.written += write_batch(self.store, results, cache)
+        return 1
+
+    def _drain(self) -> int:
+        """On the store thread: read the writer process's answer to its last batch; the
+        batches that answer confirmed."""
+        apart = self.apart
+        if apart is None:
+            return 0
+        try:
+            batches, written = apart.drain()
+        except WriterProcessGone:
+            return self._written_here(apart)
+        self.written += written
+        return batches
+
+    def _written_here(self, apart: WriterProcess) -> int:
+        """The writer process ended: the batches it did not confirm are written through
+        the store (a result it stored already is upserted), and every later one."""
+        self.apart = None
+        batches = apart.unconfirmed()
+        log.warning(
+            "the results writer process ended (%s): the run writes its results from its"
+            " own process, and again the %d it had not confirmed",
+            apart.gone(),
+            sum(len(results) for results, _ in batches),
+        )
+        for results, cache in batches:
+            self.written += write_batch(self.store, results, cache)
+        return len(batches)
 
     async def close(self) -> None:
         """Stop the loop and write what is left (also when the run is being canceled);
@@ -159,6 +236,12 @@ class ResultWriter:
         if self._task is not None:
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await asyncio.shield(self._task)
-        await asyncio.shield(self._flush())
+        try:
+            await asyncio.shield(self._flush())
+            if self.apart is not None:
+                self._confirmed(await asyncio.shield(self.io.call(self._drain)))
+        finally:
+            if self.apart is not None:
+                await asyncio.shield(self.io.call(self.apart.close))
         if self._error is not None:
             raise self._error
