@@ -48,6 +48,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -117,6 +118,22 @@ def current_rss_mb() -> float:
         return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
+def watch_children(peaks: list[float], stop: threading.Event) -> None:
+    """Append the peak RSS (MB) of each child process of this one, every 0.2 s."""
+    me = str(os.getpid())
+    while not stop.wait(0.2):
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                if stat.read_text().rsplit(")", 1)[1].split()[1] != me:
+                    continue
+                status = (stat.parent / "status").read_text()
+            except (OSError, IndexError):
+                continue
+            for line in status.splitlines():
+                if line.startswith("VmHWM:"):
+                    peaks.append(int(line.split()[1]) / 1024)
+
+
 def children_cpu_s() -> float:
     """CPU seconds of this process's reaped children (a run's results writer process)."""
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
@@ -151,6 +168,12 @@ def scenario(
     load_s = time.perf_counter() - t_load
     if db_url:  # a database every scenario shares: no answers cached by an earlier one
         store.cache_clear()
+    # The peak RSS of the run's results writer process (``executor/writer_process.py``):
+    # its own (VmHWM), read while it lives; its ``ru_maxrss`` counts the parent's pages
+    # it was forked with.
+    children_peak: list[float] = []
+    watching = threading.Event()
+    threading.Thread(target=watch_children, args=(children_peak, watching), daemon=True).start()
     cpu0, t0 = time.process_time(), time.perf_counter()
     samples: list[tuple[int, float]] = []
     done = 0
@@ -191,8 +214,8 @@ def scenario(
         assert again.score == run.score
         out["peak_rss_mb_after_cached"] = rss_mb()
     store.close()
-    # The results writer process of a large run (``executor/writer_process.py``), reaped.
-    out["writer_peak_rss_mb"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    watching.set()
+    out["writer_peak_rss_mb"] = max(children_peak, default=0.0)
     return out
 
 
