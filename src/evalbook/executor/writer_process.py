@@ -6,9 +6,11 @@ and inserting them) take turns on one core: a cached 100,000-case re-run spent a
 much of the GIL making and writing rows as making the results. A child process writes
 them instead, with its own interpreter, while the loop goes on making the next ones.
 
-What crosses the pipe: the results themselves, pickled as the dicts they hold (a
-pydantic model's own pickling costs more than its rows; ``_TRUSTED``), and the batch's
-response-cache entries. The child writes a batch exactly as the store thread would
+What crosses the pipe (private to the two processes: the child trusts its parent
+alone): the results themselves, pickled as the dicts they hold (a pydantic model's own
+pickling costs more than its rows; ``_TRUSTED``), and the batch's response-cache
+entries; the database URL, password and all, as the first frame (never on a command
+line). The child writes a batch exactly as the store thread would
 (:func:`write_batch`: the same rows, the same transaction, the same upsert of a result
 delivered twice), and answers with the number written or the error.
 
@@ -294,10 +296,14 @@ def _child() -> None:
         out.flush()
 
     def frame() -> bytes | None:
+        """The next frame; None when the parent closed the pipe (or died sending one:
+        that batch is not written, as it would not be by a parent that died)."""
         head = source.read(_LENGTH.size)
         if len(head) < _LENGTH.size:
             return None
-        return source.read(_LENGTH.unpack(head)[0])
+        size = _LENGTH.unpack(head)[0]
+        data = source.read(size)
+        return data if len(data) == size else None
 
     url = frame()
     if url is None:
@@ -323,9 +329,10 @@ def _child() -> None:
                 written = write_batch(store, results, cache)
             except StorageFull as exc:
                 reply("full", str(exc))
+            except StorageError as exc:
+                reply("error", str(exc))
             except Exception as exc:
-                message = str(exc) if isinstance(exc, StorageError) else f"{exc}"
-                reply("error", message or type(exc).__name__)
+                reply("error", f"{type(exc).__name__}: {exc}")
             else:
                 reply("ok", written)
     finally:
