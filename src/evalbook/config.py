@@ -6,8 +6,8 @@
   (default 1): how large a rendered prompt may be and how long rendering it may take.
 - ``EVALBOOK_MAX_STORED_BYTES`` (default 16 MiB): the largest text or JSON value of one
   result that is stored as it is; a larger one is stored truncated, with a marker.
-- ``EVALBOOK_WRITER_PROCESS_AFTER`` (default 2,000; ``off``): a run's results are
-  written by a process of their own once it has this many (``executor/writer_process``).
+- ``EVALBOOK_WRITER_PROCESS_AFTER`` (default 2,000, ``off`` on one core): a run's results
+  are written by a process of their own once it has this many (``executor/writer_process``).
 """
 
 from __future__ import annotations
@@ -73,11 +73,13 @@ DEFAULT_WRITER_PROCESS_AFTER = 2_000
 
 def writer_process_after() -> int | None:
     """After how many results a run's results are written by a process of their own
-    (``EVALBOOK_WRITER_PROCESS_AFTER``: a count, 0 from the first; ``off``: never)."""
+    (``EVALBOOK_WRITER_PROCESS_AFTER``: a count, 0 from the first; ``off``: never). Unset,
+    2,000 where this process may run on two cores or more, else never: on one core the
+    other process would only add its pickling to the same core's work."""
     name = "EVALBOOK_WRITER_PROCESS_AFTER"
     raw = (os.environ.get(name) or "").strip()
     if not raw:
-        return DEFAULT_WRITER_PROCESS_AFTER
+        return DEFAULT_WRITER_PROCESS_AFTER if _cores() > 1 else None
     if raw.lower() == "off":
         return None
     try:
@@ -87,6 +89,13 @@ def writer_process_after() -> int | None:
     if value < 0:
         raise ConfigError(f"{name} must be a count of results (0 or more) or 'off', not {raw!r}")
     return value
+
+
+def _cores() -> int:
+    """The cores this process may run on (its affinity where the system says)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 def _positive(name: str, default: float) -> float:

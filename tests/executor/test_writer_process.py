@@ -10,6 +10,8 @@ import logging
 import os
 import signal
 import stat
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -194,13 +196,42 @@ def test_only_a_database_another_process_can_open_is_written_apart(tmp_path: Pat
 
 @pytest.mark.parametrize(
     ("raw", "after"),
-    [("", 2000), ("off", None), ("OFF", None), ("0", 0), ("5,000", 5000), ("50_000", 50000)],
+    [
+        ("", 2000 if len(os.sched_getaffinity(0)) > 1 else None),
+        ("off", None),
+        ("OFF", None),
+        ("0", 0),
+        ("5,000", 5000),
+        ("50_000", 50000),
+    ],
 )
 def test_when_the_process_takes_over(
     monkeypatch: pytest.MonkeyPatch, raw: str, after: int | None
 ) -> None:
     monkeypatch.setenv("EVALBOOK_WRITER_PROCESS_AFTER", raw)
     assert writer_process_after() == after
+
+
+def test_on_one_core_the_run_writes_its_results_itself() -> None:
+    """Another process would only add its pickling to the same core's work."""
+    ask = "from evalbook.config import writer_process_after as a; print(a())"
+    env = {k: v for k, v in os.environ.items() if k != "EVALBOOK_WRITER_PROCESS_AFTER"}
+    one_core = subprocess.run(
+        ["taskset", "-c", "0", sys.executable, "-c", ask],
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert one_core.stdout.strip() == "None"
+    told = subprocess.run(
+        ["taskset", "-c", "0", sys.executable, "-c", ask],
+        env={**env, "EVALBOOK_WRITER_PROCESS_AFTER": "500"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert told.stdout.strip() == "500"  # a setting given is kept
 
 
 @pytest.mark.parametrize("raw", ["-1", "many", "1.5"])
