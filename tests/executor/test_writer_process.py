@@ -136,8 +136,10 @@ async def test_a_refused_batch_is_an_error_of_the_run_and_the_process_goes_on(
     try:
         _wait_started(process)
         assert process.save(stray, []) == (0, 0)  # in flight: answered with the next
+        good = [(r, i) for i, r in enumerate(results)]
         with pytest.raises(StorageError, match="never-recorded"):
-            process.save([(r, i) for i, r in enumerate(results)], [])
+            process.save(good, [])
+        assert process.unconfirmed() == [(good, [])]  # the refused batch was answered
         assert process.drain() == (1, 4)  # the next batch was written
     finally:
         process.close()

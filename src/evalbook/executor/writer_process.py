@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import copyreg
+import gc
 import io
 import os
 import pickle
@@ -167,9 +168,11 @@ class WriterProcess:
         #: None while starting; True once it said it is ready; False once it is gone.
         self.ready: bool | None = None
         self.pid = self._proc.pid
-        #: The batch sent whose answer has not been read.
+        #: The batches sent whose answers have not been read, oldest first: the one
+        #: before the batch in flight (only while :meth:`save` waits for its answer),
+        #: and the batch in flight.
+        self._before: Batch | None = None
         self._in_flight: Batch | None = None
-        self._unanswered: list[Batch] = []
         #: Batches the child wrote.
         self.batches = 0
         # The URL (a password in it) goes down the pipe: never on a command line.
@@ -205,32 +208,30 @@ class WriterProcess:
         Raises :class:`StorageFull` or :class:`StorageError` for the batch before, as
         the store would have, and :class:`WriterProcessGone` when the child ended:
         :meth:`unconfirmed` then lists the batches that may not be written."""
-        batch = (results, cache)
-        before, self._in_flight = self._in_flight, batch
-        self._unanswered = [b for b in (before, batch) if b is not None]
-        self._send(_dumps(batch))
-        if before is None:
+        self._before, self._in_flight = self._in_flight, (results, cache)
+        self._send(_dumps(self._in_flight))
+        if self._before is None:
             return 0, 0
-        written = self._answer()
-        self._unanswered = [batch]
-        return 1, written
+        return 1, self._answer()
 
     def drain(self) -> tuple[int, int]:
         """Read the answer to the batch in flight: ``(batches, results)`` it confirmed."""
         if self._in_flight is None:
             return 0, 0
-        self._unanswered = [self._in_flight]
-        written = self._answer()
-        self._in_flight = None
-        self._unanswered = []
-        return 1, written
+        return 1, self._answer()
 
     def unconfirmed(self) -> list[Batch]:
         """After :class:`WriterProcessGone`: the batches sent that no answer confirmed."""
-        return list(self._unanswered)
+        return [b for b in (self._before, self._in_flight) if b is not None]
 
     def _answer(self) -> int:
+        """Read the answer to the oldest batch sent without one (answers come in order);
+        the results it wrote, or the database's refusal raised."""
         status, detail = self._receive()
+        if self._before is not None:
+            self._before = None
+        else:
+            self._in_flight = None
         if status == "ok":
             self.batches += 1
             return int(detail)
@@ -264,7 +265,7 @@ class WriterProcess:
     def gone(self) -> str:
         """End the child after :class:`WriterProcessGone`; why, for a log line."""
         self.ready = False
-        self._in_flight = None
+        self._before = self._in_flight = None
         self.close(timeout=5.0)
         return self._exit_status()
 
@@ -309,8 +310,6 @@ def _child() -> None:
     if url is None:
         return
     try:
-        import gc
-
         from evalbook.storage.store import Store
 
         store = Store.open(url.decode(), migrate=False)
