@@ -7,7 +7,8 @@
 - ``EVALBOOK_MAX_STORED_BYTES`` (default 16 MiB): the largest text or JSON value of one
   result that is stored as it is; a larger one is stored truncated, with a marker.
 - ``EVALBOOK_WRITER_PROCESS_AFTER`` (default 2,000, ``off`` on one core): a run's results
-  are written by a process of their own once it has this many (``executor/writer_process``).
+  are written by a process of their own once it has this many, from its start when its
+  plan has more (``executor/writer_process``).
 """
 
 from __future__ import annotations

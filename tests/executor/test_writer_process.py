@@ -241,3 +241,37 @@ def test_a_wrong_setting_is_named(monkeypatch: pytest.MonkeyPatch, raw: str) -> 
     monkeypatch.setenv("EVALBOOK_WRITER_PROCESS_AFTER", raw)
     with pytest.raises(ConfigError, match="EVALBOOK_WRITER_PROCESS_AFTER"):
         writer_process_after()
+
+
+async def test_a_run_known_to_be_large_starts_the_process_with_its_first_result(
+    store: Store, server: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A run that will make more results than the threshold starts the process before
+    its first result (ready by the time the first batches come); a smaller one never
+    starts it."""
+    from evalbook.executor import runner
+
+    at_first_add: list[bool] = []
+
+    class Watched(ResultWriter):
+        def add(self, *args: Any, **kwargs: Any) -> None:
+            if not self.added:
+                at_first_add.append(self.apart is not None)
+            super().add(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "ResultWriter", Watched)
+    monkeypatch.setenv("EVALBOOK_WRITER_PROCESS_AFTER", "20")
+    big = await evalbook.arun(yes_no_suite(30, server.base_url, suite_id="big"), store=store)
+    small = await evalbook.arun(yes_no_suite(20, server.base_url, suite_id="small"), store=store)
+    assert at_first_add == [True, False]
+    assert big.counts.total == 30 and small.counts.total == 20
+    assert len(store.result_statuses(big.id)) == 30
+
+    # What the runner tells it: more than the threshold starts it at once.
+    io = StoreIO()
+    async with ResultWriter(store, io) as writer:
+        writer.expect(20)
+        assert writer.apart is None
+        writer.expect(21)
+        assert writer.apart is not None
+    io.close()

@@ -10,8 +10,9 @@ from evalbook.core.result import Result, ResultStatus
 from evalbook.core.suite import Case
 from evalbook.executor.derived import named_sums
 from evalbook.scorers import ScoreContext, parse_scorer_spec
+from evalbook.scorers.case_verdict import case_verdict
 from evalbook.scorers.registry import spec_to_dict
-from evalbook.scorers.scorer_set import ScorerSet, case_verdict
+from evalbook.scorers.scorer_set import ScorerSet
 
 SPEC: dict[str, Any] = {
     "type": "assert-set",

@@ -303,3 +303,66 @@ async def test_plugin_evidence_is_validated() -> None:
     finally:
         SCORERS.unregister("plugin-evidence")
     assert records[0].evidence.retrieved_context == ["a", "b"]  # a tuple made a list
+
+
+async def test_a_set_that_needs_no_await_is_scored_at_once() -> None:
+    """``score_now`` gives a set of synchronous scorers' result itself (no coroutine per
+    result), a set with a judge an awaitable; both what ``score`` gives."""
+    at_once = ScorerSet.build(specs({"contains": "Par"}, "equals", "fraction"))
+    ctx = ScoreContext(output="Paris", case=CASE)
+    scored = at_once.score_now(ctx)
+    assert isinstance(scored, tuple)
+    assert scored == await at_once.score(ctx)
+    assert scored[1:] == (pytest.approx((1 + 1 + 0.4) / 3), False)  # 0.4 < 0.5
+
+    later = ScorerSet.build(specs({"contains": "Par"}, "slow-judge"))
+    pending = later.score_now(ctx)
+    assert not isinstance(pending, tuple)
+    records, value, passed = await pending
+    assert [r.type for r in records] == ["contains", "slow-judge"]
+    assert (records[1].label, value, passed) == ("good", pytest.approx(0.9), False)
+
+
+async def test_templates_see_the_cases_variables_unless_told_others() -> None:
+    scorer_set = ScorerSet.build(specs({"contains": "{{ city }}"}, {"equals": "{{ expected }}"}))
+    ctx = ScoreContext(output="Paris", case=CASE)
+    records, _, passed = await scorer_set.score(ctx)  # the case's own: city, expected
+    assert passed and [r.passed for r in records] == [True, True]
+    records, _, passed = await scorer_set.score(ctx, {"city": "Lyon", "expected": "Lyon"})
+    assert not passed and [r.passed for r in records] == [False, False]
+    # A set without templates never needs them.
+    plain = ScorerSet.build(specs({"contains": "Par"}))
+    assert plain.score_now(ScoreContext(output="Paris", case=CASE))[2] is True
+
+
+class IntScore(Scorer):
+    """A plugin's plain outcome with an int score and no rationale."""
+
+    def score(self, ctx: ScoreContext) -> ScoreOutcome:
+        return ScoreOutcome(score=1 if ctx.output else 0, passed=bool(ctx.output))
+
+
+class NotFinite(Scorer):
+    def score(self, ctx: ScoreContext) -> ScoreOutcome:
+        return ScoreOutcome(score=float("nan"), passed=True, rationale="?")
+
+
+async def test_plain_outcomes_are_recorded_as_validation_would() -> None:
+    from evalbook.core.result import ScoreRecord
+
+    SCORERS.register("int-score", IntScore)
+    SCORERS.register("nan-score", NotFinite)
+    try:
+        scorer_set = ScorerSet.build(specs("int-score", "nan-score", {"contains": "x"}))
+        for output in ("Paris", ""):
+            records, _, _ = await score(scorer_set, output, CASE)
+            for record in records:
+                assert ScoreRecord.model_validate(record.model_dump()) == record
+                assert record.score is None or type(record.score) is float
+            assert records[0].score == (1.0 if output else 0.0)
+            assert records[1].error == "ValueError: scorer returned a non-finite score (nan)"
+            assert (records[1].score, records[1].passed) == (None, False)
+            assert records[2].evidence.rationale == "missing 'x'"
+    finally:
+        SCORERS.unregister("int-score")
+        SCORERS.unregister("nan-score")

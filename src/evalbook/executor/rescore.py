@@ -55,13 +55,8 @@ from evalbook.executor.store_io import StoreIO
 from evalbook.executor.writer import ResultWriter
 from evalbook.prompts.render import template_context
 from evalbook.scorers.base import ScoreContext
-from evalbook.scorers.scorer_set import (
-    DEFAULT_SPECS,
-    SCORER_ERROR,
-    ScorerSet,
-    case_verdict,
-    weighted_score,
-)
+from evalbook.scorers.case_verdict import SCORER_ERROR, case_verdict, weighted_score
+from evalbook.scorers.scorer_set import DEFAULT_SPECS, ScorerSet
 from evalbook.storage.store import Store
 
 __all__ = ["RescoreJob", "execute_rescore", "prepare_rescore", "rescore"]

@@ -21,7 +21,8 @@ from evalbook.core.result import (
 )
 from evalbook.core.trusted import built
 from evalbook.providers.base import GenerateResponse
-from evalbook.scorers.scorer_set import CaseVerdict, ScorerSet
+from evalbook.scorers.case_verdict import CaseVerdict
+from evalbook.scorers.scorer_set import ScorerSet
 
 __all__ = ["answered_result", "error_result", "result_of"]
 
@@ -51,9 +52,10 @@ def _trusted(fields: dict[str, Any]) -> bool:
     )
 
 
-def result_of(fields: dict[str, Any]) -> Result:
-    """The result holding ``fields`` (every field of :class:`Result`)."""
-    in_order = tuple(fields) == _ORDER
+def result_of(fields: dict[str, Any], *, in_order: bool = False) -> Result:
+    """The result holding ``fields`` (every field of :class:`Result`; ``in_order``: the
+    caller wrote them in the declared order, as :func:`answered_result` does)."""
+    in_order = (in_order and len(fields) == len(_ORDER)) or tuple(fields) == _ORDER
     if (in_order or fields.keys() == _FIELDS) and _trusted(fields):
         if type(fields["cost_usd"]) is int:
             fields["cost_usd"] = float(fields["cost_usd"])
@@ -115,7 +117,8 @@ def answered_result(
             "attempts": attempts,
             "provider_evidence": response.evidence,
             "created_at": base["created_at"],
-        }
+        },
+        in_order=True,
     )
 
 

@@ -69,7 +69,8 @@ from evalbook.plain_text import get_logger
 from evalbook.prompts.render import template_context
 from evalbook.providers.base import GenerateRequest, GenerateResponse, Provider, cost_usd
 from evalbook.scorers.base import ScoreContext
-from evalbook.scorers.scorer_set import ScorerSet, case_verdict
+from evalbook.scorers.case_verdict import case_verdict
+from evalbook.scorers.scorer_set import ScorerSet
 
 if TYPE_CHECKING:  # the storage layer loads while the first requests go out
     from evalbook.storage.store import Store
@@ -196,12 +197,15 @@ class RunExecutor:
         except Exception:
             log.warning("run %s: repairing its progress log failed", self.run.id, exc_info=True)
 
-    async def run_items(self, items: Any) -> None:
-        """Execute ``items`` (a streamed run: its stream's plan) with the run's workers."""
+    async def run_items(self, items: Any, expected: int | None = None) -> None:
+        """Execute ``items`` (a streamed run: its stream's plan) with the run's workers;
+        ``expected``: how many there are, when known."""
         opts = self.run.options
         await freeze_after(self.provider.start())
         async with ResultWriter(self.store, self.io, on_written=self.on_event) as writer:
             writer.held = self.stream is not None and not self.stream.recorded
+            if expected is not None:
+                writer.expect(expected)
             queue = WorkQueue(max(2 * opts.concurrency, CHUNK), ramp=opts.concurrency)
             async with asyncio.TaskGroup() as tg:
                 if self.stream is None:
@@ -223,7 +227,9 @@ class RunExecutor:
         _, done, items = await self._pending()
         await self._repair_log(done, part)
         try:
-            await self.run_items(item for item in items if item.seq in part)
+            await self.run_items(
+                (item for item in items if item.seq in part), None if done else len(part)
+            )
         finally:
             if self.shared is not None:
                 await asyncio.shield(self.io.call(self.shared.settle, self.budget))
@@ -244,7 +250,7 @@ class RunExecutor:
         await self.io.call(self.store.update_run, self.run)
         self.on_event(RunStarted(self.run.id, total, len(done)))
         try:
-            await self.run_items(items)
+            await self.run_items(items, total - len(done))
         except BaseException as exc:
             await self.ended_early(exc, started)
             raise
@@ -386,7 +392,6 @@ class RunExecutor:
 
     async def _process(self, item: WorkItem) -> tuple[Result, dict[str, Any] | None, bool]:
         case = item.case
-        variables = template_context(case)
         base = self._base(item)
         if item.render_error is not None:
             error = error_result(
@@ -396,7 +401,7 @@ class RunExecutor:
         prompt = base["prompt"]
         if self.render_set is not None:
             records, _, ok = await self.render_set.score(
-                ScoreContext(output=prompt, case=case, prompt=prompt), variables
+                ScoreContext(output=prompt, case=case, prompt=prompt), template_context(case)
             )
             if not ok:
                 return (
@@ -412,7 +417,12 @@ class RunExecutor:
                 )
 
         scorers = self.scorer_sets.for_case(case)
-        response, cached = await self._cached(item)
+        # A hit of the batched lookup (``prepare``) is answered without another coroutine.
+        response: GenerateResponse | None
+        if item.cached is not None:
+            response, cached = item.cached, True
+        else:
+            response, cached = await self._cached(item)
         cache_entry: dict[str, Any] | None = None
         attempts: list[Attempt] = []
         latency_ms: float | None = None
@@ -442,7 +452,8 @@ class RunExecutor:
         ctx = ScoreContext.of_answer(
             response.text, case, response.structured, prompt, latency_ms, cost, self.judge
         )
-        records, score, _ = await scorers.score(ctx, variables)
+        scored = scorers.score_now(ctx)
+        records, score, _ = scored if isinstance(scored, tuple) else await scored
         verdict = case_verdict(records)
         result = answered_result(
             base,

@@ -15,12 +15,13 @@ line). The child writes a batch exactly as the store thread would
 delivered twice), and answers with the number written or the error.
 
 When: once a run has queued :func:`~evalbook.config.writer_process_after` results
-(``EVALBOOK_WRITER_PROCESS_AFTER``, 2,000 by default; ``off``), on a database another
-process can open (not SQLite in memory). Smaller runs never pay its start (~0.3 s of
-the other core) or its memory. The store thread writes until the child says it is
-ready, so batches keep their order and no batch waits for the start. One batch is in
-flight: the child writes it while this process makes (and pickles) the next; its
-``ItemDone`` events go out once the child confirms it (``executor/writer.py``).
+(``EVALBOOK_WRITER_PROCESS_AFTER``, 2,000 by default; ``off``), or as it starts when its
+plan says it will make more (the child is then ready by its first batches), on a
+database another process can open (not SQLite in memory). Smaller runs never pay its
+start (~0.3 s of the other core) or its memory. The store thread writes until the child
+says it is ready, so batches keep their order and no batch waits for the start. One
+batch is in flight: the child writes it while this process makes (and pickles) the
+next; its ``ItemDone`` events go out once the child confirms it (``executor/writer.py``).
 
 Faults: the child ignores Ctrl-C (the terminal sends it to the whole group; the parent
 decides, and flushes what finished through it). A child that cannot start or that dies
@@ -47,6 +48,7 @@ from collections.abc import Sequence
 from typing import IO, TYPE_CHECKING, Any
 
 from evalbook.config import stored_bytes_limit
+from evalbook.core.heap import RUN_GC_THRESHOLD
 from evalbook.core.messages import ImagePart, Message, TextPart
 from evalbook.core.result import (
     Attempt,
@@ -313,10 +315,13 @@ def _child() -> None:
         from evalbook.storage.store import Store
 
         store = Store.open(url.decode(), migrate=False)
-        # Batches are made of new objects that die with the batch: young collections
-        # only, none walking what the imports left.
+        # Batches are made of new objects that die with the batch (reference counting
+        # frees them): young collections only, none walking what the imports left, and
+        # as seldom as a running run's (at Python's 700 new objects a collection came
+        # every ~15 results, each walking the batch being written).
         gc.collect()
         gc.freeze()
+        gc.set_threshold(RUN_GC_THRESHOLD, *gc.get_threshold()[1:])
     except Exception as exc:
         reply("failed", f"{type(exc).__name__}: {exc}")
         return

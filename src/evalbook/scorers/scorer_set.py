@@ -20,13 +20,13 @@ import math
 import re
 from collections import OrderedDict
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from evalbook.core.case_context import template_context
 from evalbook.core.identity import content_hash
 from evalbook.core.messages import Message
 from evalbook.core.model_config import ModelConfig
-from evalbook.core.result import Evidence, FailureReason, ResultStatus, ScoreRecord
+from evalbook.core.result import Evidence, ScoreRecord
 from evalbook.core.suite import Case, ScorerSpec
 from evalbook.core.templating import render_string
 from evalbook.core.trusted import built
@@ -34,18 +34,7 @@ from evalbook.scorers.base import ScoreContext, ScoreOutcome, Scorer, Usage, val
 from evalbook.scorers.builtin.extract import Extraction
 from evalbook.scorers.registry import build_scorer, spec_to_dict
 
-__all__ = [
-    "DEFAULT_SPECS",
-    "SCORER_ERROR",
-    "CaseVerdict",
-    "ScorerSet",
-    "case_verdict",
-    "weighted_score",
-]
-
-#: ``error_type`` of a case whose output could not be scored (a judge's verdict did not
-#: parse, a scorer raised): an error of the measurement, counted apart from call errors.
-SCORER_ERROR = "ScorerError"
+__all__ = ["DEFAULT_SPECS", "Scored", "ScorerSet"]
 
 #: What a suite without scorers is judged by (seed 004: non-empty output, no error).
 DEFAULT_SPECS: tuple[ScorerSpec, ...] = (ScorerSpec(type="non-empty"),)
@@ -68,6 +57,7 @@ class _Entry:
     """
 
     __slots__ = (
+        "_plain",
         "extraction",
         "multi",
         "part_static",
@@ -113,10 +103,14 @@ class _Entry:
         self.multi = bool(self.part_static)
         #: Each static's record fields in the declared order (see ``_plain_record``).
         self.templates: dict[int, dict[str, Any]] = {}
+        #: This scorer's (not a part's) record fields in the declared order.
+        self._plain = {k: self.static.get(k) for k in _RECORD_ORDER}
 
-    def context(self, base: ScoreContext, variables: dict[str, Any]) -> ScoreContext:
+    def context(self, base: ScoreContext, variables: dict[str, Any] | None) -> ScoreContext:
         value = self.spec.value
         if self.templated:
+            if variables is None:
+                variables = template_context(base.case)
             value = _render(value, base.case, variables)
         if value is base.value:
             return base
@@ -127,7 +121,31 @@ class _Entry:
     ) -> ScoreRecord | list[ScoreRecord]:
         if self.multi:
             return self._part_records(outcome, extracted)
-        return self._record(self.static, outcome, extracted, self.scorer.passes(outcome))
+        passed: bool | None = self.scorer.passes(outcome)
+        if (
+            extracted is None
+            and outcome.usage is None
+            and not outcome.evidence
+            and outcome.label is None
+            and (passed is None or type(passed) is bool)
+        ):
+            # A built-in's usual outcome (a score, a verdict, a rationale): the record
+            # is the scorer's laid out once, with three values set (see _plain_record).
+            rationale = outcome.rationale
+            score = outcome.score
+            if score is None:
+                passed = None
+            else:
+                score = _finite(score)
+            if rationale is None or type(rationale) is str:
+                fields = self._plain.copy()
+                fields["score"] = score
+                fields["passed"] = passed
+                evidence = _EVIDENCE_EMPTY.copy()
+                evidence["rationale"] = rationale
+                fields["evidence"] = built(Evidence, evidence)
+                return built(ScoreRecord, fields)
+        return self._record(self.static, outcome, extracted, passed)
 
     def _part_records(self, outcome: ScoreOutcome, extracted: str | None) -> list[ScoreRecord]:
         parts = outcome.parts or {}
@@ -340,47 +358,6 @@ def _entries(specs: Sequence[ScorerSpec], built: Sequence[Scorer]) -> tuple[_Ent
     return tuple(entries)
 
 
-@dataclass(frozen=True)
-class CaseVerdict:
-    """What a case's score records make of it: passed, failed, or an error when a scorer
-    could not score (never a silent 0: the case leaves every mean and counts as errored)."""
-
-    status: ResultStatus
-    failure_reason: FailureReason | None
-    error_type: str | None = None
-    error_message: str | None = None
-
-
-_PASSED = CaseVerdict(ResultStatus.passed, None)
-_FAILED = CaseVerdict(ResultStatus.failed, FailureReason.assertion)
-
-
-def case_verdict(records: Sequence[ScoreRecord]) -> CaseVerdict:
-    passed = True
-    for record in records:
-        if record.error:
-            broken = [r for r in records if r.error]
-            message = "; ".join(f"scorer {r.name!r}: {r.error}" for r in broken)
-            return CaseVerdict(
-                ResultStatus.error, FailureReason.error, SCORER_ERROR, message[:4000]
-            )
-        if record.passed is False:
-            passed = False
-    # One verdict object each (frozen), not one per case.
-    return _PASSED if passed else _FAILED
-
-
-def weighted_score(records: Sequence[ScoreRecord]) -> float | None:
-    """Weighted mean of the records that have a score; ``None`` when none has (or every
-    weight is 0)."""
-    total = weights = 0.0
-    for record in records:
-        if record.score is not None:
-            total += record.weight * record.score
-            weights += record.weight
-    return total / weights if weights > 0 else None
-
-
 class ScorerSet:
     """The built scorers of a suite; :meth:`for_case` adds a case's own scorers.
 
@@ -392,6 +369,10 @@ class ScorerSet:
     def __init__(self, suite_specs: Sequence[ScorerSpec], entries: tuple[_Entry, ...]) -> None:
         self._suite_specs = tuple(suite_specs)
         self._entries = entries
+        #: Whether a scorer's value is a template (rendered with the case's variables),
+        #: and whether each scorer writes one record (none has parts: nothing to flatten).
+        self._templated = any(e.templated for e in entries)
+        self._single = not any(e.multi for e in entries)
         self._root: ScorerSet = self
         self._case_sets: OrderedDict[str, tuple[list[ScorerSpec], ScorerSet]] = OrderedDict()
 
@@ -475,16 +456,29 @@ class ScorerSet:
             entry.scorer.check_case(case)
 
     async def score(
-        self, ctx_base: ScoreContext, variables: dict[str, Any]
-    ) -> tuple[list[ScoreRecord], float | None, bool]:
+        self, ctx_base: ScoreContext, variables: dict[str, Any] | None = None
+    ) -> Scored:
         """``(records, weighted score, passed)`` for one result, by exactly this set's
         scorers (call :meth:`for_case` first to add the case's own).
 
         ``ctx_base`` carries the output and case; each scorer sees it with ``value`` set
-        to its spec's value, rendered with ``variables`` (plus ``expected``) when it is a
-        template. ``passed`` is True only when every scorer passed.
+        to its spec's value, rendered with ``variables`` (plus ``expected``; by default
+        what a template sees of the case) when it is a template. ``passed`` is True only
+        when every scorer passed.
         """
+        scored = self.score_now(ctx_base, variables)
+        return scored if isinstance(scored, tuple) else await scored
+
+    def score_now(
+        self, ctx_base: ScoreContext, variables: dict[str, Any] | None = None
+    ) -> Scored | Awaitable[Scored]:
+        """:meth:`score`, returned at once when no scorer of the set had to be awaited
+        (every built-in one but the judges and the code sandbox): a result's scoring
+        then makes no coroutine (it runs for every case of a cached re-run); else an
+        awaitable of it."""
         entries = self._entries
+        if variables is None and self._templated:
+            variables = template_context(ctx_base.case)
         records: list[ScoreRecord | list[ScoreRecord] | None] = []
         pending: list[_Pending] = []
         for entry in entries:
@@ -508,10 +502,33 @@ class ScorerSet:
             except Exception as exc:
                 records.append(entry.error_record(exc))
         if pending:
-            await _finish(pending, records)
-        done = _flatten(records)
-        # ``passed is None`` is a score awaiting review: it fails nothing.
-        return done, weighted_score(done), all(r.passed is not False for r in done)
+            return _scored_after(pending, records)
+        return _scored(records if self._single else _flatten(records))  # type: ignore[arg-type]
+
+
+#: What scoring a result gives: its records, their weighted score, whether it passed.
+Scored = tuple[list[ScoreRecord], float | None, bool]
+
+
+def _scored(records: list[ScoreRecord]) -> Scored:
+    """The records with their weighted score and whether none failed (``passed is
+    None``, a score awaiting review, fails nothing)."""
+    total = weights = 0.0
+    passed = True
+    for record in records:
+        if record.score is not None:
+            total += record.weight * record.score
+            weights += record.weight
+        if record.passed is False:
+            passed = False
+    return records, total / weights if weights > 0 else None, passed
+
+
+async def _scored_after(
+    pending: list[_Pending], records: list[ScoreRecord | list[ScoreRecord] | None]
+) -> Scored:
+    await _finish(pending, records)
+    return _scored(_flatten(records))
 
 
 def _flatten(records: Sequence[ScoreRecord | list[ScoreRecord] | None]) -> list[ScoreRecord]:

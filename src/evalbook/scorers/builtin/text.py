@@ -129,6 +129,10 @@ class Contains(Scorer):
             needles = self._needles(reference)
         output = ctx.output or ""
         haystack = output if self.options.case_sensitive else output.casefold()
+        if len(needles) == 1:  # the usual spec: one needle, its verdict said directly
+            ok = needles[0] in haystack
+            why = f"{'found' if ok else 'missing'} {_preview(needles[0])}"
+            return ScoreOutcome(score=1.0 if ok else 0.0, passed=ok, rationale=why)
         found = [n for n in needles if n in haystack]
         if self.options.mode == "all" or len(needles) == 1:
             ok = len(found) == len(needles)
