@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-from collections.abc import Callable
-from contextlib import AbstractContextManager, nullcontext
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import TYPE_CHECKING
 
 import typer
@@ -32,6 +33,9 @@ EXIT_FAILED = 100
 #: its socket calls: first request at 1,000 cases (load ~2 on 2 cores), min 0.51-0.52 s;
 #: after 30 ms, 0.44-0.46 s (after 100 ms no better).
 FIRST_REQUESTS_S = 0.03
+#: Seconds between two updates of the progress bar by finished cases.
+PROGRESS_S = 0.05
+_clock = time.monotonic
 
 
 def run_in_terminal(
@@ -181,21 +185,44 @@ def progress_bar(
     )
     task = progress.add_task(description, total=None, passed=0, failed=0, errored=0)
     tally = {"passed": 0, "failed": 0, "error": 0}
+    # Cases counted here and shown at most every PROGRESS_S (the bar is drawn 10 times a
+    # second): an update of the bar per case cost 0.5 s of a 100,000-case cached re-run.
+    unshown = [0]
+    shown_at = [0.0]
+
+    def show() -> None:
+        shown_at[0] = _clock()
+        progress.update(
+            task,
+            advance=unshown[0],
+            passed=tally["passed"],
+            failed=tally["failed"],
+            errored=tally["error"],
+        )
+        unshown[0] = 0
 
     def on_event(event: Event) -> None:
+        if isinstance(event, ItemDone):
+            tally[event.status] = tally.get(event.status, 0) + 1
+            unshown[0] += 1
+            if _clock() - shown_at[0] >= PROGRESS_S:
+                show()
+            return
+        if unshown[0]:
+            show()
         if isinstance(event, RunStarted):
             progress.update(task, total=event.total, completed=event.already_done)
-        elif isinstance(event, ItemDone):
-            tally[event.status] = tally.get(event.status, 0) + 1
-            progress.update(
-                task,
-                advance=1,
-                passed=tally["passed"],
-                failed=tally["failed"],
-                errored=tally["error"],
-            )
 
-    return progress, on_event
+    @contextmanager
+    def showing() -> Iterator[object]:
+        with progress:
+            try:
+                yield progress
+            finally:
+                if unshown[0]:
+                    show()  # the last cases, before the bar's last drawing
+
+    return showing(), on_event
 
 
 def _ignore(event: Event) -> None:
