@@ -109,6 +109,19 @@ def start_server(latency_ms: float) -> tuple[subprocess.Popen[bytes], str]:
     return proc, f"http://127.0.0.1:{port_file.read_text().strip()}/v1"
 
 
+def machine_s() -> float:
+    """Seconds this machine takes for 5 M additions in Python, on two cores at once (the
+    run's process and its writer process share them): printed before and after the
+    figures, which move with it (on a shared 2-core machine, by a third within a day)."""
+    loop = "import time; t = time.perf_counter(); s = 0\nfor i in range(5_000_000): s += i\n"
+    loop += "print(time.perf_counter() - t)"
+    both = [
+        subprocess.Popen([sys.executable, "-c", loop], stdout=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    return max(float(p.communicate()[0]) for p in both)
+
+
 def rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -438,6 +451,7 @@ def main() -> None:
             return
         plan = STANDARD + (BIG if args.big else [])
     server, base_url = start_server(args.latency_ms)
+    speed = machine_s()
     try:
         print(
             f"{'N':>7} {'C':>4} {'wall s':>8} {'floor s':>8} {'wall/floor':>10}"
@@ -478,7 +492,7 @@ def main() -> None:
                 )
             if r["writer_peak_rss_mb"]:
                 print(
-                    "        the run's results writer process (from 2,000 results on):"
+                    "        the run's results writer process (a run of over 2,000 results):"
                     f" peak RSS {r['writer_peak_rss_mb']:.0f} MB"
                 )
             if r["n"] >= 50000:  # type: ignore[operator]
@@ -488,6 +502,10 @@ def main() -> None:
                     "        RSS (MB) as items finish: "
                     + ", ".join(f"{k // 1000}k={mb:.0f}" for k, mb in samples)
                 )
+        print(
+            f"machine: 5 M additions on each of two cores at once took {speed:.2f} s before"
+            f" these figures, {machine_s():.2f} s after"
+        )
     finally:
         server.terminate()
         server.wait()
