@@ -52,10 +52,9 @@ def _trusted(fields: dict[str, Any]) -> bool:
     )
 
 
-def result_of(fields: dict[str, Any], *, in_order: bool = False) -> Result:
-    """The result holding ``fields`` (every field of :class:`Result`; ``in_order``: the
-    caller wrote them in the declared order, as :func:`answered_result` does)."""
-    in_order = (in_order and len(fields) == len(_ORDER)) or tuple(fields) == _ORDER
+def result_of(fields: dict[str, Any]) -> Result:
+    """The result holding ``fields`` (every field of :class:`Result`)."""
+    in_order = tuple(fields) == _ORDER
     if (in_order or fields.keys() == _FIELDS) and _trusted(fields):
         if type(fields["cost_usd"]) is int:
             fields["cost_usd"] = float(fields["cost_usd"])
@@ -117,8 +116,7 @@ def answered_result(
             "attempts": attempts,
             "provider_evidence": response.evidence,
             "created_at": base["created_at"],
-        },
-        in_order=True,
+        }
     )
 
 

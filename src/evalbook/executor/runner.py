@@ -417,12 +417,7 @@ class RunExecutor:
                 )
 
         scorers = self.scorer_sets.for_case(case)
-        # A hit of the batched lookup (``prepare``) is answered without another coroutine.
-        response: GenerateResponse | None
-        if item.cached is not None:
-            response, cached = item.cached, True
-        else:
-            response, cached = await self._cached(item)
+        response, cached = await self._cached(item)
         cache_entry: dict[str, Any] | None = None
         attempts: list[Attempt] = []
         latency_ms: float | None = None

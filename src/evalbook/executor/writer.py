@@ -107,9 +107,8 @@ class ResultWriter:
             raise self._error
         self._results.append((result, seq))
         self.added += 1
-        if self._apart_after is not None and self.added > self._apart_after:
-            self._apart_after = None
-            self._start_apart()
+        if self._apart_after is not None:
+            self.expect(self.added)
         if done is not None:
             self._done.append(done)
         if cache_entry is not None:

@@ -32,6 +32,7 @@ from evalbook.core.templating import render_string
 from evalbook.core.trusted import built
 from evalbook.scorers.base import ScoreContext, ScoreOutcome, Scorer, Usage, value_has_template
 from evalbook.scorers.builtin.extract import Extraction
+from evalbook.scorers.case_verdict import weighted_score
 from evalbook.scorers.registry import build_scorer, spec_to_dict
 
 __all__ = ["DEFAULT_SPECS", "Scored", "ScorerSet"]
@@ -57,7 +58,6 @@ class _Entry:
     """
 
     __slots__ = (
-        "_plain",
         "extraction",
         "multi",
         "part_static",
@@ -103,8 +103,6 @@ class _Entry:
         self.multi = bool(self.part_static)
         #: Each static's record fields in the declared order (see ``_plain_record``).
         self.templates: dict[int, dict[str, Any]] = {}
-        #: This scorer's (not a part's) record fields in the declared order.
-        self._plain = {k: self.static.get(k) for k in _RECORD_ORDER}
 
     def context(self, base: ScoreContext, variables: dict[str, Any] | None) -> ScoreContext:
         value = self.spec.value
@@ -121,31 +119,7 @@ class _Entry:
     ) -> ScoreRecord | list[ScoreRecord]:
         if self.multi:
             return self._part_records(outcome, extracted)
-        passed: bool | None = self.scorer.passes(outcome)
-        if (
-            extracted is None
-            and outcome.usage is None
-            and not outcome.evidence
-            and outcome.label is None
-            and (passed is None or type(passed) is bool)
-        ):
-            # A built-in's usual outcome (a score, a verdict, a rationale): the record
-            # is the scorer's laid out once, with three values set (see _plain_record).
-            rationale = outcome.rationale
-            score = outcome.score
-            if score is None:
-                passed = None
-            else:
-                score = _finite(score)
-            if rationale is None or type(rationale) is str:
-                fields = self._plain.copy()
-                fields["score"] = score
-                fields["passed"] = passed
-                evidence = _EVIDENCE_EMPTY.copy()
-                evidence["rationale"] = rationale
-                fields["evidence"] = built(Evidence, evidence)
-                return built(ScoreRecord, fields)
-        return self._record(self.static, outcome, extracted, passed)
+        return self._record(self.static, outcome, extracted, self.scorer.passes(outcome))
 
     def _part_records(self, outcome: ScoreOutcome, extracted: str | None) -> list[ScoreRecord]:
         parts = outcome.parts or {}
@@ -209,11 +183,11 @@ class _Entry:
         CPU a cached result costs), from the scorer's fields laid out once in the
         declared order (the order validation leaves them in, that of a dump). None when a
         value needs validating (a plugin's evidence)."""
-        evidence: dict[str, Any] = {"rationale": outcome.rationale}
-        if "details" in outcome.evidence:
-            evidence["details"] = outcome.evidence["details"]
-        self._add_extracted(evidence, extracted)
-        rationale, details = evidence["rationale"], evidence.get("details")
+        rationale, details = outcome.rationale, outcome.evidence.get("details")
+        if extracted is not None:  # what the spec's `extract:` pulled out, said in it
+            evidence: dict[str, Any] = {"rationale": rationale, "details": details}
+            self._add_extracted(evidence, extracted)
+            rationale, details = evidence["rationale"], evidence["details"]
         label = None if outcome.label is None else str(outcome.label)
         score = None if outcome.score is None else _finite(outcome.score)
         if score is None:
@@ -513,15 +487,7 @@ Scored = tuple[list[ScoreRecord], float | None, bool]
 def _scored(records: list[ScoreRecord]) -> Scored:
     """The records with their weighted score and whether none failed (``passed is
     None``, a score awaiting review, fails nothing)."""
-    total = weights = 0.0
-    passed = True
-    for record in records:
-        if record.score is not None:
-            total += record.weight * record.score
-            weights += record.weight
-        if record.passed is False:
-            passed = False
-    return records, total / weights if weights > 0 else None, passed
+    return records, weighted_score(records), all(r.passed is not False for r in records)
 
 
 async def _scored_after(

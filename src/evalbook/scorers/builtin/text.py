@@ -134,7 +134,7 @@ class Contains(Scorer):
             why = f"{'found' if ok else 'missing'} {_preview(needles[0])}"
             return ScoreOutcome(score=1.0 if ok else 0.0, passed=ok, rationale=why)
         found = [n for n in needles if n in haystack]
-        if self.options.mode == "all" or len(needles) == 1:
+        if self.options.mode == "all":
             ok = len(found) == len(needles)
             missing = [n for n in needles if n not in haystack]
             why = f"found {_listing(found)}" if ok else f"missing {_listing(missing)}"
