@@ -290,7 +290,7 @@ async def test_unvalidated_records_equal_validated_ones() -> None:
         assert again == record
         assert record.model_dump_json() == again.model_dump_json()
         assert type(record.kind) is ScorerKind and type(record.threshold) is float
-    # Every record owns its evidence: one result's record never changes another's.
+    # A record is shared only by results with the same outcome: another has its own.
     again, _, _ = await score(scorer_set, "Lyon", CASE, {"city": "Paris"})
     assert records[0].evidence is not again[0].evidence
 
@@ -366,3 +366,55 @@ async def test_plain_outcomes_are_recorded_as_validation_would() -> None:
     finally:
         SCORERS.unregister("int-score")
         SCORERS.unregister("nan-score")
+
+
+class SignedZero(Scorer):
+    """A plugin's plain outcome: 0.0 or -0.0 by the output, with the same rationale."""
+
+    def score(self, ctx: ScoreContext) -> ScoreOutcome:
+        return ScoreOutcome(score=-0.0 if ctx.output == "neg" else 0.0, rationale="zero")
+
+
+class Echo(Scorer):
+    """An outcome of its own for each output."""
+
+    def score(self, ctx: ScoreContext) -> ScoreOutcome:
+        return ScoreOutcome(score=1.0, passed=True, rationale=f"saw {ctx.output}")
+
+
+async def test_repeated_outcomes_share_one_record() -> None:
+    """A scorer's outcome seen before is recorded by the record made for it then (a cached
+    re-run scores the same few outcomes 100,000 times); any other outcome gets its own."""
+    from evalbook.core.result import ScoreRecord
+    from evalbook.scorers import scorer_set as module
+
+    scorer_set = ScorerSet.build(specs({"contains": "ar"}, "equals"))
+    paris, _, _ = await score(scorer_set, "Paris", CASE)
+    again, _, _ = await score(scorer_set, "Paris", Case(id="q2", expected="Paris"))
+    assert [a is b for a, b in zip(paris, again, strict=True)] == [True, True]
+    lyon, _, _ = await score(scorer_set, "Lyon", CASE)
+    assert [r.passed for r in lyon] == [False, False]
+    assert not any(a is b for a, b in zip(paris, lyon, strict=True))
+    assert lyon[1].evidence.rationale == "expected 'Paris', got 'Lyon'"
+    for record in (*paris, *lyon):
+        assert ScoreRecord.model_validate(record.model_dump()) == record
+
+    SCORERS.register("signed-zero", SignedZero)
+    SCORERS.register("echo", Echo)
+    try:
+        zeros = ScorerSet.build(specs("signed-zero"))
+        signs = []
+        for output in ("pos", "neg", "pos", "neg"):
+            records, _, _ = await score(zeros, output, CASE)
+            signs.append(str(records[0].score))
+        assert signs == ["0.0", "-0.0", "0.0", "-0.0"]  # -0.0 == 0.0 as a key: never mixed
+
+        echo = ScorerSet.build(specs("echo"))
+        outputs = [f"o{i}" for i in range(module._RECENT + 10)]
+        for output in outputs:
+            records, _, _ = await score(echo, output, CASE)
+            assert records[0].evidence.rationale == f"saw {output}"
+        assert 0 < len(echo._entries[0].recent) <= module._RECENT  # bounded
+    finally:
+        SCORERS.unregister("signed-zero")
+        SCORERS.unregister("echo")

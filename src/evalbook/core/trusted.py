@@ -21,10 +21,30 @@ _set = object.__setattr__
 
 
 def built(cls: type[M], fields: dict[str, Any]) -> M:
-    """An instance of ``cls`` holding ``fields`` (every field of ``cls``, no others)."""
+    """An instance of ``cls`` holding ``fields`` (every field of ``cls``, no others).
+
+    Every instance built of a class shares one set of the names of its fields as the
+    fields it was given (pydantic's ``model_fields_set``: it only ever adds to it, a
+    field already there, or copies it): a set for each was most of the cost of one."""
     obj = cls.__new__(cls)
     _set(obj, "__dict__", fields)
-    _set(obj, "__pydantic_fields_set__", set(fields))
+    names = _NAMES.get(cls)
+    if names is None or len(names) != len(fields):
+        names = _names(cls, fields)
+    _set(obj, "__pydantic_fields_set__", names)
     _set(obj, "__pydantic_extra__", None)
     _set(obj, "__pydantic_private__", None)
     return obj
+
+
+#: Each class's field names, the set its instances share (see :func:`built`).
+_NAMES: dict[type[BaseModel], set[str]] = {}
+
+
+def _names(cls: type[BaseModel], fields: dict[str, Any]) -> set[str]:
+    """The field names ``fields`` holds: the class's shared set when they are all of its
+    fields (none left out), else a set of their own."""
+    if fields.keys() != cls.model_fields.keys():
+        return set(fields)
+    names = _NAMES[cls] = set(fields)
+    return names

@@ -46,6 +46,8 @@ _EVIDENCE_KEYS = ("judge_model", "trace_id", "retrieved_context")
 _EVIDENCE_EMPTY: dict[str, Any] = dict.fromkeys(Evidence.model_fields)
 _RECORD_ORDER = tuple(ScoreRecord.model_fields)
 _PREVIEW = 60
+#: Outcomes whose records a scorer keeps for the results that repeat them.
+_RECENT = 256
 
 
 class _Entry:
@@ -61,6 +63,7 @@ class _Entry:
         "extraction",
         "multi",
         "part_static",
+        "recent",
         "scorer",
         "scorer_id",
         "spec",
@@ -103,6 +106,8 @@ class _Entry:
         self.multi = bool(self.part_static)
         #: Each static's record fields in the declared order (see ``_plain_record``).
         self.templates: dict[int, dict[str, Any]] = {}
+        #: The records of the outcomes seen last, by their values (see ``_plain_record``).
+        self.recent: dict[tuple[Any, ...], ScoreRecord] = {}
 
     def context(self, base: ScoreContext, variables: dict[str, Any] | None) -> ScoreContext:
         value = self.spec.value
@@ -182,14 +187,37 @@ class _Entry:
         (what a built-in scorer gives), built without validation (it was a third of the
         CPU a cached result costs), from the scorer's fields laid out once in the
         declared order (the order validation leaves them in, that of a dump). None when a
-        value needs validating (a plugin's evidence)."""
+        value needs validating (a plugin's evidence).
+
+        A deterministic scorer gives the same few outcomes over and over (``equals``:
+        "output equals the reference" or one of a few misses), so the record of an outcome
+        with nothing beside its values (no details, nothing extracted) is made once and
+        shared by every result that has it (the last ``_RECENT`` outcomes are kept): a
+        record is a value, never changed once made. Shared, it is also pickled once per
+        batch for the writer process, and rebuilt there once."""
         rationale, details = outcome.rationale, outcome.evidence.get("details")
+        key: tuple[Any, ...] | None = None
+        score, label = outcome.score, outcome.label
+        if (
+            details is None
+            and extracted is None
+            # (-0.0 == 0.0 and 1 == True as keys: only values of one type, no negative zero)
+            and type(score) is float
+            and (score or math.copysign(1.0, score) > 0)
+            and (passed is None or type(passed) is bool)
+            and (label is None or type(label) is str)
+            and (rationale is None or type(rationale) is str)
+        ):
+            key = (id(static), score, passed, label, rationale)
+            record = self.recent.get(key)
+            if record is not None:
+                return record
         if extracted is not None:  # what the spec's `extract:` pulled out, said in it
             evidence: dict[str, Any] = {"rationale": rationale, "details": details}
             self._add_extracted(evidence, extracted)
             rationale, details = evidence["rationale"], evidence["details"]
-        label = None if outcome.label is None else str(outcome.label)
-        score = None if outcome.score is None else _finite(outcome.score)
+        label = None if label is None else str(label)
+        score = None if score is None else _finite(score)
         if score is None:
             passed = None
         if not (
@@ -210,7 +238,12 @@ class _Entry:
         evidence_fields["rationale"] = rationale
         evidence_fields["details"] = details
         fields["evidence"] = built(Evidence, evidence_fields)
-        return built(ScoreRecord, fields)
+        record = built(ScoreRecord, fields)
+        if key is not None:
+            if len(self.recent) >= _RECENT:
+                self.recent.clear()
+            self.recent[key] = record
+        return record
 
     def _add_extracted(self, evidence: dict[str, Any], extracted: str | None) -> None:
         """Say in ``evidence`` what the spec's ``extract:`` pulled out of the output."""
