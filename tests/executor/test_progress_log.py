@@ -112,3 +112,37 @@ async def test_a_finished_run_has_every_case_s_event_in_its_log_when_its_end_is_
     assert kinds.count("item") == 12 and "finished" not in kinds  # the end follows its record
     final = [e.kind for e in read_events(store, run_id)]
     assert final.count("item") == 12 and final[-1] == "finished"
+
+
+def test_an_item_event_holds_what_its_dataclass_would() -> None:
+    """``item_done`` makes the frozen event without its ``__init__``: the same fields, in
+    the same order, each what the result says (the output cut to its preview; the last
+    failed attempt's message)."""
+    import dataclasses
+    from datetime import UTC, datetime
+
+    from evalbook.core.result import Attempt, Result, ResultStatus
+    from evalbook.executor.progress_log import PREVIEW_CHARS, item_done
+
+    now = datetime.now(UTC)
+    tries = [
+        Attempt(number=1, started_at=now, duration_ms=1.0, outcome="rate_limit", message="429"),
+        Attempt(number=2, started_at=now, duration_ms=1.0, outcome="transient", message="502"),
+        Attempt(number=3, started_at=now, duration_ms=1.0, outcome="ok"),
+    ]
+    result = Result(
+        id="r", run_id="run", case_id="c7", epoch=2, status=ResultStatus.failed, score=0.25,
+        latency_ms=12.5, cached=True, error_message=None, output="x" * 300, attempts=tries,
+        created_at=now,
+    )  # fmt: skip
+    event = item_done("run", result, 41)
+    made = ItemDone(
+        "run", "c7", 2, "failed", 0.25, 12.5, True, None,
+        seq=41, output="x" * PREVIEW_CHARS, attempts=3, retry_error="502",
+    )  # fmt: skip
+    assert event == made and type(event.status) is str
+    assert list(vars(event)) == [f.name for f in dataclasses.fields(ItemDone)]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        event.score = 1.0  # type: ignore[misc]
+    bare = result.model_copy(update={"output": None, "attempts": []})
+    assert (item_done("run", bare, 0).output, item_done("run", bare, 0).retry_error) == (None, None)

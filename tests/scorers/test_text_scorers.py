@@ -131,3 +131,36 @@ def test_equals_needs_expected_for_the_case() -> None:
         scorer.check_case(Case(id="q7"))
     scorer.check_case(Case(id="q8", expected="x"))
     build_scorer(parse_scorer_spec({"equals": "x"})).check_case(Case(id="q9"))
+
+
+@pytest.mark.parametrize(
+    ("raw", "output", "rationale"),
+    [
+        ({"contains": "Par"}, "Paris", "found 'Par'"),
+        ({"contains": "Par"}, "paris", "missing 'Par'"),
+        ({"contains": ["Par"]}, "Paris", "found 'Par'"),
+        ({"icontains": "PAR"}, "paris", "found 'par'"),
+        ({"icontains": "PAR"}, "lyon", "missing 'par'"),
+        ({"contains": "{{ city }}"}, "Paris", "found 'Paris'"),  # a template: per case
+        ({"contains": "{{ city }}"}, "Lyon", "missing 'Paris'"),
+    ],
+)
+def test_one_needle_verdicts(raw: Any, output: str, rationale: str) -> None:
+    """A static needle's two verdicts are made once and shared (frozen outcomes); they say
+    what a needle given per case says."""
+    spec = parse_scorer_spec(raw)
+    scorer = build_scorer(spec)
+    value = "Paris" if "{{" in str(spec.value) else spec.value
+    ctx = ScoreContext(output=output, case=Case(id="c", vars={"city": "Paris"}), value=value)
+    first, again = scorer.score(ctx), scorer.score(ctx)
+    assert isinstance(first, ScoreOutcome) and isinstance(again, ScoreOutcome)
+    passed = rationale.startswith("found")
+    assert (first.score, first.passed, first.rationale) == (float(passed), passed, rationale)
+    assert (first.label, first.evidence, first.parts, first.usage) == (None, {}, None, None)
+    assert (first is again) is ("{{" not in str(spec.value))
+
+
+def test_equal_outputs_share_one_outcome() -> None:
+    assert run("equals", "Paris", "Paris") is run("equals", " Paris", "Paris")
+    assert run("equals", "Paris", "Paris").rationale == "output equals the reference"
+    assert run("equals", "Lyon", "Paris").rationale == "expected 'Paris', got 'Lyon'"

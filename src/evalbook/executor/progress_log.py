@@ -35,21 +35,33 @@ PREVIEW_CHARS = 200
 
 
 def item_done(run_id: str, result: Result, seq: int) -> ItemDone:
-    """The ``ItemDone`` event of a recorded (or about to be recorded) result."""
-    return ItemDone(
-        run_id,
-        result.case_id,
-        result.epoch,
-        result.status.value,
-        result.score,
-        result.latency_ms,
-        result.cached,
-        result.error_message,
+    """The ``ItemDone`` event of a recorded (or about to be recorded) result.
+
+    Made as the frozen dataclass's ``__init__`` would, without its ``object.__setattr__``
+    per field (one event per result: 4 µs of a cached result's ~80 in the CLI)."""
+    attempts = result.attempts
+    retry_error = None
+    for attempt in reversed(attempts):
+        if attempt.outcome != "ok":
+            retry_error = attempt.message
+            break
+    output = result.output
+    event = object.__new__(ItemDone)
+    event.__dict__.update(
+        run_id=run_id,
+        case_id=result.case_id,
+        epoch=result.epoch,
+        status=result.status._value_,  # (``value`` is a slow property)
+        score=result.score,
+        latency_ms=result.latency_ms,
+        cached=result.cached,
+        error=result.error_message,
         seq=seq,
-        output=None if result.output is None else result.output[:PREVIEW_CHARS],
-        attempts=len(result.attempts),
-        retry_error=next((a.message for a in reversed(result.attempts) if a.outcome != "ok"), None),
+        output=None if output is None else output[:PREVIEW_CHARS],
+        attempts=len(attempts),
+        retry_error=retry_error,
     )
+    return event
 
 
 def plan_positions(

@@ -65,12 +65,16 @@ class Equals(Scorer):
         if not self.options.case_sensitive:
             want, got = want.casefold(), got.casefold()
         if want == got:
-            return ScoreOutcome(score=1.0, passed=True, rationale="output equals the reference")
+            return _EQUAL
         return ScoreOutcome(
             score=0.0,
             passed=False,
             rationale=f"expected {_preview(want)}, got {_preview(got)}",
         )
+
+
+#: Equals' verdict when they are equal, one outcome for every result (it is frozen).
+_EQUAL = ScoreOutcome(score=1.0, passed=True, rationale="output equals the reference")
 
 
 def _canonical_output(output: str) -> str:
@@ -102,8 +106,16 @@ class Contains(Scorer):
     def __init__(self, spec: ScorerSpec) -> None:
         super().__init__(spec)
         self._static: tuple[str, ...] | None = None
+        #: A static needle's two verdicts, missing and found, made once (a frozen
+        #: outcome is shared by every result that gets it).
+        self._verdicts: tuple[ScoreOutcome, ScoreOutcome] | None = None
         if spec.value is not None and not value_has_template(spec.value):
             self._static = self._needles(spec.value)
+            if len(self._static) == 1:
+                self._verdicts = (
+                    _one_needle(self._static[0], False),
+                    _one_needle(self._static[0], True),
+                )
 
     def _needles(self, value: Any) -> tuple[str, ...]:
         items = value if isinstance(value, list) else [value]
@@ -122,6 +134,10 @@ class Contains(Scorer):
     def score(self, ctx: ScoreContext) -> ScoreOutcome:
         if ctx.value is not None and ctx.value is self.spec.value and self._static is not None:
             needles = self._static
+            if self._verdicts is not None:
+                output = ctx.output or ""
+                haystack = output if self.options.case_sensitive else output.casefold()
+                return self._verdicts[needles[0] in haystack]
         else:
             reference = self.reference(ctx)
             if reference is None:
@@ -130,9 +146,7 @@ class Contains(Scorer):
         output = ctx.output or ""
         haystack = output if self.options.case_sensitive else output.casefold()
         if len(needles) == 1:  # the usual spec: one needle, its verdict said directly
-            ok = needles[0] in haystack
-            why = f"{'found' if ok else 'missing'} {_preview(needles[0])}"
-            return ScoreOutcome(score=1.0 if ok else 0.0, passed=ok, rationale=why)
+            return _one_needle(needles[0], needles[0] in haystack)
         found = [n for n in needles if n in haystack]
         if self.options.mode == "all":
             ok = len(found) == len(needles)
@@ -142,6 +156,11 @@ class Contains(Scorer):
             ok = bool(found)
             why = f"found {_listing(found)}" if ok else f"found none of {_listing(needles)}"
         return ScoreOutcome(score=1.0 if ok else 0.0, passed=ok, rationale=why)
+
+
+def _one_needle(needle: str, found: bool) -> ScoreOutcome:
+    why = f"{'found' if found else 'missing'} {_preview(needle)}"
+    return ScoreOutcome(score=1.0 if found else 0.0, passed=found, rationale=why)
 
 
 class IContainsOptions(ContainsOptions):
