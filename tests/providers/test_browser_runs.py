@@ -215,9 +215,11 @@ async def test_reload_per_case_a_send_button_and_the_sites_rpm(
     assert pausing_site.page_loads - loads == 6  # one page load per case
     times = sorted(pausing_site.sent_at[first:])
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    # Paced at 1 s; typing after the grant may take longer for one message than the next,
-    # so the bound leaves half of that. Unpaced, the two pages send at nearly one moment.
-    assert len(times) == 6 and min(gaps) >= 0.5, gaps
+    # Paced at 1 s between grants; what the site sees adds how long each message took to
+    # type after its grant, which varies on a loaded machine (one gap of 0.47 s next to
+    # 0.85 s in CI): the five gaps span about 5 s all the same, and none is near zero, as
+    # the two pages' messages are unpaced (both pages send at nearly one moment).
+    assert len(times) == 6 and times[-1] - times[0] >= 4.0 and min(gaps) >= 0.25, gaps
 
 
 async def test_browser_check_sends_one_message_through_a_profile(
