@@ -132,19 +132,17 @@ class Contains(Scorer):
         return tuple(needles)
 
     def score(self, ctx: ScoreContext) -> ScoreOutcome:
+        output = ctx.output or ""
+        haystack = output if self.options.case_sensitive else output.casefold()
         if ctx.value is not None and ctx.value is self.spec.value and self._static is not None:
             needles = self._static
             if self._verdicts is not None:
-                output = ctx.output or ""
-                haystack = output if self.options.case_sensitive else output.casefold()
                 return self._verdicts[needles[0] in haystack]
         else:
             reference = self.reference(ctx)
             if reference is None:
                 raise ValueError(f"scorer {self.spec.metric_name!r} has no value and no expected")
             needles = self._needles(reference)
-        output = ctx.output or ""
-        haystack = output if self.options.case_sensitive else output.casefold()
         if len(needles) == 1:  # the usual spec: one needle, its verdict said directly
             return _one_needle(needles[0], needles[0] in haystack)
         found = [n for n in needles if n in haystack]
