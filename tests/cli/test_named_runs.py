@@ -25,9 +25,9 @@ SUITE = {
 }
 
 
-def _invoke(*args: str) -> str:
+def _invoke(*args: str, code: int = 0) -> str:
     result = runner.invoke(app, list(args))
-    assert result.exit_code == 0, result.output
+    assert result.exit_code == code, result.output
     return result.stdout
 
 
@@ -56,3 +56,38 @@ def test_latest_of_an_empty_record_is_a_clear_error(store: Store) -> None:
     result = runner.invoke(app, ["runs", "show", "latest"])
     assert result.exit_code == 1
     assert f"no run recorded in {store.location} yet" in str(result.exception)
+
+
+def test_commands_that_act_on_a_run_take_latest_and_an_alias(store: Store, tmp_path: Path) -> None:
+    """``resume``, ``run --resume``, ``runs cancel``, ``feedback`` and ``rescore`` read
+    their RUN as ``runs show`` does: ``evalbook resume latest`` after a stop."""
+    suite = load_suite_from_dict(SUITE)
+    prod = asyncio.run(evalbook.arun(suite, store=store, alias="prod"))
+
+    stopped = prepare_run(store, suite)  # recorded, never executed: the newest run
+    asyncio.run(stopped.aclose())
+    _invoke("resume", "latest", code=100)  # completed, one case of two passing
+    resumed = store.get_run(stopped.run.id)
+    assert resumed.status.value == "completed" and resumed.counts.total == 2
+
+    path = tmp_path / "suite.yaml"
+    path.write_text(json.dumps(SUITE))
+    again = prepare_run(store, load_suite_from_dict(SUITE))
+    asyncio.run(again.aclose())
+    _invoke("run", str(path), "--resume", "latest", code=100)
+    assert store.get_run(again.run.id).status.value == "completed"
+
+    queued = prepare_run(store, suite)
+    asyncio.run(queued.aclose())
+    _invoke("runs", "cancel", "latest")
+    assert store.get_run(queued.run.id).status.value == "canceled"
+    assert store.get_run(again.run.id).status.value == "completed"
+
+    recorded = json.loads(_invoke("feedback", "alias:prod", "a", "--score", "1", "--json"))
+    assert recorded["feedback"]["run_id"] == prod.id
+    listed = json.loads(_invoke("feedback", "alias:prod", "--json"))
+    assert listed["run"] == prod.id and len(listed["feedback"]) == 1
+
+    rescored = json.loads(_invoke("rescore", "alias:prod", "--scorer", "contains: say", "--json"))
+    assert rescored["rescored_from"] == prod.id
+    assert rescored["id"] not in (prod.id, queued.run.id)

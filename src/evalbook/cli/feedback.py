@@ -22,11 +22,12 @@ from evalbook.cli.console import console, shown
 from evalbook.cli.summary import fmt_score
 from evalbook.errors import UserError
 from evalbook.storage.feedback import list_feedback
+from evalbook.storage.run_refs import RUN_HELP, named_run
 from evalbook.storage.store import Store
 
 
 def feedback_command(
-    run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+    run_id: str = typer.Argument(..., metavar="RUN", help=RUN_HELP),
     case_id: str | None = typer.Argument(
         None, help="The case reviewed; leave out to list the run's feedback."
     ),
@@ -73,7 +74,7 @@ def _record(
     author: str | None,
     as_json: bool,
 ) -> None:
-    run = store.get_run(run_id)
+    run = named_run(store, run_id)
     row = record_feedback(
         store,
         run.id,
@@ -122,7 +123,7 @@ def _user() -> str | None:
 
 
 def _list(store: Store, run_id: str, name: str | None, as_json: bool) -> None:
-    run_id = store.get_run(run_id).id
+    run_id = named_run(store, run_id).id
     rows = list_feedback(store, run_id, name=name)
     summary = feedback_summary(store, run_id)
     agreement = feedback_agreement(store, run_id)

@@ -22,6 +22,7 @@ from evalbook.core.suite import ScorerSpec
 from evalbook.errors import ConfigError
 from evalbook.executor.rescore import execute_rescore, prepare_rescore
 from evalbook.scorers.registry import parse_scorer_spec
+from evalbook.storage.run_refs import RUN_HELP, named_run
 from evalbook.storage.store import Store
 
 
@@ -60,7 +61,7 @@ def _spec(raw: Any, where: str) -> ScorerSpec:
 
 
 def rescore_command(
-    run_id: str = typer.Argument(..., metavar="RUN", help="The run to re-score (id or prefix)."),
+    run_id: str = typer.Argument(..., metavar="RUN", help="The run to re-score: " + RUN_HELP),
     scorer: list[str] = typer.Option(
         [],
         "--scorer",
@@ -112,7 +113,7 @@ def rescore_command(
 def _rescore(
     store: Store, run_id: str, specs: list[ScorerSpec], *, as_json: bool, **options: Any
 ) -> RunRecord:
-    job = prepare_rescore(store, run_id, specs, **options)
+    job = prepare_rescore(store, named_run(store, run_id).id, specs, **options)
     progress, on_event = progress_bar(f"rescore {job.source.id[:8]}", as_json=as_json)
     try:
         with progress:

@@ -1,4 +1,5 @@
-"""``evalbook resume RUN``: continue an interrupted or canceled run."""
+"""``evalbook resume RUN``: continue an interrupted or canceled run (``evalbook resume latest``:
+the newest run, the one just stopped)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,11 @@ import typer
 from evalbook.cli.execution import finish, run_in_terminal
 from evalbook.cli.store import open_store
 from evalbook.executor.launch import load_for_resume
+from evalbook.storage.run_refs import RUN_HELP, named_run
 
 
 def resume_command(
-    run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+    run_id: str = typer.Argument(..., metavar="RUN", help=RUN_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the run record as JSON."),
 ) -> None:
     """Continue an interrupted or canceled run: only the cases it has not recorded are asked.
@@ -20,5 +22,5 @@ def resume_command(
     refused; `evalbook runs list` shows a run whose process is gone as `interrupted`.
     """
     store = open_store()
-    job = load_for_resume(store, run_id)
+    job = load_for_resume(store, named_run(store, run_id).id)
     finish(run_in_terminal(store, job, as_json=as_json))

@@ -73,7 +73,9 @@ def run_command(
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Ignore and do not fill the response cache."
     ),
-    resume: str | None = typer.Option(None, "--resume", help="Re-run only what RUN_ID is missing."),
+    resume: str | None = typer.Option(
+        None, "--resume", help="Re-run only what this run is missing (an id, latest or alias:NAME)."
+    ),
     experiment: str | None = typer.Option(
         None, "--experiment", help="Experiment id grouping runs."
     ),
@@ -182,7 +184,9 @@ def run_command(
     # cli/store.py): a streamed run needs no database before its suite is loaded.
     store, opening = open_store_later()
     if resume:
-        job = load_for_resume(store, resume)
+        from evalbook.storage.run_refs import named_run
+
+        job = load_for_resume(store, named_run(store, resume).id)
         current = load_any(suite_path)[0]
         if current.hash != job.suite.hash:
             from evalbook.cli.console import err_console

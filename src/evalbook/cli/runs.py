@@ -212,7 +212,7 @@ def print_cases(results: Iterable[Result]) -> None:
 
 @app.command("cancel")
 def cancel_command(
-    run_id: str = typer.Argument(..., help="Run id (or a unique prefix)."),
+    run_id: str = typer.Argument(..., metavar="RUN", help=RUN_HELP),
 ) -> None:
     """End a run: a run being executed stops within seconds, keeping its finished cases; an
     interrupted one is summarised from what it recorded and marked canceled."""
@@ -221,7 +221,7 @@ def cancel_command(
     from evalbook.executor.lease import cancel_run
 
     store = open_store()
-    run = store.get_run(run_id)
+    run = named_run(store, run_id)
     if run.status.finished:
         console.print(f"run {run.id[:8]} already ended {run.status.value}; nothing to cancel")
         return
