@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -102,6 +103,12 @@ def grid_cells(grid: Any, run_id: str) -> Markup:
     return Markup("".join(parts))
 
 
+def json_text(value: Any) -> str:
+    """A value as JSON to read on a page (keys sorted, non-ASCII kept): plain text that
+    the page escapes like any other, unlike ``tojson``'s ``\\u003c`` meant for scripts."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
+
+
 FILTERS: dict[str, Callable[..., Any]] = {
     "grid_cells": grid_cells,
     "score": score,
@@ -111,4 +118,5 @@ FILTERS: dict[str, Callable[..., Any]] = {
     "ago": ago,
     "isotime": isotime,
     "num": num,
+    "json_text": json_text,
 }

@@ -1,6 +1,7 @@
-"""``/runs/{id}``: the run inspector. The run's summary from its stored aggregates, the
-section and scorer breakdowns with their intervals, and one keyset page of its items
-(filtered: failed, errored, section, scorer, text; every filter in the URL). Actions:
+"""``/runs/{id}``: the run inspector. The run's summary from its stored aggregates, its
+settings (options and model config, folded: ``GET /api/runs/{id}``'s ``options`` and
+``model``), the section and scorer breakdowns with their intervals, and one keyset page
+of its items (filtered: failed, errored, section, scorer, text; every filter in the URL). Actions:
 cancel, resume, archive, save the failures as a suite. JSON twin:
 ``GET /api/runs/{id}/results?…`` (the same filter and query), ``/api/runs/{id}/metrics``.
 
