@@ -6,6 +6,9 @@
   (default 1): how large a rendered prompt may be and how long rendering it may take.
 - ``EVALBOOK_MAX_STORED_BYTES`` (default 16 MiB): the largest text or JSON value of one
   result that is stored as it is; a larger one is stored truncated, with a marker.
+- ``EVALBOOK_MAX_PAGE_BYTES`` (default 16 MiB): about how much of its results' text one
+  page of a run's results holds (the API's and the inspector's); a page ends early (never
+  empty) rather than read more, and its ``next`` goes on from there.
 - ``EVALBOOK_WRITER_PROCESS_AFTER`` (default 2,000, ``off`` on one core): a run's results
   are written by a process of their own once it has this many, from its start when its
   plan has more (``executor/writer_process``).
@@ -59,6 +62,14 @@ DEFAULT_STORED_BYTES = 16 * 1024 * 1024
 def stored_bytes_limit() -> int:
     """The largest text or JSON value of a result stored whole (``EVALBOOK_MAX_STORED_BYTES``)."""
     return int(_positive("EVALBOOK_MAX_STORED_BYTES", DEFAULT_STORED_BYTES))
+
+
+DEFAULT_PAGE_BYTES = 16 * 1024 * 1024
+
+
+def page_bytes_limit() -> int:
+    """About how much text one page of results holds (``EVALBOOK_MAX_PAGE_BYTES``)."""
+    return int(_positive("EVALBOOK_MAX_PAGE_BYTES", DEFAULT_PAGE_BYTES))
 
 
 def suite_bytes_limit() -> int:

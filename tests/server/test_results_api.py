@@ -8,6 +8,7 @@ import io
 import json
 
 import httpx
+import pytest
 
 import evalbook
 from evalbook.analysis.compare.runs import compare_runs
@@ -155,3 +156,31 @@ async def test_compare_is_the_librarys(api: httpx.AsyncClient, store: Store) -> 
     missing = await api.get("/api/compare", params={"baseline": a.id, "candidate": "nope"})
     assert missing.status_code == 404
     assert (await api.get("/api/compare", params={"baseline": a.id})).status_code == 422
+
+
+async def test_a_page_of_large_results_ends_early_and_next_goes_on(
+    api: httpx.AsyncClient, store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``EVALBOOK_MAX_PAGE_BYTES``: a page of large results holds fewer than ``limit``
+    (never none), and ``next`` reads on from its last result: every result once."""
+    monkeypatch.setenv("EVALBOOK_MAX_PAGE_BYTES", "100000")
+    sizes = [10, 15_000, 15_000, 10, 10, 60_000, 10]
+    suite = {
+        "id": "sizes",
+        "model": MOCK,
+        "prompt": "{{ q }}",
+        "scorers": [{"contains": "x"}],
+        "cases": [{"id": f"c{i}", "vars": {"q": "x" * n}} for i, n in enumerate(sizes)],
+    }
+    run = await evalbook.arun(load_suite_from_dict(suite), store=store)
+    pages, link = [], f"/api/runs/{run.id}/results?limit=5"
+    while link:
+        page = (await api.get(link)).json()
+        pages.append([r["case_id"] for r in page["items"]])
+        link = page["next"]
+    assert pages == [["c0", "c1"], ["c2", "c3", "c4"], ["c5"], ["c6"]]
+    big = (await api.get(f"/api/runs/{run.id}/results/c5")).json()
+    assert len(big["output"]) == 60_000  # the results themselves are whole
+    monkeypatch.setenv("EVALBOOK_MAX_PAGE_BYTES", "none")
+    refused = await api.get(f"/api/runs/{run.id}/results")
+    assert refused.status_code == 422 and "EVALBOOK_MAX_PAGE_BYTES" in refused.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+import evalbook
 from evalbook.analysis.feedback import record_feedback
 from evalbook.errors import UserError
 from evalbook.storage.catalog import registered_derived_metrics, suite_cases, suite_refs
@@ -20,6 +21,7 @@ from evalbook.storage.results import (
 )
 from evalbook.storage.store import Store
 from evalbook.storage.workspaces import DEFAULT_WORKSPACE
+from evalbook.suites import load_suite_from_dict
 
 from .feedback_runs import HUMAN, reviewed_run
 
@@ -80,3 +82,40 @@ async def test_failures_become_a_suite(store: Store) -> None:
     source = store.get_suite(run.suite_hash)
     copy = store.get_suite(ref.hash)
     assert copy.prompt == source.prompt and copy.scorers == source.scorers
+
+
+async def test_a_page_of_large_results_ends_early(store: Store) -> None:
+    """A page holds about ``max_chars`` of its results' text, never less than one result;
+    its cursor goes on where it ended, and walking the pages reads every result once."""
+    sizes = [10, 15_000, 15_000, 10, 10, 60_000, 10]
+    suite = load_suite_from_dict(
+        {
+            "id": "sizes",
+            "model": "mock:echo",
+            "prompt": "{{ q }}",
+            "scorers": [{"contains": "x"}],
+            "cases": [{"id": f"c{i}", "vars": {"q": "x" * n}} for i, n in enumerate(sizes)],
+        }
+    )
+    run = await evalbook.arun(suite, store=store)
+    every = [f"c{i}" for i in range(len(sizes))]
+    whole, cursor = query_results(store, run.id, ResultFilter(), limit=50)
+    assert [r.case_id for r in whole] == every and cursor is None  # the default: all
+
+    pages, after = [], -1
+    while True:
+        results, cursor = query_results(
+            store, run.id, ResultFilter(), limit=5, after_seq=after, max_chars=100_000
+        )
+        pages.append([r.case_id for r in results])
+        if cursor is None:
+            break
+        assert cursor == result_seq(store, run.id, results[-1].case_id)
+        after = cursor
+    # ~4 × 15,000 each (prompt, output, and the body holds both again): two over 100,000
+    assert pages == [["c0", "c1"], ["c2", "c3", "c4"], ["c5"], ["c6"]]
+    assert [case for page in pages for case in page] == every
+    one_each, _ = query_results(store, run.id, ResultFilter(), limit=5, max_chars=1)
+    assert [r.case_id for r in one_each] == ["c0"]
+    bounded, cursor = query_results(store, run.id, ResultFilter(), limit=2, max_chars=10**9)
+    assert [r.case_id for r in bounded] == ["c0", "c1"] and cursor == 1

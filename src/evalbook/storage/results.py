@@ -9,6 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from evalbook.config import page_bytes_limit
 from evalbook.core.result import Result
 from evalbook.core.run import RunRecord
 from evalbook.storage import tables as t
@@ -99,9 +100,52 @@ def query_results(
     *,
     limit: int,
     after_seq: int = -1,
+    max_chars: int | None = None,
 ) -> tuple[list[Result], int | None]:
     """Up to ``limit`` results of a run in plan order after plan position ``after_seq``,
-    and the position of the last one (the next page's cursor), or ``None`` when done."""
+    and the position of the last one (the next page's cursor), or ``None`` when done.
+
+    A page holds at most about ``max_chars`` characters of its results' text (default
+    :func:`~evalbook.config.page_bytes_limit`), and always one result: each value may be
+    16 MiB (``EVALBOOK_MAX_STORED_BYTES``), and 200 such results read at once would take
+    gigabytes. Their sizes are asked first (the database measures them); the page then
+    reads the results that fit, and ends early, its cursor at the last one."""
+    q = _filtered(run_id, flt, after_seq).order_by(t.results.c.seq).limit(limit + 1)
+    budget = page_bytes_limit() if max_chars is None else max_chars
+    with store.engine.connect() as conn:
+        sizes: Sequence[Any] = conn.execute(q.with_only_columns(t.results.c.seq, _SIZE)).all()
+        if not sizes:
+            return [], None
+        fit, total = 0, 0
+        for _, size in sizes[:limit]:
+            total += size or 0
+            if fit and total > budget:
+                break
+            fit += 1
+        last = sizes[fit - 1].seq
+        rows: Sequence[Any] = conn.execute(q.where(t.results.c.seq <= last)).all()
+        results = hydrate(conn, rows)
+    return results, (last if len(sizes) > fit else None)
+
+
+#: The characters of a result's row that a page carries: its text columns and its body
+#: (the messages, choices, attempts and evidence as JSON).
+_SIZE = sum(
+    (
+        sa.func.coalesce(sa.func.length(column), 0)
+        for column in (
+            t.results.c.prompt,
+            t.results.c.output,
+            t.results.c.expected,
+            t.results.c.error_message,
+            sa.cast(t.results.c.body, sa.Text),
+        )
+    ),
+    sa.literal(0),
+)
+
+
+def _filtered(run_id: str, flt: ResultFilter, after_seq: int) -> sa.Select[Any]:
     r = t.results.c
     q = sa.select(t.results).where(r.run_id == run_id, r.seq > after_seq)
     if flt.failed_only:
@@ -126,13 +170,7 @@ def query_results(
                 sa.func.lower(r.case_id).contains(needle, autoescape=True),
             )
         )
-    q = q.order_by(r.seq).limit(limit + 1)
-    with store.engine.connect() as conn:
-        rows: Sequence[Any] = conn.execute(q).all()
-        more = len(rows) > limit
-        rows = rows[:limit]
-        results = hydrate(conn, rows) if rows else []
-    return results, (rows[-1].seq if more else None)
+    return q
 
 
 @dataclass(frozen=True)
