@@ -1,8 +1,9 @@
 """``/runs/{id}``: the run inspector. The run's summary from its stored aggregates, its
 settings (options and model config, folded: ``GET /api/runs/{id}``'s ``options`` and
 ``model``), the section and scorer breakdowns with their intervals, and one keyset page
-of its items (filtered: failed, errored, section, scorer, text; every filter in the URL). Actions:
-cancel, resume, archive, save the failures as a suite. JSON twin:
+of its items (filtered: failed, errored, section, scorer, text; every filter in the URL;
+``EVALBOOK_MAX_PAGE_BYTES`` of text at most). Actions: cancel, resume, archive, save the
+failures as a suite. JSON twin:
 ``GET /api/runs/{id}/results?…`` (the same filter and query), ``/api/runs/{id}/metrics``.
 
 A run of 100,000 cases opens as fast as one of 100: nothing here reads the whole run.
