@@ -12,6 +12,9 @@
 - ``EVALBOOK_WRITER_PROCESS_AFTER`` (default 2,000, ``off`` on one core): a run's results
   are written by a process of their own once it has this many, from its start when its
   plan has more (``executor/writer_process``).
+
+``evalbook run``, ``serve`` and ``worker`` read every limit as they start
+(:func:`check_limits`): one set badly stops them there, named.
 """
 
 from __future__ import annotations
@@ -101,6 +104,18 @@ def writer_process_after() -> int | None:
     if value < 0:
         raise ConfigError(f"{name} must be a count of results (0 or more) or 'off', not {raw!r}")
     return value
+
+
+def check_limits() -> None:
+    """Read every limit above from the environment, raising :class:`ConfigError` for the
+    first one set badly. ``evalbook run``, ``serve`` and ``worker`` check them as they
+    start: a limit is otherwise read where it is needed (a run's first write after its
+    first paid answers, a page of results a server serves), too late to say it plainly."""
+    render_limits()
+    stored_bytes_limit()
+    page_bytes_limit()
+    suite_bytes_limit()
+    writer_process_after()
 
 
 def _cores() -> int:

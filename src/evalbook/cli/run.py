@@ -125,6 +125,9 @@ def run_command(
     verdict_path: Path | None = gate_opt.VERDICT,
 ) -> None:
     """Run SUITE.yaml and record every case."""
+    from evalbook.config import check_limits
+
+    check_limits()  # a bad EVALBOOK_MAX_* stops here, not at the first write (paid for)
     # Loaded when the command runs, not when its help is drawn (`run --help` needs none).
     from evalbook.cli.combinations import (
         check_models,

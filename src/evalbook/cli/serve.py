@@ -71,6 +71,10 @@ def serve_command(
     require_server("serve")
     import uvicorn
 
+    from evalbook.config import check_limits
+
+    check_limits()  # before binding: a bad EVALBOOK_MAX_* refuses the start, naming it
+
     from evalbook.providers.endpoints import allow_hosts
     from evalbook.server import ServerSettings, create_app
     from evalbook.server.app import check_bind

@@ -84,7 +84,10 @@ def worker_command(
     if once and max_runs not in (None, 1):
         raise UserError(f"--once means --max-runs 1, not {max_runs}: give one of them")
     limit = 1 if once else max_runs
+    from evalbook.config import check_limits
     from evalbook.providers.endpoints import allow_hosts
+
+    check_limits()  # before the first claim: not in a run, after its paid answers
 
     allow_hosts(allow_model_host)
     if (url := broker_url()) is not None:
