@@ -18,6 +18,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from evalbook.config import check_limits
 from evalbook.core.model_config import ModelConfig
 from evalbook.core.result import Result
 from evalbook.core.run import RunOptions, RunRecord
@@ -65,7 +66,11 @@ async def arun(
     on_event: EventSink = ignore,
     retry: RetryPolicy | None = None,
 ) -> RunRecord:
-    """Run ``suite`` and return the finished run record (async form of :func:`run`)."""
+    """Run ``suite`` and return the finished run record (async form of :func:`run`).
+
+    Raises :class:`~evalbook.errors.ConfigError` before anything is asked or recorded when
+    a limit in the environment is set badly (``evalbook.config.check_limits``)."""
+    check_limits()
     if not isinstance(suite, Suite):
         suite = load_suite(suite)
     own_store = store is None

@@ -13,8 +13,8 @@
   are written by a process of their own once it has this many, from its start when its
   plan has more (``executor/writer_process``).
 
-``evalbook run``, ``serve`` and ``worker`` read every limit as they start
-(:func:`check_limits`): one set badly stops them there, named.
+``evalbook run``, ``serve``, ``worker`` and ``evalbook.run``/``arun`` read every limit as
+they start (:func:`check_limits`): one set badly stops them there, named.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+import evalbook
 from evalbook.cli.app import main
 from evalbook.config import check_limits
 from evalbook.errors import ConfigError
@@ -66,3 +67,15 @@ def test_serve_and_worker_refuse_to_start(
     proc = evalbook_cmd(*args, check=1, timeout=60)  # a start would not end: timeout
     assert "EVALBOOK_MAX_PAGE_BYTES must be a positive number, not 'none'" in proc.stderr
     assert "serving" not in proc.stderr
+
+
+def test_the_library_checks_before_asking(
+    store: Store, server: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``evalbook.run`` too: nothing asked, nothing recorded."""
+    suite = write_suite(tmp_path / "suite.yaml", server.base_url)  # type: ignore[attr-defined]
+    monkeypatch.setenv("EVALBOOK_MAX_STORED_BYTES", "16MB")
+    with pytest.raises(ConfigError, match="EVALBOOK_MAX_STORED_BYTES"):
+        evalbook.run(suite, store=store)
+    assert server.requests == 0  # type: ignore[attr-defined]
+    assert store.list_runs(limit=5) == []
