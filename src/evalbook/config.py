@@ -108,9 +108,10 @@ def writer_process_after() -> int | None:
 
 def check_limits() -> None:
     """Read every limit above from the environment, raising :class:`ConfigError` for the
-    first one set badly. ``evalbook run``, ``serve`` and ``worker`` check them as they
-    start: a limit is otherwise read where it is needed (a run's first write after its
-    first paid answers, a page of results a server serves), too late to say it plainly."""
+    first one set badly. ``evalbook run``, ``serve``, ``worker`` and ``evalbook.arun``
+    check them as they start: a limit is otherwise read where it is needed (a run's first
+    write after its first paid answers, a page of results a server serves), too late to
+    say it plainly."""
     render_limits()
     stored_bytes_limit()
     page_bytes_limit()
